@@ -1,0 +1,62 @@
+// Package dsl is the core shared by Strata's DSL packages (kstream, ktable,
+// join, window): the typed handle on a topology node that kstream.Stream and
+// ktable.Table are defined on.
+//
+// kstream.Stream[K, V] is declared as dsl.Stream[K, V], so Strata's packages
+// convert between them for free, while users see an opaque type and no
+// conversion hatch. kstream never imports ktable; ktable imports kstream.
+package dsl
+
+import (
+	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/topology"
+)
+
+// Stream is a typed handle on the node whose output a stream is.
+type Stream[K, V any] struct {
+	b           *topology.Builder
+	node        string
+	keySerde    serde.Serde[K]
+	valueSerde  serde.Serde[V]
+	repartition bool
+}
+
+// NewStream returns a handle on node. Serdes may be nil when unknown.
+func NewStream[K, V any](b *topology.Builder, node string, ks serde.Serde[K], vs serde.Serde[V], repartition bool) Stream[K, V] {
+	return Stream[K, V]{b: b, node: node, keySerde: ks, valueSerde: vs, repartition: repartition}
+}
+
+// Builder is the builder the stream's node belongs to.
+func (s Stream[K, V]) Builder() *topology.Builder { return s.b }
+
+// Node is the name of the node the stream reads from.
+func (s Stream[K, V]) Node() string { return s.node }
+
+// KeySerde is the key serde known for the stream, or nil.
+func (s Stream[K, V]) KeySerde() serde.Serde[K] { return s.keySerde }
+
+// ValueSerde is the value serde known for the stream, or nil.
+func (s Stream[K, V]) ValueSerde() serde.Serde[V] { return s.valueSerde }
+
+// RepartitionRequired reports whether the key may have changed since the
+// stream was read, so that a stateful operation or join must repartition
+// first.
+func (s Stream[K, V]) RepartitionRequired() bool { return s.repartition }
+
+// KeySerdeOr returns the stream's key serde, else serde.Default for K.
+func KeySerdeOr[K, V any](s Stream[K, V]) serde.Serde[K] {
+	if s.keySerde != nil {
+		return s.keySerde
+	}
+	ks, _ := serde.Default[K]()
+	return ks
+}
+
+// ValueSerdeOr returns the stream's value serde, else serde.Default for V.
+func ValueSerdeOr[K, V any](s Stream[K, V]) serde.Serde[V] {
+	if s.valueSerde != nil {
+		return s.valueSerde
+	}
+	vs, _ := serde.Default[V]()
+	return vs
+}

@@ -1,0 +1,290 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Kind says what a node does.
+type Kind int
+
+// Node kinds.
+const (
+	KindSource Kind = iota
+	KindProcessor
+	KindSink
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindSource:
+		return "source"
+	case KindProcessor:
+		return "processor"
+	case KindSink:
+		return "sink"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// NodeDef describes one node of a topology: what it is, how it connects, and
+// how to make an instance of it for a task.
+type NodeDef struct {
+	Name    string
+	Kind    Kind
+	Parents []string
+	// Topics are the topics a source reads, or the one fixed topic a sink
+	// writes (empty for a sink that picks its topic per record).
+	Topics []string
+	// TopicExtractorName describes a sink's per-record topic choice in
+	// Describe output (Kafka Streams prints the extractor's class name).
+	TopicExtractorName string
+	// Stores are the names of the state stores the node uses.
+	Stores []string
+	// New makes a fresh instance for one task.
+	New func() Node
+
+	// Index is the node's position in insertion order.
+	Index int
+	// Children are filled in when the graph is frozen, in insertion order.
+	Children []string
+}
+
+// Graph is a mutable collection of node definitions, in insertion order.
+type Graph struct {
+	Nodes  []*NodeDef
+	byName map[string]*NodeDef
+}
+
+// Add appends a node definition. It reports an error for a duplicate name.
+func (g *Graph) Add(n *NodeDef) error {
+	if g.byName == nil {
+		g.byName = make(map[string]*NodeDef)
+	}
+	if _, dup := g.byName[n.Name]; dup {
+		return fmt.Errorf("node name %q is used more than once", n.Name)
+	}
+	n.Index = len(g.Nodes)
+	g.Nodes = append(g.Nodes, n)
+	g.byName[n.Name] = n
+	return nil
+}
+
+// Node returns the named definition, or nil.
+func (g *Graph) Node(name string) *NodeDef { return g.byName[name] }
+
+// Subtopology is a connected group of nodes: one or more sources, the
+// processors below them and their sinks. It runs as one task per partition.
+type Subtopology struct {
+	ID int
+	// Nodes in insertion order.
+	Nodes []*NodeDef
+	// SourceTopics are the topics the sub-topology reads, sorted.
+	SourceTopics []string
+	// Stores used by the sub-topology's processors, sorted.
+	Stores []string
+}
+
+// Topology is a validated, frozen graph split into sub-topologies.
+type Topology struct {
+	Graph         *Graph
+	Subtopologies []*Subtopology
+	// TopicSubtopology maps each source topic to the sub-topology reading it.
+	TopicSubtopology map[string]int
+}
+
+// Freeze validates the graph and splits it into sub-topologies. knownStores
+// lists the stores declared on the builder. It returns every problem found,
+// each naming the node, topic or store involved.
+func Freeze(g *Graph, knownStores map[string]bool) (*Topology, []error) {
+	var errs []error
+	for _, n := range g.Nodes {
+		n.Children = nil
+	}
+	for _, n := range g.Nodes {
+		switch n.Kind {
+		case KindSource:
+			if len(n.Parents) > 0 {
+				errs = append(errs, fmt.Errorf("source %q cannot have parents", n.Name))
+			}
+		default:
+			if len(n.Parents) == 0 {
+				errs = append(errs, fmt.Errorf("%s %q has no parent", n.Kind, n.Name))
+			}
+		}
+		seen := map[string]bool{}
+		for _, p := range n.Parents {
+			pn := g.byName[p]
+			switch {
+			case p == n.Name:
+				errs = append(errs, fmt.Errorf("%s %q names itself as a parent", n.Kind, n.Name))
+				continue
+			case pn == nil:
+				errs = append(errs, fmt.Errorf("%s %q has unknown parent %q", n.Kind, n.Name, p))
+				continue
+			case pn.Kind == KindSink:
+				errs = append(errs, fmt.Errorf("%s %q has parent %q, which is a sink and cannot forward", n.Kind, n.Name, p))
+				continue
+			case seen[p]:
+				errs = append(errs, fmt.Errorf("%s %q names parent %q twice", n.Kind, n.Name, p))
+				continue
+			}
+			seen[p] = true
+			pn.Children = append(pn.Children, n.Name)
+		}
+		for _, s := range n.Stores {
+			if !knownStores[s] {
+				errs = append(errs, fmt.Errorf("%s %q uses unknown store %q", n.Kind, n.Name, s))
+			}
+		}
+	}
+	topicReader := map[string]string{}
+	for _, n := range g.Nodes {
+		if n.Kind != KindSource {
+			continue
+		}
+		if len(n.Topics) == 0 {
+			errs = append(errs, fmt.Errorf("source %q reads no topic", n.Name))
+		}
+		for _, t := range n.Topics {
+			if t == "" {
+				errs = append(errs, fmt.Errorf("source %q has an empty topic name", n.Name))
+				continue
+			}
+			if other, dup := topicReader[t]; dup {
+				errs = append(errs, fmt.Errorf("topic %q is read by both source %q and source %q; read it once and branch the stream", t, other, n.Name))
+				continue
+			}
+			topicReader[t] = n.Name
+		}
+	}
+	if cyc := findCycle(g); cyc != nil {
+		errs = append(errs, fmt.Errorf("the topology has a cycle: %s", strings.Join(cyc, " -> ")))
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return split(g, topicReader), nil
+}
+
+// findCycle returns the node names of a cycle, first node repeated at the end,
+// or nil when the graph is acyclic.
+func findCycle(g *Graph) []string {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := make(map[string]int, len(g.Nodes))
+	var stack []string
+	var found []string
+	var visit func(n *NodeDef) bool
+	visit = func(n *NodeDef) bool {
+		color[n.Name] = grey
+		stack = append(stack, n.Name)
+		for _, c := range n.Children {
+			switch color[c] {
+			case grey:
+				i := slices.Index(stack, c)
+				found = append(slices.Clone(stack[i:]), c)
+				return true
+			case white:
+				if visit(g.byName[c]) {
+					return true
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[n.Name] = black
+		return false
+	}
+	for _, n := range g.Nodes {
+		if color[n.Name] == white && visit(n) {
+			return found
+		}
+	}
+	return nil
+}
+
+// split groups nodes into sub-topologies: nodes joined by an edge or by a
+// shared store belong together. Sub-topologies are numbered in the order of
+// their first node, as Kafka Streams numbers them.
+func split(g *Graph, topicReader map[string]string) *Topology {
+	parent := make([]int, len(g.Nodes))
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	union := func(a, b int) {
+		ra, rb := find(a), find(b)
+		if ra == rb {
+			return
+		}
+		if ra < rb {
+			parent[rb] = ra
+		} else {
+			parent[ra] = rb
+		}
+	}
+	storeOwner := map[string]int{}
+	for _, n := range g.Nodes {
+		for _, p := range n.Parents {
+			union(n.Index, g.byName[p].Index)
+		}
+		for _, s := range n.Stores {
+			if o, ok := storeOwner[s]; ok {
+				union(n.Index, o)
+			} else {
+				storeOwner[s] = n.Index
+			}
+		}
+	}
+	t := &Topology{Graph: g, TopicSubtopology: map[string]int{}}
+	byRoot := map[int]*Subtopology{}
+	for _, n := range g.Nodes {
+		r := find(n.Index)
+		st := byRoot[r]
+		if st == nil {
+			st = &Subtopology{ID: len(t.Subtopologies)}
+			byRoot[r] = st
+			t.Subtopologies = append(t.Subtopologies, st)
+		}
+		st.Nodes = append(st.Nodes, n)
+		if n.Kind == KindSource {
+			st.SourceTopics = append(st.SourceTopics, n.Topics...)
+		}
+		for _, s := range n.Stores {
+			if !slices.Contains(st.Stores, s) {
+				st.Stores = append(st.Stores, s)
+			}
+		}
+	}
+	for _, st := range t.Subtopologies {
+		sort.Strings(st.SourceTopics)
+		sort.Strings(st.Stores)
+		for _, topic := range st.SourceTopics {
+			t.TopicSubtopology[topic] = st.ID
+		}
+	}
+	return t
+}
+
+// Built is the frozen topology as package topology hands it out. Its field is
+// unexported so that topology.Topology, defined on it, shows users nothing;
+// Strata's own packages convert and call Topology.
+type Built struct{ top *Topology }
+
+// NewBuilt wraps t.
+func NewBuilt(t *Topology) Built { return Built{top: t} }
+
+// Topology returns the wrapped topology.
+func (b Built) Topology() *Topology { return b.top }

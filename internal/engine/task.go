@@ -1,0 +1,295 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// TaskID identifies a task: one partition of one sub-topology.
+type TaskID struct {
+	Subtopology int
+	Partition   int32
+}
+
+func (id TaskID) String() string { return fmt.Sprintf("%d_%d", id.Subtopology, id.Partition) }
+
+// BadRecordPolicy says what a task does with an input record it cannot
+// decode or whose timestamp is invalid.
+type BadRecordPolicy int
+
+const (
+	// BadRecordFail stops processing with an error carrying the record's
+	// topic, partition and offset.
+	BadRecordFail BadRecordPolicy = iota
+	// BadRecordSkip logs the record's coordinates and the reason, counts
+	// it, and goes on with the next record.
+	BadRecordSkip
+)
+
+// TaskConfig is what a task needs from whoever runs it.
+type TaskConfig struct {
+	ApplicationID string
+	Collector     Collector
+	Logger        *slog.Logger
+	OnBadRecord   BadRecordPolicy
+	// Now returns the wall-clock time; the test driver supplies a mock.
+	Now func() time.Time
+}
+
+// Metrics are a task's counters. They are only touched by the goroutine
+// running the task; read them between calls.
+type Metrics struct {
+	Processed      int64 // input records processed
+	SkippedRecords int64 // bad input records skipped by policy
+	Punctuations   int64
+}
+
+// UnknownTime is the stream time of a task that has processed nothing.
+const UnknownTime int64 = math.MinInt64
+
+// Task runs one partition of one sub-topology. A task is not safe for
+// concurrent use; one goroutine drives it.
+type Task struct {
+	ID  TaskID
+	cfg TaskConfig
+
+	nodes   []Node
+	names   []string
+	inputs  []*Input
+	byTopic map[string]*Input
+
+	streamTime int64
+	current    Current
+
+	streamPunct punctuations
+	wallPunct   punctuations
+
+	slab []byte
+
+	Metrics Metrics
+	closed  bool
+}
+
+// Input is one topic-partition a task reads.
+type Input struct {
+	Topic     string
+	Partition int32
+	q         Queue
+	// next is the offset after the last record added (processed, buffered
+	// or skipped).
+	next int64
+}
+
+// Current describes the input record being processed.
+type Current struct {
+	Valid     bool
+	Topic     string
+	Partition int32
+	Offset    int64
+	Timestamp int64
+}
+
+// NewTask instantiates the nodes of st for one partition and wires them
+// together. Nodes are initialised by Init.
+func NewTask(top *Topology, st *Subtopology, partition int32, cfg TaskConfig) (*Task, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	t := &Task{
+		ID:         TaskID{Subtopology: st.ID, Partition: partition},
+		cfg:        cfg,
+		byTopic:    map[string]*Input{},
+		streamTime: UnknownTime,
+	}
+	inst := make(map[string]Node, len(st.Nodes))
+	for _, def := range st.Nodes {
+		n := def.New()
+		inst[def.Name] = n
+		t.nodes = append(t.nodes, n)
+		t.names = append(t.names, def.Name)
+	}
+	for _, def := range st.Nodes {
+		for _, c := range def.Children {
+			if err := inst[def.Name].Connect(c, inst[c]); err != nil {
+				return nil, fmt.Errorf("task %s: connect %q to %q: %w", t.ID, def.Name, c, err)
+			}
+		}
+		if def.Kind != KindSource {
+			continue
+		}
+		src, ok := inst[def.Name].(Source)
+		if !ok {
+			return nil, fmt.Errorf("task %s: node %q is not a source", t.ID, def.Name)
+		}
+		for _, topic := range def.Topics {
+			in := &Input{Topic: topic, Partition: partition, q: src.NewQueue(topic, partition), next: -1}
+			t.inputs = append(t.inputs, in)
+			t.byTopic[topic] = in
+		}
+	}
+	t.cfg.Logger = t.cfg.Logger.With("task", t.ID.String())
+	return t, nil
+}
+
+// Init initialises every node in insertion order.
+func (t *Task) Init() error {
+	for i, n := range t.nodes {
+		if err := n.Init(t); err != nil {
+			return fmt.Errorf("task %s: init %q: %w", t.ID, t.names[i], err)
+		}
+	}
+	return nil
+}
+
+// Close closes every node, returning all errors joined.
+func (t *Task) Close() error {
+	if t.closed {
+		return nil
+	}
+	t.closed = true
+	var errs []error
+	for i, n := range t.nodes {
+		if err := n.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("task %s: close %q: %w", t.ID, t.names[i], err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Config returns the configuration the task was created with.
+func (t *Task) Config() *TaskConfig { return &t.cfg }
+
+// Logger returns the task's logger.
+func (t *Task) Logger() *slog.Logger { return t.cfg.Logger }
+
+// Inputs returns the topic-partitions the task reads.
+func (t *Task) Inputs() []*Input { return t.inputs }
+
+// Input returns the input for topic, or nil if the task does not read it.
+func (t *Task) Input(topic string) *Input { return t.byTopic[topic] }
+
+// Add decodes and buffers records of one input, in offset order. A record
+// that cannot be decoded is handled by the bad-record policy: with
+// BadRecordFail, Add returns its error and buffers nothing after it.
+func (t *Task) Add(in *Input, recs ...*kgo.Record) error {
+	for _, r := range recs {
+		if err := in.q.Add(r); err != nil {
+			if t.cfg.OnBadRecord == BadRecordFail {
+				return fmt.Errorf("task %s: %w", t.ID, err)
+			}
+			t.Metrics.SkippedRecords++
+			t.cfg.Logger.Warn("skipping bad input record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
+		}
+		in.next = r.Offset + 1
+	}
+	return nil
+}
+
+// Buffered is the number of input records waiting to be processed.
+func (t *Task) Buffered() int {
+	n := 0
+	for _, in := range t.inputs {
+		n += in.q.Len()
+	}
+	return n
+}
+
+// ProcessOne processes the buffered record with the smallest timestamp
+// across the task's inputs (ties go to the input added first), then fires
+// stream-time punctuations that are due. It reports false when nothing was
+// buffered.
+func (t *Task) ProcessOne() (bool, error) {
+	var pick *Input
+	var pickTime int64
+	for _, in := range t.inputs {
+		if in.q.Len() == 0 {
+			continue
+		}
+		if ht := in.q.HeadTime(); pick == nil || ht < pickTime {
+			pick, pickTime = in, ht
+		}
+	}
+	if pick == nil {
+		return false, nil
+	}
+	if err := pick.q.ProcessHead(); err != nil {
+		t.current = Current{}
+		return true, fmt.Errorf("task %s: %w", t.ID, err)
+	}
+	t.current = Current{}
+	t.Metrics.Processed++
+	if err := t.streamPunct.fire(t, t.streamTime); err != nil {
+		return true, err
+	}
+	return true, nil
+}
+
+// ProcessAll processes every buffered record.
+func (t *Task) ProcessAll() error {
+	for {
+		ok, err := t.ProcessOne()
+		if err != nil || !ok {
+			return err
+		}
+	}
+}
+
+// SetCurrent is called by a queue just before it forwards a record. It moves
+// stream time forward; stream time never goes back.
+func (t *Task) SetCurrent(topic string, partition int32, offset, ts int64) {
+	t.current = Current{Valid: true, Topic: topic, Partition: partition, Offset: offset, Timestamp: ts}
+	if ts > t.streamTime {
+		t.streamTime = ts
+	}
+}
+
+// Current returns the input record being processed; Valid is false during
+// punctuation.
+func (t *Task) Current() Current { return t.current }
+
+// StreamTime is the largest timestamp the task has processed, or
+// UnknownTime.
+func (t *Task) StreamTime() int64 { return t.streamTime }
+
+// Now returns the wall-clock time.
+func (t *Task) Now() time.Time { return t.cfg.Now() }
+
+// CommittableOffsets returns, for each input, the offset to commit: the
+// first record not yet processed. Inputs that received nothing are left out.
+func (t *Task) CommittableOffsets() map[string]int64 {
+	out := make(map[string]int64, len(t.inputs))
+	for _, in := range t.inputs {
+		switch {
+		case in.q.Len() > 0:
+			out[in.Topic] = in.q.HeadOffset()
+		case in.next >= 0:
+			out[in.Topic] = in.next
+		}
+	}
+	return out
+}
+
+// Send passes an output record to the collector.
+func (t *Task) Send(r *kgo.Record) error { return t.cfg.Collector.Send(r) }
+
+// PartitionCount asks the collector how many partitions topic has.
+func (t *Task) PartitionCount(topic string) (int, error) {
+	return t.cfg.Collector.PartitionCount(topic)
+}
+
+// PunctuateWallClock fires wall-clock punctuations due at now.
+func (t *Task) PunctuateWallClock(now time.Time) error {
+	return t.wallPunct.fire(t, now.UnixMilli())
+}
+
+// Context returns a context for calls made on behalf of the task.
+func (t *Task) Context() context.Context { return context.Background() }

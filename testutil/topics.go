@@ -1,0 +1,253 @@
+package testutil
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/strata-go/strata/internal/engine"
+	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/topology"
+)
+
+// KeyValue is a key and a value, for comparing output in tests.
+type KeyValue[K, V any] struct {
+	Key   K
+	Value V
+}
+
+// KV returns a KeyValue.
+func KV[K, V any](k K, v V) KeyValue[K, V] { return KeyValue[K, V]{k, v} }
+
+// Record is an output record as a test sees it.
+type Record[K, V any] struct {
+	Key       K
+	Value     V
+	Timestamp time.Time
+	Headers   []topology.Header
+	Topic     string
+	Partition int32
+	Offset    int64
+	// NullKey and NullValue report Kafka nulls; a null value is a
+	// tombstone.
+	NullKey, NullValue bool
+}
+
+// InputTopic pipes typed records into one topic.
+type InputTopic[K, V any] struct {
+	d          *Driver
+	topic      *topicLog
+	keySerde   serde.Serde[K]
+	valueSerde serde.Serde[V]
+	time       time.Time
+	advance    time.Duration
+}
+
+// NewInputTopic returns a handle that pipes records into topic, encoding them
+// with the given serdes. It fails the test if the topology does not read
+// topic.
+func NewInputTopic[K, V any](d *Driver, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V]) *InputTopic[K, V] {
+	d.tb.Helper()
+	if _, ok := d.top.TopicSubtopology[topic]; !ok {
+		d.tb.Fatalf("testutil: input topic %q: the topology does not read it (it reads %q)", topic, d.readTopics())
+	}
+	if keySerde == nil || valueSerde == nil {
+		d.tb.Fatalf("testutil: input topic %q: nil serde", topic)
+	}
+	return &InputTopic[K, V]{d: d, topic: d.topic(topic), keySerde: keySerde, valueSerde: valueSerde, time: d.cfg.StartTime}
+}
+
+// AutoAdvance makes every Pipe without a timestamp move the topic's clock
+// forward by step after it.
+func (in *InputTopic[K, V]) AutoAdvance(step time.Duration) *InputTopic[K, V] {
+	in.advance = step
+	return in
+}
+
+// AdvanceTime moves the timestamp given to the next Pipe forward by step.
+func (in *InputTopic[K, V]) AdvanceTime(step time.Duration) { in.time = in.time.Add(step) }
+
+// Pipe writes one record with the topic's current time and processes it and
+// everything it causes. Errors fail the test; use TryPipe to inspect them.
+func (in *InputTopic[K, V]) Pipe(key K, value V) {
+	in.d.tb.Helper()
+	if err := in.TryPipe(key, value); err != nil {
+		in.d.tb.Fatalf("testutil: pipe into %q: %v", in.topic.name, err)
+	}
+}
+
+// PipeAt is Pipe with an explicit timestamp.
+func (in *InputTopic[K, V]) PipeAt(key K, value V, ts time.Time) {
+	in.d.tb.Helper()
+	if err := in.TryPipeRecord(topology.Record[K, V]{Key: key, Value: value, Timestamp: ts}); err != nil {
+		in.d.tb.Fatalf("testutil: pipe into %q: %v", in.topic.name, err)
+	}
+}
+
+// PipeKeyValues pipes each pair in order, as Pipe does.
+func (in *InputTopic[K, V]) PipeKeyValues(kvs ...KeyValue[K, V]) {
+	in.d.tb.Helper()
+	for _, kv := range kvs {
+		in.Pipe(kv.Key, kv.Value)
+	}
+}
+
+// PipeRecords pipes records in order, with their timestamps and headers. A
+// record with a zero Timestamp gets the topic's current time.
+func (in *InputTopic[K, V]) PipeRecords(recs ...topology.Record[K, V]) {
+	in.d.tb.Helper()
+	for _, r := range recs {
+		if err := in.TryPipeRecord(r); err != nil {
+			in.d.tb.Fatalf("testutil: pipe into %q: %v", in.topic.name, err)
+		}
+	}
+}
+
+// TryPipe is Pipe returning the processing error instead of failing the
+// test.
+func (in *InputTopic[K, V]) TryPipe(key K, value V) error {
+	return in.TryPipeRecord(topology.Record[K, V]{Key: key, Value: value})
+}
+
+// TryPipeRecord pipes r and returns the processing error, if any.
+func (in *InputTopic[K, V]) TryPipeRecord(r topology.Record[K, V]) error {
+	if in.d.closed {
+		return fmt.Errorf("driver is closed")
+	}
+	ts := r.Timestamp
+	if ts.IsZero() {
+		ts = in.time
+		in.time = in.time.Add(in.advance)
+	}
+	kb, err := in.keySerde.Serialize(nil, in.topic.name, r.Key)
+	if err != nil {
+		return fmt.Errorf("serialize key: %w", err)
+	}
+	vb, err := in.valueSerde.Serialize(nil, in.topic.name, r.Value)
+	if err != nil {
+		return fmt.Errorf("serialize value: %w", err)
+	}
+	return in.pipeRaw(kb, vb, ts, r.Headers)
+}
+
+// PipeRaw writes a record of raw bytes, bypassing the serdes, to test how a
+// topology handles bytes it cannot decode.
+func (in *InputTopic[K, V]) PipeRaw(key, value []byte, ts time.Time) error {
+	return in.pipeRaw(key, value, ts, nil)
+}
+
+func (in *InputTopic[K, V]) pipeRaw(kb, vb []byte, ts time.Time, headers []topology.Header) error {
+	tl := in.topic
+	var p int32
+	if kb != nil {
+		p = engine.KeyPartition(kb, tl.partitions)
+	} else {
+		p = int32(tl.rr % uint32(tl.partitions))
+		tl.rr++
+	}
+	r := &kgo.Record{Topic: tl.name, Partition: p, Key: kb, Value: vb, Timestamp: ts}
+	for _, h := range headers {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	}
+	in.d.append(r)
+	return in.d.run()
+}
+
+// OutputTopic reads typed records from one topic, in the order they were
+// written across all its partitions. Reading consumes records.
+type OutputTopic[K, V any] struct {
+	d          *Driver
+	topic      *topicLog
+	keySerde   serde.Serde[K]
+	valueSerde serde.Serde[V]
+}
+
+// NewOutputTopic returns a reader of topic that decodes with the given
+// serdes. It fails the test if no sink of the topology can write topic.
+func NewOutputTopic[K, V any](d *Driver, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V]) *OutputTopic[K, V] {
+	d.tb.Helper()
+	if ok, fixed := d.writes(topic); !ok {
+		d.tb.Fatalf("testutil: output topic %q: no sink of the topology writes it (sinks write %q)", topic, fixed)
+	}
+	if keySerde == nil || valueSerde == nil {
+		d.tb.Fatalf("testutil: output topic %q: nil serde", topic)
+	}
+	return &OutputTopic[K, V]{d: d, topic: d.topic(topic), keySerde: keySerde, valueSerde: valueSerde}
+}
+
+// IsEmpty reports whether every record written so far has been read.
+func (out *OutputTopic[K, V]) IsEmpty() bool { return out.topic.read == len(out.topic.records) }
+
+// Len is the number of records not yet read.
+func (out *OutputTopic[K, V]) Len() int { return len(out.topic.records) - out.topic.read }
+
+// ReadRecord reads the next record. It fails the test if there is none.
+func (out *OutputTopic[K, V]) ReadRecord() Record[K, V] {
+	out.d.tb.Helper()
+	if out.IsEmpty() {
+		out.d.tb.Fatalf("testutil: output topic %q: no more records (%d read)", out.topic.name, out.topic.read)
+	}
+	r := out.topic.records[out.topic.read]
+	out.topic.read++
+	k, err := out.keySerde.Deserialize(r.Topic, r.Key)
+	if err != nil {
+		out.d.tb.Fatalf("testutil: output topic %q offset %d: deserialize key: %v", r.Topic, r.Offset, err)
+	}
+	v, err := out.valueSerde.Deserialize(r.Topic, r.Value)
+	if err != nil {
+		out.d.tb.Fatalf("testutil: output topic %q offset %d: deserialize value: %v", r.Topic, r.Offset, err)
+	}
+	var hs []topology.Header
+	for _, h := range r.Headers {
+		hs = append(hs, topology.Header{Key: h.Key, Value: h.Value})
+	}
+	return Record[K, V]{
+		Key: k, Value: v, Timestamp: r.Timestamp, Headers: hs,
+		Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
+		NullKey: r.Key == nil, NullValue: r.Value == nil,
+	}
+}
+
+// ReadKeyValue reads the next record's key and value.
+func (out *OutputTopic[K, V]) ReadKeyValue() KeyValue[K, V] {
+	out.d.tb.Helper()
+	r := out.ReadRecord()
+	return KeyValue[K, V]{r.Key, r.Value}
+}
+
+// ReadValue reads the next record's value.
+func (out *OutputTopic[K, V]) ReadValue() V {
+	out.d.tb.Helper()
+	return out.ReadRecord().Value
+}
+
+// ReadAll reads every remaining record.
+func (out *OutputTopic[K, V]) ReadAll() []Record[K, V] {
+	out.d.tb.Helper()
+	var recs []Record[K, V]
+	for !out.IsEmpty() {
+		recs = append(recs, out.ReadRecord())
+	}
+	return recs
+}
+
+// ReadKeyValues reads every remaining record's key and value.
+func (out *OutputTopic[K, V]) ReadKeyValues() []KeyValue[K, V] {
+	out.d.tb.Helper()
+	var kvs []KeyValue[K, V]
+	for !out.IsEmpty() {
+		kvs = append(kvs, out.ReadKeyValue())
+	}
+	return kvs
+}
+
+// ReadValues reads every remaining record's value.
+func (out *OutputTopic[K, V]) ReadValues() []V {
+	out.d.tb.Helper()
+	var vs []V
+	for !out.IsEmpty() {
+		vs = append(vs, out.ReadValue())
+	}
+	return vs
+}

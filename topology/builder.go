@@ -1,0 +1,229 @@
+package topology
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/strata-go/strata/internal/engine"
+	"github.com/strata-go/strata/serde"
+)
+
+// Builder collects the nodes of a topology. The zero Builder is not usable;
+// call [NewBuilder]. A Builder is not safe for concurrent use.
+type Builder struct {
+	g       engine.Graph
+	stores  map[string]bool
+	counter int
+	errs    []error
+	built   bool
+}
+
+// NewBuilder returns an empty Builder.
+func NewBuilder() *Builder {
+	return &Builder{stores: map[string]bool{}}
+}
+
+// NewName returns prefix followed by the next value of the builder's counter
+// as ten digits, the way Kafka Streams names nodes: "KSTREAM-MAP-0000000003".
+func (b *Builder) NewName(prefix string) string {
+	name := fmt.Sprintf("%s%010d", prefix, b.counter)
+	b.counter++
+	return name
+}
+
+// Fail records a problem for Build to report. DSL packages use it for
+// mistakes they find while adding nodes.
+func (b *Builder) Fail(err error) {
+	b.errs = append(b.errs, err)
+}
+
+// add records def, keeping any problem for Build.
+func (b *Builder) add(def *engine.NodeDef) {
+	if b.built {
+		b.Fail(fmt.Errorf("%s %q added after Build", def.Kind, def.Name))
+		return
+	}
+	if def.Name == "" {
+		b.Fail(fmt.Errorf("a %s has an empty name", def.Kind))
+		return
+	}
+	if err := b.g.Add(def); err != nil {
+		b.Fail(err)
+	}
+}
+
+// ConnectStores gives the named processor access to state stores. Stores are
+// declared on the builder by package state; connecting an undeclared store
+// fails Build.
+func (b *Builder) ConnectStores(processor string, stores ...string) {
+	n := b.g.Node(processor)
+	if n == nil {
+		b.Fail(fmt.Errorf("cannot connect stores %q to unknown processor %q", stores, processor))
+		return
+	}
+	if n.Kind != engine.KindProcessor {
+		b.Fail(fmt.Errorf("cannot connect stores to %s %q: only processors use stores", n.Kind, processor))
+		return
+	}
+	for _, s := range stores {
+		if !containsString(n.Stores, s) {
+			n.Stores = append(n.Stores, s)
+		}
+	}
+}
+
+// DeclareStore registers a store name. Package state declares stores through
+// it; the hook is exported for that package and for tests.
+func (b *Builder) DeclareStore(name string) {
+	if name == "" {
+		b.Fail(errors.New("a store has an empty name"))
+		return
+	}
+	if b.stores[name] {
+		b.Fail(fmt.Errorf("store name %q is declared more than once", name))
+		return
+	}
+	b.stores[name] = true
+}
+
+// Build validates the collected nodes and returns the topology. The error
+// wraps [ErrInvalidTopology] and lists every problem found: duplicate or
+// empty names, unknown parents or stores, sources without topics, a topic
+// read by two sources, a sink without a topic, missing serdes, cycles.
+func (b *Builder) Build() (*Topology, error) {
+	errs := append([]error(nil), b.errs...)
+	if len(b.g.Nodes) == 0 {
+		errs = append(errs, errors.New("the topology has no nodes"))
+	}
+	var top *engine.Topology
+	if len(errs) == 0 {
+		var ferrs []error
+		top, ferrs = engine.Freeze(&b.g, b.stores)
+		errs = append(errs, ferrs...)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidTopology, errors.Join(errs...))
+	}
+	b.built = true
+	t := Topology(engine.NewBuilt(top))
+	return &t, nil
+}
+
+// Topology is a validated, immutable topology. Run it with the test driver in
+// package testutil or on Kafka with package strata.
+type Topology engine.Built
+
+func (t *Topology) engine() *engine.Topology { return engine.Built(*t).Topology() }
+
+// SourceTopics returns the topics the topology reads, sorted.
+func (t *Topology) SourceTopics() []string {
+	var out []string
+	for _, st := range t.engine().Subtopologies {
+		out = append(out, st.SourceTopics...)
+	}
+	sortStrings(out)
+	return out
+}
+
+// Source configures a source node: the topics it reads and how to decode
+// them. KeySerde and ValueSerde are required.
+type Source[K, V any] struct {
+	Topics     []string
+	KeySerde   serde.Serde[K]
+	ValueSerde serde.Serde[V]
+	// TimestampExtractor sets each record's event time. Nil uses the
+	// Kafka record's timestamp.
+	TimestampExtractor TimestampExtractor[K, V]
+}
+
+// AddSource adds a source node named name.
+func AddSource[K, V any](b *Builder, name string, src Source[K, V]) {
+	if src.KeySerde == nil {
+		b.Fail(fmt.Errorf("source %q has no key serde", name))
+	}
+	if src.ValueSerde == nil {
+		b.Fail(fmt.Errorf("source %q has no value serde", name))
+	}
+	topics := append([]string(nil), src.Topics...)
+	b.add(&engine.NodeDef{
+		Name:   name,
+		Kind:   engine.KindSource,
+		Topics: topics,
+		New: func() engine.Node {
+			return &sourceNode[K, V]{name: name, src: src}
+		},
+	})
+}
+
+// AddProcessor adds a processor node named name below parents. supplier is
+// called once per task for a fresh Processor.
+func AddProcessor[KIn, VIn, KOut, VOut any](b *Builder, name string, supplier func() Processor[KIn, VIn, KOut, VOut], parents ...string) {
+	if supplier == nil {
+		b.Fail(fmt.Errorf("processor %q has no supplier", name))
+		return
+	}
+	b.add(&engine.NodeDef{
+		Name:    name,
+		Kind:    engine.KindProcessor,
+		Parents: append([]string(nil), parents...),
+		New: func() engine.Node {
+			p := supplier()
+			n := &processorNode[KIn, VIn, KOut, VOut]{name: name, p: p}
+			n.ctx.node = name
+			return n
+		},
+	})
+}
+
+// Sink configures a sink node: where records go and how to encode them.
+// Exactly one of Topic and TopicExtractor is set. KeySerde and ValueSerde
+// are required.
+type Sink[K, V any] struct {
+	Topic          string
+	TopicExtractor TopicExtractor[K, V]
+	KeySerde       serde.Serde[K]
+	ValueSerde     serde.Serde[V]
+	// Partitioner picks output partitions. Nil, or a partitioner that
+	// returns ok false, uses murmur2 of the serialized key; records with
+	// a null key are spread round-robin.
+	Partitioner Partitioner[K, V]
+}
+
+// AddSink adds a sink node named name below parents.
+func AddSink[K, V any](b *Builder, name string, sink Sink[K, V], parents ...string) {
+	switch {
+	case sink.Topic == "" && sink.TopicExtractor == nil:
+		b.Fail(fmt.Errorf("sink %q has no topic", name))
+	case sink.Topic != "" && sink.TopicExtractor != nil:
+		b.Fail(fmt.Errorf("sink %q has both a topic and a topic extractor", name))
+	}
+	if sink.KeySerde == nil {
+		b.Fail(fmt.Errorf("sink %q has no key serde", name))
+	}
+	if sink.ValueSerde == nil {
+		b.Fail(fmt.Errorf("sink %q has no value serde", name))
+	}
+	def := &engine.NodeDef{
+		Name:    name,
+		Kind:    engine.KindSink,
+		Parents: append([]string(nil), parents...),
+		New: func() engine.Node {
+			return &sinkNode[K, V]{name: name, sink: sink}
+		},
+	}
+	if sink.Topic != "" {
+		def.Topics = []string{sink.Topic}
+	} else {
+		def.TopicExtractorName = "TopicExtractor"
+	}
+	b.add(def)
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

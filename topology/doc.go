@@ -1,0 +1,35 @@
+// Package topology is Strata's processor API: the graph of sources,
+// processors and sinks that a stream-processing application runs, and the
+// typed interfaces its nodes implement.
+//
+// Most applications build topologies with the DSL in package kstream, which
+// adds nodes to a [Builder] for them. The processor API is there for logic the
+// DSL does not cover, and mixes freely with it (see kstream.Process).
+//
+// # Building
+//
+// A [Builder] collects nodes. Generic package functions add them, because Go
+// methods cannot take type parameters: [AddSource], [AddProcessor],
+// [AddSink]. Builder methods never return errors; the first problems found are
+// kept and [Builder.Build] returns them all, each naming the node, topic or
+// store involved. A built [Topology] is immutable and can be run any number of
+// times, by the test driver (package testutil) or on Kafka (package strata).
+//
+// # Names
+//
+// Every node has a unique name. The DSL generates names in Kafka Streams'
+// style, a prefix and a global counter (KSTREAM-MAP-0000000001), unless an
+// operation is given one. State stores, changelog topics and repartition
+// topics take their names from these, so inserting an operator renames every
+// generated name after it. Name the stateful operations and repartitions of a
+// topology you will evolve: then its stores and internal topics keep their
+// names, and their data, when the topology changes.
+//
+// # Sub-topologies and tasks
+//
+// Nodes connected by parent edges, or sharing a state store, form a
+// sub-topology. Each sub-topology runs as one task per partition of its input
+// topics; a task owns its processor instances, its stream time and its
+// punctuation schedule, and processes its records one at a time, picking the
+// buffered record with the smallest timestamp across its inputs.
+package topology

@@ -1,0 +1,52 @@
+package topology
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrInvalidTopology is wrapped by every error Build returns. Test for it
+// with errors.Is.
+var ErrInvalidTopology = errors.New("invalid topology")
+
+// ErrInvalidTimestamp is wrapped by a BadRecordError for a record whose
+// event time is negative or could not be extracted.
+var ErrInvalidTimestamp = errors.New("invalid timestamp")
+
+// BadRecordError reports an input record that could not be decoded or whose
+// timestamp is invalid, with its coordinates. Find it with errors.As.
+type BadRecordError struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	// Part is "key", "value" or "timestamp".
+	Part string
+	Err  error
+}
+
+func (e *BadRecordError) Error() string {
+	return fmt.Sprintf("bad record at %s[%d]@%d: %s: %v", e.Topic, e.Partition, e.Offset, e.Part, e.Err)
+}
+
+func (e *BadRecordError) Unwrap() error { return e.Err }
+
+// NodeError reports an error returned by a node while processing, with the
+// node's name. Find it with errors.As; it wraps the original error.
+type NodeError struct {
+	Node string
+	Err  error
+}
+
+func (e *NodeError) Error() string { return fmt.Sprintf("node %q: %v", e.Node, e.Err) }
+
+func (e *NodeError) Unwrap() error { return e.Err }
+
+// nodeError wraps err with the node's name, once: an error from a child
+// already names the node that failed.
+func nodeError(node string, err error) error {
+	var ne *NodeError
+	if errors.As(err, &ne) {
+		return err
+	}
+	return &NodeError{Node: node, Err: err}
+}

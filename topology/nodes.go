@@ -1,0 +1,301 @@
+package topology
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/strata-go/strata/internal/engine"
+)
+
+// receiver is implemented by every node that takes records of type K, V. A
+// parent holds its children as receivers, resolved once when a task is made,
+// so forwarding is a direct method call.
+type receiver[K, V any] interface {
+	receive(r Record[K, V]) error
+}
+
+// children holds a node's typed children.
+type children[K, V any] struct {
+	list  []receiver[K, V]
+	names []string
+}
+
+func (c *children[K, V]) connect(parent, child string, n engine.Node) error {
+	r, ok := n.(receiver[K, V])
+	if !ok {
+		var k K
+		var v V
+		return fmt.Errorf("%q forwards records of key %T and value %T, which child %q does not accept", parent, k, v, child)
+	}
+	c.list = append(c.list, r)
+	c.names = append(c.names, child)
+	return nil
+}
+
+func (c *children[K, V]) forward(r Record[K, V]) error {
+	for _, ch := range c.list {
+		if err := ch.receive(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *children[K, V]) forwardTo(child string, r Record[K, V]) error {
+	i := slices.Index(c.names, child)
+	if i < 0 {
+		return fmt.Errorf("forward to %q: not a child (children: %q)", child, c.names)
+	}
+	return c.list[i].receive(r)
+}
+
+// sourceNode decodes input records and forwards them.
+type sourceNode[K, V any] struct {
+	name string
+	src  Source[K, V]
+	task *engine.Task
+	out  children[K, V]
+}
+
+func (s *sourceNode[K, V]) Connect(child string, n engine.Node) error {
+	return s.out.connect(s.name, child, n)
+}
+
+func (s *sourceNode[K, V]) Init(t *engine.Task) error { s.task = t; return nil }
+
+func (s *sourceNode[K, V]) Close() error { return nil }
+
+func (s *sourceNode[K, V]) NewQueue(topic string, partition int32) engine.Queue {
+	return &queue[K, V]{src: s, topic: topic, partition: partition, partitionTime: engine.UnknownTime}
+}
+
+type queued[K, V any] struct {
+	rec    Record[K, V]
+	offset int64
+	ts     int64
+}
+
+// queue is a FIFO of decoded records of one topic-partition. Its backing
+// array is reused once drained, so steady-state queuing does not allocate.
+type queue[K, V any] struct {
+	src           *sourceNode[K, V]
+	topic         string
+	partition     int32
+	buf           []queued[K, V]
+	head          int
+	partitionTime int64
+}
+
+func (q *queue[K, V]) Add(r *kgo.Record) error {
+	bad := func(part string, err error) error {
+		return &BadRecordError{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Part: part, Err: err}
+	}
+	k, err := q.src.src.KeySerde.Deserialize(q.topic, r.Key)
+	if err != nil {
+		return bad("key", err)
+	}
+	v, err := q.src.src.ValueSerde.Deserialize(q.topic, r.Value)
+	if err != nil {
+		return bad("value", err)
+	}
+	rec := Record[K, V]{Key: k, Value: v, Timestamp: r.Timestamp, Headers: headersFromKgo(r.Headers)}
+	if ex := q.src.src.TimestampExtractor; ex != nil {
+		var pt time.Time
+		if q.partitionTime != engine.UnknownTime {
+			pt = time.UnixMilli(q.partitionTime)
+		}
+		ts, err := ex(rec, pt)
+		if err != nil {
+			return bad("timestamp", fmt.Errorf("%w: %w", ErrInvalidTimestamp, err))
+		}
+		rec.Timestamp = ts
+	}
+	ts := rec.Timestamp.UnixMilli()
+	if ts < 0 {
+		return bad("timestamp", fmt.Errorf("%w: %d ms is before the Unix epoch", ErrInvalidTimestamp, ts))
+	}
+	if ts > q.partitionTime {
+		q.partitionTime = ts
+	}
+	if q.head > 0 && q.head == len(q.buf) {
+		clear(q.buf)
+		q.buf, q.head = q.buf[:0], 0
+	}
+	q.buf = append(q.buf, queued[K, V]{rec: rec, offset: r.Offset, ts: ts})
+	return nil
+}
+
+func (q *queue[K, V]) Len() int { return len(q.buf) - q.head }
+
+func (q *queue[K, V]) HeadTime() int64 { return q.buf[q.head].ts }
+
+func (q *queue[K, V]) HeadOffset() int64 { return q.buf[q.head].offset }
+
+func (q *queue[K, V]) ProcessHead() error {
+	e := &q.buf[q.head]
+	q.head++
+	q.src.task.SetCurrent(q.topic, q.partition, e.offset, e.ts)
+	if err := q.src.out.forward(e.rec); err != nil {
+		return nodeError(q.src.name, err)
+	}
+	return nil
+}
+
+// processorNode runs a user Processor.
+type processorNode[KIn, VIn, KOut, VOut any] struct {
+	name string
+	p    Processor[KIn, VIn, KOut, VOut]
+	ctx  procContext[KOut, VOut]
+}
+
+func (n *processorNode[KIn, VIn, KOut, VOut]) Connect(child string, c engine.Node) error {
+	return n.ctx.out.connect(n.name, child, c)
+}
+
+func (n *processorNode[KIn, VIn, KOut, VOut]) Init(t *engine.Task) error {
+	n.ctx.task = t
+	return n.p.Init(&n.ctx)
+}
+
+func (n *processorNode[KIn, VIn, KOut, VOut]) Close() error { return n.p.Close() }
+
+func (n *processorNode[KIn, VIn, KOut, VOut]) receive(r Record[KIn, VIn]) error {
+	if err := n.p.Process(r); err != nil {
+		return nodeError(n.name, err)
+	}
+	return nil
+}
+
+// procContext is the Context of one processor instance.
+type procContext[K, V any] struct {
+	node string
+	task *engine.Task
+	out  children[K, V]
+}
+
+func (c *procContext[K, V]) Forward(r Record[K, V]) error { return c.out.forward(r) }
+
+func (c *procContext[K, V]) ForwardTo(child string, r Record[K, V]) error {
+	return c.out.forwardTo(child, r)
+}
+
+func (c *procContext[K, V]) RecordMetadata() (RecordMetadata, bool) {
+	cur := c.task.Current()
+	if !cur.Valid {
+		return RecordMetadata{}, false
+	}
+	return RecordMetadata{Topic: cur.Topic, Partition: cur.Partition, Offset: cur.Offset}, true
+}
+
+func (c *procContext[K, V]) TaskID() TaskID { return TaskID(c.task.ID) }
+
+func (c *procContext[K, V]) ApplicationID() string { return c.task.Config().ApplicationID }
+
+func (c *procContext[K, V]) StreamTime() time.Time {
+	st := c.task.StreamTime()
+	if st == engine.UnknownTime {
+		return time.Time{}
+	}
+	return time.UnixMilli(st)
+}
+
+func (c *procContext[K, V]) Logger() *slog.Logger { return c.task.Logger().With("node", c.node) }
+
+func (c *procContext[K, V]) Schedule(interval time.Duration, typ PunctuationType, fn Punctuator) (Cancellable, error) {
+	if fn == nil {
+		return nil, fmt.Errorf("node %q: schedule: nil punctuator", c.node)
+	}
+	s, err := c.task.Schedule(c.node, interval, typ, func(ts int64) error {
+		return fn(time.UnixMilli(ts))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("node %q: schedule: %w", c.node, err)
+	}
+	return s, nil
+}
+
+// sinkNode encodes records and hands them to the task's collector.
+type sinkNode[K, V any] struct {
+	name       string
+	sink       Sink[K, V]
+	task       *engine.Task
+	partitions int // of sink.Topic, looked up once
+	next       uint32
+}
+
+func (s *sinkNode[K, V]) Connect(child string, _ engine.Node) error {
+	return fmt.Errorf("sink %q cannot have child %q", s.name, child)
+}
+
+func (s *sinkNode[K, V]) Init(t *engine.Task) error {
+	s.task = t
+	if s.sink.Topic != "" {
+		n, err := t.PartitionCount(s.sink.Topic)
+		if err != nil {
+			return fmt.Errorf("sink %q: %w", s.name, err)
+		}
+		s.partitions = n
+	}
+	return nil
+}
+
+func (s *sinkNode[K, V]) Close() error { return nil }
+
+func (s *sinkNode[K, V]) receive(r Record[K, V]) error {
+	topic, n := s.sink.Topic, s.partitions
+	if s.sink.TopicExtractor != nil {
+		var err error
+		topic, err = s.sink.TopicExtractor(r)
+		if err != nil {
+			return &NodeError{Node: s.name, Err: fmt.Errorf("extract topic: %w", err)}
+		}
+		if topic == "" {
+			return &NodeError{Node: s.name, Err: fmt.Errorf("topic extractor returned an empty topic")}
+		}
+		if n, err = s.task.PartitionCount(topic); err != nil {
+			return &NodeError{Node: s.name, Err: err}
+		}
+	}
+	if n <= 0 {
+		return &NodeError{Node: s.name, Err: fmt.Errorf("topic %q has no partitions", topic)}
+	}
+	t := s.task
+	kb, err := s.sink.KeySerde.Serialize(t.OutputBuffer(), topic, r.Key)
+	if err != nil {
+		return &NodeError{Node: s.name, Err: fmt.Errorf("serialize key for topic %q: %w", topic, err)}
+	}
+	t.KeepOutput(kb)
+	vb, err := s.sink.ValueSerde.Serialize(t.OutputBuffer(), topic, r.Value)
+	if err != nil {
+		return &NodeError{Node: s.name, Err: fmt.Errorf("serialize value for topic %q: %w", topic, err)}
+	}
+	t.KeepOutput(vb)
+	var p int32
+	switch {
+	case kb != nil:
+		p = engine.KeyPartition(kb, n)
+	default:
+		p = int32(s.next % uint32(n))
+		s.next++
+	}
+	if s.sink.Partitioner != nil {
+		if pp, ok := s.sink.Partitioner(topic, r.Key, r.Value, n); ok {
+			if pp < 0 || int(pp) >= n {
+				return &NodeError{Node: s.name, Err: fmt.Errorf("partitioner chose partition %d of topic %q, which has %d", pp, topic, n)}
+			}
+			p = pp
+		}
+	}
+	return t.Send(&kgo.Record{
+		Topic:     topic,
+		Partition: p,
+		Key:       kb,
+		Value:     vb,
+		Timestamp: r.Timestamp,
+		Headers:   headersToKgo(r.Headers),
+	})
+}

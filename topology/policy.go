@@ -1,0 +1,33 @@
+package topology
+
+import "strconv"
+
+// BadRecordPolicy says what a task does with an input record whose key or
+// value cannot be deserialized or whose timestamp is invalid. No policy drops
+// a record silently.
+type BadRecordPolicy int
+
+// The values match engine.BadRecordPolicy, so runtimes convert directly.
+
+const (
+	// BadRecordFail stops processing with a *BadRecordError carrying the
+	// record's topic, partition and offset. It is the default, as in
+	// Kafka Streams (LogAndFailExceptionHandler).
+	BadRecordFail BadRecordPolicy = iota
+	// BadRecordSkip logs the record's coordinates and the reason at WARN,
+	// counts it in the task's skipped-records metric and goes on.
+	BadRecordSkip
+)
+
+func (p BadRecordPolicy) String() string {
+	switch p {
+	case BadRecordFail:
+		return "fail"
+	case BadRecordSkip:
+		return "skip"
+	}
+	return "BadRecordPolicy(" + strconv.Itoa(int(p)) + ")"
+}
+
+// Valid reports whether p is a known policy.
+func (p BadRecordPolicy) Valid() bool { return p == BadRecordFail || p == BadRecordSkip }

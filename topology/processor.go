@@ -1,0 +1,83 @@
+package topology
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/strata-go/strata/internal/engine"
+)
+
+// Processor processes records of one type and forwards records of another.
+// Each task has its own instance, made by the supplier given to
+// [AddProcessor], so a processor needs no locking.
+type Processor[KIn, VIn, KOut, VOut any] interface {
+	// Init is called once before the first record. The processor keeps
+	// ctx to forward records, read metadata and schedule punctuations.
+	Init(ctx Context[KOut, VOut]) error
+	// Process handles one record. An error stops the task: return one
+	// only for failures the application cannot handle itself.
+	Process(r Record[KIn, VIn]) error
+	// Close is called once when the task closes.
+	Close() error
+}
+
+// Context is what a processor sees of the task running it.
+type Context[K, V any] interface {
+	// Forward passes r to every child, in the order they were added, and
+	// returns the first error a child returns.
+	Forward(r Record[K, V]) error
+	// ForwardTo passes r to the named child only. Naming a node that is
+	// not a child is an error.
+	ForwardTo(child string, r Record[K, V]) error
+	// RecordMetadata describes the input record being processed. ok is
+	// false during punctuation, when there is none.
+	RecordMetadata() (md RecordMetadata, ok bool)
+	// TaskID identifies the task.
+	TaskID() TaskID
+	// ApplicationID is the application's ID, the prefix of its internal
+	// topics and its consumer group.
+	ApplicationID() string
+	// StreamTime is the largest record timestamp the task has processed;
+	// the zero Time before the first record.
+	StreamTime() time.Time
+	// Schedule calls fn every interval. StreamTime punctuations fire
+	// when records move stream time past the next slot; WallClockTime
+	// punctuations fire from the wall clock. Records fn forwards go to
+	// this processor's children.
+	Schedule(interval time.Duration, typ PunctuationType, fn Punctuator) (Cancellable, error)
+	// Logger returns the task's logger.
+	Logger() *slog.Logger
+}
+
+// Punctuator is called by a scheduled punctuation with the time that
+// triggered it: stream time or wall-clock time.
+type Punctuator func(ts time.Time) error
+
+// PunctuationType selects the clock that drives a punctuation.
+type PunctuationType = engine.PunctuationType
+
+// Punctuation types.
+const (
+	StreamTime    = engine.StreamTime
+	WallClockTime = engine.WallClockTime
+)
+
+// Cancellable cancels a scheduled punctuation.
+type Cancellable interface {
+	Cancel()
+}
+
+// TimestampExtractor returns the event time of a record, given the record as
+// deserialized (its Timestamp is the Kafka record's timestamp) and the
+// largest timestamp seen so far on its partition (the zero Time before the
+// first). A returned error, or a time before the Unix epoch, marks the record
+// as bad: the application's bad-record policy then fails or skips it.
+type TimestampExtractor[K, V any] func(r Record[K, V], partitionTime time.Time) (time.Time, error)
+
+// Partitioner picks the partition of an output record among n. ok false
+// means "use the default": murmur2 of the serialized key, as Kafka's Java
+// producer and franz-go do.
+type Partitioner[K, V any] func(topic string, key K, value V, n int) (partition int32, ok bool)
+
+// TopicExtractor picks the topic of an output record.
+type TopicExtractor[K, V any] func(r Record[K, V]) (string, error)

@@ -1,0 +1,78 @@
+package topology
+
+import (
+	"fmt"
+	"time"
+	"unsafe"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Record is one key-value record flowing through a topology.
+type Record[K, V any] struct {
+	Key   K
+	Value V
+	// Timestamp is the record's event time. Sources set it from the
+	// Kafka record or the source's TimestampExtractor; stream time and
+	// windows are computed from it. Kafka keeps milliseconds.
+	Timestamp time.Time
+	// Headers travel with the record to sinks unless a processor changes
+	// them. Processors must treat the slice as read-only: build a new one
+	// to change it.
+	Headers []Header
+}
+
+// WithValue returns a copy of r with its value replaced.
+func WithValue[K, V, V2 any](r Record[K, V], v V2) Record[K, V2] {
+	return Record[K, V2]{Key: r.Key, Value: v, Timestamp: r.Timestamp, Headers: r.Headers}
+}
+
+// WithKeyValue returns a copy of r with its key and value replaced.
+func WithKeyValue[K, V, K2, V2 any](r Record[K, V], k K2, v V2) Record[K2, V2] {
+	return Record[K2, V2]{Key: k, Value: v, Timestamp: r.Timestamp, Headers: r.Headers}
+}
+
+// Header is a Kafka record header.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Header has the layout of kgo.RecordHeader, so header slices pass between
+// Strata and franz-go without copying. These fail to compile otherwise.
+var (
+	_ [unsafe.Sizeof(Header{}) - unsafe.Sizeof(kgo.RecordHeader{})]struct{}
+	_ [unsafe.Sizeof(kgo.RecordHeader{}) - unsafe.Sizeof(Header{})]struct{}
+	_ [unsafe.Offsetof(Header{}.Value) - unsafe.Offsetof(kgo.RecordHeader{}.Value)]struct{}
+	_ [unsafe.Offsetof(kgo.RecordHeader{}.Value) - unsafe.Offsetof(Header{}.Value)]struct{}
+)
+
+func headersFromKgo(h []kgo.RecordHeader) []Header {
+	if len(h) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*Header)(unsafe.Pointer(unsafe.SliceData(h))), len(h))
+}
+
+func headersToKgo(h []Header) []kgo.RecordHeader {
+	if len(h) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*kgo.RecordHeader)(unsafe.Pointer(unsafe.SliceData(h))), len(h))
+}
+
+// RecordMetadata locates the input record being processed.
+type RecordMetadata struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+}
+
+// TaskID identifies a task: one partition of one sub-topology. It prints as
+// Kafka Streams prints it, "subtopology_partition".
+type TaskID struct {
+	Subtopology int
+	Partition   int32
+}
+
+func (id TaskID) String() string { return fmt.Sprintf("%d_%d", id.Subtopology, id.Partition) }

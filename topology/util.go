@@ -1,0 +1,5 @@
+package topology
+
+import "sort"
+
+func sortStrings(s []string) { sort.Strings(s) }
