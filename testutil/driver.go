@@ -62,8 +62,7 @@ type topicLog struct {
 }
 
 // NewDriver compiles top into tasks and initialises them. Problems (an
-// invalid config, co-partitioned topics with different partition counts, a
-// failing Init) fail the test. The driver closes itself at the end of the
+// invalid config, a failing Init) fail the test. The driver closes itself at the end of the
 // test.
 func NewDriver(tb testing.TB, top *topology.Topology, cfg Config) *Driver {
 	tb.Helper()
@@ -106,13 +105,11 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (*Driver, erro
 		now:    cfg.StartTime,
 	}
 	for _, st := range d.top.Subtopologies {
+		// As in Kafka Streams, a sub-topology has as many tasks as its
+		// largest input topic has partitions.
 		n := 0
 		for _, topic := range st.SourceTopics {
-			tn := d.topic(topic).partitions
-			if n != 0 && tn != n {
-				return nil, fmt.Errorf("sub-topology %d reads co-partitioned topics with different partition counts: %s", st.ID, d.partitionCounts(st.SourceTopics))
-			}
-			n = tn
+			n = max(n, d.topic(topic).partitions)
 		}
 		for p := 0; p < n; p++ {
 			task, err := engine.NewTask(d.top, st, int32(p), engine.TaskConfig{
@@ -135,17 +132,6 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (*Driver, erro
 		}
 	}
 	return d, nil
-}
-
-func (d *Driver) partitionCounts(topics []string) string {
-	var s string
-	for i, t := range topics {
-		if i > 0 {
-			s += ", "
-		}
-		s += fmt.Sprintf("%s (%d)", t, d.topic(t).partitions)
-	}
-	return s
 }
 
 // topic returns the log of name, creating it.

@@ -1,0 +1,495 @@
+package strata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/strata-go/strata/internal/engine"
+	"github.com/strata-go/strata/topology"
+)
+
+// ErrAlreadyRunning is returned by Run when the App is already running or has
+// run before: an App runs once.
+var ErrAlreadyRunning = errors.New("strata: app already ran")
+
+// App runs a topology on Kafka as one member of the application's consumer
+// group. Create it with [New]; run it with [App.Run].
+type App struct {
+	top     *engine.Topology
+	cfg     Config
+	started atomic.Bool
+	metrics metrics
+}
+
+// New returns an App that will run top with cfg. It validates cfg; an
+// invalid field is an error wrapping [ErrInvalidConfig] that names it.
+func New(top *topology.Topology, cfg Config) (*App, error) {
+	if top == nil {
+		return nil, fmt.Errorf("%w: nil topology", ErrInvalidConfig)
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &App{top: engine.Built(*top).Topology(), cfg: cfg}, nil
+}
+
+// Metrics is a snapshot of an App's counters.
+type Metrics struct {
+	// Processed counts input records processed.
+	Processed int64
+	// SkippedRecords counts bad input records skipped by the
+	// BadRecordSkip policy.
+	SkippedRecords int64
+	// Commits counts successful offset commits.
+	Commits int64
+}
+
+type metrics struct {
+	processed, skipped, commits atomic.Int64
+}
+
+// Metrics returns the App's counters. It is safe to call while Run runs.
+func (a *App) Metrics() Metrics {
+	return Metrics{
+		Processed:      a.metrics.processed.Load(),
+		SkippedRecords: a.metrics.skipped.Load(),
+		Commits:        a.metrics.commits.Load(),
+	}
+}
+
+// Run joins the consumer group and processes records until ctx is cancelled
+// or processing fails. On cancellation it shuts down cleanly: it flushes
+// output, commits the offsets of everything processed, closes its tasks,
+// leaves the group and returns nil. On failure it returns the error without
+// committing the failed work, which is processed again on restart.
+func (a *App) Run(ctx context.Context) error {
+	if !a.started.CompareAndSwap(false, true) {
+		return ErrAlreadyRunning
+	}
+	r, err := newRunner(ctx, a)
+	if err != nil {
+		return err
+	}
+	return r.run(ctx)
+}
+
+// topicPartition names one partition of one topic.
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// taskInput routes one assigned partition to its task's input.
+type taskInput struct {
+	task  *engine.Task
+	input *engine.Input
+}
+
+// runner is one run of an App: its client, tasks and commit state.
+type runner struct {
+	app *App
+	cfg *Config
+	log *slog.Logger
+	cl  *kgo.Client
+	adm *kadm.Client
+
+	// produceCtx outlives Run's ctx so that output already handed to the
+	// producer is still delivered during shutdown.
+	produceCtx context.Context
+	produceErr atomic.Pointer[error]
+	onProduced func(*kgo.Record, error)
+
+	// mu guards everything below. The poll loop holds it while it
+	// processes; rebalance callbacks take it to create and close tasks.
+	mu         sync.Mutex
+	tasks      map[engine.TaskID]*engine.Task
+	inputs     map[topicPartition]taskInput
+	partitions map[string]int
+	committed  map[topicPartition]int64
+	touched    []*engine.Task
+	lastCommit time.Time
+	fatal      error
+	failed     bool
+}
+
+func newRunner(ctx context.Context, a *App) (*runner, error) {
+	r := &runner{
+		app:        a,
+		cfg:        &a.cfg,
+		log:        a.cfg.Logger.With("application", a.cfg.ApplicationID),
+		produceCtx: context.WithoutCancel(ctx),
+		tasks:      map[engine.TaskID]*engine.Task{},
+		inputs:     map[topicPartition]taskInput{},
+		partitions: map[string]int{},
+		committed:  map[topicPartition]int64{},
+	}
+	r.onProduced = func(rec *kgo.Record, err error) {
+		if err != nil {
+			wrapped := fmt.Errorf("produce to %s[%d]: %w", rec.Topic, rec.Partition, err)
+			r.produceErr.CompareAndSwap(nil, &wrapped)
+		}
+	}
+	var sources []string
+	for topic := range a.top.TopicSubtopology {
+		sources = append(sources, topic)
+	}
+	opts := append([]kgo.Opt(nil), a.cfg.ClientOptions...)
+	opts = append(opts,
+		kgo.SeedBrokers(a.cfg.Brokers...),
+		kgo.ConsumerGroup(a.cfg.ApplicationID),
+		kgo.ConsumeTopics(sources...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.Balancers(kgo.RangeBalancer()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.OnPartitionsAssigned(r.onAssigned),
+		kgo.OnPartitionsRevoked(r.onRevoked),
+		kgo.OnPartitionsLost(r.onLost),
+	)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("strata: create Kafka client: %w", err)
+	}
+	r.cl = cl
+	r.adm = kadm.NewClient(cl)
+	if err := r.checkSources(ctx, sources); err != nil {
+		cl.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// checkSources fails when a source topic does not exist, naming it.
+func (r *runner) checkSources(ctx context.Context, sources []string) error {
+	details, err := r.adm.ListTopics(ctx, sources...)
+	if err != nil {
+		return fmt.Errorf("strata: look up source topics: %w", err)
+	}
+	var missing []string
+	for _, t := range sources {
+		d, ok := details[t]
+		if !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
+			missing = append(missing, t)
+			continue
+		}
+		if d.Err != nil {
+			return fmt.Errorf("strata: look up source topic %q: %w", t, d.Err)
+		}
+		r.partitions[t] = len(d.Partitions)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("strata: source topics do not exist: %q", missing)
+	}
+	return nil
+}
+
+func (r *runner) run(ctx context.Context) error {
+	r.log.Info("starting", "commit_interval", r.cfg.CommitInterval)
+	r.lastCommit = time.Now()
+	for {
+		if ctx.Err() != nil {
+			return r.shutdown()
+		}
+		pctx, cancel := context.WithTimeout(ctx, r.cfg.PollTimeout)
+		fetches := r.cl.PollRecords(pctx, r.cfg.MaxPollRecords)
+		cancel()
+		r.mu.Lock()
+		err := r.fatal
+		if err == nil {
+			err = r.process(fetches)
+		}
+		if err == nil && time.Since(r.lastCommit) >= r.cfg.CommitInterval {
+			err = r.commit(ctx)
+		}
+		if err == nil {
+			err = r.punctuate()
+		}
+		r.mu.Unlock()
+		r.cl.AllowRebalance()
+		if err != nil {
+			return r.abort(err)
+		}
+	}
+}
+
+// process hands fetched records to their tasks and processes them.
+func (r *runner) process(fetches kgo.Fetches) error {
+	var err error
+	fetches.EachError(func(topic string, p int32, ferr error) {
+		if err == nil && !errors.Is(ferr, context.DeadlineExceeded) && !errors.Is(ferr, context.Canceled) && !errors.Is(ferr, kgo.ErrClientClosed) {
+			err = fmt.Errorf("strata: fetch %s[%d]: %w", topic, p, ferr)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	r.touched = r.touched[:0]
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if err != nil || len(p.Records) == 0 {
+			return
+		}
+		in, ok := r.inputs[topicPartition{p.Topic, p.Partition}]
+		if !ok {
+			r.log.Warn("records for a partition with no task", "topic", p.Topic, "partition", p.Partition)
+			return
+		}
+		err = in.task.Add(in.input, p.Records...)
+		r.touched = append(r.touched, in.task)
+	})
+	if err != nil {
+		return err
+	}
+	for _, t := range r.touched {
+		before, skipped := t.Metrics.Processed, t.Metrics.SkippedRecords
+		err := t.ProcessAll()
+		r.app.metrics.processed.Add(t.Metrics.Processed - before)
+		r.app.metrics.skipped.Add(t.Metrics.SkippedRecords - skipped)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// punctuate fires due wall-clock punctuations in every task.
+func (r *runner) punctuate() error {
+	now := time.Now()
+	for _, t := range r.tasks {
+		if err := t.PunctuateWallClock(now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// commit waits until every output record is acknowledged, then commits the
+// input offsets of everything processed. Called with mu held.
+func (r *runner) commit(ctx context.Context) error {
+	r.lastCommit = time.Now()
+	if err := r.cl.Flush(ctx); err != nil {
+		return fmt.Errorf("strata: flush output: %w", err)
+	}
+	if perr := r.produceErr.Load(); perr != nil {
+		return fmt.Errorf("strata: %w", *perr)
+	}
+	offsets := map[string]map[int32]kgo.EpochOffset{}
+	for _, t := range r.tasks {
+		t.ReleaseOutputBuffers()
+		for topic, off := range t.CommittableOffsets() {
+			tp := topicPartition{topic, t.ID.Partition}
+			if last, ok := r.committed[tp]; ok && last == off {
+				continue
+			}
+			if offsets[topic] == nil {
+				offsets[topic] = map[int32]kgo.EpochOffset{}
+			}
+			offsets[topic][t.ID.Partition] = kgo.EpochOffset{Epoch: -1, Offset: off}
+		}
+	}
+	if len(offsets) == 0 {
+		return nil
+	}
+	var cerr error
+	r.cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			cerr = err
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if err := kerr.ErrorForCode(p.ErrorCode); err != nil && cerr == nil {
+					cerr = fmt.Errorf("%s[%d]: %w", t.Topic, p.Partition, err)
+				}
+			}
+		}
+	})
+	if cerr != nil {
+		return fmt.Errorf("strata: commit offsets: %w", cerr)
+	}
+	for topic, ps := range offsets {
+		for p, eo := range ps {
+			r.committed[topicPartition{topic, p}] = eo.Offset
+		}
+	}
+	r.app.metrics.commits.Add(1)
+	return nil
+}
+
+// shutdown is the clean exit: commit everything processed, close tasks,
+// leave the group.
+func (r *runner) shutdown() error {
+	ctx, cancel := context.WithTimeout(r.produceCtx, 30*time.Second)
+	defer cancel()
+	r.mu.Lock()
+	err := r.commit(ctx)
+	if err != nil {
+		r.failed = true
+	}
+	err = errors.Join(err, r.closeTasks(nil))
+	r.mu.Unlock()
+	r.cl.Close()
+	if err != nil {
+		r.log.Error("shutdown", "err", err)
+		return err
+	}
+	r.log.Info("stopped")
+	return nil
+}
+
+// abort is the exit on failure: nothing more is committed, so the failed
+// work is processed again by whoever takes the partitions next.
+func (r *runner) abort(cause error) error {
+	r.mu.Lock()
+	r.failed = true
+	closeErr := r.closeTasks(nil)
+	r.mu.Unlock()
+	r.cl.Close()
+	r.log.Error("stopped on error", "err", cause)
+	return errors.Join(cause, closeErr)
+}
+
+// closeTasks closes the tasks that read any of parts (all tasks when parts
+// is nil) and forgets them. Called with mu held.
+func (r *runner) closeTasks(parts map[string][]int32) error {
+	var errs []error
+	for id, t := range r.tasks {
+		if parts != nil && !readsAny(t, parts) {
+			continue
+		}
+		errs = append(errs, t.Close())
+		delete(r.tasks, id)
+		for _, in := range t.Inputs() {
+			tp := topicPartition{in.Topic, in.Partition}
+			delete(r.inputs, tp)
+			delete(r.committed, tp)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func readsAny(t *engine.Task, parts map[string][]int32) bool {
+	for _, in := range t.Inputs() {
+		for _, p := range parts[in.Topic] {
+			if p == in.Partition {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (r *runner) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for topic, parts := range assigned {
+		st, ok := r.app.top.TopicSubtopology[topic]
+		if !ok {
+			continue
+		}
+		for _, p := range parts {
+			id := engine.TaskID{Subtopology: st, Partition: p}
+			t := r.tasks[id]
+			if t == nil {
+				var err error
+				if t, err = r.newTask(id); err != nil {
+					if r.fatal == nil {
+						r.fatal = err
+					}
+					continue
+				}
+			}
+			r.inputs[topicPartition{topic, p}] = taskInput{task: t, input: t.Input(topic)}
+		}
+	}
+	r.log.Info("partitions assigned", "partitions", assigned, "tasks", len(r.tasks))
+}
+
+func (r *runner) newTask(id engine.TaskID) (*engine.Task, error) {
+	st := r.app.top.Subtopologies[id.Subtopology]
+	t, err := engine.NewTask(r.app.top, st, id.Partition, engine.TaskConfig{
+		ApplicationID: r.cfg.ApplicationID,
+		Collector:     (*producer)(r),
+		Logger:        r.log,
+		OnBadRecord:   engine.BadRecordPolicy(r.cfg.OnBadRecord),
+		Now:           time.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("strata: create task %s: %w", id, err)
+	}
+	if err := t.Init(); err != nil {
+		return nil, fmt.Errorf("strata: %w", err)
+	}
+	r.tasks[id] = t
+	return t, nil
+}
+
+func (r *runner) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.tasks) == 0 {
+		return
+	}
+	if !r.failed {
+		if err := r.commit(ctx); err != nil {
+			// The new owner reprocesses from the last commit: output
+			// may repeat, none is lost.
+			r.log.Error("commit on revocation", "err", err)
+		}
+	}
+	if err := r.closeTasks(revoked); err != nil {
+		r.log.Error("close revoked tasks", "err", err)
+	}
+	r.log.Info("partitions revoked", "partitions", revoked)
+}
+
+func (r *runner) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.closeTasks(lost); err != nil {
+		r.log.Error("close lost tasks", "err", err)
+	}
+	r.log.Warn("partitions lost", "partitions", lost)
+}
+
+// producer is the runner as its tasks' collector.
+type producer runner
+
+func (p *producer) Send(rec *kgo.Record) error {
+	r := (*runner)(p)
+	r.cl.Produce(r.produceCtx, rec, r.onProduced)
+	return nil
+}
+
+// PartitionCount looks topics up once and caches the answer.
+func (p *producer) PartitionCount(topic string) (int, error) {
+	r := (*runner)(p)
+	if n, ok := r.partitions[topic]; ok {
+		return n, nil
+	}
+	details, err := r.adm.ListTopics(r.produceCtx, topic)
+	if err != nil {
+		return 0, fmt.Errorf("look up topic %q: %w", topic, err)
+	}
+	d, ok := details[topic]
+	if !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
+		return 0, fmt.Errorf("output topic %q does not exist", topic)
+	}
+	if d.Err != nil {
+		return 0, fmt.Errorf("look up topic %q: %w", topic, d.Err)
+	}
+	r.partitions[topic] = len(d.Partitions)
+	return len(d.Partitions), nil
+}

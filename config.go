@@ -1,0 +1,118 @@
+package strata
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/strata-go/strata/topology"
+)
+
+// ErrInvalidConfig is wrapped by every configuration error. Test for it with
+// errors.Is; the message names the field.
+var ErrInvalidConfig = errors.New("strata: invalid config")
+
+// Config configures an App. Fields left zero take the documented default;
+// New validates the whole struct once and names the first bad field.
+type Config struct {
+	// ApplicationID identifies the application: it is the consumer
+	// group's ID and the prefix of internal topic names. Required; it
+	// may use ASCII letters, digits, '.', '_' and '-', at most 200
+	// characters, as Kafka topic names allow.
+	ApplicationID string
+
+	// Brokers are the seed brokers, host:port. Required.
+	Brokers []string
+
+	// CommitInterval is how often processed input offsets are committed,
+	// after the output they caused is acknowledged. Default 5s. Kafka
+	// Streams defaults to 30s under at-least-once; Strata commits more
+	// often because a commit is cheap (one flush and one request) and a
+	// shorter interval means less to reprocess after a crash.
+	CommitInterval time.Duration
+
+	// PollTimeout bounds how long a poll waits for records, and so how
+	// late a commit or a wall-clock punctuation can run while input is
+	// idle. Default 100ms.
+	PollTimeout time.Duration
+
+	// MaxPollRecords bounds the records taken from the consumer per loop
+	// iteration. Default 10000.
+	MaxPollRecords int
+
+	// OnBadRecord says what happens to input records whose key or value
+	// cannot be deserialized or whose timestamp is invalid. Default
+	// topology.BadRecordFail: Run returns an error carrying the record's
+	// topic, partition and offset.
+	OnBadRecord topology.BadRecordPolicy
+
+	// Logger receives the runtime's logs. Default: slog.Default().
+	Logger *slog.Logger
+
+	// ClientOptions are passed to every franz-go client the app creates,
+	// for TLS, SASL, client IDs and tuning. Strata's own options come
+	// after them and win where they overlap: the consumer group, the
+	// topics consumed, offset commits, rebalance callbacks, partitioning
+	// and the isolation level are not configurable this way.
+	ClientOptions []kgo.Opt
+}
+
+const (
+	defaultCommitInterval = 5 * time.Second
+	defaultPollTimeout    = 100 * time.Millisecond
+	defaultMaxPollRecords = 10000
+)
+
+// withDefaults validates c and returns it with defaults filled in.
+func (c Config) withDefaults() (Config, error) {
+	bad := func(field, format string, args ...any) (Config, error) {
+		return Config{}, fmt.Errorf("%w: %s: %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...))
+	}
+	if c.ApplicationID == "" {
+		return bad("ApplicationID", "must not be empty")
+	}
+	if len(c.ApplicationID) > 200 {
+		return bad("ApplicationID", "is %d characters long; at most 200 are allowed", len(c.ApplicationID))
+	}
+	for _, r := range c.ApplicationID {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return bad("ApplicationID", "%q contains %q; use ASCII letters, digits, '.', '_' and '-'", c.ApplicationID, r)
+		}
+	}
+	if len(c.Brokers) == 0 {
+		return bad("Brokers", "at least one seed broker is required")
+	}
+	for i, b := range c.Brokers {
+		if b == "" {
+			return bad(fmt.Sprintf("Brokers[%d]", i), "must not be empty")
+		}
+	}
+	switch {
+	case c.CommitInterval < 0:
+		return bad("CommitInterval", "must not be negative, got %v", c.CommitInterval)
+	case c.CommitInterval == 0:
+		c.CommitInterval = defaultCommitInterval
+	}
+	switch {
+	case c.PollTimeout < 0:
+		return bad("PollTimeout", "must not be negative, got %v", c.PollTimeout)
+	case c.PollTimeout == 0:
+		c.PollTimeout = defaultPollTimeout
+	}
+	switch {
+	case c.MaxPollRecords < 0:
+		return bad("MaxPollRecords", "must not be negative, got %d", c.MaxPollRecords)
+	case c.MaxPollRecords == 0:
+		c.MaxPollRecords = defaultMaxPollRecords
+	}
+	if !c.OnBadRecord.Valid() {
+		return bad("OnBadRecord", "unknown policy %d", c.OnBadRecord)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
