@@ -279,6 +279,11 @@ func (r *runner) punctuate() error {
 // input offsets of everything processed. Called with mu held.
 func (r *runner) commit(ctx context.Context) error {
 	r.lastCommit = time.Now()
+	for _, t := range r.tasks {
+		if err := t.FlushStores(); err != nil {
+			return fmt.Errorf("strata: %w", err)
+		}
+	}
 	if err := r.cl.Flush(ctx); err != nil {
 		return fmt.Errorf("strata: flush output: %w", err)
 	}
@@ -428,6 +433,9 @@ func (r *runner) newTask(id engine.TaskID) (*engine.Task, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("strata: create task %s: %w", id, err)
+	}
+	if err := t.InitStores(); err != nil {
+		return nil, fmt.Errorf("strata: %w", err)
 	}
 	if err := t.Init(); err != nil {
 		return nil, fmt.Errorf("strata: %w", err)

@@ -127,6 +127,9 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (*Driver, erro
 		}
 	}
 	for _, t := range d.order {
+		if err := t.InitStores(); err != nil {
+			return nil, err
+		}
 		if err := t.Init(); err != nil {
 			return nil, err
 		}
@@ -180,13 +183,21 @@ func (d *Driver) run() error {
 			return err
 		}
 	}
-	d.commit()
-	return nil
+	return d.commit()
 }
 
-// commit is the driver's commit after every input record. Output bytes are
-// kept by the in-memory topics, so task output buffers are never released.
-func (d *Driver) commit() {}
+// commit is the driver's commit after every input record, as in Kafka's
+// driver: stores flush their caches, so tests see every update. Output bytes
+// are kept by the in-memory topics, so task output buffers are never
+// released.
+func (d *Driver) commit() error {
+	for _, t := range d.order {
+		if err := t.FlushStores(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // AdvanceWallClockTime moves the wall clock forward by step and fires the
 // wall-clock punctuations that are due, in task order.

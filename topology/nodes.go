@@ -172,9 +172,21 @@ func (n *processorNode[KIn, VIn, KOut, VOut]) receive(r Record[KIn, VIn]) error 
 
 // procContext is the Context of one processor instance.
 type procContext[K, V any] struct {
-	node string
-	task *engine.Task
-	out  children[K, V]
+	node   string
+	task   *engine.Task
+	out    children[K, V]
+	stores []string // connected stores
+}
+
+func (c *procContext[K, V]) StateStore(name string) (StateStore, error) {
+	if !slices.Contains(c.stores, name) {
+		return nil, fmt.Errorf("processor %q is not connected to store %q (connected: %q); connect it with Builder.ConnectStores or the DSL's WithStores", c.node, name, c.stores)
+	}
+	s := c.task.StoreByName(name)
+	if s == nil {
+		return nil, fmt.Errorf("processor %q: store %q is not in task %s", c.node, name, c.task.ID)
+	}
+	return s, nil
 }
 
 func (c *procContext[K, V]) Forward(r Record[K, V]) error { return c.out.forward(r) }

@@ -47,6 +47,15 @@ type Context[K, V any] interface {
 	Schedule(interval time.Duration, typ PunctuationType, fn Punctuator) (Cancellable, error)
 	// Logger returns the task's logger.
 	Logger() *slog.Logger
+	// StateStore returns the named state store, which must be connected
+	// to this processor. Processors normally use package state's typed
+	// helpers instead, such as state.KeyValue[K, V](ctx, name).
+	StateStore(name string) (StateStore, error)
+}
+
+// StateStore is implemented by every state store.
+type StateStore interface {
+	Name() string
 }
 
 // Punctuator is called by a scheduled punctuation with the time that

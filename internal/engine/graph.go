@@ -56,7 +56,26 @@ type NodeDef struct {
 type Graph struct {
 	Nodes  []*NodeDef
 	byName map[string]*NodeDef
+	// Stores in declaration order.
+	Stores     []*StoreDef
+	storesByID map[string]*StoreDef
 }
+
+// AddStore declares a store. It reports an error for a duplicate name.
+func (g *Graph) AddStore(s *StoreDef) error {
+	if g.storesByID == nil {
+		g.storesByID = make(map[string]*StoreDef)
+	}
+	if _, dup := g.storesByID[s.Name]; dup {
+		return fmt.Errorf("store name %q is declared more than once", s.Name)
+	}
+	g.Stores = append(g.Stores, s)
+	g.storesByID[s.Name] = s
+	return nil
+}
+
+// Store returns the named store definition, or nil.
+func (g *Graph) Store(name string) *StoreDef { return g.storesByID[name] }
 
 // Add appends a node definition. It reports an error for a duplicate name.
 func (g *Graph) Add(n *NodeDef) error {
@@ -95,10 +114,9 @@ type Topology struct {
 	TopicSubtopology map[string]int
 }
 
-// Freeze validates the graph and splits it into sub-topologies. knownStores
-// lists the stores declared on the builder. It returns every problem found,
-// each naming the node, topic or store involved.
-func Freeze(g *Graph, knownStores map[string]bool) (*Topology, []error) {
+// Freeze validates the graph and splits it into sub-topologies. It returns
+// every problem found, each naming the node, topic or store involved.
+func Freeze(g *Graph) (*Topology, []error) {
 	var errs []error
 	for _, n := range g.Nodes {
 		n.Children = nil
@@ -135,7 +153,7 @@ func Freeze(g *Graph, knownStores map[string]bool) (*Topology, []error) {
 			pn.Children = append(pn.Children, n.Name)
 		}
 		for _, s := range n.Stores {
-			if !knownStores[s] {
+			if g.Store(s) == nil {
 				errs = append(errs, fmt.Errorf("%s %q uses unknown store %q", n.Kind, n.Name, s))
 			}
 		}
@@ -154,7 +172,11 @@ func Freeze(g *Graph, knownStores map[string]bool) (*Topology, []error) {
 				continue
 			}
 			if other, dup := topicReader[t]; dup {
-				errs = append(errs, fmt.Errorf("topic %q is read by both source %q and source %q; read it once and branch the stream", t, other, n.Name))
+				if other == n.Name {
+					errs = append(errs, fmt.Errorf("source %q lists topic %q twice", n.Name, t))
+				} else {
+					errs = append(errs, fmt.Errorf("topic %q is read by both source %q and source %q; read it once and branch the stream", t, other, n.Name))
+				}
 				continue
 			}
 			topicReader[t] = n.Name

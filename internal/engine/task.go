@@ -40,6 +40,8 @@ type TaskConfig struct {
 	OnBadRecord   BadRecordPolicy
 	// Now returns the wall-clock time; the test driver supplies a mock.
 	Now func() time.Time
+	// State says where persistent stores keep their data.
+	State StateConfig
 }
 
 // Metrics are a task's counters. They are only touched by the goroutine
@@ -59,10 +61,13 @@ type Task struct {
 	ID  TaskID
 	cfg TaskConfig
 
-	nodes   []Node
-	names   []string
-	inputs  []*Input
-	byTopic map[string]*Input
+	nodes     []Node
+	names     []string
+	stores    map[string]Store
+	storeList []Store
+	storage   TaskStorage
+	inputs    []*Input
+	byTopic   map[string]*Input
 
 	streamTime int64
 	current    Current
@@ -110,6 +115,16 @@ func NewTask(top *Topology, st *Subtopology, partition int32, cfg TaskConfig) (*
 		byTopic:    map[string]*Input{},
 		streamTime: UnknownTime,
 	}
+	t.stores = make(map[string]Store, len(st.Stores))
+	for _, name := range st.Stores {
+		def := top.Graph.Store(name)
+		s := def.New()
+		if s == nil {
+			return nil, fmt.Errorf("task %s: store %q: constructor returned nil", t.ID, name)
+		}
+		t.stores[name] = s
+		t.storeList = append(t.storeList, s)
+	}
 	inst := make(map[string]Node, len(st.Nodes))
 	for _, def := range st.Nodes {
 		n := def.New()
@@ -140,7 +155,19 @@ func NewTask(top *Topology, st *Subtopology, partition int32, cfg TaskConfig) (*
 	return t, nil
 }
 
-// Init initialises every node in insertion order.
+// InitStores opens the task's stores. The runtime restores them from their
+// changelogs after this and before Init.
+func (t *Task) InitStores() error {
+	for _, s := range t.storeList {
+		if err := s.Init(t); err != nil {
+			return fmt.Errorf("task %s: init store %q: %w", t.ID, s.Name(), err)
+		}
+	}
+	return nil
+}
+
+// Init initialises every node in insertion order. Stores must have been
+// initialised with InitStores.
 func (t *Task) Init() error {
 	for i, n := range t.nodes {
 		if err := n.Init(t); err != nil {
@@ -160,6 +187,16 @@ func (t *Task) Close() error {
 	for i, n := range t.nodes {
 		if err := n.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("task %s: close %q: %w", t.ID, t.names[i], err))
+		}
+	}
+	for _, s := range t.storeList {
+		if err := s.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("task %s: close store %q: %w", t.ID, s.Name(), err))
+		}
+	}
+	if t.storage != nil {
+		if err := t.storage.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("task %s: close state: %w", t.ID, err))
 		}
 	}
 	return errors.Join(errs...)

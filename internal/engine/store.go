@@ -1,0 +1,115 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Store is one instance of a state store in one task.
+type Store interface {
+	// Name is the store's name, unique in the topology.
+	Name() string
+	// Init opens the store for t. Stores are initialised before the
+	// task's processors, in declaration order.
+	Init(t *Task) error
+	// Flush writes cached updates through to the storage engine and the
+	// changelog. The task calls it on every commit.
+	Flush() error
+	// Restore applies changelog records, in offset order, before the
+	// task processes anything.
+	Restore(recs []*kgo.Record) error
+	// Close flushes nothing: call Flush first to keep cached updates.
+	Close() error
+}
+
+// StoreDef declares a state store on a topology.
+type StoreDef struct {
+	Name string
+	// Kind describes the store in Describe output and errors:
+	// "key-value", "window" or "session".
+	Kind string
+	// Logged stores write every update to a changelog topic named
+	// ChangelogTopic(applicationID, Name).
+	Logged bool
+	// ChangelogConfigs are the topic configs the changelog is created
+	// with (cleanup.policy and retention).
+	ChangelogConfigs map[string]string
+	// New makes the store's instance for one task.
+	New func() Store
+}
+
+// ChangelogTopic is the name of a store's changelog topic, as in Kafka
+// Streams: "<applicationID>-<store>-changelog".
+func ChangelogTopic(applicationID, store string) string {
+	return applicationID + "-" + store + "-changelog"
+}
+
+// StateConfig is where and how tasks keep persistent state.
+type StateConfig struct {
+	// Dir is the application's state directory; each task keeps its
+	// state under Dir/<taskID>.
+	Dir string
+	// Open opens the task's storage. Package state supplies it; the
+	// engine does not know storage engines.
+	Open func(dir string) (TaskStorage, error)
+}
+
+// TaskStorage is a task's persistent storage, shared by its stores.
+type TaskStorage interface {
+	Flush() error
+	Close() error
+}
+
+// StoreByName returns the task's store named name, or nil.
+func (t *Task) StoreByName(name string) Store { return t.stores[name] }
+
+// Stores returns the task's stores in declaration order.
+func (t *Task) Stores() []Store { return t.storeList }
+
+// Storage opens the task's persistent storage on first use and returns it.
+func (t *Task) Storage() (TaskStorage, error) {
+	if t.storage != nil {
+		return t.storage, nil
+	}
+	sc := t.cfg.State
+	if sc.Open == nil || sc.Dir == "" {
+		return nil, errors.New("no state directory is configured for persistent stores")
+	}
+	s, err := sc.Open(t.StateDir())
+	if err != nil {
+		return nil, err
+	}
+	t.storage = s
+	return s, nil
+}
+
+// StateDir is the task's state directory.
+func (t *Task) StateDir() string {
+	return filepath.Join(t.cfg.State.Dir, t.ID.String())
+}
+
+// FlushStores flushes every store, then the task's storage.
+func (t *Task) FlushStores() error {
+	for _, s := range t.storeList {
+		if err := s.Flush(); err != nil {
+			return fmt.Errorf("task %s: flush store %q: %w", t.ID, s.Name(), err)
+		}
+	}
+	if t.storage != nil {
+		if err := t.storage.Flush(); err != nil {
+			return fmt.Errorf("task %s: flush state: %w", t.ID, err)
+		}
+	}
+	return nil
+}
+
+// ChangelogPartition is the changelog partition the task writes: its own.
+func (t *Task) ChangelogPartition() int32 { return t.ID.Partition }
+
+// Changelog returns the changelog topic name of store.
+func (t *Task) Changelog(store string) string {
+	return ChangelogTopic(t.cfg.ApplicationID, store)
+}
