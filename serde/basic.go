@@ -69,13 +69,23 @@ func (int32Serde) Deserialize(_ string, data []byte) (int32, error) {
 }
 
 // Float64 returns a Serde for float64 values as 8 big-endian IEEE 754 bytes,
-// the encoding of Kafka's DoubleSerializer.
+// the encoding of Kafka's DoubleSerializer. As in Java's
+// Double.doubleToLongBits, every NaN encodes as the canonical NaN
+// 7ff8000000000000, so equal keys give equal bytes; -0 and +0 stay distinct.
+// Deserialize keeps the bits it is given.
 func Float64() Serde[float64] { return float64Serde{} }
 
 type float64Serde struct{}
 
+// canonicalNaN is the bit pattern Java's Double.doubleToLongBits gives NaN.
+const canonicalNaN = 0x7ff8_0000_0000_0000
+
 func (float64Serde) Serialize(dst []byte, _ string, v float64) ([]byte, error) {
-	return binary.BigEndian.AppendUint64(dst, math.Float64bits(v)), nil
+	bits := math.Float64bits(v)
+	if v != v {
+		bits = canonicalNaN
+	}
+	return binary.BigEndian.AppendUint64(dst, bits), nil
 }
 
 func (float64Serde) Deserialize(_ string, data []byte) (float64, error) {

@@ -51,8 +51,9 @@ func (boolSerde) Deserialize(_ string, data []byte) (bool, error) {
 // ValueError reports bytes of the right length that do not encode a value of
 // the type.
 type ValueError struct {
-	Type   string
-	Reason string
+	Type   string // the Go type being decoded, such as "bool"
+	Reason string // what is wrong with the bytes
 }
 
+// Error returns a message naming the type and the reason.
 func (e *ValueError) Error() string { return "serde: invalid " + e.Type + ": " + e.Reason }

@@ -4,6 +4,11 @@
 // can encode many records into one reused slab instead of allocating a slice
 // per record. Deserialize receives the topic as context, as Kafka's serdes do.
 //
+// [String], [Bytes], [Int32], [Int64], [Float64] and [Bool] write the same
+// bytes as Kafka's Java serializers for those types. [JSON] and [Protobuf]
+// encode structured values, [Ptr] makes any serde nullable, [Func] builds a
+// serde from two functions, and [Default] picks a built-in serde by type.
+//
 // # Null and tombstones
 //
 // Kafka distinguishes a null key or value (no bytes at all) from an empty one.
