@@ -2,19 +2,30 @@
 // transformations of Kafka topics, in the style of Kafka Streams' KStream.
 //
 // Operations that keep the key and value types are methods ([Stream.Filter],
-// [Stream.Peek], [Stream.Merge], [Stream.Split], [Stream.To]); operations that
-// change them are package functions ([Map], [MapValues], [FlatMap],
-// [FlatMapValues], [SelectKey], [Process]), because Go methods cannot take
-// type parameters.
+// [Stream.FilterNot], [Stream.Peek], [Stream.Merge], [Stream.Split], and the
+// terminal [Stream.To], [Stream.ToTopicFunc], [Stream.Foreach],
+// [Stream.Print]); operations that change them are package functions ([Map],
+// [MapValues], [FlatMap], [FlatMapValues], [SelectKey], [Process]), because
+// Go methods cannot take type parameters. Functions given to operations take
+// the record's key and value.
 //
 // Every operation adds nodes to the [topology.Builder] the stream came from
 // and accepts options; [Named] gives the node a name of your choosing instead
-// of a generated one (see package topology on why naming matters). Mistakes
-// such as a missing serde are reported by Builder.Build, not by the
-// operation.
+// of a generated one in Kafka Streams' style (KSTREAM-MAP-0000000003; see
+// package topology on why naming matters). Each operation documents the
+// other options it takes. Mistakes, such as a nil function, an option the
+// operation does not take, a duplicate name or a missing serde, are reported
+// by Builder.Build, each naming the node involved, not by the operation.
+//
+// Records keep their timestamp and headers through every operation; records
+// an operation produces (Map, FlatMap, ...) inherit those of the input
+// record. A stream carries the serdes known for it: a source's, kept by
+// operations that do not change the type they encode. Where a serde is
+// unknown, sinks fall back to serde.Default, which covers the basic types.
 //
 // Operations that may change the key (Map, FlatMap, SelectKey, Process) mark
 // the resulting stream as needing a repartition: a later stateful operation
 // or join reads it through a repartition topic, so that records with equal
-// keys meet in the same task.
+// keys meet in the same task. Value-only operations keep the flag of their
+// input, and Merge sets it if either input has it.
 package kstream

@@ -10,22 +10,36 @@ import (
 
 // Stream is a typed stream of records: the output of one node of a topology.
 // Streams are values; every operation returns a new one and leaves the
-// receiver usable, so a stream can feed several operations.
+// receiver usable, so a stream can feed several operations, each of which
+// sees every record. The zero Stream is not usable; streams come from [From]
+// and from operations on other streams.
 type Stream[K, V any] dsl.Stream[K, V]
 
 func (s Stream[K, V]) core() dsl.Stream[K, V] { return dsl.Stream[K, V](s) }
 
-func (s Stream[K, V]) builder() *topology.Builder { return s.core().Builder() }
+// builder returns the stream's builder. Operations on the zero Stream panic
+// here, with a message saying why, rather than deep in the builder.
+func (s Stream[K, V]) builder() *topology.Builder {
+	b := s.core().Builder()
+	if b == nil {
+		panic("kstream: operation on the zero Stream; streams come from From and from operations on other streams")
+	}
+	return b
+}
 
 func (s Stream[K, V]) node() string { return s.core().Node() }
 
 func wrap[K, V any](d dsl.Stream[K, V]) Stream[K, V] { return Stream[K, V](d) }
 
 // From reads topic as a stream, decoding keys and values with the given
-// serdes. Options: [Named], [WithTimestampExtractor], [Topics] for more
-// topics.
+// serdes, like Kafka Streams' StreamsBuilder.stream. Records keep the Kafka
+// record's timestamp, unless [WithTimestampExtractor] sets another, and its
+// headers.
+//
+// Options: [Named] (default KSTREAM-SOURCE-NNNNNNNNNN), [Topics] to read
+// more topics, [WithTimestampExtractor].
 func From[K, V any](b *topology.Builder, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Option) Stream[K, V] {
-	o := collect(b, "From", opts)
+	o := collect(b, "From", "KSTREAM-SOURCE-", optTopics|optExtractor, opts)
 	src := topology.Source[K, V]{
 		Topics:     append([]string{topic}, o.topics...),
 		KeySerde:   keySerde,
@@ -36,37 +50,47 @@ func From[K, V any](b *topology.Builder, topic string, keySerde serde.Serde[K], 
 		if !ok {
 			var k K
 			var v V
-			b.Fail(fmt.Errorf("source of %q: timestamp extractor is %T, want one for key %T and value %T", topic, o.extractor, k, v))
+			b.Fail(fmt.Errorf("From %q: timestamp extractor is %T, want one for key %T and value %T", o.name, o.extractor, k, v))
 		}
 		src.TimestampExtractor = ex
 	}
-	name := o.nameOr(b, "KSTREAM-SOURCE-")
-	topology.AddSource(b, name, src)
-	return wrap(dsl.NewStream(b, name, keySerde, valueSerde, false))
+	topology.AddSource(b, o.name, src)
+	return wrap(dsl.NewStream(b, o.name, keySerde, valueSerde, false))
 }
 
-// Filter keeps the records for which keep returns true.
+// Filter keeps the records for which keep returns true and drops the others.
+// Keys, serdes and the repartition flag are unchanged.
+//
+// Options: [Named] (default KSTREAM-FILTER-NNNNNNNNNN).
 func (s Stream[K, V]) Filter(keep func(key K, value V) bool, opts ...Option) Stream[K, V] {
 	return s.filter("Filter", keep, false, opts)
 }
 
-// FilterNot drops the records for which drop returns true.
+// FilterNot drops the records for which drop returns true and keeps the
+// others: Filter with the predicate negated.
+//
+// Options: [Named] (default KSTREAM-FILTER-NNNNNNNNNN).
 func (s Stream[K, V]) FilterNot(drop func(key K, value V) bool, opts ...Option) Stream[K, V] {
 	return s.filter("FilterNot", drop, true, opts)
 }
 
 func (s Stream[K, V]) filter(op string, pred func(K, V) bool, not bool, opts []Option) Stream[K, V] {
 	b := s.builder()
-	o := collect(b, op, opts)
-	name := o.nameOr(b, "KSTREAM-FILTER-")
+	name := collect(b, op, "KSTREAM-FILTER-", 0, opts).name
 	if pred == nil {
 		b.Fail(fmt.Errorf("%s %q: nil predicate", op, name))
 	}
 	topology.AddProcessor(b, name, func() topology.Processor[K, V, K, V] {
 		return &filterProc[K, V]{pred: pred, not: not}
 	}, s.node())
+	return s.same(name)
+}
+
+// same returns the stream of node name, which forwards s's records with
+// their types, serdes and repartition flag.
+func (s Stream[K, V]) same(name string) Stream[K, V] {
 	c := s.core()
-	return wrap(dsl.NewStream(b, name, c.KeySerde(), c.ValueSerde(), c.RepartitionRequired()))
+	return wrap(dsl.NewStream(c.Builder(), name, c.KeySerde(), c.ValueSerde(), c.RepartitionRequired()))
 }
 
 type filterProc[K, V any] struct {
@@ -82,12 +106,15 @@ func (p *filterProc[K, V]) Process(r topology.Record[K, V]) error {
 	return nil
 }
 
-// MapValues replaces each record's value with fn's result. The key is not
-// changed, so no repartition is needed.
+// MapValues replaces each record's value with fn's result, keeping its key,
+// timestamp and headers. The key is not changed, so no repartition is
+// needed. The new stream keeps the key serde; its value serde is unknown
+// (see [Stream.To] for the default).
+//
+// Options: [Named] (default KSTREAM-MAPVALUES-NNNNNNNNNN).
 func MapValues[K, V, V2 any](s Stream[K, V], fn func(key K, value V) V2, opts ...Option) Stream[K, V2] {
 	b := s.builder()
-	o := collect(b, "MapValues", opts)
-	name := o.nameOr(b, "KSTREAM-MAPVALUES-")
+	name := collect(b, "MapValues", "KSTREAM-MAPVALUES-", 0, opts).name
 	if fn == nil {
 		b.Fail(fmt.Errorf("MapValues %q: nil function", name))
 	}
@@ -107,22 +134,33 @@ func (p *mapValuesProc[K, V, V2]) Process(r topology.Record[K, V]) error {
 	return p.ctx.Forward(topology.WithValue(r, p.fn(r.Key, r.Value)))
 }
 
-// To writes the stream to topic. The stream's serdes are used unless
-// [WithSerdes] gives others; [WithPartitioner] overrides the default
-// murmur2 partitioning.
+// To writes the stream to topic, a terminal operation. Records keep their
+// timestamps and headers. Keys and values are encoded with the stream's
+// serdes where they are known, else with serde.Default for their types
+// (string, []byte, int32, int64, float64, bool); for other types give serdes
+// with [WithSerdes], or Build fails naming the sink. The partition is picked
+// by murmur2 of the encoded key, as Kafka's producers do (records with a nil
+// key go round-robin), unless [WithPartitioner] picks it.
+//
+// Options: [Named] (default KSTREAM-SINK-NNNNNNNNNN), [WithSerdes],
+// [WithPartitioner].
 func (s Stream[K, V]) To(topic string, opts ...Option) {
-	s.to(topology.Sink[K, V]{Topic: topic}, opts)
+	s.to("To", topology.Sink[K, V]{Topic: topic}, opts)
 }
 
-// ToTopicFunc writes each record to the topic pick returns for it.
+// ToTopicFunc writes each record to the topic pick returns for it, like To
+// with Kafka Streams' TopicNameExtractor. An error or an empty topic from
+// pick stops the task with a [topology.NodeError] naming the sink.
+//
+// Options: as for [Stream.To].
 func (s Stream[K, V]) ToTopicFunc(pick func(r topology.Record[K, V]) (string, error), opts ...Option) {
-	s.to(topology.Sink[K, V]{TopicExtractor: pick}, opts)
+	s.to("ToTopicFunc", topology.Sink[K, V]{TopicExtractor: pick}, opts)
 }
 
-func (s Stream[K, V]) to(sink topology.Sink[K, V], opts []Option) {
+func (s Stream[K, V]) to(op string, sink topology.Sink[K, V], opts []Option) {
 	b := s.builder()
-	o := collect(b, "To", opts)
-	name := o.nameOr(b, "KSTREAM-SINK-")
+	o := collect(b, op, "KSTREAM-SINK-", optSerdes|optPartitioner, opts)
+	name := o.name
 	c := s.core()
 	sink.KeySerde, sink.ValueSerde = dsl.KeySerdeOr(c), dsl.ValueSerdeOr(c)
 	if o.serdes != nil {
@@ -130,7 +168,7 @@ func (s Stream[K, V]) to(sink topology.Sink[K, V], opts []Option) {
 		if !ok {
 			var k K
 			var v V
-			b.Fail(fmt.Errorf("sink %q: WithSerdes is %T, want serdes for key %T and value %T", name, o.serdes, k, v))
+			b.Fail(fmt.Errorf("%s %q: WithSerdes is %T, want serdes for key %T and value %T", op, name, o.serdes, k, v))
 		}
 		if sd.key != nil {
 			sink.KeySerde = sd.key
@@ -144,7 +182,7 @@ func (s Stream[K, V]) to(sink topology.Sink[K, V], opts []Option) {
 		if !ok {
 			var k K
 			var v V
-			b.Fail(fmt.Errorf("sink %q: partitioner is %T, want one for key %T and value %T", name, o.partitioner, k, v))
+			b.Fail(fmt.Errorf("%s %q: partitioner is %T, want one for key %T and value %T", op, name, o.partitioner, k, v))
 		}
 		sink.Partitioner = p
 	}

@@ -158,10 +158,18 @@ func (n *processorNode[KIn, VIn, KOut, VOut]) Connect(child string, c engine.Nod
 
 func (n *processorNode[KIn, VIn, KOut, VOut]) Init(t *engine.Task) error {
 	n.ctx.task = t
+	if n.p == nil {
+		return fmt.Errorf("processor %q: supplier returned a nil processor", n.name)
+	}
 	return n.p.Init(&n.ctx)
 }
 
-func (n *processorNode[KIn, VIn, KOut, VOut]) Close() error { return n.p.Close() }
+func (n *processorNode[KIn, VIn, KOut, VOut]) Close() error {
+	if n.p == nil {
+		return nil
+	}
+	return n.p.Close()
+}
 
 func (n *processorNode[KIn, VIn, KOut, VOut]) receive(r Record[KIn, VIn]) error {
 	if err := n.p.Process(r); err != nil {
@@ -291,8 +299,7 @@ func (s *sinkNode[K, V]) receive(r Record[K, V]) error {
 	case kb != nil:
 		p = engine.KeyPartition(kb, n)
 	default:
-		p = int32(s.next % uint32(n))
-		s.next++
+		p = -1
 	}
 	if s.sink.Partitioner != nil {
 		if pp, ok := s.sink.Partitioner(topic, r.Key, r.Value, n); ok {
@@ -301,6 +308,10 @@ func (s *sinkNode[K, V]) receive(r Record[K, V]) error {
 			}
 			p = pp
 		}
+	}
+	if p < 0 { // null key, no partitioner choice: spread round-robin
+		p = int32(s.next % uint32(n))
+		s.next++
 	}
 	return t.Send(&kgo.Record{
 		Topic:     topic,

@@ -1,0 +1,129 @@
+package kstream_test
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/strata-go/strata/kstream"
+	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/testutil"
+	"github.com/strata-go/strata/topology"
+)
+
+// exampleT stands in for the *testing.T that a test passes to
+// testutil.NewDriver, so that these examples can run the driver: it panics
+// where a test would fail.
+type exampleT struct{ testing.TB }
+
+func (exampleT) Helper()                           {}
+func (exampleT) Cleanup(func())                    {}
+func (exampleT) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+func (exampleT) Errorf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+
+// Filter and MapValues: keep non-empty greetings and shout them.
+func ExampleMapValues() {
+	b := topology.NewBuilder()
+	greetings := kstream.From(b, "greetings", serde.String(), serde.String())
+	nonEmpty := greetings.Filter(func(_, v string) bool { return v != "" })
+	kstream.MapValues(nonEmpty, func(_, v string) string { return strings.ToUpper(v) + "!" }).To("shouts")
+	top, err := b.Build()
+	if err != nil {
+		panic(err)
+	}
+
+	d := testutil.NewDriver(exampleT{}, top, testutil.Config{}) // in a test: pass t
+	in := testutil.NewInputTopic(d, "greetings", serde.String(), serde.String())
+	out := testutil.NewOutputTopic(d, "shouts", serde.String(), serde.String())
+	in.PipeKeyValues(testutil.KV("ann", "hello"), testutil.KV("bob", ""), testutil.KV("cy", "hi"))
+	for _, kv := range out.ReadKeyValues() {
+		fmt.Println(kv.Key, kv.Value)
+	}
+	// Output:
+	// ann HELLO!
+	// cy HI!
+}
+
+// Split routes each record to the first branch whose predicate it matches:
+// 150 is both large and even, and goes to "large" only.
+func ExampleStream_Split() {
+	b := topology.NewBuilder()
+	amounts := kstream.From(b, "amounts", serde.String(), serde.Int64())
+	branches := amounts.Split(kstream.Named("route")).
+		Branch("large", func(_ string, v int64) bool { return v >= 100 }).
+		Branch("even", func(_ string, v int64) bool { return v%2 == 0 }).
+		Default("other")
+	branches["large"].To("large")
+	branches["even"].To("even")
+	branches["other"].To("other")
+	top, err := b.Build()
+	if err != nil {
+		panic(err)
+	}
+
+	d := testutil.NewDriver(exampleT{}, top, testutil.Config{})
+	in := testutil.NewInputTopic(d, "amounts", serde.String(), serde.Int64())
+	in.PipeKeyValues(testutil.KV("a", int64(150)), testutil.KV("b", int64(42)), testutil.KV("c", int64(7)), testutil.KV("d", int64(300)))
+	for _, name := range []string{"large", "even", "other"} {
+		out := testutil.NewOutputTopic(d, name, serde.String(), serde.Int64())
+		fmt.Println(name, out.ReadKeyValues())
+	}
+	// Output:
+	// large [{a 150} {d 300}]
+	// even [{b 42}]
+	// other [{c 7}]
+}
+
+// FlatMap turns each sentence into one record per word, keyed by the word;
+// a record may produce none.
+func ExampleFlatMap() {
+	b := topology.NewBuilder()
+	sentences := kstream.From(b, "sentences", serde.String(), serde.String())
+	words := kstream.FlatMap(sentences, func(doc, line string) []kstream.KeyValue[string, string] {
+		var out []kstream.KeyValue[string, string]
+		for _, w := range strings.Fields(line) {
+			out = append(out, kstream.Pair(strings.ToLower(w), doc))
+		}
+		return out
+	})
+	words.To("words")
+	top, err := b.Build()
+	if err != nil {
+		panic(err)
+	}
+
+	d := testutil.NewDriver(exampleT{}, top, testutil.Config{})
+	in := testutil.NewInputTopic(d, "sentences", serde.String(), serde.String())
+	out := testutil.NewOutputTopic(d, "words", serde.String(), serde.String())
+	in.Pipe("doc1", "Hello Kafka")
+	in.Pipe("doc2", "")
+	in.Pipe("doc3", "hello Go")
+	for _, kv := range out.ReadKeyValues() {
+		fmt.Printf("%s <- %s\n", kv.Key, kv.Value)
+	}
+	// Output:
+	// hello <- doc1
+	// kafka <- doc1
+	// hello <- doc3
+	// go <- doc3
+}
+
+// Print writes each record as "[label]: key, value"; the label is the node's
+// name.
+func ExampleStream_Print() {
+	b := topology.NewBuilder()
+	kstream.From(b, "in", serde.String(), serde.Int64()).Print(os.Stdout, kstream.Named("debug"))
+	top, err := b.Build()
+	if err != nil {
+		panic(err)
+	}
+
+	d := testutil.NewDriver(exampleT{}, top, testutil.Config{})
+	in := testutil.NewInputTopic(d, "in", serde.String(), serde.Int64())
+	in.Pipe("a", 1)
+	in.Pipe("b", 2)
+	// Output:
+	// [debug]: a, 1
+	// [debug]: b, 2
+}

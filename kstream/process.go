@@ -1,0 +1,55 @@
+package kstream
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/strata-go/strata/internal/dsl"
+	"github.com/strata-go/strata/topology"
+)
+
+// Process runs a processor-API [topology.Processor] on the stream, like
+// Kafka Streams' process(), and returns the stream of the records it
+// forwards. supplier is called once per task for a fresh processor, which
+// must not be shared. The processor sees the full [topology.Context]: it can
+// forward to all children or, with ForwardTo, to one named child (name the
+// operations on the returned stream with [Named] to know their names), read
+// the input record's metadata, and schedule stream-time and wall-clock
+// punctuations.
+//
+// The processor may change keys, so the returned stream is marked for
+// repartitioning; its serdes are unknown (see [Stream.To]).
+//
+// Options: [Named] (default KSTREAM-PROCESSOR-NNNNNNNNNN), [WithStores] to
+// connect state stores declared on the builder.
+func Process[K, V, K2, V2 any](s Stream[K, V], supplier func() topology.Processor[K, V, K2, V2], opts ...Option) Stream[K2, V2] {
+	b := s.builder()
+	o := collect(b, "Process", "KSTREAM-PROCESSOR-", optStores, opts)
+	name := o.name
+	if supplier == nil {
+		b.Fail(fmt.Errorf("Process %q: nil processor supplier", name))
+	} else {
+		topology.AddProcessor(b, name, func() topology.Processor[K, V, K2, V2] {
+			if p := supplier(); p != nil {
+				return p
+			}
+			return nilProcessor[K, V, K2, V2]{}
+		}, s.node())
+		if len(o.stores) > 0 {
+			b.ConnectStores(name, o.stores...)
+		}
+	}
+	return wrap(dsl.NewStream[K2, V2](b, name, nil, nil, true))
+}
+
+// nilProcessor stands in for a nil processor returned by a supplier, so that
+// the mistake fails the task's Init with an error instead of a panic.
+type nilProcessor[K, V, K2, V2 any] struct{}
+
+func (nilProcessor[K, V, K2, V2]) Init(topology.Context[K2, V2]) error {
+	return errors.New("the processor supplier returned nil")
+}
+
+func (nilProcessor[K, V, K2, V2]) Process(topology.Record[K, V]) error { return nil }
+
+func (nilProcessor[K, V, K2, V2]) Close() error { return nil }
