@@ -1,0 +1,649 @@
+package kv
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// ErrLocked is wrapped by the error OpenPebble and DestroyPebble return when
+// the directory's lock is held: the database is open, in this process or
+// another.
+var ErrLocked = errors.New("kv: pebble directory is locked")
+
+// DefaultMemTableSize is the memtable size OpenPebble uses when
+// PebbleOptions.MemTableSize is 0: Pebble's own default. A DB holds at most
+// two memtables (one being written, one being flushed), so its memtable
+// memory is at most twice this; Pebble allocates the first memtable at
+// 256 KiB and doubles up to the size, so a DB written slowly stays small.
+const DefaultMemTableSize = 4 << 20
+
+// exactCountLimit is how many keys ApproximateCount counts exactly before it
+// extrapolates; see (*pebbleView).ApproximateCount.
+const exactCountLimit = 10_000
+
+// minSampleBytes is the least on-disk size of the sampled key range from which
+// ApproximateCount extrapolates; below it, it counts exactly.
+const minSampleBytes = 64 << 10
+
+// PebbleOptions configures OpenPebble. The zero value is valid.
+type PebbleOptions struct {
+	// Cache is the block cache, normally one per Strata instance shared by
+	// all its DBs (create it with pebble.NewCache; Open takes its own
+	// reference, so the creator may Unref it once every DB is open). Nil
+	// gives the DB a small private cache (8 MiB, Pebble's default).
+	Cache *pebble.Cache
+	// MemTableSize is the size of one memtable; 0 means
+	// DefaultMemTableSize. A DB uses up to twice this. With one DB per
+	// task, derive it from a per-instance budget: budget / (2 × DBs).
+	MemTableSize uint64
+	// FS is the file system; nil means vfs.Default (the OS). Tests pass
+	// vfs.NewMem().
+	FS vfs.FS
+	// DisableWAL turns Pebble's write-ahead log off. Writes then reach disk
+	// only when a memtable is flushed, and Flush becomes a memtable flush
+	// (writing a new level-0 file each time) instead of a WAL fsync. The
+	// WAL is on by default, unlike Kafka Streams' RocksDB: the changelog
+	// topic remains the source of truth either way, but with the WAL a
+	// commit-time Flush is a cheap fsync and crash recovery replays the WAL
+	// instead of restoring from the changelog (see docs/state-layout.md for
+	// the measured costs).
+	DisableWAL bool
+}
+
+// PebbleDB is one Pebble database holding many stores. Each store is a view
+// of the keys under a prefix (Store). The DB is safe for concurrent use by
+// the goroutines of its stores; each store is used by one goroutine at a
+// time, and Close must not run concurrently with any store's use.
+type PebbleDB struct {
+	db          *pebble.DB
+	dir         string
+	lock        *pebble.Lock
+	walDisabled bool
+	closed      atomic.Bool
+
+	mu    sync.Mutex // guards views and the closed transition
+	views map[*pebbleView]struct{}
+}
+
+// quietLogger drops Pebble's informational messages ("Found 0 WALs", ...),
+// keeps its errors on the standard logger, and panics on fatal ones (Pebble
+// requires Fatalf not to return; its default logger exits the process).
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any) {}
+
+func (quietLogger) Errorf(format string, args ...any) {
+	log.Printf("pebble: "+format, args...)
+}
+
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf("pebble: "+format, args...))
+}
+
+// OpenPebble opens, creating if needed, the Pebble database in dir.
+//
+// A database is locked while open: opening a directory that is already open,
+// in this process or another, fails with an error wrapping ErrLocked that
+// names the directory.
+func OpenPebble(dir string, opts PebbleOptions) (*PebbleDB, error) {
+	fsys := opts.FS
+	if fsys == nil {
+		fsys = vfs.Default
+	}
+	if err := fsys.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("kv: open pebble %q: %w", dir, err)
+	}
+	lock, err := lockDir(dir, fsys)
+	if err != nil {
+		return nil, err
+	}
+	memTable := opts.MemTableSize
+	if memTable == 0 {
+		memTable = DefaultMemTableSize
+	}
+	db, err := pebble.Open(dir, &pebble.Options{
+		Cache:        opts.Cache,
+		MemTableSize: memTable,
+		FS:           fsys,
+		DisableWAL:   opts.DisableWAL,
+		Logger:       quietLogger{},
+		Lock:         lock,
+	})
+	if err != nil {
+		_ = lock.Close()
+		return nil, fmt.Errorf("kv: open pebble %q: %w", dir, err)
+	}
+	return &PebbleDB{
+		db:          db,
+		dir:         dir,
+		lock:        lock,
+		walDisabled: opts.DisableWAL,
+		views:       make(map[*pebbleView]struct{}),
+	}, nil
+}
+
+// lockDir takes the Pebble lock of dir, classifying a held lock as ErrLocked.
+func lockDir(dir string, fsys vfs.FS) (*pebble.Lock, error) {
+	lock, err := pebble.LockDirectory(dir, fsys)
+	if err == nil {
+		return lock, nil
+	}
+	if isLockConflict(err) {
+		return nil, fmt.Errorf("%w: %q is already open: %w", ErrLocked, dir, err)
+	}
+	return nil, fmt.Errorf("kv: lock pebble %q: %w", dir, err)
+}
+
+// isLockConflict reports whether err, from pebble.LockDirectory, means the
+// lock is held rather than that the lock file could not be created.
+func isLockConflict(err error) bool {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return false // creating the lock file failed
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		// fcntl(F_SETLK) on a lock held by another process; vfs.MemFS
+		// mimics it.
+		return errno == syscall.EAGAIN || errno == syscall.EACCES
+	}
+	// vfs.Default's own error for a lock held by this process.
+	return strings.Contains(err.Error(), "lock held by current process")
+}
+
+// DestroyPebble removes the database directory dir and everything in it. A
+// missing directory is not an error. It fails with an error wrapping
+// ErrLocked, removing nothing, if the database is open. fsys nil means
+// vfs.Default.
+func DestroyPebble(dir string, fsys vfs.FS) error {
+	if fsys == nil {
+		fsys = vfs.Default
+	}
+	if _, err := fsys.Stat(dir); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("kv: destroy pebble %q: %w", dir, err)
+	}
+	lock, err := lockDir(dir, fsys)
+	if err != nil {
+		return err
+	}
+	// Remove while holding the lock, so that no one opens the DB midway.
+	rmErr := fsys.RemoveAll(dir)
+	closeErr := lock.Close()
+	if rmErr != nil {
+		return fmt.Errorf("kv: destroy pebble %q: %w", dir, rmErr)
+	}
+	if closeErr != nil && !errors.Is(closeErr, os.ErrNotExist) {
+		return fmt.Errorf("kv: destroy pebble %q: %w", dir, closeErr)
+	}
+	return nil
+}
+
+// Dir is the directory the DB was opened in.
+func (d *PebbleDB) Dir() string { return d.dir }
+
+// Store returns a view of the keys under prefix: its keys are stored as
+// prefix+key, iterators return them without the prefix, and iteration and
+// DeleteRange never leave the prefix's range. Closing the view does not
+// close the DB.
+//
+// The prefixes of a DB's stores must be prefix-free: no store's prefix may be
+// a prefix of another's (else "a" would see the keys "b..." of "ab"). Store
+// panics if prefix is, or has as a prefix, the prefix of a store open in
+// this DB. The rule must also hold across time, which Store cannot check:
+// keys written under a closed store's prefix stay in the DB. Fixed-length
+// prefixes (e.g. a 4-byte store id) satisfy it by construction. The empty
+// prefix is the whole DB and can only be the DB's one store.
+//
+// After the DB is closed, Store returns a closed store.
+func (d *PebbleDB) Store(prefix []byte) Store {
+	p := append([]byte{}, prefix...)
+	v := &pebbleView{db: d, prefix: p, upper: prefixEnd(p)}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed.Load() {
+		v.closed.Store(true)
+		return v
+	}
+	for o := range d.views {
+		if bytes.HasPrefix(p, o.prefix) || bytes.HasPrefix(o.prefix, p) {
+			panic(fmt.Sprintf("kv: store prefix %q overlaps the prefix %q of an open store of %s", p, o.prefix, d.dir))
+		}
+	}
+	d.views[v] = struct{}{}
+	return v
+}
+
+// Flush makes every write to the DB's stores durable: an fsync of the WAL,
+// or, with DisableWAL, a flush of the memtables to sstables.
+func (d *PebbleDB) Flush() error {
+	if d.closed.Load() {
+		return ErrClosed
+	}
+	if d.walDisabled {
+		return d.db.Flush()
+	}
+	return d.db.LogData(nil, pebble.Sync)
+}
+
+// Pebble returns the underlying database, for metrics and maintenance
+// (Compact, Metrics). Writes through it bypass the stores' prefixes.
+func (d *PebbleDB) Pebble() *pebble.DB { return d.db }
+
+// Close closes the stores still open (joining their ErrIteratorLeak
+// errors), flushes the memtables if the WAL is disabled (otherwise the WAL
+// holds them), and closes the database. Closing twice is not an error.
+func (d *PebbleDB) Close() error {
+	d.mu.Lock()
+	if d.closed.Load() {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed.Store(true)
+	views := make([]*pebbleView, 0, len(d.views))
+	for v := range d.views {
+		views = append(views, v)
+	}
+	d.mu.Unlock()
+
+	var errs []error
+	for _, v := range views {
+		errs = append(errs, v.Close())
+	}
+	if d.walDisabled {
+		errs = append(errs, d.db.Flush())
+	}
+	errs = append(errs, d.db.Close(), d.lock.Close())
+	return errors.Join(errs...)
+}
+
+func (d *PebbleDB) unregister(v *pebbleView) {
+	d.mu.Lock()
+	delete(d.views, v)
+	d.mu.Unlock()
+}
+
+// prefixEnd is the least key greater than every key with prefix p, or nil if
+// there is none (p empty or all 0xFF).
+func prefixEnd(p []byte) []byte {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] != 0xFF {
+			end := append([]byte{}, p[:i+1]...)
+			end[i]++
+			return end
+		}
+	}
+	return nil
+}
+
+// pebbleView is a Store over the keys of a PebbleDB under a prefix.
+type pebbleView struct {
+	db     *PebbleDB
+	prefix []byte
+	upper  []byte // prefixEnd(prefix); nil means unbounded
+	closed atomic.Bool
+	iters  iterRegistry
+	// scratch holds the prefixed key of a point operation; Pebble copies
+	// keys it keeps, and the view is used by one goroutine at a time.
+	scratch []byte
+}
+
+// key returns prefix+k in the view's scratch buffer.
+func (v *pebbleView) key(k []byte) []byte {
+	v.scratch = append(append(v.scratch[:0], v.prefix...), k...)
+	return v.scratch
+}
+
+// withPrefix returns a new slice prefix+k.
+func (v *pebbleView) withPrefix(k []byte) []byte {
+	out := make([]byte, len(v.prefix)+len(k))
+	copy(out[copy(out, v.prefix):], k)
+	return out
+}
+
+// bounds maps view bounds to DB bounds, clamped to the prefix's range. A nil
+// lower stays nil only for the empty prefix; a nil upper is nil only when
+// the prefix's range is unbounded above.
+//
+// An empty lower bound becomes nil (they are equivalent: the empty key is the
+// least key), which also avoids a crash in Pebble's invariants-mode (race
+// build) seek code on a non-nil empty key.
+func (v *pebbleView) bounds(lower, upper []byte) (lo, hi []byte) {
+	if len(lower) > 0 || len(v.prefix) > 0 {
+		lo = v.withPrefix(lower)
+	}
+	if upper != nil {
+		hi = v.withPrefix(upper)
+	} else {
+		hi = v.upper
+	}
+	return lo, hi
+}
+
+func (v *pebbleView) Get(key []byte) ([]byte, bool, error) {
+	if v.closed.Load() {
+		return nil, false, ErrClosed
+	}
+	val, closer, err := v.db.db.Get(v.key(key))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	out := append(make([]byte, 0, len(val)), val...)
+	return out, true, closer.Close()
+}
+
+func (v *pebbleView) Set(key, value []byte) error {
+	if v.closed.Load() {
+		return ErrClosed
+	}
+	return v.db.db.Set(v.key(key), value, pebble.NoSync)
+}
+
+func (v *pebbleView) Delete(key []byte) error {
+	if v.closed.Load() {
+		return ErrClosed
+	}
+	return v.db.db.Delete(v.key(key), pebble.NoSync)
+}
+
+func (v *pebbleView) DeleteRange(start, end []byte) error {
+	if v.closed.Load() {
+		return ErrClosed
+	}
+	lo, hi := v.bounds(start, end)
+	if lo == nil {
+		lo = []byte{}
+	}
+	if hi == nil {
+		// The range is unbounded above (empty or all-0xFF prefix): end it
+		// just after its last key.
+		last, ok, err := v.lastKey(lo)
+		if err != nil || !ok {
+			return err
+		}
+		hi = append(last, 0)
+	}
+	if bytes.Compare(lo, hi) >= 0 {
+		return nil
+	}
+	return v.db.db.DeleteRange(lo, hi, pebble.NoSync)
+}
+
+// lastKey returns the greatest DB key >= lo, if any.
+func (v *pebbleView) lastKey(lo []byte) ([]byte, bool, error) {
+	if len(lo) == 0 {
+		lo = nil
+	}
+	it, err := v.db.db.NewIter(&pebble.IterOptions{LowerBound: lo})
+	if err != nil {
+		return nil, false, err
+	}
+	if !it.Last() {
+		return nil, false, it.Close()
+	}
+	last := append([]byte{}, it.Key()...)
+	return last, true, it.Close()
+}
+
+func (v *pebbleView) Iter(lower, upper []byte, reverse bool) Iterator {
+	if v.closed.Load() {
+		return &errIter{err: ErrClosed}
+	}
+	it := &pebbleIter{v: v, reverse: reverse, slotIdx: -1}
+	lo, hi := v.bounds(lower, upper)
+	if hi != nil && bytes.Compare(lo, hi) >= 0 {
+		it.done = true
+	} else {
+		pit, err := v.db.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+		if err != nil {
+			it.err, it.done = err, true
+		} else {
+			it.it = pit
+		}
+	}
+	v.iters.add(it)
+	return it
+}
+
+func (v *pebbleView) NewBatch() Batch {
+	if v.closed.Load() {
+		return &pebbleBatch{v: v, done: true}
+	}
+	return &pebbleBatch{v: v, b: v.db.db.NewBatch()}
+}
+
+// ApproximateCount counts the view's keys exactly, by scanning, up to
+// 10,000 keys. Beyond that it extrapolates from the on-disk size of the
+// view's range: count ≈ 10,000 × size(range) / size(range of the first
+// 10,000 keys), sizes from pebble's EstimateDiskUsage (sstables only, so
+// keys still only in memtables and not-yet-compacted overwrites and
+// tombstones skew it). When the sampled range has too little on-disk data
+// to extrapolate from (under 64 KiB), it counts exactly.
+func (v *pebbleView) ApproximateCount() (int64, error) {
+	if v.closed.Load() {
+		return 0, ErrClosed
+	}
+	lo, hi := v.bounds(nil, nil)
+	it, err := v.db.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for ok := it.First(); ok; ok = it.Next() {
+		n++
+		if n == exactCountLimit {
+			break
+		}
+	}
+	if !it.Valid() {
+		return n, it.Close()
+	}
+	sampleEnd := append([]byte{}, it.Key()...)
+	if lo == nil {
+		lo = []byte{}
+	}
+	last := hi
+	if last == nil {
+		var ok bool
+		if last, ok, err = v.lastKey(lo); err != nil || !ok {
+			return n, errors.Join(err, it.Close())
+		}
+	}
+	total, err1 := v.db.db.EstimateDiskUsage(lo, last)
+	part, err2 := v.db.db.EstimateDiskUsage(lo, sampleEnd)
+	if err := errors.Join(err1, err2); err != nil {
+		return n, errors.Join(err, it.Close())
+	}
+	if part >= minSampleBytes && total > part {
+		return int64(float64(n) * float64(total) / float64(part)), it.Close()
+	}
+	for it.Next() {
+		n++
+	}
+	return n, it.Close()
+}
+
+func (v *pebbleView) Flush() error {
+	if v.closed.Load() {
+		return ErrClosed
+	}
+	return v.db.Flush()
+}
+
+func (v *pebbleView) Close() error {
+	if v.closed.Swap(true) {
+		return nil
+	}
+	n := v.iters.closeAll()
+	v.db.unregister(v)
+	if n == 0 {
+		return nil
+	}
+	return leakError(fmt.Sprintf("pebble store %q of %s", v.prefix, v.db.dir), n)
+}
+
+// pebbleIter adapts a pebble.Iterator (which reads the point-in-time state of
+// the DB at its creation) to Iterator, stripping the view's prefix.
+type pebbleIter struct {
+	v       *pebbleView
+	it      *pebble.Iterator // nil for an empty range or after release
+	reverse bool
+	started bool
+	valid   bool // positioned on a key
+	done    bool
+	err     error
+	state   iterState
+	slotIdx int
+}
+
+func (it *pebbleIter) slot() *int { return &it.slotIdx }
+
+func (it *pebbleIter) forceClose() {
+	_ = it.release()
+	it.state = iterClosedByStore
+}
+
+func (it *pebbleIter) release() error {
+	it.valid = false
+	if it.it == nil {
+		return nil
+	}
+	err := it.it.Close()
+	it.it = nil
+	return err
+}
+
+func (it *pebbleIter) Next() bool {
+	if it.state != iterOpen || it.done {
+		it.valid = false
+		return false
+	}
+	var ok bool
+	switch {
+	case !it.started && it.reverse:
+		ok = it.it.Last()
+	case !it.started:
+		ok = it.it.First()
+	case it.reverse:
+		ok = it.it.Prev()
+	default:
+		ok = it.it.Next()
+	}
+	it.started = true
+	if !ok {
+		it.valid, it.done = false, true
+		it.err = it.it.Error()
+		return false
+	}
+	it.valid = true
+	return true
+}
+
+func (it *pebbleIter) Key() []byte {
+	if it.state != iterOpen || !it.valid {
+		return nil
+	}
+	return it.it.Key()[len(it.v.prefix):]
+}
+
+func (it *pebbleIter) Value() []byte {
+	if it.state != iterOpen || !it.valid {
+		return nil
+	}
+	val, err := it.it.ValueAndErr()
+	if err != nil {
+		it.err, it.valid, it.done = err, false, true
+		return nil
+	}
+	if len(val) == 0 {
+		return emptyValue
+	}
+	return val
+}
+
+func (it *pebbleIter) Err() error {
+	if it.err != nil {
+		return it.err
+	}
+	if it.state != iterOpen {
+		return ErrClosed
+	}
+	return nil
+}
+
+func (it *pebbleIter) Close() error {
+	return closeIter(&it.state, func() error {
+		it.v.iters.remove(it)
+		err := it.release()
+		if it.err != nil {
+			return it.err
+		}
+		return err
+	})
+}
+
+// pebbleBatch is a pebble.Batch whose keys get the view's prefix.
+type pebbleBatch struct {
+	v    *pebbleView
+	b    *pebble.Batch
+	done bool // committed, or created on a closed store
+}
+
+func (b *pebbleBatch) Set(key, value []byte) error {
+	if b.done {
+		return ErrClosed
+	}
+	p := b.v.prefix
+	op := b.b.SetDeferred(len(p)+len(key), len(value))
+	copy(op.Key[copy(op.Key, p):], key)
+	copy(op.Value, value)
+	return op.Finish()
+}
+
+func (b *pebbleBatch) Delete(key []byte) error {
+	if b.done {
+		return ErrClosed
+	}
+	p := b.v.prefix
+	op := b.b.DeleteDeferred(len(p) + len(key))
+	copy(op.Key[copy(op.Key, p):], key)
+	return op.Finish()
+}
+
+func (b *pebbleBatch) Len() int {
+	if b.b == nil {
+		return 0
+	}
+	return int(b.b.Count())
+}
+
+func (b *pebbleBatch) Commit() error {
+	if b.done {
+		return ErrClosed
+	}
+	b.done = true
+	pb := b.b
+	b.b = nil
+	if b.v.closed.Load() {
+		_ = pb.Close()
+		return ErrClosed
+	}
+	err := b.v.db.db.Apply(pb, pebble.NoSync)
+	return errors.Join(err, pb.Close())
+}
