@@ -11,7 +11,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+
 	"github.com/strata-go/strata/internal/engine"
+	"github.com/strata-go/strata/internal/kv"
 	"github.com/strata-go/strata/topology"
 )
 
@@ -44,9 +47,13 @@ type Driver struct {
 	topics map[string]*topicLog
 	// pending holds records written to topics the topology reads, waiting
 	// to be processed.
-	pending []*kgo.Record
-	now     time.Time
-	closed  bool
+	pending []pendingRecord
+	// last caches the log sinks wrote to most recently.
+	last   *topicLog
+	now    time.Time
+	closed bool
+	// fs holds persistent stores' Pebble files in memory.
+	fs vfs.FS
 }
 
 // topicLog is an in-memory topic: every record written, and a read cursor
@@ -59,6 +66,19 @@ type topicLog struct {
 	read       int
 	rr         uint32 // round-robin for null keys piped in
 	produced   bool   // a sink wrote to it
+	// inputs route the topic's partitions to the task inputs reading
+	// them; nil when the topology does not read the topic.
+	inputs []taskInput
+}
+
+type taskInput struct {
+	task  *engine.Task
+	input *engine.Input
+}
+
+type pendingRecord struct {
+	r  *kgo.Record
+	tl *topicLog
 }
 
 // NewDriver compiles top into tasks and initialises them. Problems (an
@@ -103,6 +123,13 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (*Driver, erro
 		tasks:  map[engine.TaskID]*engine.Task{},
 		topics: map[string]*topicLog{},
 		now:    cfg.StartTime,
+		fs:     vfs.NewMem(),
+	}
+	for topic, n := range d.changelogs() {
+		if got, ok := cfg.Partitions[topic]; ok && got != n {
+			return nil, fmt.Errorf("Config.Partitions[%q] = %d, but the changelog needs %d, one per task", topic, got, n)
+		}
+		d.topic(topic).partitions = n
 	}
 	for _, st := range d.top.Subtopologies {
 		// As in Kafka Streams, a sub-topology has as many tasks as its
@@ -118,12 +145,26 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (*Driver, erro
 				Logger:        cfg.Logger,
 				OnBadRecord:   engine.BadRecordPolicy(cfg.OnBadRecord),
 				Now:           func() time.Time { return d.now },
+				State: engine.StateConfig{Dir: "/state", Open: func(dir string) (engine.TaskStorage, error) {
+					return kv.OpenPebble(dir, kv.PebbleOptions{FS: d.fs})
+				}},
 			})
 			if err != nil {
 				return nil, err
 			}
 			d.tasks[task.ID] = task
 			d.order = append(d.order, task)
+		}
+	}
+	for _, t := range d.order {
+		for _, in := range t.Inputs() {
+			tl := d.topic(in.Topic)
+			if tl.inputs == nil {
+				tl.inputs = make([]taskInput, tl.partitions)
+			}
+			if int(in.Partition) < tl.partitions {
+				tl.inputs[in.Partition] = taskInput{task: t, input: in}
+			}
 		}
 	}
 	for _, t := range d.order {
@@ -152,14 +193,21 @@ func (d *Driver) topic(name string) *topicLog {
 }
 
 // append writes r to its topic, setting its offset, and queues it for
-// processing if the topology reads the topic.
-func (d *Driver) append(r *kgo.Record) {
-	tl := d.topic(r.Topic)
+// processing if the topology reads the topic. Only records written by sinks
+// are kept for output readers; piped records need only their offsets.
+func (d *Driver) append(tl *topicLog, r *kgo.Record, fromSink bool) {
 	r.Offset = tl.next[r.Partition]
 	tl.next[r.Partition]++
-	tl.records = append(tl.records, r)
-	if _, ok := d.top.TopicSubtopology[r.Topic]; ok {
-		d.pending = append(d.pending, r)
+	if fromSink {
+		if tl.read > 0 && tl.read == len(tl.records) {
+			// Every record was read: drop them rather than grow.
+			clear(tl.records)
+			tl.records, tl.read = tl.records[:0], 0
+		}
+		tl.records = append(tl.records, r)
+	}
+	if tl.inputs != nil {
+		d.pending = append(d.pending, pendingRecord{r, tl})
 	}
 }
 
@@ -167,19 +215,19 @@ func (d *Driver) append(r *kgo.Record) {
 // is left. Each record is processed to completion, with everything it
 // causes, before the next.
 func (d *Driver) run() error {
-	for len(d.pending) > 0 {
-		r := d.pending[0]
-		d.pending[0] = nil
-		d.pending = d.pending[1:]
-		st := d.top.TopicSubtopology[r.Topic]
-		task := d.tasks[engine.TaskID{Subtopology: st, Partition: r.Partition}]
-		if task == nil {
-			return fmt.Errorf("no task for %s[%d]", r.Topic, r.Partition)
-		}
-		if err := task.Add(task.Input(r.Topic), r); err != nil {
+	// pending grows while records cause more records; it is drained from
+	// the front and its array reused once empty.
+	defer func() {
+		clear(d.pending)
+		d.pending = d.pending[:0]
+	}()
+	for i := 0; i < len(d.pending); i++ {
+		p := d.pending[i]
+		ti := p.tl.inputs[p.r.Partition]
+		if err := ti.task.Add(ti.input, p.r); err != nil {
 			return err
 		}
-		if err := task.ProcessAll(); err != nil {
+		if err := ti.task.ProcessAll(); err != nil {
 			return err
 		}
 	}
@@ -260,12 +308,16 @@ type collector Driver
 
 func (c *collector) Send(r *kgo.Record) error {
 	d := (*Driver)(c)
-	tl := d.topic(r.Topic)
+	tl := d.last
+	if tl == nil || tl.name != r.Topic {
+		tl = d.topic(r.Topic)
+		d.last = tl
+	}
 	if r.Partition < 0 || int(r.Partition) >= tl.partitions {
 		return fmt.Errorf("record for partition %d of topic %q, which has %d", r.Partition, r.Topic, tl.partitions)
 	}
 	tl.produced = true
-	d.append(r)
+	d.append(tl, r, true)
 	return nil
 }
 
@@ -300,5 +352,6 @@ func (d *Driver) writes(topic string) (bool, []string) {
 	}
 	sort.Strings(fixed)
 	fixed = slices.Compact(fixed)
-	return dynamic || slices.Contains(fixed, topic), fixed
+	_, changelog := d.changelogs()[topic]
+	return dynamic || changelog || slices.Contains(fixed, topic), fixed
 }

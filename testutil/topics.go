@@ -42,6 +42,11 @@ type InputTopic[K, V any] struct {
 	valueSerde serde.Serde[V]
 	time       time.Time
 	advance    time.Duration
+	// The raw record and its buffers are reused by every Pipe: the
+	// driver processes a piped record completely before Pipe returns,
+	// and serdes copy what they keep.
+	rec          kgo.Record
+	keyBuf, vBuf []byte
 }
 
 // NewInputTopic returns a handle that pipes records into topic, encoding them
@@ -120,13 +125,19 @@ func (in *InputTopic[K, V]) TryPipeRecord(r topology.Record[K, V]) error {
 		ts = in.time
 		in.time = in.time.Add(in.advance)
 	}
-	kb, err := in.keySerde.Serialize(nil, in.topic.name, r.Key)
+	kb, err := in.keySerde.Serialize(in.keyBuf[:0], in.topic.name, r.Key)
 	if err != nil {
 		return fmt.Errorf("serialize key: %w", err)
 	}
-	vb, err := in.valueSerde.Serialize(nil, in.topic.name, r.Value)
+	if kb != nil {
+		in.keyBuf = kb
+	}
+	vb, err := in.valueSerde.Serialize(in.vBuf[:0], in.topic.name, r.Value)
 	if err != nil {
 		return fmt.Errorf("serialize value: %w", err)
+	}
+	if vb != nil {
+		in.vBuf = vb
 	}
 	return in.pipeRaw(kb, vb, ts, r.Headers)
 }
@@ -146,11 +157,15 @@ func (in *InputTopic[K, V]) pipeRaw(kb, vb []byte, ts time.Time, headers []topol
 		p = int32(tl.rr % uint32(tl.partitions))
 		tl.rr++
 	}
-	r := &kgo.Record{Topic: tl.name, Partition: p, Key: kb, Value: vb, Timestamp: ts}
-	for _, h := range headers {
-		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	r := &in.rec
+	*r = kgo.Record{Topic: tl.name, Partition: p, Key: kb, Value: vb, Timestamp: ts}
+	if len(headers) > 0 {
+		r.Headers = make([]kgo.RecordHeader, len(headers))
+		for i, h := range headers {
+			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+		}
 	}
-	in.d.append(r)
+	in.d.append(tl, r, false)
 	return in.d.run()
 }
 
@@ -250,4 +265,12 @@ func (out *OutputTopic[K, V]) ReadValues() []V {
 		vs = append(vs, out.ReadValue())
 	}
 	return vs
+}
+
+// Drain marks every remaining record as read without decoding it, and
+// returns how many there were. Benchmarks use it to discard output.
+func (out *OutputTopic[K, V]) Drain() int {
+	n := out.Len()
+	out.topic.read = len(out.topic.records)
+	return n
 }

@@ -49,7 +49,7 @@ type Context[K, V any] interface {
 	Logger() *slog.Logger
 	// StateStore returns the named state store, which must be connected
 	// to this processor. Processors normally use package state's typed
-	// helpers instead, such as state.KeyValue[K, V](ctx, name).
+	// helpers instead, such as state.LookupKeyValue[K, V](ctx, name).
 	StateStore(name string) (StateStore, error)
 }
 

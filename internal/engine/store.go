@@ -34,6 +34,9 @@ type StoreDef struct {
 	// Logged stores write every update to a changelog topic named
 	// ChangelogTopic(applicationID, Name).
 	Logged bool
+	// Persistent stores keep their data in the task's storage across
+	// restarts; the others start empty.
+	Persistent bool
 	// ChangelogConfigs are the topic configs the changelog is created
 	// with (cleanup.policy and retention).
 	ChangelogConfigs map[string]string
@@ -91,13 +94,20 @@ func (t *Task) StateDir() string {
 	return filepath.Join(t.cfg.State.Dir, t.ID.String())
 }
 
-// FlushStores flushes every store, then the task's storage.
+// FlushStores flushes every store's cached updates to its storage and
+// changelog. It runs on every commit.
 func (t *Task) FlushStores() error {
 	for _, s := range t.storeList {
 		if err := s.Flush(); err != nil {
 			return fmt.Errorf("task %s: flush store %q: %w", t.ID, s.Name(), err)
 		}
 	}
+	return nil
+}
+
+// FlushStorage makes the task's persistent state durable, before a
+// checkpoint records how far it goes.
+func (t *Task) FlushStorage() error {
 	if t.storage != nil {
 		if err := t.storage.Flush(); err != nil {
 			return fmt.Errorf("task %s: flush state: %w", t.ID, err)

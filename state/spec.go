@@ -1,0 +1,148 @@
+package state
+
+import (
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/strata-go/strata/internal/engine"
+	"github.com/strata-go/strata/internal/kv"
+	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/topology"
+)
+
+// Option configures a store.
+type Option func(*spec)
+
+// InMemory keeps the store in an ordered in-memory tree instead of Pebble.
+// A logged in-memory store is restored from its changelog whenever its task
+// starts.
+func InMemory() Option { return func(s *spec) { s.inMemory = true } }
+
+// Logging turns the store's changelog on (the default) or off. A store
+// without a changelog loses its contents when its task moves to another
+// instance or its local state is wiped.
+func Logging(enabled bool) Option { return func(s *spec) { s.logged = enabled } }
+
+// ChangelogConfig sets a topic config of the store's changelog, used when
+// the runtime creates it, such as "min.insync.replicas".
+func ChangelogConfig(key, value string) Option {
+	return func(s *spec) {
+		if s.changelogConfigs == nil {
+			s.changelogConfigs = map[string]string{}
+		}
+		s.changelogConfigs[key] = value
+	}
+}
+
+// spec is what a store declaration says, shared by the store's instances.
+type spec struct {
+	name             string
+	kind             string
+	inMemory         bool
+	logged           bool
+	retainDuplicates bool
+	changelogConfigs map[string]string
+}
+
+func newSpec(name, kind string, opts []Option) *spec {
+	s := &spec{name: name, kind: kind, logged: true}
+	for _, o := range opts {
+		if o != nil {
+			o(s)
+		}
+	}
+	return s
+}
+
+func (sp *spec) def(b *topology.Builder, defaults map[string]string, newStore func() engine.Store) {
+	cfgs := map[string]string{}
+	for k, v := range defaults {
+		cfgs[k] = v
+	}
+	for k, v := range sp.changelogConfigs {
+		cfgs[k] = v
+	}
+	b.AddStore(&engine.StoreDef{
+		Name:             sp.name,
+		Kind:             sp.kind,
+		Logged:           sp.logged,
+		Persistent:       !sp.inMemory,
+		ChangelogConfigs: cfgs,
+		New:              newStore,
+	})
+}
+
+// open returns the store's byte-level storage in task t.
+func (sp *spec) open(t *engine.Task) (kv.Store, error) {
+	if sp.inMemory {
+		return kv.NewMemory(), nil
+	}
+	st, err := t.Storage()
+	if err != nil {
+		return nil, fmt.Errorf("open persistent store %q: %w", sp.name, err)
+	}
+	db, ok := st.(*kv.PebbleDB)
+	if !ok {
+		return nil, fmt.Errorf("open persistent store %q: task storage is %T, not Pebble", sp.name, st)
+	}
+	return db.Store(storePrefix(sp.name)), nil
+}
+
+// storePrefix is the fixed-length key prefix of a store inside its task's
+// Pebble database: 8 bytes of the FNV-1a hash of its name. A hash, rather
+// than the store's position, keeps a store's data findable when stores are
+// added to or removed from the topology.
+func storePrefix(name string) []byte {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return h.Sum(nil)
+}
+
+// sendChangelog writes one changelog record in the task's partition, stamped
+// with the time of the record being processed (stream time during
+// punctuation).
+func (sp *spec) sendChangelog(t *engine.Task, topic string, key, value []byte) error {
+	ts := t.Current().Timestamp
+	if !t.Current().Valid {
+		ts = t.StreamTime()
+		if ts == engine.UnknownTime {
+			ts = t.Now().UnixMilli()
+		}
+	}
+	err := t.Send(&kgo.Record{
+		Topic:     topic,
+		Partition: t.ChangelogPartition(),
+		Key:       key,
+		Value:     value,
+		Timestamp: time.UnixMilli(ts),
+	})
+	if err != nil {
+		return fmt.Errorf("store %q: write changelog: %w", sp.name, err)
+	}
+	return nil
+}
+
+// Changelog topic configs, as Kafka Streams sets them.
+var kvChangelogConfigs = map[string]string{"cleanup.policy": "compact"}
+
+// AddKeyValueStore declares a key-value store named name on b, kept in
+// Pebble with a compacted changelog unless options say otherwise. Connect it
+// to processors with Builder.ConnectStores (or the DSL's WithStores) and look
+// it up with [LookupKeyValue].
+func AddKeyValueStore[K, V any](b *topology.Builder, name string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Option) {
+	if keySerde == nil || valueSerde == nil {
+		b.Fail(fmt.Errorf("store %q: key and value serdes are required", name))
+		return
+	}
+	sp := newSpec(name, "key-value", opts)
+	if sp.retainDuplicates {
+		b.Fail(fmt.Errorf("store %q: RetainDuplicates applies to window stores only", name))
+		return
+	}
+	sp.def(b, kvChangelogConfigs, func() engine.Store {
+		return &kvStore[K, V]{spec: sp, keySerde: keySerde, valueSerde: valueSerde}
+	})
+}
