@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,18 +54,22 @@ type Metrics struct {
 	SkippedRecords int64
 	// Commits counts successful offset commits.
 	Commits int64
+	// RestoredRecords counts changelog records applied to state stores
+	// while restoring them.
+	RestoredRecords int64
 }
 
 type metrics struct {
-	processed, skipped, commits atomic.Int64
+	processed, skipped, commits, restored atomic.Int64
 }
 
 // Metrics returns the App's counters. It is safe to call while Run runs.
 func (a *App) Metrics() Metrics {
 	return Metrics{
-		Processed:      a.metrics.processed.Load(),
-		SkippedRecords: a.metrics.skipped.Load(),
-		Commits:        a.metrics.commits.Load(),
+		Processed:       a.metrics.processed.Load(),
+		SkippedRecords:  a.metrics.skipped.Load(),
+		Commits:         a.metrics.commits.Load(),
+		RestoredRecords: a.metrics.restored.Load(),
 	}
 }
 
@@ -103,6 +108,11 @@ type runner struct {
 	log *slog.Logger
 	cl  *kgo.Client
 	adm *kadm.Client
+	// restoreClient reads changelogs, read_committed, with transaction
+	// markers kept so that restoration sees where the log ends.
+	restoreClient *kgo.Client
+	state         *stateDir
+	storage       *storage
 
 	// produceCtx outlives Run's ctx so that output already handed to the
 	// producer is still delivered during shutdown.
@@ -144,6 +154,34 @@ func newRunner(ctx context.Context, a *App) (*runner, error) {
 	for topic := range a.top.TopicSubtopology {
 		sources = append(sources, topic)
 	}
+	// Everything a task needs is set up before the group client exists:
+	// it joins the group, and may be assigned partitions, as soon as it
+	// is created.
+	var err error
+	if r.state, err = lockStateDir(filepath.Join(a.cfg.StateDir, a.cfg.ApplicationID)); err != nil {
+		return nil, err
+	}
+	r.storage = newStorage(a.cfg.StateMemoryBytes)
+	ropts := append([]kgo.Opt(nil), a.cfg.ClientOptions...)
+	ropts = append(ropts,
+		kgo.SeedBrokers(a.cfg.Brokers...),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	)
+	if r.restoreClient, err = kgo.NewClient(ropts...); err != nil {
+		r.release()
+		return nil, fmt.Errorf("strata: create Kafka client: %w", err)
+	}
+	r.adm = kadm.NewClient(r.restoreClient)
+	if err := r.checkSources(ctx, sources); err != nil {
+		r.release()
+		return nil, err
+	}
+	if err := r.ensureInternalTopics(ctx); err != nil {
+		r.release()
+		return nil, err
+	}
 	opts := append([]kgo.Opt(nil), a.cfg.ClientOptions...)
 	opts = append(opts,
 		kgo.SeedBrokers(a.cfg.Brokers...),
@@ -159,17 +197,23 @@ func newRunner(ctx context.Context, a *App) (*runner, error) {
 		kgo.OnPartitionsRevoked(r.onRevoked),
 		kgo.OnPartitionsLost(r.onLost),
 	)
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
+	if r.cl, err = kgo.NewClient(opts...); err != nil {
+		r.release()
 		return nil, fmt.Errorf("strata: create Kafka client: %w", err)
 	}
-	r.cl = cl
-	r.adm = kadm.NewClient(cl)
-	if err := r.checkSources(ctx, sources); err != nil {
-		cl.Close()
-		return nil, err
-	}
 	return r, nil
+}
+
+// release frees what newRunner acquired, after the tasks are closed.
+func (r *runner) release() error {
+	if r.cl != nil {
+		r.cl.Close()
+	}
+	if r.restoreClient != nil {
+		r.restoreClient.Close()
+	}
+	r.storage.close()
+	return r.state.unlock()
 }
 
 // checkSources fails when a source topic does not exist, naming it.
@@ -246,17 +290,18 @@ func (r *runner) process(fetches kgo.Fetches) error {
 			r.log.Warn("records for a partition with no task", "topic", p.Topic, "partition", p.Partition)
 			return
 		}
+		skipped := in.task.Metrics.SkippedRecords
 		err = in.task.Add(in.input, p.Records...)
+		r.app.metrics.skipped.Add(in.task.Metrics.SkippedRecords - skipped)
 		r.touched = append(r.touched, in.task)
 	})
 	if err != nil {
 		return err
 	}
 	for _, t := range r.touched {
-		before, skipped := t.Metrics.Processed, t.Metrics.SkippedRecords
+		before := t.Metrics.Processed
 		err := t.ProcessAll()
 		r.app.metrics.processed.Add(t.Metrics.Processed - before)
-		r.app.metrics.skipped.Add(t.Metrics.SkippedRecords - skipped)
 		if err != nil {
 			return err
 		}
@@ -343,9 +388,9 @@ func (r *runner) shutdown() error {
 	if err != nil {
 		r.failed = true
 	}
-	err = errors.Join(err, r.closeTasks(nil))
+	err = errors.Join(err, r.closeTasks(ctx, nil, err == nil))
 	r.mu.Unlock()
-	r.cl.Close()
+	err = errors.Join(err, r.release())
 	if err != nil {
 		r.log.Error("shutdown", "err", err)
 		return err
@@ -359,117 +404,11 @@ func (r *runner) shutdown() error {
 func (r *runner) abort(cause error) error {
 	r.mu.Lock()
 	r.failed = true
-	closeErr := r.closeTasks(nil)
+	closeErr := r.closeTasks(context.Background(), nil, false)
 	r.mu.Unlock()
-	r.cl.Close()
+	closeErr = errors.Join(closeErr, r.release())
 	r.log.Error("stopped on error", "err", cause)
 	return errors.Join(cause, closeErr)
-}
-
-// closeTasks closes the tasks that read any of parts (all tasks when parts
-// is nil) and forgets them. Called with mu held.
-func (r *runner) closeTasks(parts map[string][]int32) error {
-	var errs []error
-	for id, t := range r.tasks {
-		if parts != nil && !readsAny(t, parts) {
-			continue
-		}
-		errs = append(errs, t.Close())
-		delete(r.tasks, id)
-		for _, in := range t.Inputs() {
-			tp := topicPartition{in.Topic, in.Partition}
-			delete(r.inputs, tp)
-			delete(r.committed, tp)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func readsAny(t *engine.Task, parts map[string][]int32) bool {
-	for _, in := range t.Inputs() {
-		for _, p := range parts[in.Topic] {
-			if p == in.Partition {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func (r *runner) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for topic, parts := range assigned {
-		st, ok := r.app.top.TopicSubtopology[topic]
-		if !ok {
-			continue
-		}
-		for _, p := range parts {
-			id := engine.TaskID{Subtopology: st, Partition: p}
-			t := r.tasks[id]
-			if t == nil {
-				var err error
-				if t, err = r.newTask(id); err != nil {
-					if r.fatal == nil {
-						r.fatal = err
-					}
-					continue
-				}
-			}
-			r.inputs[topicPartition{topic, p}] = taskInput{task: t, input: t.Input(topic)}
-		}
-	}
-	r.log.Info("partitions assigned", "partitions", assigned, "tasks", len(r.tasks))
-}
-
-func (r *runner) newTask(id engine.TaskID) (*engine.Task, error) {
-	st := r.app.top.Subtopologies[id.Subtopology]
-	t, err := engine.NewTask(r.app.top, st, id.Partition, engine.TaskConfig{
-		ApplicationID: r.cfg.ApplicationID,
-		Collector:     (*producer)(r),
-		Logger:        r.log,
-		OnBadRecord:   engine.BadRecordPolicy(r.cfg.OnBadRecord),
-		Now:           time.Now,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("strata: create task %s: %w", id, err)
-	}
-	if err := t.InitStores(); err != nil {
-		return nil, fmt.Errorf("strata: %w", err)
-	}
-	if err := t.Init(); err != nil {
-		return nil, fmt.Errorf("strata: %w", err)
-	}
-	r.tasks[id] = t
-	return t, nil
-}
-
-func (r *runner) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.tasks) == 0 {
-		return
-	}
-	if !r.failed {
-		if err := r.commit(ctx); err != nil {
-			// The new owner reprocesses from the last commit: output
-			// may repeat, none is lost.
-			r.log.Error("commit on revocation", "err", err)
-		}
-	}
-	if err := r.closeTasks(revoked); err != nil {
-		r.log.Error("close revoked tasks", "err", err)
-	}
-	r.log.Info("partitions revoked", "partitions", revoked)
-}
-
-func (r *runner) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := r.closeTasks(lost); err != nil {
-		r.log.Error("close lost tasks", "err", err)
-	}
-	r.log.Warn("partitions lost", "partitions", lost)
 }
 
 // producer is the runner as its tasks' collector.

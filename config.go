@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -52,6 +54,27 @@ type Config struct {
 	// Logger receives the runtime's logs. Default: slog.Default().
 	Logger *slog.Logger
 
+	// StateDir is where persistent state stores keep their data, under
+	// StateDir/<ApplicationID>/<task>. An instance locks its directory:
+	// two instances on one machine need different StateDirs. Default:
+	// "strata" in os.TempDir(), as Kafka Streams defaults to
+	// /tmp/kafka-streams.
+	StateDir string
+
+	// StateMemoryBytes bounds the memory of Pebble state stores on this
+	// instance: half is the block cache all stores share, half is split
+	// between the write buffers (memtables) of the tasks' databases.
+	// Default 64 MiB.
+	StateMemoryBytes int64
+
+	// RestoreListener, if set, is told how state restoration progresses.
+	// Progress is also logged at INFO.
+	RestoreListener RestoreListener
+
+	// ReplicationFactor of the internal topics the app creates
+	// (changelogs). Default -1: the brokers' default.
+	ReplicationFactor int16
+
 	// ClientOptions are passed to every franz-go client the app creates,
 	// for TLS, SASL, client IDs and tuning. Strata's own options come
 	// after them and win where they overlap: the consumer group, the
@@ -61,6 +84,7 @@ type Config struct {
 }
 
 const (
+	defaultStateMemory    = 64 << 20
 	defaultCommitInterval = 5 * time.Second
 	defaultPollTimeout    = 100 * time.Millisecond
 	defaultMaxPollRecords = 10000
@@ -113,6 +137,23 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.StateDir == "" {
+		c.StateDir = filepath.Join(os.TempDir(), "strata")
+	}
+	switch {
+	case c.StateMemoryBytes < 0:
+		return bad("StateMemoryBytes", "must not be negative, got %d", c.StateMemoryBytes)
+	case c.StateMemoryBytes == 0:
+		c.StateMemoryBytes = defaultStateMemory
+	case c.StateMemoryBytes < 4<<20:
+		return bad("StateMemoryBytes", "must be at least 4 MiB, got %d", c.StateMemoryBytes)
+	}
+	switch {
+	case c.ReplicationFactor == 0:
+		c.ReplicationFactor = -1
+	case c.ReplicationFactor < -1:
+		return bad("ReplicationFactor", "must be -1 (broker default) or positive, got %d", c.ReplicationFactor)
 	}
 	return c, nil
 }

@@ -1,0 +1,222 @@
+package strata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/strata-go/strata/internal/engine"
+	"github.com/strata-go/strata/topology"
+)
+
+// RestoreListener is told how restoration of a store from its changelog
+// progresses. Calls come from the goroutine that restores; keep them quick.
+type RestoreListener interface {
+	// OnRestoreStart is called before the first record, with the offsets
+	// to restore: from start (inclusive) to end (exclusive).
+	OnRestoreStart(task topology.TaskID, store, changelog string, start, end int64)
+	// OnBatchRestored is called after each batch written to the store,
+	// with the offset after the batch and its number of records.
+	OnBatchRestored(task topology.TaskID, store string, next int64, records int)
+	// OnRestoreEnd is called when the store is up to date, with the
+	// number of changelog records applied and how long it took.
+	OnRestoreEnd(task topology.TaskID, store string, records int64, took time.Duration)
+}
+
+// restoreBatch is how many changelog records go to a store in one write.
+const restoreBatch = 4096
+
+// restorePlan is one store's changelog partition to replay.
+type restorePlan struct {
+	store      engine.Store
+	topic      string
+	start, end int64
+	next       int64
+	records    int64
+	pending    []*kgo.Record
+}
+
+// restore brings the task's logged stores up to date from their changelogs,
+// from the checkpointed offset (or the beginning) to the last stable offset,
+// before the task processes anything.
+func (r *runner) restore(ctx context.Context, t *engine.Task, checkpoint map[string]int64) error {
+	var plans []*restorePlan
+	var topics []string
+	for _, s := range t.Stores() {
+		def := r.app.top.Graph.Store(s.Name())
+		if !def.Logged {
+			continue
+		}
+		p := &restorePlan{store: s, topic: t.Changelog(s.Name())}
+		if def.Persistent {
+			p.start = checkpoint[p.topic]
+		}
+		plans = append(plans, p)
+		topics = append(topics, p.topic)
+	}
+	if len(plans) == 0 {
+		return nil
+	}
+	// The last stable offset is the end of what read_committed can see:
+	// records of open transactions above it are not restored, as they
+	// may still abort.
+	ends, err := r.listOffsets(ctx, r.adm.ListCommittedOffsets, topics, t.ID.Partition)
+	if err != nil {
+		return err
+	}
+	id := topology.TaskID(t.ID)
+	want := map[string]map[int32]kgo.Offset{}
+	active := map[string]*restorePlan{}
+	for _, p := range plans {
+		lo, _ := ends.Lookup(p.topic, t.ID.Partition)
+		p.end = lo.Offset
+		if p.start > p.end {
+			return fmt.Errorf("store %q: checkpoint offset %d is past the end %d of changelog %q: %w", p.store.Name(), p.start, p.end, p.topic, errStaleCheckpoint)
+		}
+		p.next = p.start
+		if p.start == p.end {
+			continue
+		}
+		if l := r.cfg.RestoreListener; l != nil {
+			l.OnRestoreStart(id, p.store.Name(), p.topic, p.start, p.end)
+		}
+		r.log.Info("restoring store", "task", id.String(), "store", p.store.Name(), "changelog", p.topic, "from", p.start, "to", p.end)
+		want[p.topic] = map[int32]kgo.Offset{t.ID.Partition: kgo.NewOffset().At(p.start)}
+		active[p.topic] = p
+	}
+	if len(active) == 0 {
+		return nil
+	}
+	began := time.Now()
+	rc := r.restoreClient
+	rc.AddConsumePartitions(want)
+	defer func() {
+		parts := map[string][]int32{}
+		for topic := range want {
+			parts[topic] = []int32{t.ID.Partition}
+		}
+		rc.RemoveConsumePartitions(parts)
+	}()
+	for len(active) > 0 {
+		fetches := rc.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var ferr error
+		fetches.EachError(func(topic string, p int32, err error) {
+			if ferr == nil {
+				ferr = fmt.Errorf("fetch changelog %s[%d]: %w", topic, p, err)
+			}
+		})
+		if ferr != nil {
+			return ferr
+		}
+		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+			p := active[fp.Topic]
+			if ferr != nil || p == nil || fp.Partition != t.ID.Partition {
+				return
+			}
+			for _, rec := range fp.Records {
+				if rec.Offset >= p.end {
+					break
+				}
+				p.next = rec.Offset + 1
+				// Transaction markers occupy offsets but hold no
+				// data; they are kept so that the end is seen.
+				if rec.Attrs.IsControl() {
+					continue
+				}
+				if rec.Key == nil {
+					ferr = fmt.Errorf("store %q: corrupt changelog record at %s[%d]@%d: null key", p.store.Name(), rec.Topic, rec.Partition, rec.Offset)
+					return
+				}
+				p.pending = append(p.pending, rec)
+				if len(p.pending) >= restoreBatch {
+					if ferr = r.applyRestore(id, p); ferr != nil {
+						return
+					}
+				}
+			}
+			if ferr == nil && p.next >= p.end {
+				if ferr = r.applyRestore(id, p); ferr != nil {
+					return
+				}
+				delete(active, fp.Topic)
+				took := time.Since(began)
+				if l := r.cfg.RestoreListener; l != nil {
+					l.OnRestoreEnd(id, p.store.Name(), p.records, took)
+				}
+				r.log.Info("restored store", "task", id.String(), "store", p.store.Name(), "records", p.records, "took", took,
+					"records_per_second", int64(float64(p.records)/max(took.Seconds(), 1e-9)))
+			}
+		})
+		if ferr != nil {
+			return ferr
+		}
+	}
+	return nil
+}
+
+// applyRestore writes a plan's pending records to its store.
+func (r *runner) applyRestore(id topology.TaskID, p *restorePlan) error {
+	if len(p.pending) == 0 {
+		return nil
+	}
+	if err := p.store.Restore(p.pending); err != nil {
+		return err
+	}
+	n := len(p.pending)
+	p.records += int64(n)
+	r.app.metrics.restored.Add(int64(n))
+	clear(p.pending)
+	p.pending = p.pending[:0]
+	if l := r.cfg.RestoreListener; l != nil {
+		l.OnBatchRestored(id, p.store.Name(), p.next, n)
+	}
+	return nil
+}
+
+// errStaleCheckpoint marks a checkpoint that does not fit its changelog: the
+// local state is wiped and restored from the beginning.
+var errStaleCheckpoint = errors.New("stale checkpoint")
+
+// listOffsets lists offsets of one partition of topics with list (end or
+// last stable offsets). A topic created moments ago may be missing from the
+// client's cached metadata; franz-go drops the stale entry when a request
+// finds the topic unknown, so asking again shortly after succeeds.
+func (r *runner) listOffsets(ctx context.Context, list func(context.Context, ...string) (kadm.ListedOffsets, error), topics []string, partition int32) (kadm.ListedOffsets, error) {
+	backoff := 20 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		offsets, err := list(ctx, topics...)
+		if err != nil {
+			return nil, fmt.Errorf("list offsets of %q: %w", topics, err)
+		}
+		var missing string
+		for _, topic := range topics {
+			lo, ok := offsets.Lookup(topic, partition)
+			switch {
+			case !ok || errors.Is(lo.Err, kerr.UnknownTopicOrPartition):
+				missing = topic
+			case lo.Err != nil:
+				return nil, fmt.Errorf("list offsets of %s[%d]: %w", topic, partition, lo.Err)
+			}
+		}
+		if missing == "" {
+			return offsets, nil
+		}
+		if attempt == 8 {
+			return nil, fmt.Errorf("list offsets of %s[%d]: the partition is unknown to the brokers", missing, partition)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(backoff):
+			backoff *= 2
+		}
+	}
+}

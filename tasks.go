@@ -1,0 +1,224 @@
+package strata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/strata-go/strata/internal/engine"
+)
+
+// onAssigned opens a task for every newly assigned partition: it restores
+// the task's stores, then initialises its processors. Restoration runs here,
+// before any record of the partition is fetched, so nothing is processed
+// against incomplete state. Heartbeats go on meanwhile; a rebalance that
+// starts during a long restore waits for it.
+func (r *runner) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for topic, parts := range assigned {
+		st, ok := r.app.top.TopicSubtopology[topic]
+		if !ok {
+			continue
+		}
+		for _, p := range parts {
+			id := engine.TaskID{Subtopology: st, Partition: p}
+			t := r.tasks[id]
+			if t == nil {
+				var err error
+				if t, err = r.openTask(ctx, id); err != nil {
+					if r.fatal == nil {
+						r.fatal = err
+					}
+					continue
+				}
+				r.tasks[id] = t
+			}
+			r.inputs[topicPartition{topic, p}] = taskInput{task: t, input: t.Input(topic)}
+		}
+	}
+	r.log.Info("partitions assigned", "partitions", assigned, "tasks", len(r.tasks))
+}
+
+// openTask creates a task, restores its stores and initialises it. A
+// checkpoint that does not fit the changelog (the topic was recreated, for
+// instance) means the local state cannot be trusted: it is wiped and restored
+// from the beginning.
+func (r *runner) openTask(ctx context.Context, id engine.TaskID) (*engine.Task, error) {
+	t, err := r.createTask(id)
+	if err != nil {
+		return nil, err
+	}
+	checkpoint, err := readCheckpoint(t.StateDir())
+	if err == nil {
+		err = r.restoreInto(ctx, t, checkpoint)
+	}
+	if errors.Is(err, errStaleCheckpoint) {
+		r.log.Warn("local state does not match its changelog; wiping and restoring it", "task", id.String(), "err", err)
+		err = errors.Join(t.Close(), os.RemoveAll(t.StateDir()))
+		if err == nil {
+			if t, err = r.createTask(id); err == nil {
+				err = r.restoreInto(ctx, t, map[string]int64{})
+			}
+		}
+	}
+	if err == nil {
+		err = t.Init()
+	}
+	if err != nil {
+		if t != nil {
+			err = errors.Join(err, t.Close())
+		}
+		return nil, fmt.Errorf("strata: open task %s: %w", id, err)
+	}
+	return t, nil
+}
+
+func (r *runner) createTask(id engine.TaskID) (*engine.Task, error) {
+	st := r.app.top.Subtopologies[id.Subtopology]
+	return engine.NewTask(r.app.top, st, id.Partition, engine.TaskConfig{
+		ApplicationID: r.cfg.ApplicationID,
+		Collector:     (*producer)(r),
+		Logger:        r.log,
+		OnBadRecord:   engine.BadRecordPolicy(r.cfg.OnBadRecord),
+		Now:           time.Now,
+		State:         engine.StateConfig{Dir: r.state.path, Open: r.storage.open},
+	})
+}
+
+func (r *runner) restoreInto(ctx context.Context, t *engine.Task, checkpoint map[string]int64) error {
+	if err := t.InitStores(); err != nil {
+		return err
+	}
+	return r.restore(ctx, t, checkpoint)
+}
+
+// closeTasks closes the tasks that read any of parts (all tasks when parts
+// is nil) and forgets them. With clean set, their state was just committed:
+// it is made durable and checkpointed, so that a task coming back restores
+// only the changelog's tail. Called with mu held.
+func (r *runner) closeTasks(ctx context.Context, parts map[string][]int32, clean bool) error {
+	var closing []*engine.Task
+	for _, t := range r.tasks {
+		if parts == nil || readsAny(t, parts) {
+			closing = append(closing, t)
+		}
+	}
+	if len(closing) == 0 {
+		return nil
+	}
+	var errs []error
+	if clean {
+		errs = append(errs, r.checkpoint(ctx, closing))
+	}
+	for _, t := range closing {
+		errs = append(errs, t.Close())
+		delete(r.tasks, t.ID)
+		for _, in := range t.Inputs() {
+			tp := topicPartition{in.Topic, in.Partition}
+			delete(r.inputs, tp)
+			delete(r.committed, tp)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkpoint writes, for each task with persistent logged stores, the
+// changelog offsets its local state covers. Output was flushed by the
+// commit before, so each changelog partition's end is this task's last
+// write.
+func (r *runner) checkpoint(ctx context.Context, tasks []*engine.Task) error {
+	var errs []error
+	for _, t := range tasks {
+		topics := changelogsOf(r, t)
+		if len(topics) == 0 {
+			continue
+		}
+		ends, err := r.listOffsets(ctx, r.adm.ListEndOffsets, topics, t.ID.Partition)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("strata: checkpoint task %s: %w", t.ID, err))
+			continue
+		}
+		offsets := map[string]int64{}
+		for _, s := range t.Stores() {
+			def := r.app.top.Graph.Store(s.Name())
+			if !def.Logged || !def.Persistent {
+				continue
+			}
+			topic := t.Changelog(s.Name())
+			lo, ok := ends.Lookup(topic, t.ID.Partition)
+			if !ok || lo.Err != nil {
+				errs = append(errs, fmt.Errorf("strata: checkpoint task %s: end of %q unknown: %v", t.ID, topic, lo.Err))
+				continue
+			}
+			offsets[topic] = lo.Offset
+		}
+		if len(offsets) == 0 {
+			continue
+		}
+		if err := t.FlushStorage(); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := writeCheckpoint(t.StateDir(), offsets); err != nil {
+			errs = append(errs, fmt.Errorf("strata: task %s: %w", t.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// changelogsOf lists the changelogs of t's persistent logged stores.
+func changelogsOf(r *runner, t *engine.Task) []string {
+	var topics []string
+	for _, s := range t.Stores() {
+		if def := r.app.top.Graph.Store(s.Name()); def.Logged && def.Persistent {
+			topics = append(topics, t.Changelog(s.Name()))
+		}
+	}
+	return topics
+}
+
+func readsAny(t *engine.Task, parts map[string][]int32) bool {
+	for _, in := range t.Inputs() {
+		for _, p := range parts[in.Topic] {
+			if p == in.Partition {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (r *runner) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.tasks) == 0 {
+		return
+	}
+	clean := !r.failed
+	if clean {
+		if err := r.commit(ctx); err != nil {
+			// The new owner reprocesses from the last commit: output
+			// may repeat, none is lost.
+			r.log.Error("commit on revocation", "err", err)
+			clean = false
+		}
+	}
+	if err := r.closeTasks(ctx, revoked, clean); err != nil {
+		r.log.Error("close revoked tasks", "err", err)
+	}
+	r.log.Info("partitions revoked", "partitions", revoked)
+}
+
+func (r *runner) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.closeTasks(ctx, lost, false); err != nil {
+		r.log.Error("close lost tasks", "err", err)
+	}
+	r.log.Warn("partitions lost", "partitions", lost)
+}
