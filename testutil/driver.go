@@ -129,7 +129,8 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (*Driver, erro
 		if got, ok := cfg.Partitions[topic]; ok && got != n {
 			return nil, fmt.Errorf("Config.Partitions[%q] = %d, but the changelog needs %d, one per task", topic, got, n)
 		}
-		d.topic(topic).partitions = n
+		tl := d.topic(topic)
+		tl.partitions, tl.next = n, make([]int64, n)
 	}
 	for _, st := range d.top.Subtopologies {
 		// As in Kafka Streams, a sub-topology has as many tasks as its
