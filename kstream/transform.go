@@ -68,7 +68,7 @@ type selectKeyProc[K, V, K2 any] struct {
 }
 
 func (p *selectKeyProc[K, V, K2]) Process(r topology.Record[K, V]) error {
-	return p.ctx.Forward(topology.WithKeyValue(r, p.fn(r.Key, r.Value), r.Value))
+	return p.ctx.Forward(topology.WithKey(r, p.fn(r.Key, r.Value)))
 }
 
 // FlatMap replaces each record with the records fn returns for it: none, one

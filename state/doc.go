@@ -1,24 +1,54 @@
 // Package state holds Strata's state stores: typed key-value, window and
 // session stores that processors read and write, kept in Pebble (or in
-// memory) and backed by compacted changelog topics in Kafka.
+// memory) and backed by changelog topics in Kafka.
 //
-// Stores are declared on a topology.Builder ([AddKeyValueStore]), connected
-// to the processors that use them (Builder.ConnectStores, or the DSL's
-// WithStores), and looked up from a processor's context with a typed helper:
+// Stores are declared on a topology.Builder ([AddKeyValueStore],
+// [AddWindowStore], [AddSessionStore]), connected to the processors that use
+// them (Builder.ConnectStores, or the DSL's WithStores), and looked up from a
+// processor's context with a typed helper:
 //
 //	counts, err := state.LookupKeyValue[string, int64](ctx, "counts")
+//
+// Asking for a store the processor is not connected to, or with other types
+// than it was declared with, is an error that names the store and both types.
+//
+// # Changelogs and restoration
 //
 // Every write to a logged store (the default) is also sent to the store's
 // changelog topic, "<applicationID>-<store>-changelog", in the task's
 // partition, through the same producer as the task's output, so that
-// exactly-once processing covers state and output together. When a task
-// starts on a new instance its stores are restored from their changelogs
-// before it processes anything.
+// exactly-once processing covers state and output together. Key-value
+// changelogs are compacted; window and session changelogs are compacted and
+// deleted after the store's retention plus a day, as in Kafka Streams, and
+// their keys use Kafka Streams' binary formats.
 //
-// # Key order
+// When a task starts, its stores are restored from their changelogs before it
+// processes anything: from the offset its checkpoint records (written when the
+// task last closed cleanly) to the changelog's last stable offset. Persistent
+// stores therefore replay only the changelog's tail; in-memory stores replay
+// all of it.
+//
+// # Storage
+//
+// Persistent stores live in Pebble: one database per task, holding all of the
+// task's stores under fixed key prefixes, sharing one block cache per
+// instance (docs/state-layout.md has the measurements behind this layout).
+// [InMemory] keeps a store in an ordered in-memory tree instead, with the
+// same behaviour.
+//
+// # Key order and ranges
 //
 // Stores order keys by their serialized bytes, as Kafka Streams does: range
 // queries follow the byte order of the key serde. Strings order
 // lexicographically; the big-endian integer serdes order non-negative numbers
-// numerically, with negative numbers after them.
+// numerically, with negative numbers after them. Key-value ranges include both
+// ends. Window and session stores order entries by key, then time, whatever
+// their segment.
+//
+// # Iterators
+//
+// Iterators hold resources until closed. Using one after Close is an error
+// ([ErrIteratorClosed]), and a store closed with iterators still open reports
+// how many. [All] turns an iterator into a range-over-func sequence that
+// closes it.
 package state

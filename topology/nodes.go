@@ -102,7 +102,8 @@ func (q *queue[K, V]) Add(r *kgo.Record) error {
 	if err != nil {
 		return bad("value", err)
 	}
-	rec := Record[K, V]{Key: k, Value: v, Timestamp: r.Timestamp, Headers: headersFromKgo(r.Headers)}
+	rec := Record[K, V]{Key: k, Value: v, Timestamp: r.Timestamp, Headers: headersFromKgo(r.Headers),
+		nullKey: r.Key == nil, nullValue: r.Value == nil}
 	if ex := q.src.src.TimestampExtractor; ex != nil {
 		var pt time.Time
 		if q.partitionTime != engine.UnknownTime {
@@ -284,16 +285,22 @@ func (s *sinkNode[K, V]) receive(r Record[K, V]) error {
 		return &NodeError{Node: s.name, Err: fmt.Errorf("topic %q has no partitions", topic)}
 	}
 	t := s.task
-	kb, err := s.sink.KeySerde.Serialize(t.OutputBuffer(), topic, r.Key)
-	if err != nil {
-		return &NodeError{Node: s.name, Err: fmt.Errorf("serialize key for topic %q: %w", topic, err)}
+	var kb, vb []byte
+	var err error
+	if !r.nullKey {
+		kb, err = s.sink.KeySerde.Serialize(t.OutputBuffer(), topic, r.Key)
+		if err != nil {
+			return &NodeError{Node: s.name, Err: fmt.Errorf("serialize key for topic %q: %w", topic, err)}
+		}
+		t.KeepOutput(kb)
 	}
-	t.KeepOutput(kb)
-	vb, err := s.sink.ValueSerde.Serialize(t.OutputBuffer(), topic, r.Value)
-	if err != nil {
-		return &NodeError{Node: s.name, Err: fmt.Errorf("serialize value for topic %q: %w", topic, err)}
+	if !r.nullValue {
+		vb, err = s.sink.ValueSerde.Serialize(t.OutputBuffer(), topic, r.Value)
+		if err != nil {
+			return &NodeError{Node: s.name, Err: fmt.Errorf("serialize value for topic %q: %w", topic, err)}
+		}
+		t.KeepOutput(vb)
 	}
-	t.KeepOutput(vb)
 	var p int32
 	switch {
 	case kb != nil:

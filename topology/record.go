@@ -9,6 +9,14 @@ import (
 )
 
 // Record is one key-value record flowing through a topology.
+//
+// Kafka distinguishes a null key or value from an empty one; Go types such
+// as string and int64 cannot. A record therefore remembers whether its key
+// and value are Kafka nulls: a source marks the records it reads with null
+// keys or values, and a sink writes a marked key or value as null whatever
+// its serde would make of the zero value. A record with a null value is a
+// tombstone: it deletes its key from tables and compacted topics. Make one
+// with [Tombstone]; test for one with IsTombstone.
 type Record[K, V any] struct {
 	Key   K
 	Value V
@@ -20,14 +28,38 @@ type Record[K, V any] struct {
 	// them. Processors must treat the slice as read-only: build a new one
 	// to change it.
 	Headers []Header
+
+	nullKey, nullValue bool
 }
 
-// WithValue returns a copy of r with its value replaced.
+// IsTombstone reports whether r's value is a Kafka null.
+func (r Record[K, V]) IsTombstone() bool { return r.nullValue }
+
+// HasNullKey reports whether r's key is a Kafka null.
+func (r Record[K, V]) HasNullKey() bool { return r.nullKey }
+
+// Tombstone returns a copy of r whose value is a Kafka null (and the zero
+// value of V).
+func Tombstone[K, V any](r Record[K, V]) Record[K, V] {
+	var zero V
+	r.Value, r.nullValue = zero, true
+	return r
+}
+
+// WithValue returns a copy of r with its value replaced. The new value is
+// not a null: use [Tombstone] for that.
 func WithValue[K, V, V2 any](r Record[K, V], v V2) Record[K, V2] {
-	return Record[K, V2]{Key: r.Key, Value: v, Timestamp: r.Timestamp, Headers: r.Headers}
+	return Record[K, V2]{Key: r.Key, Value: v, Timestamp: r.Timestamp, Headers: r.Headers, nullKey: r.nullKey}
 }
 
-// WithKeyValue returns a copy of r with its key and value replaced.
+// WithKey returns a copy of r with its key replaced. The new key is not a
+// null; a null value stays null.
+func WithKey[K, V, K2 any](r Record[K, V], k K2) Record[K2, V] {
+	return Record[K2, V]{Key: k, Value: r.Value, Timestamp: r.Timestamp, Headers: r.Headers, nullValue: r.nullValue}
+}
+
+// WithKeyValue returns a copy of r with its key and value replaced; neither
+// is a null.
 func WithKeyValue[K, V, K2, V2 any](r Record[K, V], k K2, v V2) Record[K2, V2] {
 	return Record[K2, V2]{Key: k, Value: v, Timestamp: r.Timestamp, Headers: r.Headers}
 }
