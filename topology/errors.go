@@ -24,10 +24,12 @@ type BadRecordError struct {
 	Err  error
 }
 
+// Error describes the record and what was wrong with it.
 func (e *BadRecordError) Error() string {
 	return fmt.Sprintf("bad record at %s[%d]@%d: %s: %v", e.Topic, e.Partition, e.Offset, e.Part, e.Err)
 }
 
+// Unwrap returns the decoding or timestamp error.
 func (e *BadRecordError) Unwrap() error { return e.Err }
 
 // NodeError reports an error returned by a node while processing, with the
@@ -37,8 +39,10 @@ type NodeError struct {
 	Err  error
 }
 
+// Error names the node and its error.
 func (e *NodeError) Error() string { return fmt.Sprintf("node %q: %v", e.Node, e.Err) }
 
+// Unwrap returns the node's error.
 func (e *NodeError) Unwrap() error { return e.Err }
 
 // nodeError wraps err with the node's name, once: an error from a child

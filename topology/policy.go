@@ -19,6 +19,7 @@ const (
 	BadRecordSkip
 )
 
+// String returns "fail" or "skip".
 func (p BadRecordPolicy) String() string {
 	switch p {
 	case BadRecordFail:

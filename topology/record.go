@@ -107,4 +107,5 @@ type TaskID struct {
 	Partition   int32
 }
 
+// String formats the ID as "subtopology_partition".
 func (id TaskID) String() string { return fmt.Sprintf("%d_%d", id.Subtopology, id.Partition) }
