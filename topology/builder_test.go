@@ -9,7 +9,9 @@ import (
 	"github.com/strata-go/strata/topology"
 )
 
-type pass struct{ ctx topology.Context[string, string] }
+type pass struct {
+	ctx topology.Context[string, string]
+}
 
 func (p *pass) Init(ctx topology.Context[string, string]) error { p.ctx = ctx; return nil }
 func (p *pass) Process(r topology.Record[string, string]) error { return p.ctx.Forward(r) }
