@@ -67,6 +67,24 @@ type Config struct {
 	// Default 64 MiB.
 	StateMemoryBytes int64
 
+	// CacheMaxBytes is the budget of the record cache, Kafka Streams'
+	// statestore.cache.max.bytes: memory in which the stores that cache
+	// (state.Caching; the DSL's aggregations) collect their updates
+	// between commits, so that many updates of a key become one store
+	// write, one changelog record and one record downstream. Keys, values
+	// and a fixed overhead per entry count towards it; when it is full,
+	// the least recently used entries of the store being written are
+	// written through and dropped. Default 10 MiB, Kafka's default. All
+	// the tasks of an instance share one cache (Strata runs them on one
+	// goroutine; Kafka splits its budget between stream threads).
+	// Negative is an error; to turn caching off, set DisableCache.
+	CacheMaxBytes int64
+
+	// DisableCache turns the record cache off, as a budget of 0 does in
+	// Kafka Streams: every store writes through, and every update reaches
+	// the changelog and downstream. CacheMaxBytes must then be left zero.
+	DisableCache bool
+
 	// RestoreListener, if set, is told how state restoration progresses.
 	// Progress is also logged at INFO.
 	RestoreListener RestoreListener
@@ -84,6 +102,7 @@ type Config struct {
 }
 
 const (
+	defaultCacheMaxBytes  = 10 << 20
 	defaultStateMemory    = 64 << 20
 	defaultCommitInterval = 5 * time.Second
 	defaultPollTimeout    = 100 * time.Millisecond
@@ -148,6 +167,14 @@ func (c Config) withDefaults() (Config, error) {
 		c.StateMemoryBytes = defaultStateMemory
 	case c.StateMemoryBytes < 4<<20:
 		return bad("StateMemoryBytes", "must be at least 4 MiB, got %d", c.StateMemoryBytes)
+	}
+	switch {
+	case c.CacheMaxBytes < 0:
+		return bad("CacheMaxBytes", "must not be negative, got %d; set DisableCache to turn caching off", c.CacheMaxBytes)
+	case c.DisableCache && c.CacheMaxBytes > 0:
+		return bad("CacheMaxBytes", "is %d, but DisableCache is set", c.CacheMaxBytes)
+	case !c.DisableCache && c.CacheMaxBytes == 0:
+		c.CacheMaxBytes = defaultCacheMaxBytes
 	}
 	switch {
 	case c.ReplicationFactor == 0:

@@ -59,6 +59,13 @@ type kvStore[K, V any] struct {
 	changelog  string
 	keyBuf     []byte
 	valBuf     []byte
+
+	// cache is the store's part of the task's record cache, or nil:
+	// writes then go straight to db and the changelog (cache.go).
+	cache    *engine.NamedCache
+	listener func(Change[K, V]) error
+	sendOld  bool
+	olds     [][]byte
 }
 
 func (s *kvStore[K, V]) Name() string { return s.spec.name }
@@ -71,6 +78,9 @@ func (s *kvStore[K, V]) Init(t *engine.Task) error {
 		return err
 	}
 	s.db = db
+	if s.spec.caching {
+		s.cache = t.NamedCache(s.spec.name, s.writeFlushed)
+	}
 	return nil
 }
 
@@ -124,12 +134,29 @@ func (s *kvStore[K, V]) Get(key K) (V, bool, error) {
 	if err != nil {
 		return zero, false, s.fail("get: serialize key", err)
 	}
+	if s.cache != nil {
+		if vb, ok := s.cache.Get(kb); ok {
+			if vb == nil {
+				return zero, false, nil // a cached delete
+			}
+			v, err := s.valueSerde.Deserialize(s.changelog, vb)
+			if err != nil {
+				return zero, false, s.fail("get: deserialize value", err)
+			}
+			return v, true, nil
+		}
+	}
 	vb, ok, err := s.db.Get(kb)
 	if err != nil || !ok {
 		if err != nil {
 			err = s.fail("get", err)
 		}
 		return zero, false, err
+	}
+	if s.cache != nil {
+		if err := s.cache.Load(kb, vb); err != nil {
+			return zero, false, s.fail("get", err)
+		}
 	}
 	v, err := s.valueSerde.Deserialize(s.changelog, vb)
 	if err != nil {
@@ -139,6 +166,9 @@ func (s *kvStore[K, V]) Get(key K) (V, bool, error) {
 }
 
 func (s *kvStore[K, V]) Put(key K, value V) error {
+	if s.cache != nil {
+		return s.cachedPut(key, value)
+	}
 	kb, err := s.encodeKey(key, true)
 	if err != nil {
 		return s.fail("put: serialize key", err)
@@ -176,6 +206,9 @@ func (s *kvStore[K, V]) PutAll(entries []KeyValue[K, V]) error {
 }
 
 func (s *kvStore[K, V]) Delete(key K) error {
+	if s.cache != nil {
+		return s.cachedDelete(key)
+	}
 	kb, err := s.encodeKey(key, true)
 	if err != nil {
 		return s.fail("delete: serialize key", err)
@@ -213,6 +246,9 @@ func (s *kvStore[K, V]) rangeBounds(from, to K) ([]byte, []byte, error) {
 }
 
 func (s *kvStore[K, V]) Range(from, to K) (Iterator[K, V], error) {
+	if err := s.flushForIter(); err != nil {
+		return nil, err
+	}
 	lo, hi, err := s.rangeBounds(from, to)
 	if err != nil {
 		return nil, err
@@ -221,6 +257,9 @@ func (s *kvStore[K, V]) Range(from, to K) (Iterator[K, V], error) {
 }
 
 func (s *kvStore[K, V]) ReverseRange(from, to K) (Iterator[K, V], error) {
+	if err := s.flushForIter(); err != nil {
+		return nil, err
+	}
 	lo, hi, err := s.rangeBounds(from, to)
 	if err != nil {
 		return nil, err
@@ -229,6 +268,9 @@ func (s *kvStore[K, V]) ReverseRange(from, to K) (Iterator[K, V], error) {
 }
 
 func (s *kvStore[K, V]) PrefixScan(prefix K) (Iterator[K, V], error) {
+	if err := s.flushForIter(); err != nil {
+		return nil, err
+	}
 	p, err := s.keySerde.Serialize(nil, s.changelog, prefix)
 	if err != nil {
 		return nil, s.fail("prefix scan: serialize prefix", err)
@@ -236,9 +278,19 @@ func (s *kvStore[K, V]) PrefixScan(prefix K) (Iterator[K, V], error) {
 	return s.iter(p, prefixEnd(p), false), nil
 }
 
-func (s *kvStore[K, V]) All() (Iterator[K, V], error) { return s.iter(nil, nil, false), nil }
+func (s *kvStore[K, V]) All() (Iterator[K, V], error) {
+	if err := s.flushForIter(); err != nil {
+		return nil, err
+	}
+	return s.iter(nil, nil, false), nil
+}
 
-func (s *kvStore[K, V]) ReverseAll() (Iterator[K, V], error) { return s.iter(nil, nil, true), nil }
+func (s *kvStore[K, V]) ReverseAll() (Iterator[K, V], error) {
+	if err := s.flushForIter(); err != nil {
+		return nil, err
+	}
+	return s.iter(nil, nil, true), nil
+}
 
 func (s *kvStore[K, V]) ApproximateNumEntries() (int64, error) {
 	n, err := s.db.ApproximateCount()
@@ -248,7 +300,15 @@ func (s *kvStore[K, V]) ApproximateNumEntries() (int64, error) {
 	return n, nil
 }
 
-func (s *kvStore[K, V]) Flush() error { return nil }
+func (s *kvStore[K, V]) Flush() error {
+	if s.cache == nil {
+		return nil
+	}
+	if err := s.cache.Flush(); err != nil {
+		return s.fail("flush", err)
+	}
+	return nil
+}
 
 func (s *kvStore[K, V]) Restore(recs []*kgo.Record) error {
 	b := s.db.NewBatch()
@@ -273,6 +333,10 @@ func (s *kvStore[K, V]) Restore(recs []*kgo.Record) error {
 }
 
 func (s *kvStore[K, V]) Close() error {
+	if s.cache != nil {
+		s.cache.Close() // dropping unflushed writes, as documented
+		s.cache = nil
+	}
 	if s.db == nil {
 		return nil
 	}

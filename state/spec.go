@@ -26,6 +26,21 @@ func InMemory() Option { return func(s *spec) { s.inMemory = true } }
 // instance or its local state is wiped.
 func Logging(enabled bool) Option { return func(s *spec) { s.logged = enabled } }
 
+// Caching turns the record cache on or off for the store (default off, as
+// for stores built with Kafka Streams' Stores factories; the DSL turns it on
+// for the stores it makes). The cache is the application's
+// (strata.Config.CacheMaxBytes, testutil.Config.CacheMaxBytes): with it,
+// writes go to memory and reach the store and its changelog when the task
+// commits, or when the cache, full, evicts them, so that many updates of a
+// key between two commits cost one store write and one changelog record.
+// Reads see cached writes. See [CachedKeyValueStore] for the details and the
+// flush listener through which aggregations forward their results.
+//
+// Only key-value stores cache for now; window and session stores ignore the
+// option. With no cache configured (a budget of zero), a store with caching
+// on writes through, as without it.
+func Caching(enabled bool) Option { return func(s *spec) { s.caching = enabled } }
+
 // ChangelogConfig sets a topic config of the store's changelog, used when
 // the runtime creates it, such as "min.insync.replicas".
 func ChangelogConfig(key, value string) Option {
@@ -43,6 +58,7 @@ type spec struct {
 	kind             string
 	inMemory         bool
 	logged           bool
+	caching          bool
 	retainDuplicates bool
 	changelogConfigs map[string]string
 }
@@ -105,13 +121,29 @@ func storePrefix(name string) []byte {
 // with the time of the record being processed (stream time during
 // punctuation).
 func (sp *spec) sendChangelog(t *engine.Task, topic string, key, value []byte) error {
-	ts := t.Current().Timestamp
-	if !t.Current().Valid {
-		ts = t.StreamTime()
-		if ts == engine.UnknownTime {
-			ts = t.Now().UnixMilli()
-		}
+	if err := sp.sendChangelogAt(t, topic, key, value, writeTime(t)); err != nil {
+		return fmt.Errorf("store %q: %w", sp.name, err)
 	}
+	return nil
+}
+
+// writeTime is the timestamp of a write made now: the time of the record
+// being processed, stream time during punctuation, or the wall clock before
+// the task processed anything.
+func writeTime(t *engine.Task) int64 {
+	if cur := t.Current(); cur.Valid {
+		return cur.Timestamp
+	}
+	if ts := t.StreamTime(); ts != engine.UnknownTime {
+		return ts
+	}
+	return t.Now().UnixMilli()
+}
+
+// sendChangelogAt writes one changelog record in the task's partition,
+// stamped ts (Unix milliseconds). key and value must stay untouched until
+// the record is acknowledged.
+func (sp *spec) sendChangelogAt(t *engine.Task, topic string, key, value []byte, ts int64) error {
 	err := t.Send(&kgo.Record{
 		Topic:     topic,
 		Partition: t.ChangelogPartition(),
@@ -120,7 +152,7 @@ func (sp *spec) sendChangelog(t *engine.Task, topic string, key, value []byte) e
 		Timestamp: time.UnixMilli(ts),
 	})
 	if err != nil {
-		return fmt.Errorf("store %q: write changelog: %w", sp.name, err)
+		return fmt.Errorf("write changelog: %w", err)
 	}
 	return nil
 }

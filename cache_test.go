@@ -1,0 +1,130 @@
+package strata_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/strata-go/strata"
+	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/state"
+	"github.com/strata-go/strata/topology"
+)
+
+// TestRecordCacheChangelog runs the counting app over 1000 updates of 10
+// keys with its store cached and commits every 200ms: the cache collapses
+// each key's updates between commits into one changelog record, and a
+// restore from that changelog gives the final counts. With DisableCache,
+// every update is logged.
+func TestRecordCacheChangelog(t *testing.T) {
+	const n, keys = 1000, 10
+	for _, tc := range []struct {
+		name    string
+		disable bool
+	}{{"cached", false}, {"disabled", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in"}, {Name: "out"}}})
+			var in []string
+			want := map[string]int64{}
+			for i := 0; i < n; i++ {
+				k := fmt.Sprintf("k%d", i%keys)
+				in = append(in, k)
+				want[k]++
+			}
+			stateDir := t.TempDir()
+			newApp := func(snapshot func(topology.TaskID, map[string]int64)) *strata.App {
+				app, err := strata.New(countTopology(t, snapshot, state.Caching(true)), strata.Config{
+					ApplicationID:  "cache",
+					Brokers:        c.Addrs(),
+					StateDir:       stateDir,
+					CommitInterval: 200 * time.Millisecond,
+					DisableCache:   tc.disable,
+					Logger:         slog.New(slog.DiscardHandler),
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return app
+			}
+			produceKeys(t, c, in)
+			out := runUntil(t, c, newApp(nil), n)
+			if last := out[len(out)-1]; len(out) != n || last.Offset != n-1 {
+				t.Fatalf("got %d outputs; every update is still forwarded by the processor", len(out))
+			}
+
+			ends, err := c.Admin().ListEndOffsets(context.Background(), "cache-counts-changelog")
+			if err != nil {
+				t.Fatal(err)
+			}
+			end, ok := ends.Lookup("cache-counts-changelog", 0)
+			if !ok || end.Err != nil {
+				t.Fatalf("changelog end offset: %v %v", ok, end.Err)
+			}
+			logged := end.Offset
+			t.Logf("%d updates of %d keys wrote %d changelog records", n, keys, logged)
+			switch {
+			case tc.disable && logged != n:
+				t.Fatalf("with the cache disabled, the changelog has %d records, want one per update: %d", logged, n)
+			case !tc.disable && logged >= n:
+				t.Fatalf("with the cache, the changelog has %d records for %d updates", logged, n)
+			case !tc.disable && logged < keys:
+				t.Fatalf("the changelog has %d records, fewer than the %d keys", logged, keys)
+			}
+
+			// Without local state, the next run restores the
+			// store from the changelog alone.
+			if err := os.RemoveAll(stateDir); err != nil {
+				t.Fatal(err)
+			}
+			var mu sync.Mutex
+			var seen map[string]int64
+			app2 := newApp(func(_ topology.TaskID, contents map[string]int64) {
+				mu.Lock()
+				defer mu.Unlock()
+				seen = contents
+			})
+			produceKeys(t, c, []string{"k0"})
+			runUntil(t, c, app2, n+1)
+			if got := app2.Metrics().RestoredRecords; got != logged {
+				t.Fatalf("restored %d records, want the changelog's %d", got, logged)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			assertSnapshotsMatch(t, seen, want)
+		})
+	}
+}
+
+func TestCacheConfig(t *testing.T) {
+	top := countTopology(t, nil)
+	base := strata.Config{ApplicationID: "app", Brokers: []string{"localhost:9092"}}
+	for _, tc := range []struct {
+		name   string
+		change func(*strata.Config)
+		err    string
+	}{
+		{"default", func(*strata.Config) {}, ""},
+		{"budget", func(c *strata.Config) { c.CacheMaxBytes = 1 << 20 }, ""},
+		{"disabled", func(c *strata.Config) { c.DisableCache = true }, ""},
+		{"negative", func(c *strata.Config) { c.CacheMaxBytes = -1 }, "CacheMaxBytes: must not be negative"},
+		{"both", func(c *strata.Config) { c.CacheMaxBytes, c.DisableCache = 1<<20, true }, "CacheMaxBytes: is 1048576, but DisableCache is set"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := base
+			tc.change(&cfg)
+			_, err := strata.New(top, cfg)
+			switch {
+			case tc.err == "" && err != nil:
+				t.Fatalf("New: %v", err)
+			case tc.err != "" && (!errors.Is(err, strata.ErrInvalidConfig) || !strings.Contains(err.Error(), tc.err)):
+				t.Fatalf("New = %v, want ErrInvalidConfig with %q", err, tc.err)
+			}
+		})
+	}
+}
