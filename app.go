@@ -42,7 +42,7 @@ func New(top *topology.Topology, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{top: engine.Built(*top).Topology(), cfg: cfg}, nil
+	return &App{top: engine.Built(*top).Topology().Resolve(cfg.ApplicationID), cfg: cfg}, nil
 }
 
 // Metrics is a snapshot of an App's counters.
@@ -113,6 +113,10 @@ type runner struct {
 	restoreClient *kgo.Client
 	state         *stateDir
 	storage       *storage
+	// cache is the record cache every task of this run shares (nil when
+	// caching is disabled). One goroutine runs the tasks, so it needs no
+	// locking.
+	cache *engine.RecordCache
 
 	// produceCtx outlives Run's ctx so that output already handed to the
 	// producer is still delivered during shutdown.
@@ -126,23 +130,26 @@ type runner struct {
 	tasks      map[engine.TaskID]*engine.Task
 	inputs     map[topicPartition]taskInput
 	partitions map[string]int
-	committed  map[topicPartition]int64
-	touched    []*engine.Task
-	lastCommit time.Time
-	fatal      error
-	failed     bool
+	// repartition marks the app's repartition topics.
+	repartition map[string]bool
+	committed   map[topicPartition]int64
+	touched     []*engine.Task
+	lastCommit  time.Time
+	fatal       error
+	failed      bool
 }
 
 func newRunner(ctx context.Context, a *App) (*runner, error) {
 	r := &runner{
-		app:        a,
-		cfg:        &a.cfg,
-		log:        a.cfg.Logger.With("application", a.cfg.ApplicationID),
-		produceCtx: context.WithoutCancel(ctx),
-		tasks:      map[engine.TaskID]*engine.Task{},
-		inputs:     map[topicPartition]taskInput{},
-		partitions: map[string]int{},
-		committed:  map[topicPartition]int64{},
+		app:         a,
+		cfg:         &a.cfg,
+		log:         a.cfg.Logger.With("application", a.cfg.ApplicationID),
+		produceCtx:  context.WithoutCancel(ctx),
+		tasks:       map[engine.TaskID]*engine.Task{},
+		inputs:      map[topicPartition]taskInput{},
+		partitions:  map[string]int{},
+		repartition: map[string]bool{},
+		committed:   map[topicPartition]int64{},
 	}
 	r.onProduced = func(rec *kgo.Record, err error) {
 		if err != nil {
@@ -162,6 +169,9 @@ func newRunner(ctx context.Context, a *App) (*runner, error) {
 		return nil, err
 	}
 	r.storage = newStorage(a.cfg.StateMemoryBytes)
+	if !a.cfg.DisableCache {
+		r.cache = engine.NewRecordCache(a.cfg.CacheMaxBytes)
+	}
 	ropts := append([]kgo.Opt(nil), a.cfg.ClientOptions...)
 	ropts = append(ropts,
 		kgo.SeedBrokers(a.cfg.Brokers...),
@@ -174,7 +184,7 @@ func newRunner(ctx context.Context, a *App) (*runner, error) {
 		return nil, fmt.Errorf("strata: create Kafka client: %w", err)
 	}
 	r.adm = kadm.NewClient(r.restoreClient)
-	if err := r.checkSources(ctx, sources); err != nil {
+	if err := r.checkSources(ctx, userTopics(a.top, sources)); err != nil {
 		r.release()
 		return nil, err
 	}
@@ -214,6 +224,26 @@ func (r *runner) release() error {
 	}
 	r.storage.close()
 	return r.state.unlock()
+}
+
+// userTopics returns the topics of sources that are not internal: the ones
+// that must exist before the app starts.
+func userTopics(top *engine.Topology, sources []string) []string {
+	internal := map[string]bool{}
+	for _, n := range top.Graph.Nodes {
+		if n.Internal {
+			for _, t := range n.Topics {
+				internal[t] = true
+			}
+		}
+	}
+	var out []string
+	for _, t := range sources {
+		if !internal[t] {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // checkSources fails when a source topic does not exist, naming it.
@@ -256,7 +286,9 @@ func (r *runner) run(ctx context.Context) error {
 			err = r.process(fetches)
 		}
 		if err == nil && time.Since(r.lastCommit) >= r.cfg.CommitInterval {
-			err = r.commit(ctx)
+			// Cancelling ctx asks for a clean stop, which commits:
+			// it must not cut a commit short.
+			err = r.commit(r.produceCtx)
 		}
 		if err == nil {
 			err = r.punctuate()
@@ -374,6 +406,7 @@ func (r *runner) commit(ctx context.Context) error {
 			r.committed[topicPartition{topic, p}] = eo.Offset
 		}
 	}
+	r.purgeRepartition(ctx, offsets)
 	r.app.metrics.commits.Add(1)
 	return nil
 }

@@ -324,7 +324,7 @@ func TestChangelogWithWrongPartitionCount(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = app.Run(context.Background())
-	for _, want := range []string{`"wrong-counts-changelog" has 2 partitions`, `store "counts"`, "3 partitions"} {
+	for _, want := range []string{`"wrong-counts-changelog" has 2 partitions`, `store "counts"`, "needs 3"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("Run = %v, want an error containing %q", err, want)
 		}

@@ -87,6 +87,7 @@ func (r *runner) createTask(id engine.TaskID) (*engine.Task, error) {
 		OnBadRecord:   engine.BadRecordPolicy(r.cfg.OnBadRecord),
 		Now:           time.Now,
 		State:         engine.StateConfig{Dir: r.state.path, Open: r.storage.open},
+		Cache:         r.cache,
 	})
 }
 

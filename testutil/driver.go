@@ -34,6 +34,14 @@ type Config struct {
 	OnBadRecord topology.BadRecordPolicy
 	// Logger receives the tasks' logs. Default: discarded.
 	Logger *slog.Logger
+	// CacheMaxBytes is the budget of the record cache that stores with
+	// caching on (state.Caching) share. Default 0: no cache, every store
+	// writes through, and tests see every update. The driver commits
+	// after every input record, as Kafka's TopologyTestDriver does, and a
+	// commit flushes the cache: with a budget, caching only collapses the
+	// updates made while one input record (and everything it causes) is
+	// processed, exactly as in Kafka's driver. Negative is an error.
+	CacheMaxBytes int64
 }
 
 // Driver runs a topology in memory. Create one with [NewDriver]. A Driver is
@@ -54,6 +62,9 @@ type Driver struct {
 	closed bool
 	// fs holds persistent stores' Pebble files in memory.
 	fs vfs.FS
+	// internal lists the application's internal topics: repartition
+	// topics and changelogs.
+	internal map[string]bool
 }
 
 // topicLog is an in-memory topic: every record written, and a read cursor
@@ -111,6 +122,9 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (*Driver, erro
 	if !cfg.OnBadRecord.Valid() {
 		return nil, fmt.Errorf("Config.OnBadRecord: unknown policy %d", cfg.OnBadRecord)
 	}
+	if cfg.CacheMaxBytes < 0 {
+		return nil, fmt.Errorf("Config.CacheMaxBytes = %d: must not be negative", cfg.CacheMaxBytes)
+	}
 	for t, n := range cfg.Partitions {
 		if n < 1 {
 			return nil, fmt.Errorf("Config.Partitions[%q] = %d: a topic needs at least one partition", t, n)
@@ -119,18 +133,31 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (*Driver, erro
 	d := &Driver{
 		tb:     tb,
 		cfg:    cfg,
-		top:    engine.Built(*top).Topology(),
+		top:    engine.Built(*top).Topology().Resolve(cfg.ApplicationID),
 		tasks:  map[engine.TaskID]*engine.Task{},
 		topics: map[string]*topicLog{},
 		now:    cfg.StartTime,
 		fs:     vfs.NewMem(),
 	}
-	for topic, n := range d.changelogs() {
-		if got, ok := cfg.Partitions[topic]; ok && got != n {
-			return nil, fmt.Errorf("Config.Partitions[%q] = %d, but the changelog needs %d, one per task", topic, got, n)
+	internal, err := d.top.InternalTopics(cfg.ApplicationID, func(topic string) (int, bool) {
+		return d.topic(topic).partitions, true
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.internal = map[string]bool{}
+	for _, it := range internal {
+		if got, ok := cfg.Partitions[it.Name]; ok && got != it.Partitions {
+			return nil, fmt.Errorf("Config.Partitions[%q] = %d, but the internal topic needs %d, as for %s", it.Name, got, it.Partitions, it.Why)
 		}
-		tl := d.topic(topic)
-		tl.partitions, tl.next = n, make([]int64, n)
+		tl := d.topic(it.Name)
+		tl.partitions, tl.next = it.Partitions, make([]int64, it.Partitions)
+		d.internal[it.Name] = true
+	}
+	// One cache for all tasks: the driver runs them on one goroutine.
+	var cache *engine.RecordCache
+	if cfg.CacheMaxBytes > 0 {
+		cache = engine.NewRecordCache(cfg.CacheMaxBytes)
 	}
 	for _, st := range d.top.Subtopologies {
 		// As in Kafka Streams, a sub-topology has as many tasks as its
@@ -149,6 +176,7 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (*Driver, erro
 				State: engine.StateConfig{Dir: "/state", Open: func(dir string) (engine.TaskStorage, error) {
 					return kv.OpenPebble(dir, kv.PebbleOptions{FS: d.fs})
 				}},
+				Cache: cache,
 			})
 			if err != nil {
 				return nil, err
@@ -353,6 +381,5 @@ func (d *Driver) writes(topic string) (bool, []string) {
 	}
 	sort.Strings(fixed)
 	fixed = slices.Compact(fixed)
-	_, changelog := d.changelogs()[topic]
-	return dynamic || changelog || slices.Contains(fixed, topic), fixed
+	return dynamic || d.internal[topic] || slices.Contains(fixed, topic), fixed
 }

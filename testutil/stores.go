@@ -6,7 +6,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/strata-go/strata/internal/engine"
 	"github.com/strata-go/strata/state"
 	"github.com/strata-go/strata/window"
 )
@@ -56,8 +55,31 @@ func KeyValueStore[K, V any](d *Driver, name string) *KeyValueStoreView[K, V] {
 	d.tb.Helper()
 	var k K
 	var v V
+	// The DSL's stores hold timestamped values; show their values alone,
+	// as Kafka's test driver does.
+	if ts := timestampedParts[K, V](d, name); ts != nil {
+		return &KeyValueStoreView[K, V]{d: d, name: name, parts: ts}
+	}
 	parts := storeParts[state.ReadOnlyKeyValueStore[K, V]](d, name, fmt.Sprintf("key-value store of key %T and value %T", k, v))
 	return &KeyValueStoreView[K, V]{d: d, name: name, parts: parts}
+}
+
+// timestampedParts returns the parts of a store of state.Timestamped[V]
+// values as stores of V, or nil if the store is not one.
+func timestampedParts[K, V any](d *Driver, name string) []state.ReadOnlyKeyValueStore[K, V] {
+	var parts []state.ReadOnlyKeyValueStore[K, V]
+	for _, t := range d.order {
+		s := t.StoreByName(name)
+		if s == nil {
+			continue
+		}
+		ts, ok := s.(state.ReadOnlyKeyValueStore[K, state.Timestamped[V]])
+		if !ok {
+			return nil
+		}
+		parts = append(parts, state.ValuesOf(ts))
+	}
+	return parts
 }
 
 // KeyValueStoreView reads one key-value store across its tasks.
@@ -130,24 +152,6 @@ func (d *Driver) storeNames() []string {
 	var out []string
 	for _, s := range d.top.Graph.Stores {
 		out = append(out, s.Name)
-	}
-	return out
-}
-
-// changelogs lists the changelog topics of logged stores with the number of
-// partitions each needs: its sub-topology's task count.
-func (d *Driver) changelogs() map[string]int {
-	out := map[string]int{}
-	for _, st := range d.top.Subtopologies {
-		n := 0
-		for _, t := range st.SourceTopics {
-			n = max(n, d.topic(t).partitions)
-		}
-		for _, name := range st.Stores {
-			if d.top.Graph.Store(name).Logged {
-				out[engine.ChangelogTopic(d.cfg.ApplicationID, name)] = n
-			}
-		}
 	}
 	return out
 }

@@ -150,6 +150,17 @@ type Source[K, V any] struct {
 
 // AddSource adds a source node named name.
 func AddSource[K, V any](b *Builder, name string, src Source[K, V]) {
+	addSource(b, name, src, false)
+}
+
+// AddInternalSource adds a source of internal topics: topics the application
+// creates and owns, whose real names are "<applicationID>-" followed by the
+// names given, such as the repartition topics the DSL inserts.
+func AddInternalSource[K, V any](b *Builder, name string, src Source[K, V]) {
+	addSource(b, name, src, true)
+}
+
+func addSource[K, V any](b *Builder, name string, src Source[K, V], internal bool) {
 	if src.KeySerde == nil {
 		b.Fail(fmt.Errorf("source %q has no key serde", name))
 	}
@@ -158,9 +169,10 @@ func AddSource[K, V any](b *Builder, name string, src Source[K, V]) {
 	}
 	topics := append([]string(nil), src.Topics...)
 	b.add(&engine.NodeDef{
-		Name:   name,
-		Kind:   engine.KindSource,
-		Topics: topics,
+		Name:     name,
+		Kind:     engine.KindSource,
+		Topics:   topics,
+		Internal: internal,
 		New: func() engine.Node {
 			return &sourceNode[K, V]{name: name, src: src}
 		},
@@ -204,6 +216,23 @@ type Sink[K, V any] struct {
 
 // AddSink adds a sink node named name below parents.
 func AddSink[K, V any](b *Builder, name string, sink Sink[K, V], parents ...string) {
+	addSink(b, name, sink, false, 0, parents)
+}
+
+// AddInternalSink adds a sink writing an internal topic (see
+// AddInternalSource), created by the application with the given number of
+// partitions, or, with 0, as many as the sink's sub-topology has tasks.
+func AddInternalSink[K, V any](b *Builder, name string, sink Sink[K, V], partitions int, parents ...string) {
+	if sink.TopicExtractor != nil {
+		b.Fail(fmt.Errorf("internal sink %q cannot pick its topic per record", name))
+	}
+	if partitions < 0 {
+		b.Fail(fmt.Errorf("internal sink %q: partition count %d is negative", name, partitions))
+	}
+	addSink(b, name, sink, true, partitions, parents)
+}
+
+func addSink[K, V any](b *Builder, name string, sink Sink[K, V], internal bool, partitions int, parents []string) {
 	switch {
 	case sink.Topic == "" && sink.TopicExtractor == nil:
 		b.Fail(fmt.Errorf("sink %q has no topic", name))
@@ -217,11 +246,13 @@ func AddSink[K, V any](b *Builder, name string, sink Sink[K, V], parents ...stri
 		b.Fail(fmt.Errorf("sink %q has no value serde", name))
 	}
 	def := &engine.NodeDef{
-		Name:    name,
-		Kind:    engine.KindSink,
-		Parents: append([]string(nil), parents...),
+		Name:       name,
+		Kind:       engine.KindSink,
+		Parents:    append([]string(nil), parents...),
+		Internal:   internal,
+		Partitions: partitions,
 		New: func() engine.Node {
-			return &sinkNode[K, V]{name: name, sink: sink}
+			return &sinkNode[K, V]{name: name, sink: sink, internal: internal}
 		},
 	}
 	if sink.Topic != "" {

@@ -187,6 +187,8 @@ type procContext[K, V any] struct {
 	stores []string // connected stores
 }
 
+func (c *procContext[K, V]) SkipRecord(reason string) { c.task.Drop(c.node, reason) }
+
 func (c *procContext[K, V]) StateStore(name string) (StateStore, error) {
 	if !slices.Contains(c.stores, name) {
 		return nil, fmt.Errorf("processor %q is not connected to store %q (connected: %q); connect it with Builder.ConnectStores or the DSL's WithStores", c.node, name, c.stores)
@@ -243,8 +245,10 @@ func (c *procContext[K, V]) Schedule(interval time.Duration, typ PunctuationType
 type sinkNode[K, V any] struct {
 	name       string
 	sink       Sink[K, V]
+	internal   bool
 	task       *engine.Task
-	partitions int // of sink.Topic, looked up once
+	topic      string // the fixed topic, resolved when internal
+	partitions int    // of topic, looked up once
 	next       uint32
 }
 
@@ -254,8 +258,12 @@ func (s *sinkNode[K, V]) Connect(child string, _ engine.Node) error {
 
 func (s *sinkNode[K, V]) Init(t *engine.Task) error {
 	s.task = t
-	if s.sink.Topic != "" {
-		n, err := t.PartitionCount(s.sink.Topic)
+	s.topic = s.sink.Topic
+	if s.internal {
+		s.topic = engine.InternalTopicName(t.Config().ApplicationID, s.topic)
+	}
+	if s.topic != "" {
+		n, err := t.PartitionCount(s.topic)
 		if err != nil {
 			return fmt.Errorf("sink %q: %w", s.name, err)
 		}
@@ -267,7 +275,7 @@ func (s *sinkNode[K, V]) Init(t *engine.Task) error {
 func (s *sinkNode[K, V]) Close() error { return nil }
 
 func (s *sinkNode[K, V]) receive(r Record[K, V]) error {
-	topic, n := s.sink.Topic, s.partitions
+	topic, n := s.topic, s.partitions
 	if s.sink.TopicExtractor != nil {
 		var err error
 		topic, err = s.sink.TopicExtractor(r)

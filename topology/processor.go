@@ -47,6 +47,11 @@ type Context[K, V any] interface {
 	Schedule(interval time.Duration, typ PunctuationType, fn Punctuator) (Cancellable, error)
 	// Logger returns the task's logger.
 	Logger() *slog.Logger
+	// SkipRecord reports that the processor drops the current record on
+	// purpose, for the reason given: the record is counted in the task's
+	// dropped-records metric and logged with its coordinates, so that no
+	// record disappears silently.
+	SkipRecord(reason string)
 	// StateStore returns the named state store, which must be connected
 	// to this processor. Processors normally use package state's typed
 	// helpers instead, such as state.LookupKeyValue[K, V](ctx, name).

@@ -44,6 +44,13 @@ type NodeDef struct {
 	TopicExtractorName string
 	// Stores are the names of the state stores the node uses.
 	Stores []string
+	// Internal marks a source or sink whose topics are internal to the
+	// application: their real names are "<applicationID>-" followed by
+	// Topics. Resolve applies the prefix.
+	Internal bool
+	// Partitions is the partition count an internal sink asks for its
+	// topic; 0 derives it from the sub-topology writing it.
+	Partitions int
 	// New makes a fresh instance for one task.
 	New func() Node
 
@@ -189,7 +196,7 @@ func Freeze(g *Graph) (*Topology, []error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	return split(g, topicReader), nil
+	return split(g), nil
 }
 
 // findCycle returns the node names of a cycle, first node repeated at the end,
@@ -234,7 +241,7 @@ func findCycle(g *Graph) []string {
 // split groups nodes into sub-topologies: nodes joined by an edge or by a
 // shared store belong together. Sub-topologies are numbered in the order of
 // their first node, as Kafka Streams numbers them.
-func split(g *Graph, topicReader map[string]string) *Topology {
+func split(g *Graph) *Topology {
 	parent := make([]int, len(g.Nodes))
 	for i := range parent {
 		parent[i] = i

@@ -96,13 +96,58 @@ func (t *Task) StateDir() string {
 
 // FlushStores flushes every store's cached updates to its storage and
 // changelog. It runs on every commit.
+//
+// Flushing a cache can forward records downstream (Kafka Streams' cache
+// flush listeners), and the processors there can write to cached stores that
+// this pass flushed already. So, after flushing every store once, FlushStores
+// flushes again the stores whose named caches are dirty, until none is: a
+// commit leaves no dirty entry behind. In a topology, which has no cycles,
+// that takes at most one more pass per cached store.
 func (t *Task) FlushStores() error {
 	for _, s := range t.storeList {
 		if err := s.Flush(); err != nil {
 			return fmt.Errorf("task %s: flush store %q: %w", t.ID, s.Name(), err)
 		}
 	}
-	return nil
+	for pass := 0; ; pass++ {
+		dirty := false
+		for _, c := range t.caches {
+			if c.cache.Dirty() == 0 {
+				continue
+			}
+			if pass == len(t.caches) {
+				return fmt.Errorf("task %s: store %q: cache still dirty after %d flush passes: flushes keep writing to cached stores", t.ID, c.store.Name(), pass+1)
+			}
+			dirty = true
+			if err := c.store.Flush(); err != nil {
+				return fmt.Errorf("task %s: flush store %q: %w", t.ID, c.store.Name(), err)
+			}
+		}
+		if !dirty {
+			return nil
+		}
+	}
+}
+
+// storeCache is a named cache a store of the task took.
+type storeCache struct {
+	store Store
+	cache *NamedCache
+}
+
+// NamedCache returns the part of the task's record cache for the store named
+// store, whose Flush must flush it (flush is the named cache's flush
+// function; see [RecordCache.Named]). It returns nil when the task has no
+// cache or the cache's budget is zero: the store then writes through. Stores
+// call it from Init; the task closes the named cache when it closes.
+func (t *Task) NamedCache(store string, flush func(entries []CacheEntry) error) *NamedCache {
+	s := t.stores[store]
+	if t.cfg.Cache == nil || t.cfg.Cache.MaxBytes() <= 0 || s == nil {
+		return nil
+	}
+	nc := t.cfg.Cache.Named(t.ID.String()+"-"+store, flush)
+	t.caches = append(t.caches, storeCache{store: s, cache: nc})
+	return nc
 }
 
 // FlushStorage makes the task's persistent state durable, before a

@@ -17,6 +17,7 @@ type TaskID struct {
 	Partition   int32
 }
 
+// String formats the ID as "subtopology_partition".
 func (id TaskID) String() string { return fmt.Sprintf("%d_%d", id.Subtopology, id.Partition) }
 
 // BadRecordPolicy says what a task does with an input record it cannot
@@ -42,6 +43,10 @@ type TaskConfig struct {
 	Now func() time.Time
 	// State says where persistent stores keep their data.
 	State StateConfig
+	// Cache is the record cache shared by the stores of every task the
+	// same goroutine runs; nil means no caching: every store writes
+	// through. See [Task.NamedCache].
+	Cache *RecordCache
 }
 
 // Metrics are a task's counters. They are only touched by the goroutine
@@ -49,6 +54,7 @@ type TaskConfig struct {
 type Metrics struct {
 	Processed      int64 // input records processed
 	SkippedRecords int64 // bad input records skipped by policy
+	DroppedRecords int64 // records operators dropped on purpose (null keys, late records)
 	Punctuations   int64
 }
 
@@ -66,6 +72,7 @@ type Task struct {
 	stores    map[string]Store
 	storeList []Store
 	storage   TaskStorage
+	caches    []storeCache
 	inputs    []*Input
 	byTopic   map[string]*Input
 
@@ -194,6 +201,10 @@ func (t *Task) Close() error {
 			errs = append(errs, fmt.Errorf("task %s: close store %q: %w", t.ID, s.Name(), err))
 		}
 	}
+	// Stores close their named caches; this catches those that did not.
+	for _, c := range t.caches {
+		c.cache.Close()
+	}
 	if t.storage != nil {
 		if err := t.storage.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("task %s: close state: %w", t.ID, err))
@@ -204,6 +215,10 @@ func (t *Task) Close() error {
 
 // Config returns the configuration the task was created with.
 func (t *Task) Config() *TaskConfig { return &t.cfg }
+
+// Cache returns the record cache the task's stores share, or nil when the
+// task has none.
+func (t *Task) Cache() *RecordCache { return t.cfg.Cache }
 
 // Logger returns the task's logger.
 func (t *Task) Logger() *slog.Logger { return t.cfg.Logger }
