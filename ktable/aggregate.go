@@ -1,0 +1,119 @@
+package ktable
+
+import (
+	"fmt"
+
+	"github.com/strata-go/strata/internal/dsl"
+	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/state"
+	"github.com/strata-go/strata/topology"
+)
+
+// Count counts the records of each key, tombstones included, as Kafka
+// Streams does. Options: Named (the store), WithStoreOptions.
+func (g *GroupedStream[K, V]) Count(opts ...Option) Table[K, int64] {
+	return aggregate(g, "Count", func(K, V) int64 { return 1 },
+		func(_ K, _ V, n int64) int64 { return n + 1 }, false, serde.Int64(), opts)
+}
+
+// Reduce combines the values of each key with fn, the first value standing
+// as it is. Tombstones are skipped, as in Kafka Streams.
+func (g *GroupedStream[K, V]) Reduce(fn func(agg, value V) V, opts ...Option) Table[K, V] {
+	if fn == nil {
+		dsl.Stream[K, V](g.s).Builder().Fail(fmt.Errorf("Reduce: nil reducer"))
+	}
+	return aggregate(g, "Reduce", func(_ K, v V) V { return v },
+		func(_ K, v V, agg V) V { return fn(agg, v) }, true, g.valueSerde, opts)
+}
+
+// Aggregate folds the values of each key into an aggregate of type VA,
+// starting from init(). The aggregate's serde comes from WithValueSerde, or
+// serde.Default for VA.
+func Aggregate[K, V, VA any](g *GroupedStream[K, V], init func() VA, fn func(key K, value V, agg VA) VA, opts ...Option) Table[K, VA] {
+	b := dsl.Stream[K, V](g.s).Builder()
+	if init == nil || fn == nil {
+		b.Fail(fmt.Errorf("Aggregate: nil initializer or aggregator"))
+	}
+	return aggregate(g, "Aggregate", func(k K, v V) VA { return fn(k, v, init()) }, fn, false, nil, opts)
+}
+
+// aggregate adds the store and processor of a stream aggregation: start
+// makes a key's first aggregate, add folds in later values.
+func aggregate[K, V, VA any](g *GroupedStream[K, V], op string, start func(K, V) VA, add func(K, V, VA) VA, skipTombstones bool, aggSerde serde.Serde[VA], opts []Option) Table[K, VA] {
+	b := dsl.Stream[K, V](g.s).Builder()
+	o := collect(b, op, opts, optName|optStore|optSerdes)
+	storeName := o.name
+	if storeName == "" {
+		storeName = b.NewName("KSTREAM-AGGREGATE-STATE-STORE-")
+	}
+	vs := serdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
+	if vs == nil {
+		var va VA
+		b.Fail(fmt.Errorf("%s: no serde for aggregate type %T; pass ktable.WithValueSerde", op, va))
+	}
+	in := g.input(storeName)
+	procName := b.NewName("KSTREAM-AGGREGATE-")
+	if g.keySerde != nil && vs != nil {
+		state.AddKeyValueStore(b, storeName, g.keySerde, state.TimestampedSerde(vs), o.storeOpts...)
+	}
+	topology.AddProcessor(b, procName, func() topology.Processor[K, V, K, Change[VA]] {
+		return &aggregateProc[K, V, VA]{store: storeName, start: start, add: add, skipTombstones: skipTombstones}
+	}, dsl.Stream[K, V](in).Node())
+	b.ConnectStores(procName, storeName)
+	return Table[K, VA]{
+		changes:    dsl.NewStream[K, Change[VA]](b, procName, g.keySerde, nil, false),
+		keySerde:   g.keySerde,
+		valueSerde: vs,
+		store:      storeName,
+	}
+}
+
+// aggregateProc folds records into their key's aggregate and forwards each
+// new aggregate with the one it replaces. The aggregate's timestamp is the
+// largest timestamp folded into it.
+type aggregateProc[K, V, VA any] struct {
+	base[K, Change[VA]]
+	store          string
+	start          func(K, V) VA
+	add            func(K, V, VA) VA
+	skipTombstones bool
+	rows           state.KeyValueStore[K, state.Timestamped[VA]]
+}
+
+func (p *aggregateProc[K, V, VA]) Init(ctx topology.Context[K, Change[VA]]) error {
+	p.ctx = ctx
+	s, err := state.LookupKeyValue[K, state.Timestamped[VA]](ctx, p.store)
+	p.rows = s
+	return err
+}
+
+func (p *aggregateProc[K, V, VA]) Process(r topology.Record[K, V]) error {
+	if r.HasNullKey() {
+		p.ctx.SkipRecord("null key in aggregation")
+		return nil
+	}
+	if p.skipTombstones && r.IsTombstone() {
+		p.ctx.SkipRecord("null value in reduce")
+		return nil
+	}
+	old, ok, err := p.rows.Get(r.Key)
+	if err != nil {
+		return err
+	}
+	ts := r.Timestamp
+	var agg VA
+	if ok {
+		agg = p.add(r.Key, r.Value, old.Value)
+		if old.Timestamp.After(ts) {
+			ts = old.Timestamp
+		}
+	} else {
+		agg = p.start(r.Key, r.Value)
+	}
+	if err := p.rows.Put(r.Key, state.Timestamped[VA]{Value: agg, Timestamp: ts}); err != nil {
+		return err
+	}
+	out := topology.WithValue(r, Change[VA]{New: agg, Old: old.Value, HasNew: true, HasOld: ok})
+	out.Timestamp = ts
+	return p.ctx.Forward(out)
+}

@@ -1,0 +1,26 @@
+// Package ktable is Strata's table DSL: tables built from topics or streams,
+// grouping and aggregation (count, reduce, aggregate) with repartitioning,
+// and the operations on tables, in the style of Kafka Streams' KTable.
+//
+// A [Table] is a changelog stream interpreted as a table: each record is an
+// update of its key's row, a tombstone deletes the row. Tables flow as
+// [Change] records carrying the row's new and old values, so that operations
+// downstream (re-aggregation after a GroupTableBy, joins) can retract what a
+// row contributed before.
+//
+// Grouping lives here, not in kstream, because aggregating a grouped stream
+// yields a table, and kstream does not import ktable:
+//
+//	counts := ktable.GroupBy(words, func(_ string, w string) string { return w }).Count()
+//	counts.ToStream().To("word-counts")
+//
+// A key change upstream of an aggregation (GroupBy, or kstream.Map and its
+// kin) inserts a repartition topic, "<applicationID>-<store>-repartition",
+// so that records with equal keys meet in the same task; the topology splits
+// into sub-topologies there. Records whose key is null are dropped before it,
+// counted and logged, as Kafka Streams does.
+//
+// Aggregations keep their results in a key-value store of
+// state.Timestamped values with a changelog. Name the store with [Named] to
+// keep its state, and its repartition topic, when the topology changes.
+package ktable

@@ -1,0 +1,84 @@
+package ktable
+
+import (
+	"fmt"
+
+	"github.com/strata-go/strata/internal/dsl"
+	"github.com/strata-go/strata/kstream"
+	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/topology"
+)
+
+// GroupedStream is a stream grouped by key, ready to be aggregated.
+type GroupedStream[K, V any] struct {
+	s          kstream.Stream[K, V]
+	keySerde   serde.Serde[K]
+	valueSerde serde.Serde[V]
+	name       string // names the repartition topic when set
+}
+
+// GroupByKey groups s by its current key. If the key may have changed since
+// s was read, the aggregation repartitions first. Options: WithKeySerde and
+// WithValueSerde for the repartition topic, Named to name it.
+func GroupByKey[K, V any](s kstream.Stream[K, V], opts ...Option) *GroupedStream[K, V] {
+	c := dsl.Stream[K, V](s)
+	b := c.Builder()
+	o := collect(b, "GroupByKey", opts, optName|optSerdes)
+	ks, vs := serdesFor(b, "GroupByKey", c, o)
+	return &GroupedStream[K, V]{s: s, keySerde: ks, valueSerde: vs, name: o.name}
+}
+
+// GroupBy groups s by the key fn selects, which always repartitions.
+func GroupBy[K, V, K2 any](s kstream.Stream[K, V], fn func(key K, value V) K2, opts ...Option) *GroupedStream[K2, V] {
+	c := dsl.Stream[K, V](s)
+	b := c.Builder()
+	o := collect(b, "GroupBy", opts, optName|optSerdes)
+	if fn == nil {
+		b.Fail(fmt.Errorf("GroupBy: nil key selector"))
+	}
+	keyed := kstream.SelectKey(s, fn, kstream.Named(b.NewName("KSTREAM-KEY-SELECT-")))
+	kc := dsl.Stream[K2, V](keyed)
+	ks, vs := serdesFor(b, "GroupBy", kc, o)
+	return &GroupedStream[K2, V]{s: keyed, keySerde: ks, valueSerde: vs, name: o.name}
+}
+
+// input returns the stream the aggregation reads: s itself, or s through a
+// repartition topic named after prefix when its key may have changed.
+func (g *GroupedStream[K, V]) input(prefix string) kstream.Stream[K, V] {
+	if !dsl.Stream[K, V](g.s).RepartitionRequired() {
+		return g.s
+	}
+	if g.name != "" {
+		prefix = g.name
+	}
+	return repartition(g.s, prefix, g.keySerde, g.valueSerde, nil)
+}
+
+// repartition writes s to the internal topic "<prefix>-repartition" and
+// reads it back, so that records with equal keys land in the same task.
+// Records with null keys cannot be placed and are dropped first, counted
+// and logged. Node names follow Kafka Streams': <prefix>-repartition-filter,
+// -sink and -source.
+func repartition[K, V any](s kstream.Stream[K, V], prefix string, ks serde.Serde[K], vs serde.Serde[V], _ *options) kstream.Stream[K, V] {
+	c := dsl.Stream[K, V](s)
+	b := c.Builder()
+	topic := prefix + "-repartition"
+	filter := prefix + "-repartition-filter"
+	topology.AddProcessor(b, filter, func() topology.Processor[K, V, K, V] {
+		return &dropNullKeys[K, V]{}
+	}, c.Node())
+	topology.AddInternalSink(b, prefix+"-repartition-sink", topology.Sink[K, V]{Topic: topic, KeySerde: ks, ValueSerde: vs}, 0, filter)
+	src := prefix + "-repartition-source"
+	topology.AddInternalSource(b, src, topology.Source[K, V]{Topics: []string{topic}, KeySerde: ks, ValueSerde: vs})
+	return kstream.Stream[K, V](dsl.NewStream(b, src, ks, vs, false))
+}
+
+type dropNullKeys[K, V any] struct{ base[K, V] }
+
+func (p *dropNullKeys[K, V]) Process(r topology.Record[K, V]) error {
+	if r.HasNullKey() {
+		p.ctx.SkipRecord("null key: the record cannot be repartitioned")
+		return nil
+	}
+	return p.ctx.Forward(r)
+}

@@ -1,0 +1,104 @@
+package state
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/strata-go/strata/serde"
+)
+
+// Timestamped is a value with the timestamp of the record that last changed
+// it, the DSL's default store value, as Kafka Streams' ValueAndTimestamp.
+type Timestamped[V any] struct {
+	Value     V
+	Timestamp time.Time
+}
+
+// TimestampedSerde encodes a Timestamped value as Kafka Streams'
+// ValueAndTimestamp serializer does: 8 bytes of big-endian milliseconds, then
+// the inner encoding of the value. A value the inner serde encodes as null
+// makes the whole value null.
+func TimestampedSerde[V any](inner serde.Serde[V]) serde.Serde[Timestamped[V]] {
+	return timestampedSerde[V]{inner}
+}
+
+type timestampedSerde[V any] struct{ inner serde.Serde[V] }
+
+func (s timestampedSerde[V]) Serialize(dst []byte, topic string, v Timestamped[V]) ([]byte, error) {
+	start := len(dst)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(v.Timestamp.UnixMilli()))
+	out, err := s.inner.Serialize(dst, topic, v.Value)
+	if err != nil || out == nil {
+		return nil, err
+	}
+	if len(out) < start+8 {
+		return nil, fmt.Errorf("state: timestamped serde: inner serde did not append to its buffer")
+	}
+	return out, nil
+}
+
+func (s timestampedSerde[V]) Deserialize(topic string, data []byte) (Timestamped[V], error) {
+	if data == nil {
+		return Timestamped[V]{}, nil
+	}
+	if len(data) < 8 {
+		return Timestamped[V]{}, fmt.Errorf("%w: timestamped value needs at least 8 bytes, got %d", serde.ErrInvalidLength, len(data))
+	}
+	v, err := s.inner.Deserialize(topic, data[8:])
+	if err != nil {
+		return Timestamped[V]{}, err
+	}
+	return Timestamped[V]{Value: v, Timestamp: time.UnixMilli(int64(binary.BigEndian.Uint64(data)))}, nil
+}
+
+// ValuesOf returns a read-only view of a store of timestamped values that
+// shows the values alone, as Kafka Streams' getKeyValueStore does for
+// timestamped stores.
+func ValuesOf[K, V any](s ReadOnlyKeyValueStore[K, Timestamped[V]]) ReadOnlyKeyValueStore[K, V] {
+	return valuesOf[K, V]{s}
+}
+
+type valuesOf[K, V any] struct {
+	s ReadOnlyKeyValueStore[K, Timestamped[V]]
+}
+
+func (v valuesOf[K, V]) Name() string { return v.s.Name() }
+
+func (v valuesOf[K, V]) Get(key K) (V, bool, error) {
+	tv, ok, err := v.s.Get(key)
+	return tv.Value, ok, err
+}
+
+func (v valuesOf[K, V]) Range(from, to K) (Iterator[K, V], error) { return values(v.s.Range(from, to)) }
+func (v valuesOf[K, V]) ReverseRange(from, to K) (Iterator[K, V], error) {
+	return values(v.s.ReverseRange(from, to))
+}
+func (v valuesOf[K, V]) PrefixScan(prefix K) (Iterator[K, V], error) {
+	return values(v.s.PrefixScan(prefix))
+}
+func (v valuesOf[K, V]) All() (Iterator[K, V], error)        { return values(v.s.All()) }
+func (v valuesOf[K, V]) ReverseAll() (Iterator[K, V], error) { return values(v.s.ReverseAll()) }
+func (v valuesOf[K, V]) ApproximateNumEntries() (int64, error) {
+	return v.s.ApproximateNumEntries()
+}
+
+// EncodeKey passes the underlying store's key encoding through, when it has
+// one.
+func (v valuesOf[K, V]) EncodeKey(key K) ([]byte, error) {
+	if ke, ok := v.s.(interface{ EncodeKey(K) ([]byte, error) }); ok {
+		return ke.EncodeKey(key)
+	}
+	return nil, fmt.Errorf("store %q does not expose its key encoding", v.s.Name())
+}
+
+func values[K, V any](it Iterator[K, Timestamped[V]], err error) (Iterator[K, V], error) {
+	if err != nil {
+		return nil, err
+	}
+	return valueIterator[K, V]{it}, nil
+}
+
+type valueIterator[K, V any] struct{ Iterator[K, Timestamped[V]] }
+
+func (it valueIterator[K, V]) Value() V { return it.Iterator.Value().Value }
