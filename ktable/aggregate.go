@@ -54,7 +54,7 @@ func aggregate[K, V, VA any](g *GroupedStream[K, V], op string, start func(K, V)
 	in := g.input(storeName)
 	procName := b.NewName("KSTREAM-AGGREGATE-")
 	if g.keySerde != nil && vs != nil {
-		state.AddKeyValueStore(b, storeName, g.keySerde, state.TimestampedSerde(vs), o.storeOpts...)
+		state.AddKeyValueStore(b, storeName, g.keySerde, state.TimestampedSerde(vs), storeOptions(o)...)
 	}
 	topology.AddProcessor(b, procName, func() topology.Processor[K, V, K, Change[VA]] {
 		return &aggregateProc[K, V, VA]{store: storeName, start: start, add: add, skipTombstones: skipTombstones}
@@ -78,13 +78,18 @@ type aggregateProc[K, V, VA any] struct {
 	add            func(K, V, VA) VA
 	skipTombstones bool
 	rows           state.KeyValueStore[K, state.Timestamped[VA]]
+	out            rowForwarder[K, VA]
 }
 
 func (p *aggregateProc[K, V, VA]) Init(ctx topology.Context[K, Change[VA]]) error {
 	p.ctx = ctx
 	s, err := state.LookupKeyValue[K, state.Timestamped[VA]](ctx, p.store)
+	if err != nil {
+		return err
+	}
 	p.rows = s
-	return err
+	p.out.init(ctx, s)
+	return nil
 }
 
 func (p *aggregateProc[K, V, VA]) Process(r topology.Record[K, V]) error {
@@ -115,5 +120,5 @@ func (p *aggregateProc[K, V, VA]) Process(r topology.Record[K, V]) error {
 	}
 	out := topology.WithValue(r, Change[VA]{New: agg, Old: old.Value, HasNew: true, HasOld: ok})
 	out.Timestamp = ts
-	return p.ctx.Forward(out)
+	return p.out.update(out)
 }

@@ -62,3 +62,27 @@ func TestWordCountRepartitions(t *testing.T) {
 		t.Fatalf("repartition topic holds %d records, want 9 words", n)
 	}
 }
+
+// TestCachingCollapsesUpdates mirrors Kafka Streams' caching behaviour in
+// its test driver: the cache is flushed after every input record, so the
+// updates one record causes to a key reach downstream once.
+func TestCachingCollapsesUpdates(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		cache int64
+		want  []testutil.KeyValue[string, int64]
+	}{
+		{"no cache", 0, []testutil.KeyValue[string, int64]{testutil.KV("a", int64(1)), testutil.KV("a", int64(2)), testutil.KV("a", int64(3)), testutil.KV("b", int64(1))}},
+		{"cache", 1 << 20, []testutil.KeyValue[string, int64]{testutil.KV("a", int64(3)), testutil.KV("b", int64(1))}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := testutil.NewDriver(t, wordCount(t), testutil.Config{CacheMaxBytes: tc.cache})
+			in := testutil.NewInputTopic(d, "lines", serde.String(), serde.String())
+			out := testutil.NewOutputTopic(d, "word-counts", serde.String(), serde.Int64())
+			in.Pipe("l1", "a a a b")
+			if got := out.ReadKeyValues(); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

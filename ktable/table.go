@@ -100,7 +100,7 @@ func materialize[K, V any](s kstream.Stream[K, V], storeName, procName string, k
 	if ks == nil || vs == nil {
 		return Table[K, V]{changes: dsl.NewStream[K, Change[V]](b, c.Node(), nil, nil, false)}
 	}
-	state.AddKeyValueStore(b, storeName, ks, state.TimestampedSerde(vs), o.storeOpts...)
+	state.AddKeyValueStore(b, storeName, ks, state.TimestampedSerde(vs), storeOptions(o)...)
 	topology.AddProcessor(b, procName, func() topology.Processor[K, V, K, Change[V]] {
 		return &tableSourceProc[K, V]{store: storeName, node: procName}
 	}, c.Node())
@@ -120,13 +120,18 @@ type tableSourceProc[K, V any] struct {
 	store string
 	node  string
 	rows  state.KeyValueStore[K, state.Timestamped[V]]
+	out   rowForwarder[K, V]
 }
 
 func (p *tableSourceProc[K, V]) Init(ctx topology.Context[K, Change[V]]) error {
 	p.ctx = ctx
 	s, err := state.LookupKeyValue[K, state.Timestamped[V]](ctx, p.store)
+	if err != nil {
+		return err
+	}
 	p.rows = s
-	return err
+	p.out.init(ctx, s)
+	return nil
 }
 
 func (p *tableSourceProc[K, V]) Process(r topology.Record[K, V]) error {
@@ -152,7 +157,7 @@ func (p *tableSourceProc[K, V]) Process(r topology.Record[K, V]) error {
 			return err
 		}
 	}
-	return p.ctx.Forward(topology.WithValue(r, ch))
+	return p.out.update(topology.WithValue(r, ch))
 }
 
 // Filter keeps the rows for which keep returns true: a row that stops
