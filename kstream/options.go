@@ -26,10 +26,11 @@ const (
 	optSerdes
 	optPartitioner
 	optStores
+	optPartitions
 )
 
 // optKinds lists the kinds in the order errors name them.
-var optKinds = []optKind{optNamed, optTopics, optExtractor, optSerdes, optPartitioner, optStores}
+var optKinds = []optKind{optNamed, optTopics, optExtractor, optSerdes, optPartitioner, optStores, optPartitions}
 
 func (k optKind) String() string {
 	switch k {
@@ -45,6 +46,8 @@ func (k optKind) String() string {
 		return "WithPartitioner"
 	case optStores:
 		return "WithStores"
+	case optPartitions:
+		return "WithPartitions"
 	}
 	return fmt.Sprintf("optKind(%d)", uint8(k))
 }
@@ -70,6 +73,7 @@ type options struct {
 	serdes      any // serdes[K, V]
 	partitioner any // topology.Partitioner[K, V]
 	stores      []string
+	partitions  int
 }
 
 type option struct {
@@ -123,6 +127,12 @@ func WithPartitioner[K, V any](p topology.Partitioner[K, V]) Option {
 // node. Only Process takes it.
 func WithStores(stores ...string) Option {
 	return option{optStores, func(o *options) { o.stores = append(o.stores, stores...) }}
+}
+
+// WithPartitions sets the number of partitions of the topic a [Stream.Repartition]
+// writes. Only Repartition takes it.
+func WithPartitions(n int) Option {
+	return option{optPartitions, func(o *options) { o.partitions = n }}
 }
 
 // collect applies opts for operation op, which takes the options in accepts

@@ -6,7 +6,6 @@ import (
 	"github.com/strata-go/strata/internal/dsl"
 	"github.com/strata-go/strata/kstream"
 	"github.com/strata-go/strata/serde"
-	"github.com/strata-go/strata/topology"
 )
 
 // GroupedStream is a stream grouped by key, ready to be aggregated.
@@ -55,30 +54,9 @@ func (g *GroupedStream[K, V]) input(prefix string) kstream.Stream[K, V] {
 }
 
 // repartition writes s to the internal topic "<prefix>-repartition" and
-// reads it back, so that records with equal keys land in the same task.
-// Records with null keys cannot be placed and are dropped first, counted
-// and logged. Node names follow Kafka Streams': <prefix>-repartition-filter,
-// -sink and -source.
+// reads it back, so that records with equal keys land in the same task:
+// kstream's Repartition, named after prefix (Kafka Streams names an
+// aggregation's repartition topic after its store).
 func repartition[K, V any](s kstream.Stream[K, V], prefix string, ks serde.Serde[K], vs serde.Serde[V], _ *options) kstream.Stream[K, V] {
-	c := dsl.Stream[K, V](s)
-	b := c.Builder()
-	topic := prefix + "-repartition"
-	filter := prefix + "-repartition-filter"
-	topology.AddProcessor(b, filter, func() topology.Processor[K, V, K, V] {
-		return &dropNullKeys[K, V]{}
-	}, c.Node())
-	topology.AddInternalSink(b, prefix+"-repartition-sink", topology.Sink[K, V]{Topic: topic, KeySerde: ks, ValueSerde: vs}, 0, filter)
-	src := prefix + "-repartition-source"
-	topology.AddInternalSource(b, src, topology.Source[K, V]{Topics: []string{topic}, KeySerde: ks, ValueSerde: vs})
-	return kstream.Stream[K, V](dsl.NewStream(b, src, ks, vs, false))
-}
-
-type dropNullKeys[K, V any] struct{ base[K, V] }
-
-func (p *dropNullKeys[K, V]) Process(r topology.Record[K, V]) error {
-	if r.HasNullKey() {
-		p.ctx.SkipRecord("null key: the record cannot be repartitioned")
-		return nil
-	}
-	return p.ctx.Forward(r)
+	return s.Repartition(kstream.Named(prefix), kstream.WithSerdes(ks, vs))
 }

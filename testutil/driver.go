@@ -383,3 +383,13 @@ func (d *Driver) writes(topic string) (bool, []string) {
 	fixed = slices.Compact(fixed)
 	return dynamic || d.internal[topic] || slices.Contains(fixed, topic), fixed
 }
+
+// DroppedRecords returns how many records operators dropped on purpose (null
+// keys where a key is needed, records too late for their window).
+func (d *Driver) DroppedRecords() int64 {
+	var n int64
+	for _, t := range d.order {
+		n += t.Metrics.DroppedRecords
+	}
+	return n
+}
