@@ -1,6 +1,8 @@
 package strata
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +19,32 @@ import (
 // errors.Is; the message names the field.
 var ErrInvalidConfig = errors.New("strata: invalid config")
 
+// Guarantee is a processing guarantee.
+type Guarantee int
+
+const (
+	// AtLeastOnce, the default as in Kafka Streams: output is acknowledged
+	// before the input offsets that caused it are committed, so a crash
+	// may repeat output but never loses it. It is the default because it
+	// needs nothing of the brokers and costs least.
+	AtLeastOnce Guarantee = iota
+	// ExactlyOnce makes each input record's effects (output records,
+	// changelog writes) and its input offset one Kafka transaction, as
+	// Kafka Streams' exactly_once_v2: consumers reading read_committed
+	// see every input's effect once, even across crashes and rebalances.
+	ExactlyOnce
+)
+
+func (g Guarantee) String() string {
+	switch g {
+	case AtLeastOnce:
+		return "at-least-once"
+	case ExactlyOnce:
+		return "exactly-once"
+	}
+	return fmt.Sprintf("Guarantee(%d)", int(g))
+}
+
 // Config configures an App. Fields left zero take the documented default;
 // New validates the whole struct once and names the first bad field.
 type Config struct {
@@ -28,6 +56,26 @@ type Config struct {
 
 	// Brokers are the seed brokers, host:port. Required.
 	Brokers []string
+
+	// Guarantee selects at-least-once (the default) or exactly-once
+	// processing.
+	//
+	// Under exactly-once, one transaction covers each poll's records
+	// (up to MaxPollRecords): their output, their changelog writes and
+	// their offsets commit together, before the app lets a rebalance
+	// proceed, so no rebalance lands inside a transaction.
+	// CommitInterval does not apply. If a transaction aborts, the tasks'
+	// local state is wiped and restored from the changelogs, and the
+	// records are processed again. An unclean stop leaves no checkpoint,
+	// so the next start restores from the changelogs too.
+	Guarantee Guarantee
+
+	// InstanceID identifies this instance among the application's
+	// instances; under exactly-once the transactional ID is
+	// "<ApplicationID>-<InstanceID>". Keep it stable across restarts of
+	// one instance, so that a restarted instance fences its predecessor.
+	// Default: the host name and a hash of the absolute StateDir.
+	InstanceID string
 
 	// CommitInterval is how often processed input offsets are committed,
 	// after the output they caused is acknowledged. Default 5s. Kafka
@@ -160,6 +208,17 @@ func (c Config) withDefaults() (Config, error) {
 	if c.StateDir == "" {
 		c.StateDir = filepath.Join(os.TempDir(), "strata")
 	}
+	if c.Guarantee != AtLeastOnce && c.Guarantee != ExactlyOnce {
+		return bad("Guarantee", "unknown guarantee %d", c.Guarantee)
+	}
+	if c.InstanceID == "" {
+		c.InstanceID = defaultInstanceID(c.StateDir)
+	}
+	for _, r := range c.InstanceID {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return bad("InstanceID", "%q contains %q; use ASCII letters, digits, '.', '_' and '-'", c.InstanceID, r)
+		}
+	}
 	switch {
 	case c.StateMemoryBytes < 0:
 		return bad("StateMemoryBytes", "must not be negative, got %d", c.StateMemoryBytes)
@@ -183,4 +242,26 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("ReplicationFactor", "must be -1 (broker default) or positive, got %d", c.ReplicationFactor)
 	}
 	return c, nil
+}
+
+// defaultInstanceID names an instance by its host and state directory,
+// which two instances on one host cannot share.
+func defaultInstanceID(stateDir string) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "host"
+	}
+	clean := make([]rune, 0, len(host))
+	for _, r := range host {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			r = '_'
+		}
+		clean = append(clean, r)
+	}
+	abs, err := filepath.Abs(stateDir)
+	if err != nil {
+		abs = stateDir
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return string(clean) + "-" + hex.EncodeToString(sum[:4])
 }

@@ -20,6 +20,14 @@ import (
 func (r *runner) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[string][]int32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.openAssigned(ctx, assigned)
+	r.log.Info("partitions assigned", "partitions", assigned, "tasks", len(r.tasks))
+}
+
+// openAssigned opens the tasks of newly assigned partitions and routes the
+// partitions to them. A failure is kept in r.fatal for the poll loop.
+// Called with mu held.
+func (r *runner) openAssigned(ctx context.Context, assigned map[string][]int32) {
 	for topic, parts := range assigned {
 		st, ok := r.app.top.TopicSubtopology[topic]
 		if !ok {
@@ -41,7 +49,6 @@ func (r *runner) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[str
 			r.inputs[topicPartition{topic, p}] = taskInput{task: t, input: t.Input(topic)}
 		}
 	}
-	r.log.Info("partitions assigned", "partitions", assigned, "tasks", len(r.tasks))
 }
 
 // openTask creates a task, restores its stores and initialises it. A
@@ -54,6 +61,9 @@ func (r *runner) openTask(ctx context.Context, id engine.TaskID) (*engine.Task, 
 		return nil, err
 	}
 	checkpoint, err := readCheckpoint(t.StateDir())
+	if err == nil {
+		err = r.prepareExactlyOnce(t, checkpoint)
+	}
 	if err == nil {
 		err = r.restoreInto(ctx, t, checkpoint)
 	}
@@ -197,11 +207,20 @@ func readsAny(t *engine.Task, parts map[string][]int32) bool {
 func (r *runner) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.sess != nil {
+		r.rebalanced.Store(true)
+	}
 	if len(r.tasks) == 0 {
 		return
 	}
 	clean := !r.failed
-	if clean {
+	// Under exactly-once no transaction is open here: the loop commits
+	// before it lets a rebalance proceed. Committing from this callback
+	// would deadlock the session, so state that is somehow uncommitted is
+	// closed without a checkpoint instead, to be wiped and restored.
+	if r.sess != nil && (r.inTxn || r.polled > 0) {
+		clean = false
+	} else if clean {
 		if err := r.commit(ctx); err != nil {
 			// The new owner reprocesses from the last commit: output
 			// may repeat, none is lost.
@@ -218,6 +237,9 @@ func (r *runner) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 func (r *runner) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.sess != nil {
+		r.rebalanced.Store(true)
+	}
 	if err := r.closeTasks(ctx, lost, false); err != nil {
 		r.log.Error("close lost tasks", "err", err)
 	}
