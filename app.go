@@ -30,6 +30,9 @@ type App struct {
 	cfg     Config
 	started atomic.Bool
 	metrics metrics
+	// crash, closed by tests, makes Run stop as a crashed process would:
+	// in the middle of its work, committing nothing.
+	crash chan struct{}
 }
 
 // New returns an App that will run top with cfg. It validates cfg; an
@@ -42,7 +45,7 @@ func New(top *topology.Topology, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{top: engine.Built(*top).Topology().Resolve(cfg.ApplicationID), cfg: cfg}, nil
+	return &App{top: engine.Built(*top).Topology().Resolve(cfg.ApplicationID), cfg: cfg, crash: make(chan struct{})}, nil
 }
 
 // Metrics is a snapshot of an App's counters.
@@ -326,6 +329,13 @@ func (r *runner) run(ctx context.Context) error {
 		if err == nil {
 			err = r.punctuate()
 		}
+		select {
+		case <-r.app.crash:
+			r.mu.Unlock()
+			r.cl.AllowRebalance() // or closing the client waits for it
+			return r.crashed()
+		default:
+		}
 		// Cancelling ctx asks for a clean stop, which commits: it must
 		// not cut a commit short. Under exactly-once every poll's work
 		// commits before rebalances may proceed.
@@ -481,6 +491,27 @@ func (r *runner) shutdown() error {
 	r.log.Info("stopped")
 	return nil
 }
+
+// crashed is a stop without any of a clean stop's work, for tests: no
+// flush, no commit, no checkpoint; an open transaction is left to the
+// brokers. Close still tells the group the member left, as the broker's
+// session timeout would later.
+func (r *runner) crashed() error {
+	r.mu.Lock()
+	r.failed = true
+	for _, t := range r.tasks {
+		t.Close()
+	}
+	clear(r.tasks)
+	clear(r.inputs)
+	r.mu.Unlock()
+	r.release()
+	r.log.Warn("crashed (test hook)")
+	return errCrashed
+}
+
+// errCrashed is what Run returns after the test crash hook.
+var errCrashed = errors.New("strata: crashed by test hook")
 
 // abort is the exit on failure: nothing more is committed, so the failed
 // work is processed again by whoever takes the partitions next.

@@ -1,0 +1,180 @@
+package strata_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/strata-go/strata"
+	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/state"
+	"github.com/strata-go/strata/topology"
+)
+
+// crashingCounter counts like counter and calls crash after its n-th
+// record, in the middle of the app's work.
+type crashingCounter struct {
+	counter
+	seen  *atomic.Int64
+	n     int64
+	crash func()
+}
+
+func (c *crashingCounter) Process(r topology.Record[string, string]) error {
+	if err := c.counter.Process(r); err != nil {
+		return err
+	}
+	if c.seen.Add(1) == c.n && c.crash != nil {
+		c.crash()
+	}
+	return nil
+}
+
+func crashTopology(t *testing.T, seen *atomic.Int64, n int64, crash func()) *topology.Topology {
+	t.Helper()
+	b := topology.NewBuilder()
+	state.AddKeyValueStore(b, "counts", serde.String(), serde.Int64())
+	topology.AddSource(b, "src", topology.Source[string, string]{Topics: []string{"in"}, KeySerde: serde.String(), ValueSerde: serde.String()})
+	topology.AddProcessor(b, "count", func() topology.Processor[string, string, string, int64] {
+		return &crashingCounter{seen: seen, n: n, crash: crash}
+	}, "src")
+	b.ConnectStores("count", "counts")
+	topology.AddSink(b, "sink", topology.Sink[string, int64]{Topic: "out", KeySerde: serde.String(), ValueSerde: serde.Int64()}, "count")
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return top
+}
+
+// TestCrashRecovery crashes an instance in the middle of its work, then
+// starts it again, with its state directory kept or deleted. Under
+// exactly-once a read_committed reader sees exactly one output per input
+// and the model's final counts; under at-least-once nothing is lost.
+func TestCrashRecovery(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		guarantee strata.Guarantee
+		keepState bool
+	}{
+		{"exactly-once, state kept", strata.ExactlyOnce, true},
+		{"exactly-once, state deleted", strata.ExactlyOnce, false},
+		{"at-least-once, state kept", strata.AtLeastOnce, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const n, keys = 3000, 40
+			c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in", Partitions: 3}, {Name: "out", Partitions: 3}}})
+			model := map[string]int64{}
+			var in []*kgo.Record
+			for i := 0; i < n; i++ {
+				k := fmt.Sprintf("k%02d", i%keys)
+				model[k]++
+				in = append(in, &kgo.Record{Topic: "in", Key: []byte(k), Value: []byte("x")})
+			}
+			if err := c.Produce(context.Background(), in...); err != nil {
+				t.Fatal(err)
+			}
+			stateDir := t.TempDir()
+			cfg := strata.Config{
+				ApplicationID:  "crash",
+				Brokers:        c.Addrs(),
+				Guarantee:      tc.guarantee,
+				InstanceID:     "instance-1",
+				StateDir:       stateDir,
+				MaxPollRecords: 200,
+				Logger:         testLogger(t),
+			}
+			var seen atomic.Int64
+			var app1 *strata.App
+			top := crashTopology(t, &seen, n/2, func() { strata.Crash(app1) })
+			app1, err := strata.New(top, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := app1.Run(context.Background()); !errors.Is(err, strata.ErrCrashed) {
+				t.Fatalf("first run: %v, want the crash", err)
+			}
+			t.Logf("crashed after processing %d records", seen.Load())
+			if !tc.keepState {
+				if err := removeAll(stateDir); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			var seen2 atomic.Int64
+			app2, err := strata.New(crashTopology(t, &seen2, 0, nil), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Run until every input has produced output; under
+			// at-least-once some may have produced more than once.
+			runUntilCounts(t, c, app2, model, tc.guarantee == strata.ExactlyOnce)
+			visible := readUntilMarker(t, c, "out", "marker")
+			final := map[string]int64{}
+			perKey := map[string]int{}
+			for _, r := range visible {
+				final[string(r.Key)] = int64(binary.BigEndian.Uint64(r.Value))
+				perKey[string(r.Key)]++
+			}
+			dups := len(visible) - n
+			t.Logf("%d outputs for %d inputs (%d duplicates)", len(visible), n, dups)
+			for k, want := range model {
+				switch {
+				case tc.guarantee == strata.ExactlyOnce && (final[k] != want || perKey[k] != int(want)):
+					t.Errorf("%s: final count %d from %d outputs, want %d from %d", k, final[k], perKey[k], want, want)
+				case tc.guarantee == strata.AtLeastOnce && (final[k] < want || perKey[k] < int(want)):
+					t.Errorf("%s: final count %d from %d outputs: lost input (want at least %d)", k, final[k], perKey[k], want)
+				}
+			}
+			if tc.guarantee == strata.ExactlyOnce && dups != 0 {
+				t.Errorf("exactly-once produced %d duplicate outputs", dups)
+			}
+		})
+	}
+}
+
+// runUntilCounts runs app until a read_committed reader of out sees, for
+// every key, its model count (at least, unless exact).
+func runUntilCounts(t *testing.T, c *embedded.Cluster, app *strata.App, model map[string]int64, exact bool) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- app.Run(ctx) }()
+	cl, err := c.Client(kgo.ConsumeTopics("out"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	rctx, rcancel := context.WithTimeout(context.Background(), testTimeout)
+	defer rcancel()
+	latest := map[string]int64{}
+	done := func() bool {
+		for k, want := range model {
+			if got := latest[k]; got < want || exact && got != want {
+				return false
+			}
+		}
+		return true
+	}
+	for !done() {
+		f := cl.PollFetches(rctx)
+		if rctx.Err() != nil {
+			cancel()
+			t.Fatalf("outputs did not reach the model's counts: %v; Run: %v", rctx.Err(), <-errc)
+		}
+		f.EachRecord(func(r *kgo.Record) { latest[string(r.Key)] = int64(binary.BigEndian.Uint64(r.Value)) })
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+func removeAll(dir string) error { return os.RemoveAll(dir) }
