@@ -110,8 +110,10 @@ type runner struct {
 	cfg *Config
 	log *slog.Logger
 	cl  *kgo.Client
-	// sess is the transactional session under exactly-once; nil under
-	// at-least-once. cl is its client then.
+	// eos is set, before any client exists, under exactly-once. sess is
+	// then the transactional session, and cl its client; rebalance
+	// callbacks may run before sess is set, so they test eos.
+	eos  bool
 	sess *kgo.GroupTransactSession
 	// inTxn reports an open transaction; polled counts the records
 	// polled since the last commit. Both are used by the poll loop only.
@@ -155,6 +157,7 @@ type runner struct {
 
 func newRunner(ctx context.Context, a *App) (*runner, error) {
 	r := &runner{
+		eos:         a.cfg.Guarantee == ExactlyOnce,
 		app:         a,
 		cfg:         &a.cfg,
 		log:         a.cfg.Logger.With("application", a.cfg.ApplicationID),
@@ -214,7 +217,10 @@ func newRunner(ctx context.Context, a *App) (*runner, error) {
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
-		kgo.Balancers(kgo.RangeBalancer()),
+		// Tasks move as units, stick where their state is, and move
+		// cooperatively. Range stays listed so that a group of older
+		// members can be upgraded one instance at a time.
+		kgo.Balancers(newTaskBalancer(a.top, r.log), kgo.RangeBalancer()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.OnPartitionsAssigned(r.onAssigned),
@@ -309,7 +315,7 @@ func (r *runner) run(ctx context.Context) error {
 		pctx, cancel := context.WithTimeout(ctx, r.cfg.PollTimeout)
 		fetches := r.cl.PollRecords(pctx, r.cfg.MaxPollRecords)
 		cancel()
-		if r.sess != nil && r.rebalanced.Swap(false) {
+		if r.eos && r.rebalanced.Swap(false) {
 			// A rebalance ran while no transaction was open; the
 			// session would abort the next one. Ending the empty
 			// session resets it and rewinds to the committed offsets:
@@ -339,7 +345,7 @@ func (r *runner) run(ctx context.Context) error {
 		// Cancelling ctx asks for a clean stop, which commits: it must
 		// not cut a commit short. Under exactly-once every poll's work
 		// commits before rebalances may proceed.
-		if err == nil && (r.sess != nil || time.Since(r.lastCommit) >= r.cfg.CommitInterval) {
+		if err == nil && (r.eos || time.Since(r.lastCommit) >= r.cfg.CommitInterval) {
 			err = r.commit(r.produceCtx)
 		}
 		r.mu.Unlock()
@@ -406,7 +412,7 @@ func (r *runner) punctuate() error {
 // exactly-once as one transaction, under at-least-once by committing input
 // offsets once the output they caused is acknowledged. Called with mu held.
 func (r *runner) commit(ctx context.Context) error {
-	if r.sess != nil {
+	if r.eos {
 		return r.commitTransaction(ctx)
 	}
 	return r.commitOffsets(ctx)

@@ -15,7 +15,7 @@ import (
 // begin opens a transaction under exactly-once if none is open. Records
 // produced outside a transaction would not be atomic with anything.
 func (r *runner) begin() error {
-	if r.sess == nil || r.inTxn {
+	if !r.eos || r.inTxn {
 		return nil
 	}
 	if err := r.sess.Begin(); err != nil {
@@ -66,7 +66,7 @@ func (r *runner) commitTransaction(ctx context.Context) error {
 // abortTransaction ends an open transaction without committing; the session
 // rewinds to the committed offsets. The caller rolls state back.
 func (r *runner) abortTransaction(ctx context.Context) error {
-	if r.sess == nil || !r.inTxn {
+	if !r.eos || !r.inTxn {
 		return nil
 	}
 	r.inTxn, r.polled = false, 0
@@ -105,7 +105,7 @@ func (r *runner) rollback(ctx context.Context) error {
 // cleanly, which the checkpoint records; the checkpoint is removed now so
 // that a crash from here on leaves none, and state without one is wiped.
 func (r *runner) prepareExactlyOnce(t *engine.Task, checkpoint map[string]int64) error {
-	if r.sess == nil {
+	if !r.eos {
 		return nil
 	}
 	if len(checkpoint) == 0 {

@@ -196,34 +196,55 @@ func TestExactlyOnceAbortHidesPartialOutput(t *testing.T) {
 	}
 }
 
-// readUntilMarker writes a committed marker record to a single-partition
-// topic and returns, in order, every record a read_committed reader sees
-// before it.
+// readUntilMarker writes a committed marker record to every partition of
+// topic and returns every record a read_committed reader sees before the
+// markers, in order within each partition.
 func readUntilMarker(t *testing.T, c *embedded.Cluster, topic, marker string) []*kgo.Record {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := c.Produce(ctx, &kgo.Record{Topic: topic, Key: []byte(marker), Value: make([]byte, 8)}); err != nil {
+	details, err := c.Admin().ListTopics(ctx, topic)
+	if err != nil {
 		t.Fatal(err)
 	}
+	parts := len(details[topic].Partitions)
+	if parts == 0 {
+		t.Fatalf("topic %s has no partitions", topic)
+	}
+	pcl, err := c.Client(kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := 0; p < parts; p++ {
+		r := &kgo.Record{Topic: topic, Partition: int32(p), Key: []byte(marker), Value: make([]byte, 8)}
+		if err := pcl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pcl.Close()
 	cl, err := c.Client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
 	var before []*kgo.Record
-	for {
+	done := map[int32]bool{}
+	for len(done) < parts {
 		f := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			t.Fatalf("marker %s not seen: %v", marker, ctx.Err())
+			t.Fatalf("markers %s seen on %d of %d partitions: %v", marker, len(done), parts, ctx.Err())
 		}
 		for _, r := range f.Records() {
-			if string(r.Key) == marker {
-				return before
+			switch {
+			case done[r.Partition]:
+			case string(r.Key) == marker:
+				done[r.Partition] = true
+			default:
+				before = append(before, r)
 			}
-			before = append(before, r)
 		}
 	}
+	return before
 }
 
 // errBoom is the processor failure TestExactlyOnceAbortHidesPartialOutput

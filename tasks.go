@@ -205,9 +205,14 @@ func readsAny(t *engine.Task, parts map[string][]int32) bool {
 }
 
 func (r *runner) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	if len(revoked) == 0 {
+		// A cooperative rebalance began and nothing of ours moves:
+		// no commit, and no reset of the transaction session.
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.sess != nil {
+	if r.eos {
 		r.rebalanced.Store(true)
 	}
 	if len(r.tasks) == 0 {
@@ -218,7 +223,7 @@ func (r *runner) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 	// before it lets a rebalance proceed. Committing from this callback
 	// would deadlock the session, so state that is somehow uncommitted is
 	// closed without a checkpoint instead, to be wiped and restored.
-	if r.sess != nil && (r.inTxn || r.polled > 0) {
+	if r.eos && (r.inTxn || r.polled > 0) {
 		clean = false
 	} else if clean {
 		if err := r.commit(ctx); err != nil {
@@ -237,7 +242,7 @@ func (r *runner) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 func (r *runner) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.sess != nil {
+	if r.eos {
 		r.rebalanced.Store(true)
 	}
 	if err := r.closeTasks(ctx, lost, false); err != nil {
