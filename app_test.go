@@ -130,6 +130,10 @@ func TestConfigValidation(t *testing.T) {
 		{"OnBadRecord", func(c *strata.Config) { c.OnBadRecord = topology.BadRecordPolicy(7) }},
 		{"StateMemoryBytes", func(c *strata.Config) { c.StateMemoryBytes = -1 }},
 		{"StateMemoryBytes", func(c *strata.Config) { c.StateMemoryBytes = 1 << 20 }},
+		{"Guarantee", func(c *strata.Config) { c.Guarantee = strata.Guarantee(7) }},
+		{"InstanceID", func(c *strata.Config) { c.InstanceID = "host 1" }},
+		{"CacheMaxBytes", func(c *strata.Config) { c.CacheMaxBytes = -1 }},
+		{"CacheMaxBytes", func(c *strata.Config) { c.CacheMaxBytes, c.DisableCache = 1<<20, true }},
 		{"ReplicationFactor", func(c *strata.Config) { c.ReplicationFactor = -2 }},
 	}
 	for _, tt := range tests {

@@ -34,9 +34,12 @@
 //
 // # Assignment
 //
-// Partitions are assigned with the range balancer, which gives partition p of
-// every co-partitioned topic to the same member, so a task's inputs stay
-// together. Rebalances are eager: every task closes and reopens. Kafka
-// Streams uses its own sticky, cooperative assignor; Strata will too, with
-// its exactly-once runtime.
+// Strata's own group balancer assigns tasks, not partitions: partition p of
+// every co-partitioned topic of a sub-topology goes to the same member. It is
+// sticky, so tasks stay where their state is, spreads tasks (and each
+// sub-topology's tasks) evenly, and rebalances cooperatively: a task moving
+// between members is revoked from one before it is assigned to the other,
+// while the rest keep running. Standby replicas and warm-up (Kafka Streams'
+// KIP-441) are not implemented yet; members already exchange a versioned
+// userdata field for the task lags they will need.
 package strata
