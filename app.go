@@ -87,6 +87,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	r, err := newRunner(ctx, a)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // cancelled while starting: a clean stop
+		}
 		return err
 	}
 	return r.run(ctx)
@@ -182,8 +185,12 @@ func newRunner(ctx context.Context, a *App) (*runner, error) {
 	// it joins the group, and may be assigned partitions, as soon as it
 	// is created.
 	var err error
-	if r.state, err = lockStateDir(filepath.Join(a.cfg.StateDir, a.cfg.ApplicationID)); err != nil {
-		return nil, err
+	// Only apps with persistent stores use, and so lock, a state
+	// directory: stateless instances can share a machine's default.
+	if hasPersistentStores(a.top) {
+		if r.state, err = lockStateDir(filepath.Join(a.cfg.StateDir, a.cfg.ApplicationID)); err != nil {
+			return nil, err
+		}
 	}
 	r.storage = newStorage(a.cfg.StateMemoryBytes)
 	if !a.cfg.DisableCache {
@@ -259,6 +266,16 @@ func (r *runner) release() error {
 	}
 	r.storage.close()
 	return r.state.unlock()
+}
+
+// hasPersistentStores reports whether any store of top keeps data on disk.
+func hasPersistentStores(top *engine.Topology) bool {
+	for _, s := range top.Graph.Stores {
+		if s.Persistent {
+			return true
+		}
+	}
+	return false
 }
 
 // userTopics returns the topics of sources that are not internal: the ones

@@ -87,7 +87,9 @@ func (r *runner) rollback(ctx context.Context) error {
 	}
 	var dirs []string
 	for _, t := range r.tasks {
-		dirs = append(dirs, t.StateDir())
+		if d := t.StateDir(); d != "" {
+			dirs = append(dirs, d)
+		}
 	}
 	err := r.closeTasks(ctx, nil, false)
 	for _, d := range dirs {
@@ -105,7 +107,7 @@ func (r *runner) rollback(ctx context.Context) error {
 // cleanly, which the checkpoint records; the checkpoint is removed now so
 // that a crash from here on leaves none, and state without one is wiped.
 func (r *runner) prepareExactlyOnce(t *engine.Task, checkpoint map[string]int64) error {
-	if !r.eos {
+	if !r.eos || t.StateDir() == "" {
 		return nil
 	}
 	if len(checkpoint) == 0 {

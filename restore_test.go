@@ -356,3 +356,46 @@ func TestCorruptChangelogRecord(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestStatelessAppHoldsNoStateDir runs two stateless instances on one state
+// directory: with no stores to keep, neither creates or locks it.
+func TestStatelessAppHoldsNoStateDir(t *testing.T) {
+	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in", Partitions: 2}, {Name: "out"}}})
+	dir := filepath.Join(t.TempDir(), "never-created")
+	b := topology.NewBuilder()
+	topology.AddSource(b, "src", topology.Source[string, string]{Topics: []string{"in"}, KeySerde: serde.String(), ValueSerde: serde.String()})
+	topology.AddSink(b, "sink", topology.Sink[string, string]{Topic: "out", KeySerde: serde.String(), ValueSerde: serde.String()}, "src")
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strata.Config{ApplicationID: "stateless", Brokers: c.Addrs(), StateDir: dir, Logger: slog.New(slog.DiscardHandler)}
+	app1, err := strata.New(top, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app2, err := strata.New(top, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errs := make(chan error, 2)
+	go func() { errs <- app1.Run(ctx) }()
+	go func() { errs <- app2.Run(ctx) }()
+	produceKeys(t, c, []string{"a", "b", "c", "d"})
+	cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer ccancel()
+	if _, err := c.Consume(cctx, "out", 4); err != nil {
+		cancel()
+		t.Fatalf("two stateless instances did not process: %v", err)
+	}
+	cancel()
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a stateless app created its state directory: %v", err)
+	}
+}

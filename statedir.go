@@ -60,6 +60,9 @@ const checkpointFile = ".checkpoint"
 // The format is one "topic offset" pair per line after a version line, so a
 // person can read it.
 func readCheckpoint(taskDir string) (map[string]int64, error) {
+	if taskDir == "" {
+		return map[string]int64{}, nil
+	}
 	path := filepath.Join(taskDir, checkpointFile)
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -99,6 +102,9 @@ func readCheckpoint(taskDir string) (map[string]int64, error) {
 
 // writeCheckpoint replaces a task's checkpoint atomically.
 func writeCheckpoint(taskDir string, offsets map[string]int64) error {
+	if taskDir == "" {
+		return errors.New("write checkpoint: the task has no state directory")
+	}
 	if err := os.MkdirAll(taskDir, 0o755); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
@@ -125,6 +131,9 @@ func writeCheckpoint(taskDir string, offsets map[string]int64) error {
 
 // removeCheckpoint deletes a task's checkpoint, if any.
 func removeCheckpoint(taskDir string) error {
+	if taskDir == "" {
+		return nil
+	}
 	err := os.Remove(filepath.Join(taskDir, checkpointFile))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove checkpoint: %w", err)

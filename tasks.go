@@ -69,7 +69,10 @@ func (r *runner) openTask(ctx context.Context, id engine.TaskID) (*engine.Task, 
 	}
 	if errors.Is(err, errStaleCheckpoint) {
 		r.log.Warn("local state does not match its changelog; wiping and restoring it", "task", id.String(), "err", err)
-		err = errors.Join(t.Close(), os.RemoveAll(t.StateDir()))
+		err = t.Close()
+		if d := t.StateDir(); d != "" {
+			err = errors.Join(err, os.RemoveAll(d))
+		}
 		if err == nil {
 			if t, err = r.createTask(id); err == nil {
 				err = r.restoreInto(ctx, t, map[string]int64{})
@@ -96,7 +99,7 @@ func (r *runner) createTask(id engine.TaskID) (*engine.Task, error) {
 		Logger:        r.log,
 		OnBadRecord:   engine.BadRecordPolicy(r.cfg.OnBadRecord),
 		Now:           time.Now,
-		State:         engine.StateConfig{Dir: r.state.path, Open: r.storage.open},
+		State:         r.stateConfig(),
 		Cache:         r.cache,
 	})
 }
@@ -249,4 +252,13 @@ func (r *runner) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]in
 		r.log.Error("close lost tasks", "err", err)
 	}
 	r.log.Warn("partitions lost", "partitions", lost)
+}
+
+// stateConfig tells tasks where persistent stores live; empty when the app
+// has none, and so holds no state directory.
+func (r *runner) stateConfig() engine.StateConfig {
+	if r.state == nil {
+		return engine.StateConfig{}
+	}
+	return engine.StateConfig{Dir: r.state.path, Open: r.storage.open}
 }

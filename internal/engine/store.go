@@ -89,8 +89,12 @@ func (t *Task) Storage() (TaskStorage, error) {
 	return s, nil
 }
 
-// StateDir is the task's state directory.
+// StateDir is the task's state directory, or "" when the task keeps no
+// state on disk.
 func (t *Task) StateDir() string {
+	if t.cfg.State.Dir == "" {
+		return ""
+	}
 	return filepath.Join(t.cfg.State.Dir, t.ID.String())
 }
 
