@@ -27,7 +27,7 @@ func (k optKind) String() string {
 	for _, n := range []struct {
 		k    optKind
 		name string
-	}{{optName, "Named"}, {optStore, "WithStoreOptions"}, {optSerdes, "WithKeySerde/WithValueSerde"}} {
+	}{{optName, "Named"}, {optStore, "WithStoreOptions"}, {optSerdes, "WithKeySerde/WithValueSerde"}, {optEmitOnClose, "EmitOnWindowClose"}} {
 		if k&n.k != 0 {
 			names = append(names, n.name)
 		}

@@ -3,19 +3,36 @@
 // Streams' binary formats, so that windowed results and windowed changelogs
 // interoperate with Kafka Streams applications.
 //
-// Two kinds of window share the [Window] type, with different bounds, as in
-// Kafka Streams:
+// It also holds the window specs of windowed aggregations (package ktable's
+// WindowedBy, SlidingWindowedBy and SessionWindowedBy): [TimeWindows]
+// (tumbling and hopping), [SlidingWindows] and [SessionWindows], as Kafka
+// Streams' classes of the same names.
 //
-//   - Time windows (tumbling, hopping, sliding) are end-exclusive:
-//     [Start, End). A record at time t belongs to the window if
-//     Start <= t < End.
+// Three kinds of window share the [Window] type, with different bounds, as
+// in Kafka Streams:
+//
+//   - Time windows (tumbling, hopping) are end-exclusive: [Start, End). A
+//     record at time t belongs to the window if Start <= t < End.
+//   - Sliding windows are inclusive at both ends: [Start, End], with
+//     End = Start + the time difference.
 //   - Session windows are inclusive at both ends: [Start, End], where Start
 //     is the time of the session's first record and End that of its last.
 //     A session with a single record has Start == End.
 //
+// Grace is always explicit: Kafka Streams' old API defaulted it to 24 hours
+// minus the window size, Strata has no default. Stream time is the largest
+// record timestamp the task has seen. A window closes once stream time is
+// more than grace past the window's last millisecond (for sessions, more
+// than grace plus the inactivity gap): a time window when
+// end <= streamTime - grace, a sliding window when end < streamTime - grace,
+// a session when end < streamTime - grace - gap. Records that arrive for a
+// closed window are late: they are dropped, counted in the task's
+// dropped-records metric and logged.
+//
 // Times have millisecond precision, that of Kafka record timestamps: the
 // serdes and the window and session stores of package state keep
-// Unix milliseconds and drop anything finer.
+// Unix milliseconds and drop anything finer, and the durations of window
+// specs are truncated to milliseconds.
 package window
 
 import (

@@ -1,0 +1,49 @@
+package ktable
+
+// optEmitOnClose is the kind of [EmitOnWindowClose]. Only windowed
+// aggregations take it; they pick it out of their options before collect
+// sees the rest, so any other operation reports it as an option that does
+// not apply.
+const optEmitOnClose optKind = 1 << 16
+
+// emitOnCloseOption is the Option EmitOnWindowClose returns.
+type emitOnCloseOption struct{}
+
+func (emitOnCloseOption) applyTo(o *options) { o.set |= optEmitOnClose }
+
+// EmitOnWindowClose makes a windowed aggregation (Count, Reduce,
+// AggregateWindows, AggregateSessions on a windowed stream) emit each
+// window's result once, when the window closes, instead of an update for
+// every record: Kafka Streams' EmitStrategy.onWindowClose (KIP-825).
+//
+// A time window closes when stream time reaches its (exclusive) end plus
+// grace, a sliding window when stream time passes its end plus grace, a
+// session when stream time passes its end plus gap plus grace.
+// Closed windows are emitted as stream time advances, in order of window
+// start (sessions: of end), then key; nothing is emitted while no records
+// arrive. A result's timestamp is that of its window's latest record (a
+// session's end, for sessions). Session results carry no tombstones for
+// merged sessions: only the final sessions are emitted.
+//
+// Strata checks for closed windows on every record the aggregation takes
+// (not on those it skips, such as records with a null key); Kafka Streams
+// does at
+// most once per emit interval of wall-clock time (an internal config, 1s by
+// default), which changes only when results appear, not what they are. Kafka
+// Streams also keeps the last close time it emitted in its commit metadata;
+// Strata keeps it in memory, so after a restart windows that had closed
+// shortly before (and are still in the store) may be emitted again.
+func EmitOnWindowClose() Option { return emitOnCloseOption{} }
+
+// windowOptions takes EmitOnWindowClose out of opts, reporting whether it
+// was there, and returns the other options.
+func windowOptions(opts []Option) (emitOnClose bool, rest []Option) {
+	for _, opt := range opts {
+		if _, ok := opt.(emitOnCloseOption); ok {
+			emitOnClose = true
+			continue
+		}
+		rest = append(rest, opt)
+	}
+	return emitOnClose, rest
+}
