@@ -35,10 +35,17 @@ func (f *rowForwarder[K, V]) init(ctx topology.Context[K, Change[V]], rows state
 }
 
 func (f *rowForwarder[K, V]) flushed(ch state.Change[K, state.Timestamped[V]]) error {
+	// A row's update carries the row's own timestamp, as Kafka Streams'
+	// TimestampedCacheFlushListener forwards it, not the time of the
+	// write that cached it.
+	ts := ch.Timestamp
+	if ch.HasNew {
+		ts = ch.NewValue.Timestamp
+	}
 	return f.ctx.Forward(topology.Record[K, Change[V]]{
 		Key:       ch.Key,
 		Value:     Change[V]{New: ch.NewValue.Value, Old: ch.OldValue.Value, HasNew: ch.HasNew, HasOld: ch.HasOld},
-		Timestamp: ch.Timestamp,
+		Timestamp: ts,
 	})
 }
 

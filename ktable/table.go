@@ -66,11 +66,13 @@ func (p *toStreamProc[K, V]) Process(r topology.Record[K, Change[V]]) error {
 // Streams.
 func From[K, V any](b *topology.Builder, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Option) Table[K, V] {
 	o := collect(b, "ktable.From", opts, optName|optStore)
-	src := kstream.From(b, topic, keySerde, valueSerde, kstream.Named(b.NewName("KSTREAM-SOURCE-")))
+	// Kafka Streams numbers the store first, then the source and the
+	// table source, so its changelog keeps Kafka's name.
 	storeName := o.name
 	if storeName == "" {
 		storeName = b.NewName(topic + "-STATE-STORE-")
 	}
+	src := kstream.From(b, topic, keySerde, valueSerde, kstream.Named(b.NewName("KSTREAM-SOURCE-")))
 	return materialize(src, storeName, b.NewName("KTABLE-SOURCE-"), keySerde, valueSerde, o)
 }
 
@@ -87,7 +89,8 @@ func FromStream[K, V any](s kstream.Stream[K, V], opts ...Option) Table[K, V] {
 		storeName = b.NewName("KSTREAM-TOTABLE-STATE-STORE-")
 	}
 	if c.RepartitionRequired() {
-		s = repartition(s, storeName, ks, vs, o)
+		// Named after the processor, as Kafka Streams names it.
+		s = repartition(s, procName, ks, vs, o)
 	}
 	return materialize(s, storeName, procName, ks, vs, o)
 }
@@ -218,10 +221,7 @@ func MapValues[K, V, V2 any](t Table[K, V], fn func(key K, value V) V2, opts ...
 	topology.AddProcessor(b, name, func() topology.Processor[K, Change[V], K, Change[V2]] {
 		return &tableMapProc[K, V, V2]{fn: fn}
 	}, t.node())
-	vs, _ := o.valueSerde.(serde.Serde[V2])
-	if vs == nil {
-		vs, _ = serde.Default[V2]()
-	}
+	vs := serdeOr[V2](b, "ktable.MapValues", "value", o.valueSerde, nil)
 	return Table[K, V2]{changes: dsl.NewStream[K, Change[V2]](b, name, t.keySerde, nil, false), keySerde: t.keySerde, valueSerde: vs}
 }
 

@@ -250,7 +250,18 @@ func (d *Driver) run() error {
 		clear(d.pending)
 		d.pending = d.pending[:0]
 	}()
-	for i := 0; i < len(d.pending); i++ {
+	for i := 0; ; i++ {
+		if i == len(d.pending) {
+			// The commit flushes caches, which may write records
+			// the topology reads (a cached table upstream of a
+			// repartition): process those too, then commit again.
+			if err := d.commit(); err != nil {
+				return err
+			}
+			if i == len(d.pending) {
+				return nil
+			}
+		}
 		p := d.pending[i]
 		ti := p.tl.inputs[p.r.Partition]
 		if err := ti.task.Add(ti.input, p.r); err != nil {
@@ -260,7 +271,6 @@ func (d *Driver) run() error {
 			return err
 		}
 	}
-	return d.commit()
 }
 
 // commit is the driver's commit after every input record, as in Kafka's

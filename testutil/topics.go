@@ -125,19 +125,23 @@ func (in *InputTopic[K, V]) TryPipeRecord(r topology.Record[K, V]) error {
 		ts = in.time
 		in.time = in.time.Add(in.advance)
 	}
-	kb, err := in.keySerde.Serialize(in.keyBuf[:0], in.topic.name, r.Key)
-	if err != nil {
-		return fmt.Errorf("serialize key: %w", err)
+	var kb, vb []byte
+	var err error
+	if !r.HasNullKey() {
+		if kb, err = in.keySerde.Serialize(in.keyBuf[:0], in.topic.name, r.Key); err != nil {
+			return fmt.Errorf("serialize key: %w", err)
+		}
+		if kb != nil {
+			in.keyBuf = kb
+		}
 	}
-	if kb != nil {
-		in.keyBuf = kb
-	}
-	vb, err := in.valueSerde.Serialize(in.vBuf[:0], in.topic.name, r.Value)
-	if err != nil {
-		return fmt.Errorf("serialize value: %w", err)
-	}
-	if vb != nil {
-		in.vBuf = vb
+	if !r.IsTombstone() {
+		if vb, err = in.valueSerde.Serialize(in.vBuf[:0], in.topic.name, r.Value); err != nil {
+			return fmt.Errorf("serialize value: %w", err)
+		}
+		if vb != nil {
+			in.vBuf = vb
+		}
 	}
 	return in.pipeRaw(kb, vb, ts, r.Headers)
 }
