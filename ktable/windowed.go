@@ -223,7 +223,14 @@ func (p *windowAggProc[K, V, VA]) Process(r topology.Record[K, V]) error {
 		// change, so emitting first gives the same results, and does
 		// it before the record's puts move the store's own stream time
 		// on and expire windows that have just closed.
-		if err := p.closed.emit(p.ctx, p.rows, r.Headers, closeTime-p.windows.Size.Milliseconds()); err != nil {
+		// Windows start on multiples of the advance, so only a bound
+		// that crosses one can close a window: round it down, or every
+		// record that moves stream time would scan the store.
+		upper := closeTime - p.windows.Size.Milliseconds()
+		if adv := p.windows.Advance.Milliseconds(); adv > 0 && upper >= 0 {
+			upper = upper / adv * adv
+		}
+		if err := p.closed.emit(p.ctx, p.rows, r.Headers, upper); err != nil {
 			return err
 		}
 	}

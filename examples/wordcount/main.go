@@ -1,0 +1,297 @@
+// Command wordcount is the classic first stream-processing program: it
+// splits lines of text into words and counts each word, keeping the counts
+// in a state store and writing every new count to a topic.
+//
+// With no flags it starts an in-process Kafka broker with a four-partition
+// "lines" topic, produces a built-in text (see text.go), runs the word
+// count until the output holds the count of every word in the text, stops
+// it and prints the most frequent words:
+//
+//	go run ./examples/wordcount
+//
+// With -brokers it does the same on a real cluster, creating the topics if
+// they are missing. The counts are the application's state, kept in Kafka:
+// a second run against the same cluster adds to the first run's counts, and
+// the example expects and prints the totals. The topology is in
+// wordcount.go.
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/strata-go/strata"
+	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/serde"
+)
+
+// ApplicationID is the word count's application ID: its consumer group
+// and the prefix of its internal topics.
+const ApplicationID = "wordcount-example"
+
+// Partitions is the partition count of the topics the example creates.
+const Partitions = 4
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "wordcount:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// run is the whole program, given its arguments and where to write.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("wordcount", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	brokers := fs.String("brokers", "", "`host:port[,host:port...]` of a Kafka cluster to use instead of the embedded broker")
+	top := fs.Int("top", 20, "print the `n` most frequent words")
+	commitInterval := fs.Duration("commit-interval", 100*time.Millisecond,
+		"how often the app commits; the record cache collects each word's updates between commits and writes one count per word")
+	verbose := fs.Bool("v", false, "log at info level (default: warnings only)")
+	stateDir := fs.String("state-dir", "", "`directory` for the app's state (default: a temporary directory with the embedded broker, strata's default with -brokers)")
+	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	case *top < 1:
+		return fmt.Errorf("-top must be positive, got %d", *top)
+	case *commitInterval <= 0:
+		return fmt.Errorf("-commit-interval must be positive, got %v", *commitInterval)
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	// Connect to a cluster with the topics.
+	var seeds []string
+	if *brokers == "" {
+		cluster, err := embedded.Start(ctx, embedded.Config{Topics: []embedded.Topic{
+			{Name: InputTopic, Partitions: Partitions},
+			{Name: OutputTopic, Partitions: Partitions},
+		}})
+		if err != nil {
+			return err
+		}
+		defer cluster.Close()
+		seeds = cluster.Addrs()
+		// The broker forgets everything when the program exits, so
+		// the state must not outlive it either.
+		if *stateDir == "" {
+			dir, err := os.MkdirTemp("", "wordcount-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			*stateDir = dir
+		}
+	} else {
+		seeds = strings.Split(*brokers, ",")
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	if *brokers != "" {
+		if err := createTopics(ctx, adm); err != nil {
+			return err
+		}
+	}
+
+	// Counts already in the output topic, from earlier runs on a real
+	// cluster, end before these offsets.
+	earlier, err := endOffsets(ctx, adm, OutputTopic)
+	if err != nil {
+		return err
+	}
+	lines := Lines()
+	if err := cl.ProduceSync(ctx, LineRecords()...).FirstErr(); err != nil {
+		return fmt.Errorf("produce the text: %w", err)
+	}
+
+	// Run the word count until the output holds every word's total.
+	topo, err := Topology()
+	if err != nil {
+		return err
+	}
+	app, err := strata.New(topo, strata.Config{
+		ApplicationID:  ApplicationID,
+		Brokers:        seeds,
+		Logger:         logger,
+		StateDir:       *stateDir,
+		CommitInterval: *commitInterval,
+	})
+	if err != nil {
+		return err
+	}
+	appCtx, stopApp := context.WithCancel(ctx)
+	defer stopApp()
+	waitCtx, stopWaiting := context.WithCancel(ctx)
+	defer stopWaiting()
+	runErr := make(chan error, 1)
+	go func() {
+		runErr <- app.Run(appCtx)
+		stopWaiting() // Run returns early only on failure
+	}()
+	counts, waitErr := readCounts(waitCtx, seeds, earlier, Count(lines))
+	stopApp()
+	if err := <-runErr; err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	if waitErr != nil {
+		return waitErr
+	}
+	logger.Info("done", "metrics", app.Metrics())
+
+	words := 0
+	for _, l := range lines {
+		words += len(Words(l))
+	}
+	fmt.Fprintf(stdout, "counted %d words in %d lines from %s: %d distinct\n", words, len(lines), InputTopic, len(counts))
+	printTop(stdout, counts, *top)
+	return nil
+}
+
+// createTopics creates the input and output topics, leaving any that exist
+// as they are.
+func createTopics(ctx context.Context, adm *kadm.Client) error {
+	resps, err := adm.CreateTopics(ctx, Partitions, -1, nil, InputTopic, OutputTopic)
+	if err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	for _, r := range resps.Sorted() {
+		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("create topic %q: %w", r.Topic, r.Err)
+		}
+	}
+	return nil
+}
+
+// endOffsets returns, per partition of topic, the offset after its last
+// record.
+func endOffsets(ctx context.Context, adm *kadm.Client, topic string) (map[int32]int64, error) {
+	listed, err := adm.ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = listed.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list end offsets of %s: %w", topic, err)
+	}
+	ends := map[int32]int64{}
+	listed.Each(func(o kadm.ListedOffset) { ends[o.Partition] = o.Offset })
+	return ends, nil
+}
+
+// readCounts reads the output topic from its start until the latest count
+// of every word of want is the word's count before this run plus want's:
+// the word count has then counted every word of the text. Records below the
+// offsets in earlier were written before this run. It returns the final
+// count of each word of want.
+//
+// A word's counts are in one partition, in order, so by the time a count
+// from this run arrives, the earlier ones have all been read.
+func readCounts(ctx context.Context, seeds []string, earlier map[int32]int64, want map[string]int64) (map[string]int64, error) {
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(seeds...),
+		kgo.ConsumeTopics(OutputTopic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	before := map[string]int64{} // counts from earlier runs
+	latest := map[string]int64{} // counts from this run
+	missing := len(want)         // words whose total is not in yet
+	longInt := serde.Int64()
+	for missing > 0 {
+		fetches := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("%d of %d words not counted in full: %w", missing, len(want), err)
+		}
+		var bad error
+		fetches.EachRecord(func(r *kgo.Record) {
+			word := string(r.Key)
+			n, err := longInt.Deserialize(r.Topic, r.Value)
+			if err != nil {
+				bad = cmp.Or(bad, fmt.Errorf("count of %q at %s[%d]@%d: %w", word, r.Topic, r.Partition, r.Offset, err))
+				return
+			}
+			if r.Offset < earlier[r.Partition] {
+				before[word] = n
+				return
+			}
+			w, ok := want[word]
+			if !ok {
+				return // a word of another text
+			}
+			total := before[word] + w
+			was, seen := latest[word]
+			latest[word] = n
+			switch {
+			case n > total:
+				// At least once: a failure between writing a count
+				// and committing its input counts that input again.
+				bad = cmp.Or(bad, fmt.Errorf("%q counted %d times, more than the %d expected: some lines were processed twice", word, n, total))
+			case n == total && (!seen || was != total):
+				missing--
+			}
+		})
+		if bad != nil {
+			return nil, bad
+		}
+	}
+	return latest, nil
+}
+
+// printTop writes the n most frequent words, by count then alphabetically.
+func printTop(w io.Writer, counts map[string]int64, n int) {
+	type wc struct {
+		word  string
+		count int64
+	}
+	var all []wc
+	for word, c := range counts {
+		all = append(all, wc{word, c})
+	}
+	slices.SortFunc(all, func(a, b wc) int {
+		return cmp.Or(cmp.Compare(b.count, a.count), strings.Compare(a.word, b.word))
+	})
+	all = all[:min(n, len(all))]
+	width := 0
+	for _, e := range all {
+		width = max(width, len(e.word))
+	}
+	fmt.Fprintf(w, "top %d:\n", len(all))
+	for _, e := range all {
+		fmt.Fprintf(w, "  %-*s %4d\n", width, e.word, e.count)
+	}
+}

@@ -1,0 +1,152 @@
+package strata_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/strata-go/strata"
+	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/kstream"
+	"github.com/strata-go/strata/ktable"
+	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/topology"
+)
+
+// Shape of BenchmarkWordCount's input.
+const (
+	benchWordsPerLine = 10
+	benchVocabulary   = 10_000
+)
+
+// BenchmarkWordCount moves b.N preloaded lines (8 partitions, 10k keys,
+// ten words each from a vocabulary of 10k) through a word count on kfake,
+// at least once, with Strata's default configuration (a 10 MiB record
+// cache, commits every 5 s): lines → words → repartition by word → count
+// in a Pebble store with a changelog → counts to "out". It stops once every
+// word has been counted; Run then flushes the cache and commits, and the
+// time includes that. The baseline, in the same run on an identical
+// broker, is plainLoop: one franz-go client consuming the same lines and
+// producing each, upper-cased, to "out".
+//
+// records/s is input lines per second for both; words/s, for the word
+// count, is ten times that.
+//
+//	go test -run '^$' -bench WordCount -benchtime 200000x -count 3 .
+func BenchmarkWordCount(b *testing.B) {
+	b.Run("franz-go", func(b *testing.B) { benchWordCount(b, plainLoop) })
+	b.Run("strata", func(b *testing.B) {
+		benchWordCount(b, strataWordCount)
+		b.ReportMetric(float64(b.N*benchWordsPerLine)/b.Elapsed().Seconds(), "words/s")
+	})
+}
+
+func benchWordCount(b *testing.B, run func(b *testing.B, c *embedded.Cluster, n int)) {
+	ctx := context.Background()
+	c, err := embedded.Start(ctx, embedded.Config{Topics: []embedded.Topic{
+		{Name: "in", Partitions: benchPartitions},
+		{Name: "out", Partitions: benchPartitions},
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	preloadLines(b, c, b.N)
+	b.ResetTimer()
+	run(b, c, b.N)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// preloadLines writes n lines of benchWordsPerLine words to "in", keyed by
+// 10k distinct keys, the words cycling through the vocabulary so that each
+// is counted about as often as any other.
+func preloadLines(b *testing.B, c *embedded.Cluster, n int) {
+	cl, err := c.Client(kgo.ProducerLinger(5 * time.Millisecond))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	var failed atomic.Pointer[error]
+	var line []byte
+	for i := 0; i < n; i++ {
+		line = line[:0]
+		for j := range benchWordsPerLine {
+			if j > 0 {
+				line = append(line, ' ')
+			}
+			// Word k of the input is w(7919·k mod 10k): 7919
+			// is prime to 10k, so every word comes once in
+			// each 10k words, in a scattered order.
+			line = fmt.Appendf(line, "w%04d", (i*benchWordsPerLine*7919+j*7919)%benchVocabulary)
+		}
+		r := &kgo.Record{Topic: "in", Key: fmt.Appendf(nil, "key-%05d", i%10000), Value: append([]byte(nil), line...)}
+		cl.Produce(context.Background(), r, func(_ *kgo.Record, err error) {
+			if err != nil {
+				failed.CompareAndSwap(nil, &err)
+			}
+		})
+	}
+	if err := cl.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	if err := failed.Load(); err != nil {
+		b.Fatal(*err)
+	}
+}
+
+// strataWordCount runs the word count as a Strata app until every word of
+// n lines has been counted. It groups with SelectKey and Repartition rather
+// than GroupBy, which is the same topology, so that a Peek between the
+// repartition topic and the count can tell when the last word arrives.
+func strataWordCount(b *testing.B, c *embedded.Cluster, n int) {
+	words := int64(n) * benchWordsPerLine
+	var counted atomic.Int64
+	done := make(chan struct{})
+	bld := topology.NewBuilder()
+	lines := kstream.From(bld, "in", serde.String(), serde.String())
+	split := kstream.FlatMapValues(lines, func(_, line string) []string { return strings.Fields(line) })
+	byWord := kstream.SelectKey(split, func(_, w string) string { return w }).
+		Repartition(kstream.Named("counts")).
+		Peek(func(string, string) {
+			if counted.Add(1) == words {
+				close(done)
+			}
+		})
+	ktable.GroupByKey(byWord).Count(ktable.Named("counts")).
+		ToStream().To("out", kstream.WithSerdes(serde.String(), serde.Int64()))
+	top, err := bld.Build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	app, err := strata.New(top, strata.Config{
+		ApplicationID: "bench-wordcount",
+		Brokers:       c.Addrs(),
+		StateDir:      b.TempDir(),
+		Logger:        slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- app.Run(ctx) }()
+	select {
+	case <-done:
+	case err := <-errc:
+		b.Fatalf("app stopped early: %v", err)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+	if m := app.Metrics(); m.Processed != int64(n)+words {
+		b.Fatalf("processed %d records, want %d lines and %d words", m.Processed, n, words)
+	}
+}
