@@ -174,7 +174,10 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (*Driver, erro
 				OnBadRecord:   engine.BadRecordPolicy(cfg.OnBadRecord),
 				Now:           func() time.Time { return d.now },
 				State: engine.StateConfig{Dir: "/state", Open: func(dir string) (engine.TaskStorage, error) {
-					return kv.OpenPebble(dir, kv.PebbleOptions{FS: d.fs})
+					// Files live in memory: a write-ahead log
+					// would protect nothing and cost a copy of
+					// every write.
+					return kv.OpenPebble(dir, kv.PebbleOptions{FS: d.fs, DisableWAL: true})
 				}},
 				Cache: cache,
 			})
