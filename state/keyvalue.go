@@ -367,17 +367,27 @@ func prefixEnd(p []byte) []byte {
 func LookupKeyValue[K, V any](ctx interface {
 	StateStore(name string) (topology.StateStore, error)
 }, name string) (KeyValueStore[K, V], error) {
+	return lookup[KeyValueStore[K, V], K, V](ctx, name, "key-value store")
+}
+
+// lookup returns the store named name from ctx as an S, a store interface
+// over keys K and values V, or an error naming the store, what it is, and
+// what was asked for.
+func lookup[S any, K, V any](ctx interface {
+	StateStore(name string) (topology.StateStore, error)
+}, name, kind string) (S, error) {
+	var zero S
 	s, err := ctx.StateStore(name)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	kvs, ok := s.(KeyValueStore[K, V])
+	typed, ok := s.(S)
 	if !ok {
 		var k K
 		var v V
-		return nil, fmt.Errorf("store %q is a %s, not a key-value store of key %T and value %T", name, describeStore(s), k, v)
+		return zero, fmt.Errorf("store %q is a %s, not a %s of key %T and value %T", name, describeStore(s), kind, k, v)
 	}
-	return kvs, nil
+	return typed, nil
 }
 
 // describeStore names the kind and types of a store for error messages.

@@ -326,17 +326,7 @@ func (s *sessionStore[K, V]) describe() string {
 func LookupSession[K, V any](ctx interface {
 	StateStore(name string) (topology.StateStore, error)
 }, name string) (SessionStore[K, V], error) {
-	s, err := ctx.StateStore(name)
-	if err != nil {
-		return nil, err
-	}
-	ss, ok := s.(SessionStore[K, V])
-	if !ok {
-		var k K
-		var v V
-		return nil, fmt.Errorf("store %q is a %s, not a session store of key %T and value %T", name, describeStore(s), k, v)
-	}
-	return ss, nil
+	return lookup[SessionStore[K, V], K, V](ctx, name, "session store")
 }
 
 // EncodeKey returns the serialized form of key, by which the store orders

@@ -436,17 +436,7 @@ func (s *windowStore[K, V]) describe() string {
 func LookupWindow[K, V any](ctx interface {
 	StateStore(name string) (topology.StateStore, error)
 }, name string) (WindowStore[K, V], error) {
-	s, err := ctx.StateStore(name)
-	if err != nil {
-		return nil, err
-	}
-	ws, ok := s.(WindowStore[K, V])
-	if !ok {
-		var k K
-		var v V
-		return nil, fmt.Errorf("store %q is a %s, not a window store of key %T and value %T", name, describeStore(s), k, v)
-	}
-	return ws, nil
+	return lookup[WindowStore[K, V], K, V](ctx, name, "window store")
 }
 
 // EncodeKey returns the serialized form of key, by which the store orders
