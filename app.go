@@ -60,10 +60,14 @@ type Metrics struct {
 	// RestoredRecords counts changelog records applied to state stores
 	// while restoring them.
 	RestoredRecords int64
+	// DroppedRecords counts records operators dropped on purpose: null
+	// keys where a key is needed, records too late for their window.
+	// Each is also logged.
+	DroppedRecords int64
 }
 
 type metrics struct {
-	processed, skipped, commits, restored atomic.Int64
+	processed, skipped, commits, restored, dropped atomic.Int64
 }
 
 // Metrics returns the App's counters. It is safe to call while Run runs.
@@ -73,6 +77,7 @@ func (a *App) Metrics() Metrics {
 		SkippedRecords:  a.metrics.skipped.Load(),
 		Commits:         a.metrics.commits.Load(),
 		RestoredRecords: a.metrics.restored.Load(),
+		DroppedRecords:  a.metrics.dropped.Load(),
 	}
 }
 
@@ -404,9 +409,10 @@ func (r *runner) process(fetches kgo.Fetches) error {
 		return err
 	}
 	for _, t := range r.touched {
-		before := t.Metrics.Processed
+		before, dropped := t.Metrics.Processed, t.Metrics.DroppedRecords
 		err := t.ProcessAll()
 		r.app.metrics.processed.Add(t.Metrics.Processed - before)
+		r.app.metrics.dropped.Add(t.Metrics.DroppedRecords - dropped)
 		if err != nil {
 			return err
 		}
