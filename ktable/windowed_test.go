@@ -351,6 +351,10 @@ func TestWindowedStreamTimeIsPerPartition(t *testing.T) {
 	if v, ok, err := store.Partition(1).Fetch(k1, msAt(0)); err != nil || !ok || v.Value != 1 {
 		t.Fatalf("partition 1 store: %s@0 = %+v, %v, %v", k1, v, ok, err)
 	}
+	// The driver also shows the values alone, as Kafka's getWindowStore.
+	if v, ok := testutil.WindowStore[string, int64](d, "counts").Fetch(k1, msAt(0)); !ok || v != 1 {
+		t.Fatalf("values-only view: %s@0 = %d, %v", k1, v, ok)
+	}
 }
 
 // Reduce skips tombstones, Count counts them, as for GroupedStream.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/window"
 )
 
 // Timestamped is a value with the timestamp of the record that last changed
@@ -102,3 +103,60 @@ func values[K, V any](it Iterator[K, Timestamped[V]], err error) (Iterator[K, V]
 type valueIterator[K, V any] struct{ Iterator[K, Timestamped[V]] }
 
 func (it valueIterator[K, V]) Value() V { return it.Iterator.Value().Value }
+
+// WindowValuesOf returns a read-only view of a window store of timestamped
+// values that shows the values alone, as ValuesOf does for key-value stores.
+func WindowValuesOf[K, V any](s ReadOnlyWindowStore[K, Timestamped[V]]) ReadOnlyWindowStore[K, V] {
+	return windowValuesOf[K, V]{s}
+}
+
+type windowValuesOf[K, V any] struct {
+	s ReadOnlyWindowStore[K, Timestamped[V]]
+}
+
+func (v windowValuesOf[K, V]) Name() string { return v.s.Name() }
+
+func (v windowValuesOf[K, V]) Fetch(key K, start time.Time) (V, bool, error) {
+	tv, ok, err := v.s.Fetch(key, start)
+	return tv.Value, ok, err
+}
+
+func (v windowValuesOf[K, V]) FetchRange(key K, from, to time.Time) (Iterator[time.Time, V], error) {
+	return values(v.s.FetchRange(key, from, to))
+}
+
+func (v windowValuesOf[K, V]) BackwardFetchRange(key K, from, to time.Time) (Iterator[time.Time, V], error) {
+	return values(v.s.BackwardFetchRange(key, from, to))
+}
+
+func (v windowValuesOf[K, V]) FetchKeyRange(keyFrom, keyTo K, from, to time.Time) (Iterator[window.Windowed[K], V], error) {
+	return values(v.s.FetchKeyRange(keyFrom, keyTo, from, to))
+}
+
+func (v windowValuesOf[K, V]) BackwardFetchKeyRange(keyFrom, keyTo K, from, to time.Time) (Iterator[window.Windowed[K], V], error) {
+	return values(v.s.BackwardFetchKeyRange(keyFrom, keyTo, from, to))
+}
+
+func (v windowValuesOf[K, V]) FetchAll(from, to time.Time) (Iterator[window.Windowed[K], V], error) {
+	return values(v.s.FetchAll(from, to))
+}
+
+func (v windowValuesOf[K, V]) BackwardFetchAll(from, to time.Time) (Iterator[window.Windowed[K], V], error) {
+	return values(v.s.BackwardFetchAll(from, to))
+}
+
+func (v windowValuesOf[K, V]) All() (Iterator[window.Windowed[K], V], error) {
+	return values(v.s.All())
+}
+
+func (v windowValuesOf[K, V]) BackwardAll() (Iterator[window.Windowed[K], V], error) {
+	return values(v.s.BackwardAll())
+}
+
+// EncodeKey passes the underlying store's key encoding through.
+func (v windowValuesOf[K, V]) EncodeKey(key K) ([]byte, error) {
+	if ke, ok := v.s.(interface{ EncodeKey(K) ([]byte, error) }); ok {
+		return ke.EncodeKey(key)
+	}
+	return nil, fmt.Errorf("store %q does not expose its key encoding", v.s.Name())
+}

@@ -162,6 +162,22 @@ func WindowStore[K, V any](d *Driver, name string) *WindowStoreView[K, V] {
 	d.tb.Helper()
 	var k K
 	var v V
+	// The DSL's window stores hold timestamped values; show their values
+	// alone, as for key-value stores.
+	var ts []state.ReadOnlyWindowStore[K, V]
+	for _, t := range d.order {
+		if s := t.StoreByName(name); s != nil {
+			p, ok := s.(state.ReadOnlyWindowStore[K, state.Timestamped[V]])
+			if !ok {
+				ts = nil
+				break
+			}
+			ts = append(ts, state.WindowValuesOf(p))
+		}
+	}
+	if ts != nil {
+		return &WindowStoreView[K, V]{d: d, name: name, parts: ts}
+	}
 	parts := storeParts[state.ReadOnlyWindowStore[K, V]](d, name, fmt.Sprintf("window store of key %T and value %T", k, v))
 	return &WindowStoreView[K, V]{d: d, name: name, parts: parts}
 }
