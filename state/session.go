@@ -282,36 +282,21 @@ func (s *sessionStore[K, V]) decode(suffix, value []byte) (window.Windowed[K], V
 // format. Records for sessions that have expired by then are skipped, and
 // segments that expire are dropped, as in Kafka Streams.
 func (s *sessionStore[K, V]) Restore(recs []*kgo.Record) error {
-	b := s.db.NewBatch()
-	for _, r := range recs {
+	return s.restore(recs, func(r *kgo.Record) ([]byte, bool, error) {
 		n := len(r.Key) - sessionLogSuffixLen
 		if n < 0 {
-			return s.corrupt(r, fmt.Sprintf("key of %d bytes is shorter than the %d of a session end and start", len(r.Key), sessionLogSuffixLen))
+			return nil, false, s.corrupt(r, fmt.Sprintf("key of %d bytes is shorter than the %d of a session end and start", len(r.Key), sessionLogSuffixLen))
 		}
 		end, start := be64(r.Key[n:]), be64(r.Key[n+8:])
 		if start > end {
-			return s.corrupt(r, fmt.Sprintf("session starts at %d, after its end %d", start, end))
+			return nil, false, s.corrupt(r, fmt.Sprintf("session starts at %d, after its end %d", start, end))
 		}
 		if s.expired(end) {
-			continue
+			return nil, false, nil
 		}
 		s.observe(end)
-		raw := appendTime(s.rawPrefix(r.Key[:n], end), start)
-		s.rawBuf = raw
-		var err error
-		if r.Value == nil {
-			err = b.Delete(raw)
-		} else {
-			err = b.Set(raw, r.Value)
-		}
-		if err != nil {
-			return s.fail("restore", err)
-		}
-	}
-	if err := b.Commit(); err != nil {
-		return s.fail("restore", err)
-	}
-	return s.dropExpired()
+		return appendTime(s.rawPrefix(r.Key[:n], end), start), true, nil
+	})
 }
 
 func (s *sessionStore[K, V]) describe() string {

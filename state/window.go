@@ -395,33 +395,18 @@ func wholeSegment(seg []byte) segmentRange { return segmentRange{lower: seg, upp
 // Records for windows that have expired by then are skipped, and segments
 // that expire are dropped, as in Kafka Streams.
 func (s *windowStore[K, V]) Restore(recs []*kgo.Record) error {
-	b := s.db.NewBatch()
-	for _, r := range recs {
+	return s.restore(recs, func(r *kgo.Record) ([]byte, bool, error) {
 		n := len(r.Key) - windowLogSuffixLen
 		if n < 0 {
-			return s.corrupt(r, fmt.Sprintf("key of %d bytes is shorter than the %d of a window start and sequence number", len(r.Key), windowLogSuffixLen))
+			return nil, false, s.corrupt(r, fmt.Sprintf("key of %d bytes is shorter than the %d of a window start and sequence number", len(r.Key), windowLogSuffixLen))
 		}
 		ts := be64(r.Key[n:])
 		if s.expired(ts) {
-			continue
+			return nil, false, nil
 		}
 		s.observe(ts)
-		raw := append(s.rawPrefix(r.Key[:n], ts), r.Key[n+8:]...)
-		s.rawBuf = raw
-		var err error
-		if r.Value == nil {
-			err = b.Delete(raw)
-		} else {
-			err = b.Set(raw, r.Value)
-		}
-		if err != nil {
-			return s.fail("restore", err)
-		}
-	}
-	if err := b.Commit(); err != nil {
-		return s.fail("restore", err)
-	}
-	return s.dropExpired()
+		return append(s.rawPrefix(r.Key[:n], ts), r.Key[n+8:]...), true, nil
+	})
 }
 
 func (s *windowStore[K, V]) describe() string {

@@ -274,6 +274,36 @@ func (s *segmented) timeRange(from, to int64) (lo, hi int64, ok bool) {
 }
 
 // corrupt is the error of a changelog record that cannot be restored.
+// restore writes changelog records to the store in one batch, each under
+// the store key rawKey makes of it (ok false skips a record for expired
+// time), commits the batch and drops the segments that expire. rawKey may
+// build the key in s.rawBuf.
+func (s *segmented) restore(recs []*kgo.Record, rawKey func(r *kgo.Record) (raw []byte, ok bool, err error)) error {
+	b := s.db.NewBatch()
+	for _, r := range recs {
+		raw, ok, err := rawKey(r)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		s.rawBuf = raw
+		if r.Value == nil {
+			err = b.Delete(raw)
+		} else {
+			err = b.Set(raw, r.Value)
+		}
+		if err != nil {
+			return s.fail("restore", err)
+		}
+	}
+	if err := b.Commit(); err != nil {
+		return s.fail("restore", err)
+	}
+	return s.dropExpired()
+}
+
 func (s *segmented) corrupt(r *kgo.Record, why string) error {
 	return fmt.Errorf("store %q: restore: corrupt changelog record at %s[%d] offset %d: %s",
 		s.spec.name, r.Topic, r.Partition, r.Offset, why)
