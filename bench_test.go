@@ -36,6 +36,12 @@ func BenchmarkMapThrough(b *testing.B) {
 const benchPartitions = 8
 
 func benchMapThrough(b *testing.B, run func(b *testing.B, c *embedded.Cluster, n int)) {
+	benchOnKafka(b, preload, run)
+}
+
+// benchOnKafka starts a broker with "in" and "out" (8 partitions each),
+// preloads b.N records into "in" with load, and times run over them.
+func benchOnKafka(b *testing.B, load, run func(b *testing.B, c *embedded.Cluster, n int)) {
 	ctx := context.Background()
 	c, err := embedded.Start(ctx, embedded.Config{Topics: []embedded.Topic{
 		{Name: "in", Partitions: benchPartitions},
@@ -45,7 +51,7 @@ func benchMapThrough(b *testing.B, run func(b *testing.B, c *embedded.Cluster, n
 		b.Fatal(err)
 	}
 	defer c.Close()
-	preload(b, c, b.N)
+	load(b, c, b.N)
 	b.ResetTimer()
 	run(b, c, b.N)
 	b.StopTimer()

@@ -48,20 +48,7 @@ func BenchmarkWordCount(b *testing.B) {
 }
 
 func benchWordCount(b *testing.B, run func(b *testing.B, c *embedded.Cluster, n int)) {
-	ctx := context.Background()
-	c, err := embedded.Start(ctx, embedded.Config{Topics: []embedded.Topic{
-		{Name: "in", Partitions: benchPartitions},
-		{Name: "out", Partitions: benchPartitions},
-	}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	preloadLines(b, c, b.N)
-	b.ResetTimer()
-	run(b, c, b.N)
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	benchOnKafka(b, preloadLines, run)
 }
 
 // preloadLines writes n lines of benchWordsPerLine words to "in", keyed by
