@@ -159,6 +159,7 @@ type runner struct {
 	committed   map[topicPartition]int64
 	touched     []*engine.Task
 	lastCommit  time.Time
+	lastPurge   time.Time
 	fatal       error
 	failed      bool
 }
@@ -495,9 +496,21 @@ func (r *runner) commitOffsets(ctx context.Context) error {
 			r.committed[topicPartition{topic, p}] = eo.Offset
 		}
 	}
-	r.purgeRepartition(ctx, offsets)
+	r.purgeRepartition(ctx, r.committedOffsets)
 	r.app.metrics.commits.Add(1)
 	return nil
+}
+
+// committedOffsets returns every offset this run has committed.
+func (r *runner) committedOffsets() map[string]map[int32]kgo.EpochOffset {
+	out := map[string]map[int32]kgo.EpochOffset{}
+	for tp, off := range r.committed {
+		if out[tp.topic] == nil {
+			out[tp.topic] = map[int32]kgo.EpochOffset{}
+		}
+		out[tp.topic][tp.partition] = kgo.EpochOffset{Epoch: -1, Offset: off}
+	}
+	return out
 }
 
 // shutdown is the clean exit: commit everything processed, close tasks,

@@ -59,7 +59,7 @@ func (r *runner) commitTransaction(ctx context.Context) error {
 	}
 	r.lastCommit = time.Now()
 	r.app.metrics.commits.Add(1)
-	r.purgeRepartition(ctx, r.cl.CommittedOffsets())
+	r.purgeRepartition(ctx, r.cl.CommittedOffsets)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata"
@@ -40,5 +41,32 @@ func TestDroppedRecordsMetric(t *testing.T) {
 	runUntil(t, c, app, 2)
 	if m := app.Metrics(); m.DroppedRecords != 2 {
 		t.Fatalf("Metrics() = %+v, want 2 dropped records", m)
+	}
+}
+
+// TestRepartitionTopicsArePurged: once processed records' offsets are
+// committed, the runtime deletes them from the repartition topic.
+func TestRepartitionTopicsArePurged(t *testing.T) {
+	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in", Partitions: 2}, {Name: "out", Partitions: 2}}})
+	b := topology.NewBuilder()
+	kstream.From(b, "in", serde.String(), serde.String()).Repartition(kstream.Named("rekey")).To("out")
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := strata.New(top, strata.Config{ApplicationID: "purge", Brokers: c.Addrs(), StateDir: t.TempDir(), Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	produceKeys(t, c, []string{"a", "b", "c", "d", "e", "f"})
+	runUntil(t, c, app, 6) // the clean stop commits, then purges
+	starts, err := c.Admin().ListStartOffsets(context.Background(), "purge-rekey-repartition")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var purged int64
+	starts.Each(func(o kadm.ListedOffset) { purged += o.Offset })
+	if purged != 6 {
+		t.Fatalf("the repartition topic starts %d records in, want all 6 purged", purged)
 	}
 }

@@ -186,35 +186,46 @@ func (r *runner) applyRestore(id topology.TaskID, p *restorePlan) error {
 var errStaleCheckpoint = errors.New("stale checkpoint")
 
 // listOffsets lists offsets of one partition of topics with list (end or
-// last stable offsets). A topic created moments ago may be missing from the
-// client's cached metadata; franz-go drops the stale entry when a request
-// finds the topic unknown, so asking again shortly after succeeds.
+// last stable offsets), waiting out stale metadata (see untilKnown).
 func (r *runner) listOffsets(ctx context.Context, list func(context.Context, ...string) (kadm.ListedOffsets, error), topics []string, partition int32) (kadm.ListedOffsets, error) {
-	backoff := 20 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		offsets, err := list(ctx, topics...)
-		if err != nil {
-			return nil, fmt.Errorf("list offsets of %q: %w", topics, err)
+	var offsets kadm.ListedOffsets
+	err := untilKnown(ctx, func() (string, error) {
+		var err error
+		if offsets, err = list(ctx, topics...); err != nil {
+			return "", fmt.Errorf("list offsets of %q: %w", topics, err)
 		}
-		var missing string
 		for _, topic := range topics {
 			lo, ok := offsets.Lookup(topic, partition)
 			switch {
 			case !ok || errors.Is(lo.Err, kerr.UnknownTopicOrPartition):
-				missing = topic
+				return fmt.Sprintf("%s[%d]", topic, partition), nil
 			case lo.Err != nil:
-				return nil, fmt.Errorf("list offsets of %s[%d]: %w", topic, partition, lo.Err)
+				return "", fmt.Errorf("list offsets of %s[%d]: %w", topic, partition, lo.Err)
 			}
 		}
-		if missing == "" {
-			return offsets, nil
+		return "", nil
+	})
+	return offsets, err
+}
+
+// untilKnown calls try until it reports nothing missing. A topic this run
+// created moments ago may be missing from the client's cached metadata;
+// franz-go drops the stale entry when a request finds the topic unknown,
+// so asking again shortly after succeeds. try returns what it found
+// missing, or an error that ends the wait.
+func untilKnown(ctx context.Context, try func() (missing string, err error)) error {
+	backoff := 20 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		missing, err := try()
+		if err != nil || missing == "" {
+			return err
 		}
 		if attempt == 8 {
-			return nil, fmt.Errorf("list offsets of %s[%d]: the partition is unknown to the brokers", missing, partition)
+			return fmt.Errorf("%s is unknown to the brokers", missing)
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(backoff):
 			backoff *= 2
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -70,12 +71,17 @@ func (r *runner) ensureInternalTopics(ctx context.Context) error {
 }
 
 // purgeRepartition deletes the records of repartition topics below the
-// offsets just committed: they have been processed for good, and the topics
-// keep records until purged. Failures only delay the purge to the next
-// commit.
-func (r *runner) purgeRepartition(ctx context.Context, committed map[string]map[int32]kgo.EpochOffset) {
+// offsets committed: they have been processed for good, and the topics
+// keep records until purged. It runs at most once per CommitInterval (under
+// exactly-once every poll commits, and a purge per transaction would add a
+// request to each). Failures only delay the purge to the next one.
+func (r *runner) purgeRepartition(ctx context.Context, committed func() map[string]map[int32]kgo.EpochOffset) {
+	if len(r.repartition) == 0 || time.Since(r.lastPurge) < r.cfg.CommitInterval {
+		return
+	}
+	r.lastPurge = time.Now()
 	var offsets kadm.Offsets
-	for topic, ps := range committed {
+	for topic, ps := range committed() {
 		if !r.repartition[topic] {
 			continue
 		}
@@ -86,7 +92,11 @@ func (r *runner) purgeRepartition(ctx context.Context, committed map[string]map[
 	if len(offsets) == 0 {
 		return
 	}
-	resp, err := r.adm.DeleteRecords(ctx, offsets)
+	// The group client is used, not r.adm: it was created after the
+	// repartition topics and consumes them, while r.adm's client looked
+	// them up before they existed and franz-go keeps that for sharded
+	// requests such as DeleteRecords.
+	resp, err := kadm.NewClient(r.cl).DeleteRecords(ctx, offsets)
 	if err == nil {
 		err = resp.Error()
 	}
