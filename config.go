@@ -109,10 +109,12 @@ type Config struct {
 	// /tmp/kafka-streams.
 	StateDir string
 
-	// StateMemoryBytes bounds the memory of Pebble state stores on this
-	// instance: half is the block cache all stores share, half is split
-	// between the write buffers (memtables) of the tasks' databases.
-	// Default 64 MiB.
+	// StateMemoryBytes is the memory budget of Pebble state stores on
+	// this instance: half is the block cache all stores share; the other
+	// half sizes the write buffers, planned for 8 stateful tasks: each
+	// task's database holds up to two memtables of 1/32 of the budget
+	// (at least 1 MiB). An instance running more than 8 stateful tasks
+	// uses that much more. Default 64 MiB.
 	StateMemoryBytes int64
 
 	// CacheMaxBytes is the budget of the record cache, Kafka Streams'
