@@ -3,6 +3,8 @@ package topology
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 
 	"github.com/strata-go/strata/internal/engine"
 	"github.com/strata-go/strata/serde"
@@ -69,7 +71,7 @@ func (b *Builder) ConnectStores(processor string, stores ...string) {
 		return
 	}
 	for _, s := range stores {
-		if !containsString(n.Stores, s) {
+		if !slices.Contains(n.Stores, s) {
 			n.Stores = append(n.Stores, s)
 		}
 	}
@@ -133,7 +135,7 @@ func (t *Topology) SourceTopics() []string {
 	for _, st := range t.engine().Subtopologies {
 		out = append(out, st.SourceTopics...)
 	}
-	sortStrings(out)
+	sort.Strings(out)
 	return out
 }
 
@@ -261,15 +263,6 @@ func addSink[K, V any](b *Builder, name string, sink Sink[K, V], internal bool, 
 		def.TopicExtractorName = "TopicExtractor"
 	}
 	b.add(def)
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // DeclareStore declares a store by name only. Deprecated: temporary, for

@@ -1,5 +1,0 @@
-package topology
-
-import "sort"
-
-func sortStrings(s []string) { sort.Strings(s) }
