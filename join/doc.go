@@ -1,0 +1,19 @@
+// Package join joins streams and tables the way Kafka Streams does: records
+// of two inputs with equal keys meet in one task, and a joiner function makes
+// each result.
+//
+// The joins are package functions, because they change types:
+//
+//   - stream-stream, within a join window: Streams, StreamsLeft, StreamsOuter;
+//   - stream-table, where only stream records trigger output: StreamTable,
+//     StreamTableLeft;
+//   - stream-global table, with a key mapper: StreamGlobal, StreamGlobalLeft;
+//   - table-table, on the primary key: Tables, TablesLeft, TablesOuter;
+//   - table-table on a foreign key (many-to-one): ForeignKey, ForeignKeyLeft.
+//
+// Inputs whose key may have changed since they were read are repartitioned
+// first, and inputs that must be co-partitioned are checked when the app
+// starts: a join of topics with different partition counts fails with an
+// error naming them. Kafka Streams' join semantics are the reference; where
+// Strata differs, docs/deviations.md says so.
+package join

@@ -1,0 +1,139 @@
+package join
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/state"
+	"github.com/strata-go/strata/topology"
+)
+
+// Option configures one join. Each join documents the options it takes;
+// options a join does not take are reported by Builder.Build.
+type Option interface{ applyTo(o *options) }
+
+type optKind int
+
+const (
+	optName optKind = 1 << iota
+	optStore
+	optSerdes
+)
+
+var optNames = []struct {
+	k    optKind
+	name string
+}{
+	{optName, "Named"},
+	{optStore, "WithStoreOptions"},
+	{optSerdes, "WithKeySerde/WithValueSerdes"},
+}
+
+func (k optKind) String() string {
+	var names []string
+	for _, n := range optNames {
+		if k&n.k != 0 {
+			names = append(names, n.name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+type options struct {
+	op         string
+	name       string
+	storeOpts  []state.Option
+	keySerde   any // serde.Serde[K]
+	leftSerde  any // serde.Serde[V1]
+	rightSerde any // serde.Serde[V2]
+	set        optKind
+}
+
+type option struct {
+	kind optKind
+	fn   func(o *options)
+}
+
+func (opt option) applyTo(o *options) { o.set |= opt.kind; opt.fn(o) }
+
+// Named names the join. The join's processors, stores, and so their
+// changelogs and any repartition topics, take their names from it, so a
+// named join keeps its state when the topology around it changes.
+func Named(name string) Option {
+	return option{optName, func(o *options) { o.name = name }}
+}
+
+// WithStoreOptions passes options to the stores the join creates, such as
+// state.InMemory() or state.Logging(false).
+func WithStoreOptions(opts ...state.Option) Option {
+	return option{optStore, func(o *options) { o.storeOpts = append(o.storeOpts, opts...) }}
+}
+
+// WithKeySerde sets the key serde the join writes keys with (to its stores
+// and repartition topics) where it cannot tell it from its inputs.
+func WithKeySerde[K any](s serde.Serde[K]) Option {
+	return option{optSerdes, func(o *options) { o.keySerde = s }}
+}
+
+// WithValueSerdes sets the serdes the join writes the left and right values
+// with, where it cannot tell them from its inputs. A nil serde keeps the
+// input's.
+func WithValueSerdes[V1, V2 any](left serde.Serde[V1], right serde.Serde[V2]) Option {
+	return option{optSerdes, func(o *options) {
+		if left != nil {
+			o.leftSerde = left
+		}
+		if right != nil {
+			o.rightSerde = right
+		}
+	}}
+}
+
+// collect applies opts for the join op, which takes the options in accepts.
+// Mistakes are recorded on b for Build to report.
+func collect(b *topology.Builder, op string, opts []Option, accepts optKind) *options {
+	o := &options{op: op}
+	for _, opt := range opts {
+		if opt == nil {
+			b.Fail(fmt.Errorf("%s: nil option", op))
+			continue
+		}
+		opt.applyTo(o)
+	}
+	if extra := o.set &^ accepts; extra != 0 {
+		b.Fail(fmt.Errorf("%s: option %s does not apply (%s takes %s)", op, extra, op, accepts))
+	}
+	if o.set&optName != 0 && o.name == "" {
+		b.Fail(fmt.Errorf("%s: Named with an empty name", op))
+	}
+	return o
+}
+
+// nameOr returns the join's name, or one the builder makes from prefix.
+func (o *options) nameOr(b *topology.Builder, prefix string) string {
+	if o.name != "" {
+		return o.name
+	}
+	return b.NewName(prefix)
+}
+
+// serdeOr returns the serde set by an option when it has type serde.Serde[T],
+// else known, else serde.Default for T. A serde option of another type is a
+// Build error naming the join.
+func serdeOr[T any](b *topology.Builder, op, what string, set any, known serde.Serde[T]) serde.Serde[T] {
+	if set != nil {
+		s, ok := set.(serde.Serde[T])
+		if !ok {
+			var t T
+			b.Fail(fmt.Errorf("%s: %s serde is %T, want one for %T", op, what, set, t))
+			return nil
+		}
+		return s
+	}
+	if known != nil {
+		return known
+	}
+	s, _ := serde.Default[T]()
+	return s
+}
