@@ -117,23 +117,3 @@ func (o *options) nameOr(b *topology.Builder, prefix string) string {
 	}
 	return b.NewName(prefix)
 }
-
-// serdeOr returns the serde set by an option when it has type serde.Serde[T],
-// else known, else serde.Default for T. A serde option of another type is a
-// Build error naming the join.
-func serdeOr[T any](b *topology.Builder, op, what string, set any, known serde.Serde[T]) serde.Serde[T] {
-	if set != nil {
-		s, ok := set.(serde.Serde[T])
-		if !ok {
-			var t T
-			b.Fail(fmt.Errorf("%s: %s serde is %T, want one for %T", op, what, set, t))
-			return nil
-		}
-		return s
-	}
-	if known != nil {
-		return known
-	}
-	s, _ := serde.Default[T]()
-	return s
-}

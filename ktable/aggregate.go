@@ -46,7 +46,7 @@ func aggregate[K, V, VA any](g *GroupedStream[K, V], op string, start func(K, V)
 	if storeName == "" {
 		storeName = b.NewName("KSTREAM-AGGREGATE-STATE-STORE-")
 	}
-	vs := serdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
+	vs := dsl.SerdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
 	if vs == nil {
 		var va VA
 		b.Fail(fmt.Errorf("%s: no serde for aggregate type %T; pass ktable.WithValueSerde", op, va))

@@ -69,8 +69,8 @@ func GroupTableBy[K, V, K2, V2 any](t Table[K, V], fn func(key K, value V) (K2, 
 	}
 	tks, _ := any(t.keySerde).(serde.Serde[K2])
 	tvs, _ := any(t.valueSerde).(serde.Serde[V2])
-	ks := serdeOr(b, "GroupTableBy", "key", o.keySerde, tks)
-	vs := serdeOr(b, "GroupTableBy", "value", o.valueSerde, tvs)
+	ks := dsl.SerdeOr(b, "GroupTableBy", "key", o.keySerde, tks)
+	vs := dsl.SerdeOr(b, "GroupTableBy", "value", o.valueSerde, tvs)
 	if ks == nil {
 		var k K2
 		b.Fail(fmt.Errorf("GroupTableBy: no key serde for key type %T; pass ktable.WithKeySerde", k))
@@ -175,7 +175,7 @@ func tableAggregate[K, V, VA any](g *GroupedTable[K, V], op, procPrefix string, 
 		// Kafka Streams names the stores of reductions this way too.
 		storeName = b.NewName("KTABLE-AGGREGATE-STATE-STORE-")
 	}
-	vs := serdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
+	vs := dsl.SerdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
 	if vs == nil {
 		var va VA
 		b.Fail(fmt.Errorf("%s: no serde for aggregate type %T; pass ktable.WithValueSerde", op, va))

@@ -101,31 +101,11 @@ func (o *options) nameOr(b *topology.Builder, prefix string) string {
 	return b.NewName(prefix)
 }
 
-// serdeOr returns the serde set by an option when it has type serde.Serde[T],
-// else known, else serde.Default for T. A serde option of another type is a
-// Build error.
-func serdeOr[T any](b *topology.Builder, op, what string, set any, known serde.Serde[T]) serde.Serde[T] {
-	if set != nil {
-		s, ok := set.(serde.Serde[T])
-		if !ok {
-			var t T
-			b.Fail(fmt.Errorf("%s: %s serde is %T, want one for %T", op, what, set, t))
-			return nil
-		}
-		return s
-	}
-	if known != nil {
-		return known
-	}
-	s, _ := serde.Default[T]()
-	return s
-}
-
 // serdesFor returns the key and value serdes for writing s, failing Build
 // with a message naming the operation and type when one is unknown.
 func serdesFor[K, V any](b *topology.Builder, op string, s dsl.Stream[K, V], o *options) (serde.Serde[K], serde.Serde[V]) {
-	ks := serdeOr(b, op, "key", o.keySerde, s.KeySerde())
-	vs := serdeOr(b, op, "value", o.valueSerde, s.ValueSerde())
+	ks := dsl.SerdeOr(b, op, "key", o.keySerde, s.KeySerde())
+	vs := dsl.SerdeOr(b, op, "value", o.valueSerde, s.ValueSerde())
 	var k K
 	var v V
 	if ks == nil {

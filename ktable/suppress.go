@@ -217,8 +217,8 @@ func (t Table[K, V]) Suppress(s Suppression, opts ...Option) Table[K, V] {
 	if s.buffer.err != nil {
 		fail("%v", s.buffer.err)
 	}
-	ks := serdeOr(b, "Table.Suppress", "key", o.keySerde, t.keySerde)
-	vs := serdeOr(b, "Table.Suppress", "value", o.valueSerde, t.valueSerde)
+	ks := dsl.SerdeOr(b, "Table.Suppress", "key", o.keySerde, t.keySerde)
+	vs := dsl.SerdeOr(b, "Table.Suppress", "value", o.valueSerde, t.valueSerde)
 	if ks == nil || vs == nil {
 		var k K
 		var v V

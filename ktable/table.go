@@ -221,7 +221,7 @@ func MapValues[K, V, V2 any](t Table[K, V], fn func(key K, value V) V2, opts ...
 	topology.AddProcessor(b, name, func() topology.Processor[K, Change[V], K, Change[V2]] {
 		return &tableMapProc[K, V, V2]{fn: fn}
 	}, t.node())
-	vs := serdeOr[V2](b, "ktable.MapValues", "value", o.valueSerde, nil)
+	vs := dsl.SerdeOr[V2](b, "ktable.MapValues", "value", o.valueSerde, nil)
 	return Table[K, V2]{changes: dsl.NewStream[K, Change[V2]](b, name, t.keySerde, nil, false), keySerde: t.keySerde, valueSerde: vs}
 }
 

@@ -121,7 +121,7 @@ func aggregateWindows[K, V, VA any](ws *TimeWindowedStream[K, V], op string, sta
 	if storeName == "" {
 		storeName = b.NewName("KSTREAM-AGGREGATE-STATE-STORE-")
 	}
-	vs := serdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
+	vs := dsl.SerdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
 	if vs == nil {
 		var va VA
 		b.Fail(fmt.Errorf("%s: no serde for aggregate type %T; pass ktable.WithValueSerde", op, va))

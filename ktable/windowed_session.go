@@ -120,7 +120,7 @@ func aggregateSessions[K, V, VA any](ss *SessionWindowedStream[K, V], op string,
 	if storeName == "" {
 		storeName = b.NewName("KSTREAM-AGGREGATE-STATE-STORE-")
 	}
-	vs := serdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
+	vs := dsl.SerdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
 	if vs == nil {
 		var va VA
 		b.Fail(fmt.Errorf("%s: no serde for aggregate type %T; pass ktable.WithValueSerde", op, va))

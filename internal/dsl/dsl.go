@@ -8,6 +8,8 @@
 package dsl
 
 import (
+	"fmt"
+
 	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/topology"
 )
@@ -59,4 +61,24 @@ func ValueSerdeOr[K, V any](s Stream[K, V]) serde.Serde[V] {
 	}
 	vs, _ := serde.Default[V]()
 	return vs
+}
+
+// SerdeOr returns the serde an option set when it has type serde.Serde[T],
+// else known, else serde.Default for T (nil when T has none). A set serde of
+// another type is a Build error naming op and what the serde is for.
+func SerdeOr[T any](b *topology.Builder, op, what string, set any, known serde.Serde[T]) serde.Serde[T] {
+	if set != nil {
+		s, ok := set.(serde.Serde[T])
+		if !ok {
+			var t T
+			b.Fail(fmt.Errorf("%s: %s serde is %T, want one for %T", op, what, set, t))
+			return nil
+		}
+		return s
+	}
+	if known != nil {
+		return known
+	}
+	s, _ := serde.Default[T]()
+	return s
 }
