@@ -450,3 +450,32 @@ func endTotal(ctx context.Context, t *testing.T, adm *kadm.Client, topic string)
 	ends.Each(func(o kadm.ListedOffset) { total += o.Offset })
 	return total
 }
+
+// Inputs declared co-partitioned (as a join's are) with different partition
+// counts stop the app at startup, with an error naming both topics.
+func TestCopartitionedTopicsWithDifferentCounts(t *testing.T) {
+	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{
+		{Name: "left", Partitions: 4}, {Name: "right", Partitions: 3}, {Name: "out"},
+	}})
+	b := topology.NewBuilder()
+	l := kstream.From(b, "left", serde.String(), serde.String(), kstream.Named("l"))
+	r := kstream.From(b, "right", serde.String(), serde.String(), kstream.Named("r"))
+	l.Merge(r).To("out")
+	b.Copartition("l", "r")
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := strata.New(top, testConfig(t, c, "copartition"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	defer cancel()
+	err = app.Run(ctx)
+	for _, want := range []string{`"left" (4 partitions)`, `"right" (3 partitions)`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("Run = %v, want an error containing %q", err, want)
+		}
+	}
+}

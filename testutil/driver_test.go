@@ -64,6 +64,30 @@ func upperTopology(t *testing.T) *topology.Topology {
 	return top
 }
 
+// copartitionedTopology merges topics left and right, declared
+// co-partitioned as a join's inputs are.
+func copartitionedTopology(t *testing.T) *topology.Topology {
+	t.Helper()
+	b := topology.NewBuilder()
+	l := kstream.From(b, "left", serde.String(), serde.String(), kstream.Named("l"))
+	r := kstream.From(b, "right", serde.String(), serde.String(), kstream.Named("r"))
+	l.Merge(r).To("out")
+	b.Copartition("l", "r")
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return top
+}
+
+func TestCopartitionedTopicsWithEqualCounts(t *testing.T) {
+	d := testutil.NewDriver(t, copartitionedTopology(t), testutil.Config{Partitions: map[string]int{"left": 3, "right": 3}})
+	testutil.NewInputTopic(d, "right", serde.String(), serde.String()).Pipe("k", "v")
+	if got := testutil.NewOutputTopic(d, "out", serde.String(), serde.String()).ReadKeyValue(); got.Key != "k" || got.Value != "v" {
+		t.Fatalf("read %+v", got)
+	}
+}
+
 func TestMisusedTopicsFailClearly(t *testing.T) {
 	top := upperTopology(t)
 	cases := []struct {
@@ -94,6 +118,9 @@ func TestMisusedTopicsFailClearly(t *testing.T) {
 		{"zero partitions", func(tb testing.TB) {
 			testutil.NewDriver(tb, top, testutil.Config{Partitions: map[string]int{"in": 0}})
 		}, `Config.Partitions["in"] = 0: a topic needs at least one partition`},
+		{"co-partitioned topics with different counts", func(tb testing.TB) {
+			testutil.NewDriver(tb, copartitionedTopology(t), testutil.Config{Partitions: map[string]int{"left": 2, "right": 3}})
+		}, `topics "left" (2 partitions), "right" (3 partitions) must have the same number of partitions`},
 		{"unknown store", func(tb testing.TB) {
 			d := testutil.NewDriver(tb, top, testutil.Config{})
 			testutil.KeyValueStore[string, int64](d, "nope")

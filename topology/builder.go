@@ -77,6 +77,21 @@ func (b *Builder) ConnectStores(processor string, stores ...string) {
 	}
 }
 
+// Copartition declares that the named nodes read co-partitioned inputs: the
+// source topics upstream of them must have the same number of partitions, so
+// that records with equal keys meet in the task of the same number. Joins
+// declare their inputs this way. The check runs when the app starts (and when
+// the test driver starts), because partition counts are only known then:
+// topics with different counts stop it with an error naming them, and
+// repartition topics in the group are created with the group's count.
+func (b *Builder) Copartition(nodes ...string) {
+	if b.built {
+		b.Fail(fmt.Errorf("co-partition group %q declared after Build", nodes))
+		return
+	}
+	b.g.Copartitions = append(b.g.Copartitions, slices.Clone(nodes))
+}
+
 // AddStore declares a state store. Package state declares stores through
 // it: use state.AddKeyValueStore and its siblings rather than calling it.
 func (b *Builder) AddStore(def *engine.StoreDef) {

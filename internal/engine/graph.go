@@ -67,6 +67,9 @@ type Graph struct {
 	// Stores in declaration order.
 	Stores     []*StoreDef
 	storesByID map[string]*StoreDef
+	// Copartitions are groups of nodes whose input topics must be
+	// co-partitioned, such as the two sides of a join.
+	Copartitions [][]string
 }
 
 // AddStore declares a store. It reports an error for a duplicate name.
@@ -190,13 +193,18 @@ func Freeze(g *Graph) (*Topology, []error) {
 			topicReader[t] = n.Name
 		}
 	}
+	errs = append(errs, checkCopartitions(g)...)
 	if cyc := findCycle(g); cyc != nil {
 		errs = append(errs, fmt.Errorf("the topology has a cycle: %s", strings.Join(cyc, " -> ")))
 	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	return split(g), nil
+	t := split(g)
+	if errs := checkCopartitionSubtopologies(t); len(errs) > 0 {
+		return nil, errs
+	}
+	return t, nil
 }
 
 // findCycle returns the node names of a cycle, first node repeated at the end,

@@ -21,7 +21,7 @@ func (t *Topology) Resolve(applicationID string) *Topology {
 	if !internal {
 		return t
 	}
-	g := &Graph{Stores: t.Graph.Stores, storesByID: t.Graph.storesByID, byName: map[string]*NodeDef{}}
+	g := &Graph{Stores: t.Graph.Stores, storesByID: t.Graph.storesByID, Copartitions: t.Graph.Copartitions, byName: map[string]*NodeDef{}}
 	for _, n := range t.Graph.Nodes {
 		c := *n
 		if n.Internal {
@@ -81,22 +81,62 @@ func (t *Topology) InternalTopics(applicationID string, partitions func(topic st
 			}
 		}
 	}
+	// The counts are planned twice: once as each topic would have it on
+	// its own, then with the counts co-partitioning imposes.
+	counts, _, err := t.planRepartitions(writer, partitions, nil)
+	if err != nil {
+		return nil, err
+	}
+	fixed, err := t.copartitionCounts(writer, counts)
+	if err != nil {
+		return nil, err
+	}
+	counts, out, err := t.planRepartitions(writer, partitions, fixed)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range t.Subtopologies {
+		n, err := t.subtopologyCount(st, func(topic string) (int, error) { return counts[topic], nil })
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range st.Stores {
+			def := t.Graph.Store(name)
+			if !def.Logged {
+				continue
+			}
+			out = append(out, InternalTopic{
+				Name: ChangelogTopic(applicationID, name), Purpose: Changelog, Partitions: n, Configs: def.ChangelogConfigs,
+				Why: fmt.Sprintf("store %q, whose sub-topology %d reads %q", name, st.ID, st.SourceTopics),
+			})
+		}
+	}
+	return out, nil
+}
+
+// subtopologyCount is a sub-topology's task count: the largest partition
+// count among the topics it reads.
+func (t *Topology) subtopologyCount(st *Subtopology, count func(topic string) (int, error)) (int, error) {
+	n := 0
+	for _, topic := range st.SourceTopics {
+		c, err := count(topic)
+		if err != nil {
+			return 0, err
+		}
+		n = max(n, c)
+	}
+	return n, nil
+}
+
+// planRepartitions returns the partition count of every topic the topology
+// reads, and the repartition topics in the order their counts were derived.
+// A repartition topic's count is fixed's entry for it, else its sink's, else
+// its writing sub-topology's task count.
+func (t *Topology) planRepartitions(writer map[string]*NodeDef, partitions func(topic string) (int, bool), fixed map[string]int) (map[string]int, []InternalTopic, error) {
 	counts := map[string]int{}
 	var out []InternalTopic
-	var visiting map[string]bool
+	visiting := map[string]bool{}
 	var count func(topic string) (int, error)
-	// subtopologyCount is a sub-topology's task count.
-	subtopologyCount := func(st *Subtopology) (int, error) {
-		n := 0
-		for _, topic := range st.SourceTopics {
-			c, err := count(topic)
-			if err != nil {
-				return 0, err
-			}
-			n = max(n, c)
-		}
-		return n, nil
-	}
 	count = func(topic string) (int, error) {
 		if c, ok := counts[topic]; ok {
 			return c, nil
@@ -114,11 +154,14 @@ func (t *Topology) InternalTopics(applicationID string, partitions func(topic st
 			return 0, fmt.Errorf("the partition count of internal topic %q depends on itself", topic)
 		}
 		visiting[topic] = true
-		c := sink.Partitions
+		c, ok := fixed[topic]
+		if !ok {
+			c = sink.Partitions
+		}
 		if c == 0 {
 			var err error
 			st := t.Subtopologies[t.nodeSubtopology(sink.Name)]
-			if c, err = subtopologyCount(st); err != nil {
+			if c, err = t.subtopologyCount(st, count); err != nil {
 				return 0, fmt.Errorf("internal topic %q: %w", topic, err)
 			}
 		}
@@ -129,7 +172,6 @@ func (t *Topology) InternalTopics(applicationID string, partitions func(topic st
 		})
 		return c, nil
 	}
-	visiting = map[string]bool{}
 	var topics []string
 	for topic := range writer {
 		topics = append(topics, topic)
@@ -137,26 +179,17 @@ func (t *Topology) InternalTopics(applicationID string, partitions func(topic st
 	sort.Strings(topics)
 	for _, topic := range topics {
 		if _, err := count(topic); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	for _, st := range t.Subtopologies {
-		n, err := subtopologyCount(st)
-		if err != nil {
-			return nil, err
-		}
-		for _, name := range st.Stores {
-			def := t.Graph.Store(name)
-			if !def.Logged {
-				continue
+		for _, topic := range st.SourceTopics {
+			if _, err := count(topic); err != nil {
+				return nil, nil, err
 			}
-			out = append(out, InternalTopic{
-				Name: ChangelogTopic(applicationID, name), Purpose: Changelog, Partitions: n, Configs: def.ChangelogConfigs,
-				Why: fmt.Sprintf("store %q, whose sub-topology %d reads %q", name, st.ID, st.SourceTopics),
-			})
 		}
 	}
-	return out, nil
+	return counts, out, nil
 }
 
 // nodeSubtopology returns the ID of the sub-topology holding the node.
