@@ -69,6 +69,12 @@ func sourceChangelogTopology(t *testing.T) *topology.Topology {
 // timestamped rows and skipping what processing skipped; a clean stop's
 // checkpoint makes the next start restore nothing.
 func TestTableSourceTopicAsChangelog(t *testing.T) {
+	for _, g := range []strata.Guarantee{strata.AtLeastOnce, strata.ExactlyOnce} {
+		t.Run(g.String(), func(t *testing.T) { testSourceTopicAsChangelog(t, g) })
+	}
+}
+
+func testSourceTopicAsChangelog(t *testing.T, guarantee strata.Guarantee) {
 	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{
 		{Name: "users", Partitions: 2}, {Name: "lookups", Partitions: 2},
 		{Name: "users-out"}, {Name: "out"},
@@ -92,6 +98,7 @@ func TestTableSourceTopicAsChangelog(t *testing.T) {
 		cfg := testConfig(t, c, "source-changelog")
 		cfg.OnBadRecord = topology.BadRecordSkip
 		cfg.DisableCache = true
+		cfg.Guarantee = guarantee
 		if stateDir != "" {
 			cfg.StateDir = stateDir
 		}
