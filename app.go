@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,23 +81,60 @@ func (a *App) Metrics() Metrics {
 	}
 }
 
-// Run joins the consumer group and processes records until ctx is cancelled
-// or processing fails. On cancellation it shuts down cleanly: it flushes
-// output, commits the offsets of everything processed, closes its tasks,
-// leaves the group and returns nil. On failure it returns the error without
-// committing the failed work, which is processed again on restart.
+// Run joins the consumer group with Config.Workers members and processes
+// records until ctx is cancelled or processing fails. On cancellation it
+// shuts down cleanly: each worker flushes output, commits the offsets of
+// everything processed, closes its tasks and leaves the group, and Run
+// returns nil. On failure in one worker the others shut down cleanly, and Run
+// returns the error without committing the failed work, which is processed
+// again on restart.
 func (a *App) Run(ctx context.Context) error {
 	if !a.started.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning
 	}
-	r, err := newRunner(ctx, a)
+	in, err := openInstance(a)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil // cancelled while starting: a clean stop
-		}
 		return err
 	}
-	return r.run(ctx)
+	workers, err := a.newWorkers(ctx, in)
+	if err == nil {
+		err = runWorkers(ctx, workers)
+	} else if ctx.Err() != nil {
+		err = nil // cancelled while starting: a clean stop
+	}
+	return errors.Join(err, in.close())
+}
+
+// newWorkers sets up the App's workers, then lets them join the group, so
+// that they join together rather than one rebalance each. The first worker
+// checks the topics and creates the internal ones; the others reuse its
+// findings.
+func (a *App) newWorkers(ctx context.Context, in *instance) ([]*runner, error) {
+	var workers []*runner
+	release := func() {
+		for _, w := range workers {
+			w.release()
+		}
+	}
+	for i := range a.cfg.Workers {
+		var first *runner
+		if i > 0 {
+			first = workers[0]
+		}
+		w, err := newRunner(ctx, a, in, i, first)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		workers = append(workers, w)
+	}
+	for _, w := range workers {
+		if err := w.join(); err != nil {
+			release()
+			return nil, err
+		}
+	}
+	return workers, nil
 }
 
 // topicPartition names one partition of one topic.
@@ -112,12 +149,15 @@ type taskInput struct {
 	input *engine.Input
 }
 
-// runner is one run of an App: its client, tasks and commit state.
+// runner is one worker of an App's run: its client, tasks and commit state.
 type runner struct {
 	app *App
 	cfg *Config
 	log *slog.Logger
-	cl  *kgo.Client
+	// index numbers the worker within the instance, from 0.
+	index int
+	inst  *instance
+	cl    *kgo.Client
 	// eos is set, before any client exists, under exactly-once. sess is
 	// then the transactional session, and cl its client; rebalance
 	// callbacks may run before sess is set, so they test eos.
@@ -137,9 +177,9 @@ type runner struct {
 	restoreClient *kgo.Client
 	state         *stateDir
 	storage       *storage
-	// cache is the record cache every task of this run shares (nil when
-	// caching is disabled). One goroutine runs the tasks, so it needs no
-	// locking.
+	// cache is the record cache every task of this worker shares (nil
+	// when caching is disabled), with its share of CacheMaxBytes. One
+	// goroutine runs the tasks, so it needs no locking.
 	cache *engine.RecordCache
 
 	// produceCtx outlives Run's ctx so that output already handed to the
@@ -164,12 +204,23 @@ type runner struct {
 	failed      bool
 }
 
-func newRunner(ctx context.Context, a *App) (*runner, error) {
+// newRunner sets worker index up, short of joining the group (see join).
+// The first worker (first is nil) checks the source topics and creates the
+// internal ones; the others take what it found.
+func newRunner(ctx context.Context, a *App, in *instance, index int, first *runner) (*runner, error) {
+	log := a.cfg.Logger.With("application", a.cfg.ApplicationID)
+	if a.cfg.Workers > 1 {
+		log = log.With("worker", index)
+	}
 	r := &runner{
 		eos:         a.cfg.Guarantee == ExactlyOnce,
 		app:         a,
 		cfg:         &a.cfg,
-		log:         a.cfg.Logger.With("application", a.cfg.ApplicationID),
+		log:         log,
+		index:       index,
+		inst:        in,
+		state:       in.state,
+		storage:     in.storage,
 		produceCtx:  context.WithoutCancel(ctx),
 		tasks:       map[engine.TaskID]*engine.Task{},
 		inputs:      map[topicPartition]taskInput{},
@@ -183,24 +234,12 @@ func newRunner(ctx context.Context, a *App) (*runner, error) {
 			r.produceErr.CompareAndSwap(nil, &wrapped)
 		}
 	}
-	var sources []string
-	for topic := range a.top.TopicSubtopology {
-		sources = append(sources, topic)
-	}
 	// Everything a task needs is set up before the group client exists:
 	// it joins the group, and may be assigned partitions, as soon as it
 	// is created.
 	var err error
-	// Only apps with persistent stores use, and so lock, a state
-	// directory: stateless instances can share a machine's default.
-	if hasPersistentStores(a.top) {
-		if r.state, err = lockStateDir(filepath.Join(a.cfg.StateDir, a.cfg.ApplicationID)); err != nil {
-			return nil, err
-		}
-	}
-	r.storage = newStorage(a.cfg.StateMemoryBytes)
 	if !a.cfg.DisableCache {
-		r.cache = engine.NewRecordCache(a.cfg.CacheMaxBytes)
+		r.cache = engine.NewRecordCache(a.cfg.CacheMaxBytes / int64(a.cfg.Workers))
 	}
 	ropts := append([]kgo.Opt(nil), a.cfg.ClientOptions...)
 	ropts = append(ropts,
@@ -214,7 +253,12 @@ func newRunner(ctx context.Context, a *App) (*runner, error) {
 		return nil, fmt.Errorf("strata: create Kafka client: %w", err)
 	}
 	r.adm = kadm.NewClient(r.restoreClient)
-	if err := r.checkSources(ctx, userTopics(a.top, sources)); err != nil {
+	if first != nil {
+		maps.Copy(r.partitions, first.partitions)
+		maps.Copy(r.repartition, first.repartition)
+		return r, nil
+	}
+	if err := r.checkSources(ctx, userTopics(a.top, r.sources())); err != nil {
 		r.release()
 		return nil, err
 	}
@@ -222,6 +266,23 @@ func newRunner(ctx context.Context, a *App) (*runner, error) {
 		r.release()
 		return nil, err
 	}
+	return r, nil
+}
+
+// sources lists the topics the topology reads.
+func (r *runner) sources() []string {
+	var sources []string
+	for topic := range r.app.top.TopicSubtopology {
+		sources = append(sources, topic)
+	}
+	return sources
+}
+
+// join creates the worker's group client, which joins the group at once.
+func (r *runner) join() error {
+	a := r.app
+	sources := r.sources()
+	var err error
 	opts := append([]kgo.Opt(nil), a.cfg.ClientOptions...)
 	opts = append(opts,
 		kgo.SeedBrokers(a.cfg.Brokers...),
@@ -242,7 +303,7 @@ func newRunner(ctx context.Context, a *App) (*runner, error) {
 	)
 	if a.cfg.Guarantee == ExactlyOnce {
 		opts = append(opts,
-			kgo.TransactionalID(a.cfg.ApplicationID+"-"+a.cfg.InstanceID),
+			kgo.TransactionalID(transactionalID(r.cfg, r.index)),
 			// A transaction must not wait on a linger timer when it
 			// ends: measured at 20x the throughput at 100 records
 			// per transaction (docs/performance.md).
@@ -256,22 +317,23 @@ func newRunner(ctx context.Context, a *App) (*runner, error) {
 		r.cl, err = kgo.NewClient(opts...)
 	}
 	if err != nil {
-		r.release()
-		return nil, fmt.Errorf("strata: create Kafka client: %w", err)
+		return fmt.Errorf("strata: create Kafka client: %w", err)
 	}
-	return r, nil
+	return nil
 }
 
-// release frees what newRunner acquired, after the tasks are closed.
+// release closes the worker's clients, after its tasks are closed. What
+// the workers share is released by Run once all have stopped.
 func (r *runner) release() error {
 	if r.cl != nil {
 		r.cl.Close()
+		r.cl = nil
 	}
 	if r.restoreClient != nil {
 		r.restoreClient.Close()
+		r.restoreClient = nil
 	}
-	r.storage.close()
-	return r.state.unlock()
+	return nil
 }
 
 // hasPersistentStores reports whether any store of top keeps data on disk.
@@ -332,6 +394,9 @@ func (r *runner) run(ctx context.Context) error {
 	r.log.Info("starting", "guarantee", r.cfg.Guarantee, "commit_interval", r.cfg.CommitInterval)
 	r.lastCommit = time.Now()
 	for {
+		if r.crashing() {
+			return r.crashed()
+		}
 		if ctx.Err() != nil {
 			return r.shutdown()
 		}
@@ -358,12 +423,10 @@ func (r *runner) run(ctx context.Context) error {
 		if err == nil {
 			err = r.punctuate()
 		}
-		select {
-		case <-r.app.crash:
+		if r.crashing() {
 			r.mu.Unlock()
 			r.cl.AllowRebalance() // or closing the client waits for it
 			return r.crashed()
-		default:
 		}
 		// Cancelling ctx asks for a clean stop, which commits: it must
 		// not cut a commit short. Under exactly-once every poll's work
@@ -543,6 +606,7 @@ func (r *runner) crashed() error {
 	r.failed = true
 	for _, t := range r.tasks {
 		t.Close()
+		r.inst.dirs.unlock(t.ID)
 	}
 	clear(r.tasks)
 	clear(r.inputs)
@@ -599,4 +663,15 @@ func (p *producer) PartitionCount(topic string) (int, error) {
 	}
 	r.partitions[topic] = len(d.Partitions)
 	return len(d.Partitions), nil
+}
+
+// crashing reports whether the test crash hook fired: a crashing worker
+// commits nothing more, not even when a rebalance revokes its tasks.
+func (r *runner) crashing() bool {
+	select {
+	case <-r.app.crash:
+		return true
+	default:
+		return false
+	}
 }

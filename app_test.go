@@ -135,6 +135,7 @@ func TestConfigValidation(t *testing.T) {
 		{"CacheMaxBytes", func(c *strata.Config) { c.CacheMaxBytes = -1 }},
 		{"CacheMaxBytes", func(c *strata.Config) { c.CacheMaxBytes, c.DisableCache = 1<<20, true }},
 		{"ReplicationFactor", func(c *strata.Config) { c.ReplicationFactor = -2 }},
+		{"Workers", func(c *strata.Config) { c.Workers = -1 }},
 	}
 	for _, tt := range tests {
 		cfg := ok

@@ -71,11 +71,22 @@ type Config struct {
 	Guarantee Guarantee
 
 	// InstanceID identifies this instance among the application's
-	// instances; under exactly-once the transactional ID is
-	// "<ApplicationID>-<InstanceID>". Keep it stable across restarts of
-	// one instance, so that a restarted instance fences its predecessor.
-	// Default: the host name and a hash of the absolute StateDir.
+	// instances; under exactly-once worker 0's transactional ID is
+	// "<ApplicationID>-<InstanceID>" and worker i's
+	// "<ApplicationID>-<InstanceID>-<i>". Keep it stable across restarts
+	// of one instance, so that a restarted instance fences its
+	// predecessor. Default: the host name and a hash of the absolute
+	// StateDir.
 	InstanceID string
+
+	// Workers is how many workers this instance runs, Kafka Streams'
+	// num.stream.threads. Each worker is a member of the consumer group
+	// with its own Kafka client, tasks, goroutine, transactional
+	// producer under exactly-once, and an equal share of CacheMaxBytes;
+	// the workers share the state directory, StateMemoryBytes and the
+	// metrics. Tasks are balanced over all members of the group, so a
+	// worker is as much a unit of parallelism as an instance. Default 1.
+	Workers int
 
 	// CommitInterval is how often processed input offsets are committed,
 	// after the output they caused is acknowledged. Default 5s. Kafka
@@ -124,10 +135,10 @@ type Config struct {
 	// write, one changelog record and one record downstream. Keys, values
 	// and a fixed overhead per entry count towards it; when it is full,
 	// the least recently used entries of the store being written are
-	// written through and dropped. Default 10 MiB, Kafka's default. All
-	// the tasks of an instance share one cache (Strata runs them on one
-	// goroutine; Kafka splits its budget between stream threads).
-	// Negative is an error; to turn caching off, set DisableCache.
+	// written through and dropped. Default 10 MiB, Kafka's default. As in
+	// Kafka Streams, the budget is split evenly between the instance's
+	// workers; the tasks of one worker share its cache. Negative is an
+	// error; to turn caching off, set DisableCache.
 	CacheMaxBytes int64
 
 	// DisableCache turns the record cache off, as a budget of 0 does in
@@ -212,6 +223,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Guarantee != AtLeastOnce && c.Guarantee != ExactlyOnce {
 		return bad("Guarantee", "unknown guarantee %d", c.Guarantee)
+	}
+	switch {
+	case c.Workers < 0:
+		return bad("Workers", "must be at least 1, got %d", c.Workers)
+	case c.Workers == 0:
+		c.Workers = 1
 	}
 	if c.InstanceID == "" {
 		c.InstanceID = defaultInstanceID(c.StateDir)

@@ -11,9 +11,11 @@
 //	if err != nil { ... }
 //	err = app.Run(ctx) // until ctx is cancelled
 //
-// An App is a member of a Kafka consumer group named by the application ID.
-// It turns each assigned partition of each sub-topology into a task, the same
-// task code the test driver runs, and scales by starting more instances.
+// An App is a member of a Kafka consumer group named by the application ID,
+// or Config.Workers members, each with its own client and goroutine (Kafka
+// Streams' stream threads). It turns each assigned partition of each
+// sub-topology into a task, the same task code the test driver runs, and
+// scales by starting more workers or more instances.
 //
 // # Processing guarantee
 //

@@ -57,8 +57,12 @@ func (r *runner) openAssigned(ctx context.Context, assigned map[string][]int32) 
 // instance) means the local state cannot be trusted: it is wiped and restored
 // from the beginning.
 func (r *runner) openTask(ctx context.Context, id engine.TaskID) (*engine.Task, error) {
+	if err := r.inst.dirs.lock(ctx, id); err != nil {
+		return nil, fmt.Errorf("strata: open task %s: wait for its state directory: %w", id, err)
+	}
 	t, err := r.createTask(id)
 	if err != nil {
+		r.inst.dirs.unlock(id)
 		return nil, err
 	}
 	checkpoint, err := readCheckpoint(t.StateDir())
@@ -87,6 +91,7 @@ func (r *runner) openTask(ctx context.Context, id engine.TaskID) (*engine.Task, 
 		if t != nil {
 			err = errors.Join(err, t.Close())
 		}
+		r.inst.dirs.unlock(id)
 		return nil, fmt.Errorf("strata: open task %s: %w", id, err)
 	}
 	return t, nil
@@ -132,6 +137,7 @@ func (r *runner) closeTasks(ctx context.Context, parts map[string][]int32, clean
 	}
 	for _, t := range closing {
 		errs = append(errs, t.Close())
+		r.inst.dirs.unlock(t.ID)
 		delete(r.tasks, t.ID)
 		for _, in := range t.Inputs() {
 			tp := topicPartition{in.Topic, in.Partition}
@@ -229,7 +235,7 @@ func (r *runner) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 	if len(r.tasks) == 0 {
 		return
 	}
-	clean := !r.failed
+	clean := !r.failed && !r.crashing()
 	// Under exactly-once no transaction is open here: the loop commits
 	// before it lets a rebalance proceed. Committing from this callback
 	// would deadlock the session, so state that is somehow uncommitted is
@@ -247,7 +253,7 @@ func (r *runner) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 	if err := r.closeTasks(ctx, revoked, clean); err != nil {
 		r.log.Error("close revoked tasks", "err", err)
 	}
-	r.log.Info("partitions revoked", "partitions", revoked)
+	r.log.Info("partitions revoked", "partitions", revoked, "tasks", len(r.tasks))
 }
 
 func (r *runner) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
@@ -259,7 +265,7 @@ func (r *runner) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]in
 	if err := r.closeTasks(ctx, lost, false); err != nil {
 		r.log.Error("close lost tasks", "err", err)
 	}
-	r.log.Warn("partitions lost", "partitions", lost)
+	r.log.Warn("partitions lost", "partitions", lost, "tasks", len(r.tasks))
 }
 
 // stateConfig tells tasks where persistent stores live; empty when the app

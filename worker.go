@@ -1,0 +1,129 @@
+package strata
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/strata-go/strata/internal/engine"
+)
+
+// An App runs Config.Workers workers, Kafka Streams' stream threads. Each
+// worker is a runner (app.go): a full member of the consumer group with its
+// own client, transactional session, tasks and share of the record cache,
+// polling on its own goroutine. What the workers of one instance share is an
+// instance: the lock on the state directory, the Pebble storage and its block
+// cache, the per-task directory locks, the App's metrics and its crash hook.
+
+// instance is what the workers of one App share.
+type instance struct {
+	// state is the locked application state directory; nil when the
+	// topology has no persistent store.
+	state   *stateDir
+	storage *storage
+	dirs    taskDirs
+}
+
+// openInstance takes what the workers share.
+func openInstance(a *App) (*instance, error) {
+	in := &instance{dirs: taskDirs{held: map[engine.TaskID]chan struct{}{}}}
+	// Only apps with persistent stores use, and so lock, a state
+	// directory: stateless instances can share a machine's default.
+	if hasPersistentStores(a.top) {
+		var err error
+		if in.state, err = lockStateDir(filepath.Join(a.cfg.StateDir, a.cfg.ApplicationID)); err != nil {
+			return nil, err
+		}
+	}
+	in.storage = newStorage(a.cfg.StateMemoryBytes)
+	return in, nil
+}
+
+// close releases what openInstance took, once every worker stopped.
+func (in *instance) close() error {
+	in.storage.close()
+	return in.state.unlock()
+}
+
+// taskDirs makes sure that at most one worker of an instance opens a task's
+// state at a time. The balancer never gives a task to two members at once,
+// but a member that lost its partitions (its session expired) may still be
+// closing them when another worker of the same instance is assigned them;
+// that worker waits here until the first one closed the task.
+type taskDirs struct {
+	mu sync.Mutex
+	// held maps a task in use to a channel closed when it is released.
+	held map[engine.TaskID]chan struct{}
+}
+
+// lock takes task id's directory, waiting until its holder releases it or
+// ctx ends.
+func (d *taskDirs) lock(ctx context.Context, id engine.TaskID) error {
+	for {
+		d.mu.Lock()
+		released, busy := d.held[id]
+		if !busy {
+			d.held[id] = make(chan struct{})
+			d.mu.Unlock()
+			return nil
+		}
+		d.mu.Unlock()
+		select {
+		case <-released:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// unlock releases task id's directory; its holder calls it once.
+func (d *taskDirs) unlock(id engine.TaskID) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if released, ok := d.held[id]; ok {
+		close(released)
+		delete(d.held, id)
+	}
+}
+
+// transactionalID is worker index's transactional ID under exactly-once.
+// Worker 0 keeps "<ApplicationID>-<InstanceID>", the ID of an instance with
+// one worker, so that adding workers does not change it; worker i > 0 uses
+// "<ApplicationID>-<InstanceID>-<i>". Each is stable across restarts with
+// the same InstanceID and Workers, which is what fences a zombie.
+func transactionalID(cfg *Config, index int) string {
+	id := cfg.ApplicationID + "-" + cfg.InstanceID
+	if index > 0 {
+		id += "-" + strconv.Itoa(index)
+	}
+	return id
+}
+
+// runWorkers runs the workers until all stopped. The first error stops the
+// others, which shut down cleanly, and is returned; the crash hook stops
+// every worker on its own, so a crash cancels nothing.
+func runWorkers(ctx context.Context, workers []*runner) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	for _, w := range workers {
+		wg.Go(func() {
+			err := w.run(ctx)
+			if err == nil {
+				return
+			}
+			once.Do(func() { first = err })
+			if !errors.Is(err, errCrashed) {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}

@@ -1,0 +1,157 @@
+package strata_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"testing"
+
+	"github.com/strata-go/strata"
+	"github.com/strata-go/strata/embedded"
+)
+
+// logWatch is a slog handler that logs to the test and tells a test, as an
+// event, each record with its attributes (those added with Logger.With
+// included), so that tests can wait for what the runtime logs.
+type logWatch struct {
+	inner slog.Handler
+	attrs []slog.Attr
+	w     *logEvents
+}
+
+// logEvents collects what a logWatch saw, for tests to wait on.
+type logEvents struct {
+	mu      sync.Mutex
+	changed chan struct{}
+	// tasks is each worker's task count from its last "partitions
+	// assigned", "revoked" or "lost" line.
+	tasks map[int64]int64
+}
+
+func newLogWatch(t *testing.T) (*slog.Logger, *logEvents) {
+	ev := &logEvents{changed: make(chan struct{}, 1), tasks: map[int64]int64{}}
+	return slog.New(&logWatch{inner: testLogger(t).Handler(), w: ev}), ev
+}
+
+func (h *logWatch) Enabled(ctx context.Context, l slog.Level) bool { return h.inner.Enabled(ctx, l) }
+
+func (h *logWatch) Handle(ctx context.Context, r slog.Record) error {
+	attrs := map[string]slog.Value{}
+	for _, a := range h.attrs {
+		attrs[a.Key] = a.Value
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		attrs[a.Key] = a.Value
+		return true
+	})
+	switch r.Message {
+	case "partitions assigned", "partitions revoked", "partitions lost":
+		h.w.mu.Lock()
+		h.w.tasks[attrs["worker"].Int64()] = attrs["tasks"].Int64()
+		h.w.mu.Unlock()
+		select {
+		case h.w.changed <- struct{}{}:
+		default:
+		}
+	}
+	return h.inner.Handle(ctx, r)
+}
+
+func (h *logWatch) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &logWatch{inner: h.inner.WithAttrs(attrs), attrs: append(append([]slog.Attr(nil), h.attrs...), attrs...), w: h.w}
+}
+
+func (h *logWatch) WithGroup(name string) slog.Handler {
+	return &logWatch{inner: h.inner.WithGroup(name), attrs: h.attrs, w: h.w}
+}
+
+// waitTasks blocks until settled holds of the workers' task counts.
+func (ev *logEvents) waitTasks(ctx context.Context, t *testing.T, what string, settled func(map[int64]int64) bool) map[int64]int64 {
+	t.Helper()
+	for {
+		ev.mu.Lock()
+		tasks := maps.Clone(ev.tasks)
+		ev.mu.Unlock()
+		if settled(tasks) {
+			return tasks
+		}
+		select {
+		case <-ev.changed:
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v; tasks by worker: %v", what, ctx.Err(), tasks)
+		}
+	}
+}
+
+// TestWorkers runs one instance with three workers over eight partitions
+// under exactly-once: the eight tasks are spread over the three workers,
+// which are three members of the group, and every input is counted exactly
+// once.
+func TestWorkers(t *testing.T) {
+	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in", Partitions: 8}, {Name: "out", Partitions: 8}}})
+	log, events := newLogWatch(t)
+	app, err := strata.New(countTopology(t, nil), strata.Config{
+		ApplicationID: "workers",
+		Brokers:       c.Addrs(),
+		Guarantee:     strata.ExactlyOnce,
+		StateDir:      t.TempDir(),
+		Workers:       3,
+		Logger:        log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := start(t, app)
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	defer cancel()
+	tasks := events.waitTasks(ctx, t, "8 tasks over 3 workers", func(tasks map[int64]int64) bool {
+		var sum int64
+		for w := range int64(3) {
+			if n := tasks[w]; n < 2 || n > 3 {
+				return false
+			}
+			sum += tasks[w]
+		}
+		return sum == 8
+	})
+	t.Logf("tasks by worker: %v", tasks)
+	described, err := c.Admin().DescribeGroups(ctx, "workers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(described["workers"].Members); n != 3 {
+		t.Errorf("the group has %d members, want the 3 workers", n)
+	}
+
+	var keys []string
+	want := map[string]int64{}
+	for i := range 2000 {
+		k := fmt.Sprintf("k%03d", i%100)
+		keys = append(keys, k)
+		want[k]++
+	}
+	produceKeys(t, c, keys)
+	latestCounts(t, c, len(keys))
+	run.stopAndWait(t)
+	// Every input produced one committed output, and the last count of
+	// every key is its number of inputs.
+	visible := readUntilMarker(t, c, "out", "marker")
+	if len(visible) != len(keys) {
+		t.Fatalf("%d committed outputs for %d inputs", len(visible), len(keys))
+	}
+	got := map[string]int64{}
+	for _, r := range visible {
+		got[string(r.Key)] = int64(binary.BigEndian.Uint64(r.Value))
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("count of %s = %d, want %d", k, got[k], v)
+		}
+	}
+	if m := app.Metrics(); m.Processed != int64(len(keys)) {
+		t.Errorf("Metrics().Processed = %d, want %d", m.Processed, len(keys))
+	}
+}
