@@ -30,6 +30,8 @@ type App struct {
 	cfg     Config
 	started atomic.Bool
 	metrics metrics
+	// restoreMetrics are the OpenTelemetry instruments of restoration.
+	restoreMetrics *restoreMetrics
 	// crash, closed by tests, makes Run stop as a crashed process would:
 	// in the middle of its work, committing nothing.
 	crash chan struct{}
@@ -45,7 +47,11 @@ func New(top *topology.Topology, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{top: engine.Built(*top).Topology().Resolve(cfg.ApplicationID), cfg: cfg, crash: make(chan struct{})}, nil
+	rm, err := newRestoreMetrics(cfg.MeterProvider)
+	if err != nil {
+		return nil, err
+	}
+	return &App{top: engine.Built(*top).Topology().Resolve(cfg.ApplicationID), cfg: cfg, restoreMetrics: rm, crash: make(chan struct{})}, nil
 }
 
 // Metrics is a snapshot of an App's counters.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/strata-go/strata/topology"
 )
@@ -146,9 +148,20 @@ type Config struct {
 	// the changelog and downstream. CacheMaxBytes must then be left zero.
 	DisableCache bool
 
-	// RestoreListener, if set, is told how state restoration progresses.
-	// Progress is also logged at INFO.
+	// RestoreListener, if set, is told how state restoration progresses,
+	// as Kafka Streams' StateRestoreListener. Progress is also logged at
+	// INFO, at the start and end of each store's restoration, and
+	// reported as the OpenTelemetry metrics strata.restore.records (a
+	// counter of records restored) and strata.restore.remaining (a gauge
+	// of offsets left to restore, 0 once restored), both with attributes
+	// "task" and "store", to MeterProvider.
 	RestoreListener RestoreListener
+
+	// MeterProvider receives the app's OpenTelemetry metrics, under the
+	// instrumentation scope "github.com/strata-go/strata". Default:
+	// otel.GetMeterProvider(), the global provider, which is a no-op
+	// unless the program installs one.
+	MeterProvider metric.MeterProvider
 
 	// ReplicationFactor of the internal topics the app creates
 	// (changelogs). Default -1: the brokers' default.
@@ -217,6 +230,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.MeterProvider == nil {
+		c.MeterProvider = otel.GetMeterProvider()
 	}
 	if c.StateDir == "" {
 		c.StateDir = filepath.Join(os.TempDir(), "strata")

@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/strata-go/strata/internal/engine"
 	"github.com/strata-go/strata/topology"
@@ -42,6 +43,8 @@ type restorePlan struct {
 	// source marks a source topic serving as the store's changelog: it
 	// is restored up to the task's committed offset, not to its end.
 	source bool
+	// attrs are the store's metric attributes.
+	attrs metric.MeasurementOption
 }
 
 // restore brings the task's logged stores up to date from their changelogs,
@@ -113,6 +116,8 @@ func (r *runner) restore(ctx context.Context, t *engine.Task, checkpoint map[str
 		if l := r.cfg.RestoreListener; l != nil {
 			l.OnRestoreStart(id, p.store.Name(), p.topic, p.start, p.end)
 		}
+		p.attrs = restoreAttrs(id, p.store.Name())
+		r.app.restoreMetrics.started(p)
 		r.log.Info("restoring store", "task", id.String(), "store", p.store.Name(), "changelog", p.topic, "from", p.start, "to", p.end)
 		want[p.topic] = map[int32]kgo.Offset{t.ID.Partition: kgo.NewOffset().At(p.start)}
 		active[p.topic] = p
@@ -177,6 +182,7 @@ func (r *runner) restore(ctx context.Context, t *engine.Task, checkpoint map[str
 					return
 				}
 				delete(active, fp.Topic)
+				r.app.restoreMetrics.ended(p)
 				took := time.Since(began)
 				if l := r.cfg.RestoreListener; l != nil {
 					l.OnRestoreEnd(id, p.store.Name(), p.records, took)
@@ -203,6 +209,7 @@ func (r *runner) applyRestore(id topology.TaskID, p *restorePlan) error {
 	n := len(p.pending)
 	p.records += int64(n)
 	r.app.metrics.restored.Add(int64(n))
+	r.app.restoreMetrics.batch(p, n)
 	clear(p.pending)
 	p.pending = p.pending[:0]
 	if l := r.cfg.RestoreListener; l != nil {
