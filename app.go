@@ -70,10 +70,13 @@ type Metrics struct {
 	// keys where a key is needed, records too late for their window.
 	// Each is also logged.
 	DroppedRecords int64
+	// StandbyRecords counts changelog records applied to standby
+	// replicas (Config.StandbyReplicas).
+	StandbyRecords int64
 }
 
 type metrics struct {
-	processed, skipped, commits, restored, dropped atomic.Int64
+	processed, skipped, commits, restored, dropped, standby atomic.Int64
 }
 
 // Metrics returns the App's counters. It is safe to call while Run runs.
@@ -84,6 +87,7 @@ func (a *App) Metrics() Metrics {
 		Commits:         a.metrics.commits.Load(),
 		RestoredRecords: a.metrics.restored.Load(),
 		DroppedRecords:  a.metrics.dropped.Load(),
+		StandbyRecords:  a.metrics.standby.Load(),
 	}
 }
 
@@ -181,8 +185,10 @@ type runner struct {
 	// restoreClient reads changelogs, read_committed, with transaction
 	// markers kept so that restoration sees where the log ends.
 	restoreClient *kgo.Client
-	state         *stateDir
-	storage       *storage
+	// standby keeps the worker's standby replicas (standby.go).
+	standby standbyState
+	state   *stateDir
+	storage *storage
 	// cache is the record cache every task of this worker shares (nil
 	// when caching is disabled), with its share of CacheMaxBytes. One
 	// goroutine runs the tasks, so it needs no locking.
@@ -259,6 +265,10 @@ func newRunner(ctx context.Context, a *App, in *instance, index int, first *runn
 		return nil, fmt.Errorf("strata: create Kafka client: %w", err)
 	}
 	r.adm = kadm.NewClient(r.restoreClient)
+	if err := r.initStandbys(ropts); err != nil {
+		r.release()
+		return nil, err
+	}
 	if first != nil {
 		maps.Copy(r.partitions, first.partitions)
 		maps.Copy(r.repartition, first.repartition)
@@ -284,6 +294,20 @@ func (r *runner) sources() []string {
 	return sources
 }
 
+// balancer returns the worker's task balancer: it reports the worker's
+// process and task lags, plans StandbyReplicas when it leads the group, and
+// hands the worker its standby tasks.
+func (r *runner) balancer() kgo.GroupBalancer {
+	b := newTaskBalancer(r.app.top, r.log).(*taskBalancer)
+	b.process = r.cfg.InstanceID
+	b.standbyReplicas = r.cfg.StandbyReplicas
+	b.onStandbys = r.setStandbys
+	if r.state != nil {
+		b.lags = r.localLags
+	}
+	return b
+}
+
 // join creates the worker's group client, which joins the group at once.
 func (r *runner) join() error {
 	a := r.app
@@ -300,7 +324,7 @@ func (r *runner) join() error {
 		// Tasks move as units, stick where their state is, and move
 		// cooperatively. Range stays listed so that a group of older
 		// members can be upgraded one instance at a time.
-		kgo.Balancers(newTaskBalancer(a.top, r.log), kgo.RangeBalancer()),
+		kgo.Balancers(r.balancer(), kgo.RangeBalancer()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.OnPartitionsAssigned(r.onAssigned),
@@ -333,11 +357,12 @@ func (r *runner) join() error {
 func (r *runner) release() error {
 	if r.cl != nil {
 		r.cl.Close()
-		r.cl = nil
 	}
 	if r.restoreClient != nil {
 		r.restoreClient.Close()
-		r.restoreClient = nil
+	}
+	if r.standby.client != nil {
+		r.standby.client.Close()
 	}
 	return nil
 }
@@ -428,6 +453,9 @@ func (r *runner) run(ctx context.Context) error {
 		}
 		if err == nil {
 			err = r.punctuate()
+		}
+		if err == nil {
+			err = r.updateStandbys(ctx)
 		}
 		if r.crashing() {
 			r.mu.Unlock()
@@ -592,7 +620,7 @@ func (r *runner) shutdown() error {
 	if err != nil {
 		r.failed = true
 	}
-	err = errors.Join(err, r.closeTasks(ctx, nil, err == nil))
+	err = errors.Join(err, r.closeTasks(ctx, nil, err == nil), r.closeStandbys(true))
 	r.mu.Unlock()
 	err = errors.Join(err, r.release())
 	if err != nil {
@@ -614,6 +642,7 @@ func (r *runner) crashed() error {
 		t.Close()
 		r.inst.dirs.unlock(t.ID)
 	}
+	r.closeStandbys(false)
 	clear(r.tasks)
 	clear(r.inputs)
 	r.mu.Unlock()
@@ -631,7 +660,7 @@ func (r *runner) abort(cause error) error {
 	r.mu.Lock()
 	r.failed = true
 	closeErr := r.abortTransaction(r.produceCtx)
-	closeErr = errors.Join(closeErr, r.closeTasks(context.Background(), nil, false))
+	closeErr = errors.Join(closeErr, r.closeTasks(context.Background(), nil, false), r.closeStandbys(true))
 	r.mu.Unlock()
 	closeErr = errors.Join(closeErr, r.release())
 	r.log.Error("stopped on error", "err", cause)

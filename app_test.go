@@ -136,6 +136,7 @@ func TestConfigValidation(t *testing.T) {
 		{"CacheMaxBytes", func(c *strata.Config) { c.CacheMaxBytes, c.DisableCache = 1<<20, true }},
 		{"ReplicationFactor", func(c *strata.Config) { c.ReplicationFactor = -2 }},
 		{"Workers", func(c *strata.Config) { c.Workers = -1 }},
+		{"StandbyReplicas", func(c *strata.Config) { c.StandbyReplicas = -1 }},
 	}
 	for _, tt := range tests {
 		cfg := ok

@@ -53,11 +53,16 @@ import (
 // nothing depends on map order, so the same input always gives the same
 // plan.
 //
+// Two refinements use what members report in their user data (see
+// taskUserDataVersion): the process (instance) each member belongs to, and
+// the changelog lag of the task state it holds, on disk or in a standby
+// replica. A task that has no owner goes, among the members with room for
+// it, to a member of the process whose state of it lags least; and each
+// stateful task gets standby replicas on members of other processes than its
+// active's (assign_standby.go), sent in the assignment's user data.
+//
 // The member metadata is the consumer protocol's, so kgo's helpers parse it
-// and cooperative rebalancing works as with kgo's own balancers. Its
-// UserData carries a Strata-specific, versioned payload (see
-// taskUserDataVersion) where members can report the changelog lag of the task
-// state they hold, for KIP-441 warm-ups and standby placement later.
+// and cooperative rebalancing works as with kgo's own balancers.
 
 // taskProtocol names the task balancer's group protocol. The broker picks a
 // protocol every member offers, so all members of an application must offer
@@ -71,12 +76,21 @@ type taskBalancer struct {
 	log *slog.Logger
 	// lags, when set, returns how many changelog records this member's
 	// local state of each task is behind, for the tasks it has state
-	// for. JoinGroupMetadata sends it in the member's user data. It is
-	// the hook for KIP-441 warm-ups and standby replicas; nil today.
+	// for. JoinGroupMetadata sends it in the member's user data.
 	//
 	// The broker compares a rejoining member's metadata with its last to
 	// decide whether to rebalance, so lags should change in coarse steps.
 	lags func() map[engine.TaskID]int64
+	// process identifies this member's process (its instance), sent in
+	// its user data: the members of one process share state on disk.
+	process string
+	// standbyReplicas is how many standby replicas the leader plans for
+	// each stateful task.
+	standbyReplicas int
+	// onStandbys, when set, is given the standby tasks of each
+	// assignment this member receives, before the partitions are
+	// assigned or revoked.
+	onStandbys func([]engine.TaskID)
 }
 
 // newTaskBalancer returns the group balancer assigning top's tasks, using
@@ -114,7 +128,7 @@ func (b *taskBalancer) JoinGroupMetadata(topics []string, current map[string][]i
 		owned.Partitions = slices.Sorted(slices.Values(current[topic]))
 		meta.OwnedPartitions = append(meta.OwnedPartitions, owned)
 	}
-	var data taskUserData
+	data := taskUserData{process: b.process}
 	if b.lags != nil {
 		data.lags = b.lags()
 	}
@@ -123,10 +137,26 @@ func (b *taskBalancer) JoinGroupMetadata(topics []string, current map[string][]i
 }
 
 // ParseSyncAssignment implements kgo.GroupBalancer. The assignment is the
-// consumer protocol's; its user data is ignored today (a later version may
-// send standby tasks there, which this version then ignores).
-func (*taskBalancer) ParseSyncAssignment(assignment []byte) (map[string][]int32, error) {
-	return kgo.ParseConsumerSyncAssignment(assignment)
+// consumer protocol's; its user data holds the member's standby tasks
+// (assign_standby.go), which go to onStandbys.
+func (b *taskBalancer) ParseSyncAssignment(assignment []byte) (map[string][]int32, error) {
+	var a kmsg.ConsumerMemberAssignment
+	if err := a.ReadFrom(assignment); err != nil {
+		return nil, fmt.Errorf("parse sync assignment: %w", err)
+	}
+	out := make(map[string][]int32, len(a.Topics))
+	for _, t := range a.Topics {
+		out[t.Topic] = t.Partitions
+	}
+	standbys, err := parseAssignmentUserData(a.UserData)
+	if err != nil {
+		// The partitions still hold: run them, without standbys.
+		b.log.Warn("task balancer: ignoring unreadable assignment user data", "err", err)
+	}
+	if b.onStandbys != nil {
+		b.onStandbys(standbys)
+	}
+	return out, nil
 }
 
 // MemberBalancer implements kgo.GroupBalancer: members' metadata is parsed
@@ -179,13 +209,14 @@ func (b *taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32
 		}
 	}
 	b.log.Info("task balancer: balanced", "generation", cb.Info().Generation, "members", len(members),
-		"tasks", p.tasks, "kept", p.kept, "moved", p.moved, "new", p.tasks-p.kept-p.moved, "deferred", p.deferred)
+		"tasks", p.tasks, "kept", p.kept, "moved", p.moved, "new", p.tasks-p.kept-p.moved, "deferred", p.deferred,
+		"standbys", p.standbyCount, "standbys_missing", p.standbyMissing)
 	if b.log.Enabled(context.Background(), slog.LevelDebug) {
 		for i, m := range members {
-			b.log.Debug("task balancer: member plan", "member", m.join.MemberID, "tasks", p.target[i], "assigned", p.assigned[i])
+			b.log.Debug("task balancer: member plan", "member", m.join.MemberID, "tasks", p.target[i], "assigned", p.assigned[i], "standbys", p.standby[i])
 		}
 	}
-	return plan
+	return withStandbys(plan, members, p.standby)
 }
 
 // compareMembers orders members as kgo does: static members first, by
@@ -216,13 +247,18 @@ type taskPlan struct {
 	// owner; moved, those changing member; deferred, those held back
 	// (wholly or partly) until another member revokes them.
 	tasks, kept, moved, deferred int
+	// standby are each member's standby tasks, sorted; standbyCount
+	// counts them, and standbyMissing counts the replicas that found no
+	// member of another process.
+	standby                      [][]engine.TaskID
+	standbyCount, standbyMissing int
 }
 
 // plan balances the topology's tasks over members, which are sorted.
 func (b *taskBalancer) plan(topics map[string]int32, members []taskMember) *taskPlan {
 	ts := newTaskSpace(b.top, topics)
 	nt, nm := len(ts.ids), len(members)
-	p := &taskPlan{tasks: nt, target: make([][]engine.TaskID, nm), assigned: make([]map[string][]int32, nm)}
+	p := &taskPlan{tasks: nt, target: make([][]engine.TaskID, nm), assigned: make([]map[string][]int32, nm), standby: make([][]engine.TaskID, nm)}
 	for i := range p.assigned {
 		p.assigned[i] = map[string][]int32{}
 	}
@@ -299,6 +335,7 @@ func (b *taskBalancer) plan(topics map[string]int32, members []taskMember) *task
 			spare--
 		}
 	}
+	lag := newProcessLags(ts, members)
 	for k := range nt {
 		if assignedTo[k] >= 0 {
 			continue
@@ -308,7 +345,19 @@ func (b *taskBalancer) plan(topics map[string]int32, members []taskMember) *task
 			if count[i] > base || count[i] == base && spare == 0 {
 				continue
 			}
-			if best < 0 || lessLoaded(perSub[i][s], count[i], perSub[best][s], count[best], base) {
+			if best < 0 {
+				best = i
+				continue
+			}
+			// A member whose process has the task's state, the
+			// least behind, restores least; then load decides.
+			if c := lag.compare(k, i, best); c != 0 {
+				if c < 0 {
+					best = i
+				}
+				continue
+			}
+			if lessLoaded(perSub[i][s], count[i], perSub[best][s], count[best], base) {
 				best = i
 			}
 		}
@@ -342,6 +391,7 @@ func (b *taskBalancer) plan(topics map[string]int32, members []taskMember) *task
 			p.deferred++
 		}
 	}
+	b.placeStandbys(p, ts, assignedTo, count, lag)
 	return p
 }
 
@@ -469,11 +519,21 @@ func (ts *taskSpace) spread(tasks []int, n int) []int {
 //	tag 1, task lags: count:uvarint (subtopology:uvarint partition:uvarint lag:varint)*
 //	  sorted by task; lag is the number of changelog records the member's
 //	  local state of the task is behind (KIP-441), or -1 if unknown.
-const taskUserDataVersion = 1
+//
+// Version 2 adds:
+//
+//	tag 2, process: the member's process ID (its instance ID), UTF-8.
+//	  Members of one process share their state on disk; standby replicas
+//	  go to other processes than their active task's.
+//
+// A version 1 reader skips the process field; a member that sends none is
+// a process of its own.
+const taskUserDataVersion = 2
 
 // Field tags of Strata's user data.
 const (
-	taskFieldLags = 1
+	taskFieldLags    = 1
+	taskFieldProcess = 2
 )
 
 // taskUserData is what a member reports in its user data.
@@ -482,6 +542,8 @@ type taskUserData struct {
 	version byte
 	// lags are the changelog lags of the task state the member holds.
 	lags map[engine.TaskID]int64
+	// process is the member's process ID; "" when not reported.
+	process string
 }
 
 // appendTaskUserData appends d's encoding to dst.
@@ -501,11 +563,19 @@ func appendTaskUserData(dst []byte, d taskUserData) []byte {
 			f = binary.AppendUvarint(f, uint64(id.Partition))
 			f = binary.AppendVarint(f, d.lags[id])
 		}
-		dst = binary.AppendUvarint(dst, taskFieldLags)
-		dst = binary.AppendUvarint(dst, uint64(len(f)))
-		dst = append(dst, f...)
+		dst = appendField(dst, taskFieldLags, f)
+	}
+	if d.process != "" {
+		dst = appendField(dst, taskFieldProcess, []byte(d.process))
 	}
 	return dst
+}
+
+// appendField appends one field of the user data framing to dst.
+func appendField(dst []byte, tag uint64, payload []byte) []byte {
+	dst = binary.AppendUvarint(dst, tag)
+	dst = binary.AppendUvarint(dst, uint64(len(payload)))
+	return append(dst, payload...)
 }
 
 // errTaskUserData reports malformed user data.
@@ -517,36 +587,54 @@ var errTaskUserData = errors.New("malformed task balancer user data")
 // as reporting nothing.
 func parseTaskUserData(b []byte) (taskUserData, error) {
 	var d taskUserData
-	if len(b) == 0 {
-		return d, nil
-	}
-	if b[0] == 0 {
-		return taskUserData{}, fmt.Errorf("%w: version 0", errTaskUserData)
-	}
-	d.version = b[0]
-	r := b[1:]
-	for len(r) > 0 {
-		tag, n := binary.Uvarint(r)
-		if n <= 0 {
-			return taskUserData{}, fmt.Errorf("%w: bad field tag", errTaskUserData)
-		}
-		r = r[n:]
-		size, n := binary.Uvarint(r)
-		if n <= 0 || size > uint64(len(r)-n) {
-			return taskUserData{}, fmt.Errorf("%w: field %d: bad length", errTaskUserData, tag)
-		}
-		field := r[n : n+int(size)]
-		r = r[n+int(size):]
+	version, err := parseFields(b, func(tag uint64, field []byte) error {
 		switch tag {
 		case taskFieldLags:
 			lags, err := parseTaskLags(field)
 			if err != nil {
-				return taskUserData{}, fmt.Errorf("%w: task lags: %v", errTaskUserData, err)
+				return fmt.Errorf("task lags: %v", err)
 			}
 			d.lags = lags
+		case taskFieldProcess:
+			d.process = string(field)
+		}
+		return nil
+	})
+	if err != nil {
+		return taskUserData{}, err
+	}
+	d.version = version
+	return d, nil
+}
+
+// parseFields walks user data in the framing above, calling each with the
+// fields in order, and returns the version byte; 0 for empty data. Malformed
+// framing, or an error from each, is an error wrapping errTaskUserData.
+func parseFields(b []byte, each func(tag uint64, field []byte) error) (byte, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	if b[0] == 0 {
+		return 0, fmt.Errorf("%w: version 0", errTaskUserData)
+	}
+	r := b[1:]
+	for len(r) > 0 {
+		tag, n := binary.Uvarint(r)
+		if n <= 0 {
+			return 0, fmt.Errorf("%w: bad field tag", errTaskUserData)
+		}
+		r = r[n:]
+		size, n := binary.Uvarint(r)
+		if n <= 0 || size > uint64(len(r)-n) {
+			return 0, fmt.Errorf("%w: field %d: bad length", errTaskUserData, tag)
+		}
+		field := r[n : n+int(size)]
+		r = r[n+int(size):]
+		if err := each(tag, field); err != nil {
+			return 0, fmt.Errorf("%w: %v", errTaskUserData, err)
 		}
 	}
-	return d, nil
+	return b[0], nil
 }
 
 func parseTaskLags(f []byte) (map[engine.TaskID]int64, error) {

@@ -23,6 +23,13 @@ import (
 // that the topics of an entry are co-partitioned.
 func assignTopology(tb testing.TB, subs ...[]string) *engine.Topology {
 	tb.Helper()
+	return statefulTopology(tb, nil, subs...)
+}
+
+// statefulTopology is assignTopology where the processor of each entry of
+// subs whose stateful flag is set uses a persistent, logged store.
+func statefulTopology(tb testing.TB, stateful []bool, subs ...[]string) *engine.Topology {
+	tb.Helper()
 	g := &engine.Graph{}
 	add := func(n *engine.NodeDef) {
 		if err := g.Add(n); err != nil {
@@ -36,7 +43,15 @@ func assignTopology(tb testing.TB, subs ...[]string) *engine.Topology {
 			add(&engine.NodeDef{Name: name, Kind: engine.KindSource, Topics: []string{topic}})
 			parents = append(parents, name)
 		}
-		add(&engine.NodeDef{Name: fmt.Sprintf("process-%d", i), Kind: engine.KindProcessor, Parents: parents})
+		var stores []string
+		if i < len(stateful) && stateful[i] {
+			store := fmt.Sprintf("store-%d", i)
+			if err := g.AddStore(&engine.StoreDef{Name: store, Logged: true, Persistent: true}); err != nil {
+				tb.Fatal(err)
+			}
+			stores = append(stores, store)
+		}
+		add(&engine.NodeDef{Name: fmt.Sprintf("process-%d", i), Kind: engine.KindProcessor, Parents: parents, Stores: stores})
 	}
 	top, errs := engine.Freeze(g)
 	if len(errs) > 0 {
@@ -67,6 +82,31 @@ type assignment map[string]map[string][]int32
 // member's metadata from JoinGroupMetadata, the leader's MemberBalancer and
 // BalanceOrError, and each member's ParseSyncAssignment of its share.
 func balanceRound(tb testing.TB, b kgo.GroupBalancer, top *engine.Topology, counts map[string]int32, members []fakeMember) assignment {
+	tb.Helper()
+	out := assignment{}
+	for _, m := range members {
+		out[m.id] = map[string][]int32{}
+	}
+	for _, sync := range syncRound(tb, b, top, counts, members) {
+		got, err := b.ParseSyncAssignment(sync.MemberAssignment)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, ok := out[sync.MemberID]; !ok {
+			tb.Fatalf("assignment for unknown member %q", sync.MemberID)
+		}
+		for topic, ps := range got {
+			if len(ps) > 0 {
+				out[sync.MemberID][topic] = ps
+			}
+		}
+	}
+	return out
+}
+
+// syncRound runs one balance and returns the leader's SyncGroup
+// assignments.
+func syncRound(tb testing.TB, b kgo.GroupBalancer, top *engine.Topology, counts map[string]int32, members []fakeMember) []kmsg.SyncGroupRequestGroupAssignment {
 	tb.Helper()
 	var join []kmsg.JoinGroupResponseMember
 	for _, m := range members {
@@ -106,25 +146,7 @@ func balanceRound(tb testing.TB, b kgo.GroupBalancer, top *engine.Topology, coun
 	if err != nil {
 		tb.Fatal(err)
 	}
-	out := assignment{}
-	for _, m := range members {
-		out[m.id] = map[string][]int32{}
-	}
-	for _, sync := range into.IntoSyncAssignment() {
-		got, err := b.ParseSyncAssignment(sync.MemberAssignment)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if _, ok := out[sync.MemberID]; !ok {
-			tb.Fatalf("assignment for unknown member %q", sync.MemberID)
-		}
-		for topic, ps := range got {
-			if len(ps) > 0 {
-				out[sync.MemberID][topic] = ps
-			}
-		}
-	}
-	return out
+	return into.IntoSyncAssignment()
 }
 
 func tid(s int, p int32) engine.TaskID { return engine.TaskID{Subtopology: s, Partition: p} }

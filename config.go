@@ -90,6 +90,18 @@ type Config struct {
 	// worker is as much a unit of parallelism as an instance. Default 1.
 	Workers int
 
+	// StandbyReplicas is how many standby replicas of each stateful
+	// task (one with a persistent, logged store) the application keeps,
+	// Kafka Streams' num.standby.replicas: copies of the task's state on
+	// instances other than the one running it (never on the same
+	// InstanceID), kept warm by tailing the changelogs, read_committed.
+	// When the task moves, it goes preferably to the instance whose copy
+	// is the least behind, which then restores only the changelog's
+	// tail. The group leader's setting applies; give every instance the
+	// same. A task has fewer replicas while there are too few other
+	// instances. Default 0.
+	StandbyReplicas int
+
 	// CommitInterval is how often processed input offsets are committed,
 	// after the output they caused is acknowledged. Default 5s. Kafka
 	// Streams defaults to 30s under at-least-once; Strata commits more
@@ -239,6 +251,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Guarantee != AtLeastOnce && c.Guarantee != ExactlyOnce {
 		return bad("Guarantee", "unknown guarantee %d", c.Guarantee)
+	}
+	if c.StandbyReplicas < 0 {
+		return bad("StandbyReplicas", "must not be negative, got %d", c.StandbyReplicas)
 	}
 	switch {
 	case c.Workers < 0:

@@ -21,6 +21,7 @@ import (
 func (r *runner) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[string][]int32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.syncStandbys(ctx)
 	r.openAssigned(ctx, assigned)
 	r.log.Info("partitions assigned", "partitions", assigned, "tasks", len(r.tasks))
 }
@@ -46,6 +47,7 @@ func (r *runner) openAssigned(ctx context.Context, assigned map[string][]int32) 
 					continue
 				}
 				r.tasks[id] = t
+				r.setActive(id, true)
 			}
 			r.inputs[topicPartition{topic, p}] = taskInput{task: t, input: t.Input(topic)}
 		}
@@ -98,6 +100,12 @@ func (r *runner) openTask(ctx context.Context, id engine.TaskID) (*engine.Task, 
 }
 
 func (r *runner) createTask(id engine.TaskID) (*engine.Task, error) {
+	return r.newTask(id, r.cache)
+}
+
+// newTask creates task id with cache as its record cache: the worker's for
+// active tasks, none for standby tasks, which only restore.
+func (r *runner) newTask(id engine.TaskID, cache *engine.RecordCache) (*engine.Task, error) {
 	st := r.app.top.Subtopologies[id.Subtopology]
 	return engine.NewTask(r.app.top, st, id.Partition, engine.TaskConfig{
 		ApplicationID: r.cfg.ApplicationID,
@@ -106,7 +114,7 @@ func (r *runner) createTask(id engine.TaskID) (*engine.Task, error) {
 		OnBadRecord:   engine.BadRecordPolicy(r.cfg.OnBadRecord),
 		Now:           time.Now,
 		State:         r.stateConfig(),
-		Cache:         r.cache,
+		Cache:         cache,
 	})
 }
 
@@ -138,6 +146,7 @@ func (r *runner) closeTasks(ctx context.Context, parts map[string][]int32, clean
 	for _, t := range closing {
 		errs = append(errs, t.Close())
 		r.inst.dirs.unlock(t.ID)
+		r.setActive(t.ID, false)
 		delete(r.tasks, t.ID)
 		for _, in := range t.Inputs() {
 			tp := topicPartition{in.Topic, in.Partition}

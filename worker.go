@@ -78,6 +78,17 @@ func (d *taskDirs) lock(ctx context.Context, id engine.TaskID) error {
 	}
 }
 
+// tryLock takes task id's directory if no one holds it.
+func (d *taskDirs) tryLock(id engine.TaskID) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, busy := d.held[id]; busy {
+		return false
+	}
+	d.held[id] = make(chan struct{})
+	return true
+}
+
 // unlock releases task id's directory; its holder calls it once.
 func (d *taskDirs) unlock(id engine.TaskID) {
 	d.mu.Lock()

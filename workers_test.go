@@ -29,14 +29,19 @@ type logEvents struct {
 	// tasks is each worker's task count from its last "partitions
 	// assigned", "revoked" or "lost" line.
 	tasks map[int64]int64
+	// standbys maps each open standby task to its next changelog offset
+	// (of its one store), from the "standby task" lines.
+	standbys map[string]int64
 }
 
 func newLogWatch(t *testing.T) (*slog.Logger, *logEvents) {
-	ev := &logEvents{changed: make(chan struct{}, 1), tasks: map[int64]int64{}}
+	ev := &logEvents{changed: make(chan struct{}, 1), tasks: map[int64]int64{}, standbys: map[string]int64{}}
 	return slog.New(&logWatch{inner: testLogger(t).Handler(), w: ev}), ev
 }
 
-func (h *logWatch) Enabled(ctx context.Context, l slog.Level) bool { return h.inner.Enabled(ctx, l) }
+// Enabled is true down to DEBUG, where standby progress is logged; only
+// what the inner handler enables reaches the test's log.
+func (h *logWatch) Enabled(context.Context, slog.Level) bool { return true }
 
 func (h *logWatch) Handle(ctx context.Context, r slog.Record) error {
 	attrs := map[string]slog.Value{}
@@ -47,15 +52,29 @@ func (h *logWatch) Handle(ctx context.Context, r slog.Record) error {
 		attrs[a.Key] = a.Value
 		return true
 	})
+	h.w.mu.Lock()
 	switch r.Message {
 	case "partitions assigned", "partitions revoked", "partitions lost":
-		h.w.mu.Lock()
-		h.w.tasks[attrs["worker"].Int64()] = attrs["tasks"].Int64()
-		h.w.mu.Unlock()
-		select {
-		case h.w.changed <- struct{}{}:
-		default:
+		// One worker logs no worker index: it is worker 0.
+		var worker int64
+		if v, ok := attrs["worker"]; ok {
+			worker = v.Int64()
 		}
+		h.w.tasks[worker] = attrs["tasks"].Int64()
+	case "standby task opened":
+		h.w.standbys[attrs["task"].String()] = -1
+	case "standby task updated":
+		h.w.standbys[attrs["task"].String()] = attrs["next"].Int64()
+	case "standby task closed":
+		delete(h.w.standbys, attrs["task"].String())
+	}
+	h.w.mu.Unlock()
+	select {
+	case h.w.changed <- struct{}{}:
+	default:
+	}
+	if !h.inner.Enabled(ctx, r.Level) {
+		return nil
 	}
 	return h.inner.Handle(ctx, r)
 }
@@ -71,17 +90,29 @@ func (h *logWatch) WithGroup(name string) slog.Handler {
 // waitTasks blocks until settled holds of the workers' task counts.
 func (ev *logEvents) waitTasks(ctx context.Context, t *testing.T, what string, settled func(map[int64]int64) bool) map[int64]int64 {
 	t.Helper()
+	var tasks map[int64]int64
+	ev.wait(ctx, t, what, func() bool {
+		tasks = maps.Clone(ev.tasks)
+		return settled(tasks)
+	})
+	return tasks
+}
+
+// wait blocks until settled, called with mu held, holds.
+func (ev *logEvents) wait(ctx context.Context, t *testing.T, what string, settled func() bool) {
+	t.Helper()
 	for {
 		ev.mu.Lock()
-		tasks := maps.Clone(ev.tasks)
+		ok := settled()
+		state := fmt.Sprintf("tasks by worker %v, standbys %v", ev.tasks, ev.standbys)
 		ev.mu.Unlock()
-		if settled(tasks) {
-			return tasks
+		if ok {
+			return
 		}
 		select {
 		case <-ev.changed:
 		case <-ctx.Done():
-			t.Fatalf("waiting for %s: %v; tasks by worker: %v", what, ctx.Err(), tasks)
+			t.Fatalf("waiting for %s: %v; %s", what, ctx.Err(), state)
 		}
 	}
 }
