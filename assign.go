@@ -35,9 +35,10 @@ import (
 //     tasks. Owners keep their tasks up to that quota (the ceil slots go
 //     to the members owning the most, so the fewest tasks move); when an
 //     owner must give some up, it keeps an even mix of sub-topologies. The
-//     tasks left over go to the members below quota, preferring the member
-//     with the fewest tasks of the same sub-topology, so a sub-topology's
-//     tasks are spread over the members too.
+//     tasks left over go to the members below quota, preferring a member of
+//     the process whose state of the task lags least (see below), then the
+//     member with the fewest tasks of the same sub-topology, so a
+//     sub-topology's tasks are spread over the members too.
 //  3. Cooperative hand-over (KIP-429). A member gets a task now only if no
 //     other member claims any partition of it. Otherwise the task is held
 //     back, whole: every other claimant is not given it, so it revokes it

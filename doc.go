@@ -41,7 +41,18 @@
 // sticky, so tasks stay where their state is, spreads tasks (and each
 // sub-topology's tasks) evenly, and rebalances cooperatively: a task moving
 // between members is revoked from one before it is assigned to the other,
-// while the rest keep running. Standby replicas and warm-up (Kafka Streams'
-// KIP-441) are not implemented yet; members already exchange a versioned
-// userdata field for the task lags they will need.
+// while the rest keep running. Members report their instance and how far
+// behind their local state of each task is (from checkpoints on disk and
+// standby replicas); a task without an owner goes preferably to the instance
+// whose state of it is the least behind.
+//
+// # Standby replicas
+//
+// With Config.StandbyReplicas set, each task with a persistent, logged store
+// has that many standby replicas on other instances (never on the instance
+// running it): copies of its state kept warm by tailing its changelogs,
+// read_committed. When the task moves, for instance because its instance
+// failed, it goes preferably to the instance of its most caught-up replica,
+// which then restores only the changelog's tail. Restoration is reported to Config.RestoreListener, logged,
+// and measured as OpenTelemetry metrics on Config.MeterProvider.
 package strata

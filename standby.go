@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -287,7 +288,9 @@ func (r *runner) updateStandbys(ctx context.Context) error {
 			s.pending = s.pending[:0]
 		}
 		r.setPosition(id, fp.Topic, s.next)
-		r.log.Debug("standby task updated", "task", id.String(), "changelog", fp.Topic, "next", s.next, "lag", max(fp.LastStableOffset-s.next, 0))
+		if r.log.Enabled(ctx, slog.LevelDebug) {
+			r.log.Debug("standby task updated", "task", id.String(), "changelog", fp.Topic, "next", s.next, "lag", max(fp.LastStableOffset-s.next, 0))
+		}
 	})
 	return err
 }

@@ -3,10 +3,12 @@ package strata_test
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/strata-go/strata"
@@ -184,5 +186,61 @@ func TestWorkers(t *testing.T) {
 	}
 	if m := app.Metrics(); m.Processed != int64(len(keys)) {
 		t.Errorf("Metrics().Processed = %d, want %d", m.Processed, len(keys))
+	}
+}
+
+// TestWorkersCrash: the crash hook stops every worker of an instance, in
+// the middle of their work under exactly-once; restarted with the same
+// InstanceID, each worker's transactional ID fences its predecessor's open
+// transaction, and every input is counted exactly once.
+func TestWorkersCrash(t *testing.T) {
+	const n, keys = 3000, 60
+	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in", Partitions: 6}, {Name: "out", Partitions: 6}}})
+	model := map[string]int64{}
+	var in []string
+	for i := range n {
+		k := fmt.Sprintf("k%02d", i%keys)
+		model[k]++
+		in = append(in, k)
+	}
+	produceKeys(t, c, in)
+	log, events := newLogWatch(t)
+	cfg := strata.Config{
+		ApplicationID:  "workers-crash",
+		Brokers:        c.Addrs(),
+		Guarantee:      strata.ExactlyOnce,
+		InstanceID:     "instance-1",
+		StateDir:       t.TempDir(),
+		Workers:        2,
+		MaxPollRecords: 50,
+		Logger:         log,
+	}
+	// Crash once both workers have tasks and a third of the input is
+	// processed.
+	var seen atomic.Int64
+	var app1 *strata.App
+	app1, err := strata.New(hookedTopology(t, func() {
+		if seen.Add(1) == n/3 {
+			strata.Crash(app1)
+		}
+	}), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app1.Run(context.Background()); !errors.Is(err, strata.ErrCrashed) {
+		t.Fatalf("first run: %v, want the crash", err)
+	}
+	events.mu.Lock()
+	t.Logf("crashed after %d records; tasks by worker %v", seen.Load(), events.tasks)
+	events.mu.Unlock()
+
+	app2, err := strata.New(hookedTopology(t, func() {}), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runUntilCounts(t, c, app2, model, true)
+	visible := readUntilMarker(t, c, "out", "marker")
+	if len(visible) != n {
+		t.Errorf("%d committed outputs for %d inputs", len(visible), n)
 	}
 }
