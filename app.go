@@ -115,10 +115,10 @@ func (a *App) Run(ctx context.Context) error {
 	return errors.Join(err, in.close())
 }
 
-// newWorkers sets up the App's workers, then lets them join the group, so
-// that they join together rather than one rebalance each. The first worker
-// checks the topics and creates the internal ones; the others reuse its
-// findings.
+// newWorkers sets up the App's workers, then lets them join the group one
+// right after the other, so that the group's first rebalances see them all
+// soon. The first worker checks the topics and creates the internal ones;
+// the others reuse its findings.
 func (a *App) newWorkers(ctx context.Context, in *instance) ([]*runner, error) {
 	var workers []*runner
 	release := func() {
@@ -660,7 +660,9 @@ func (r *runner) abort(cause error) error {
 	r.mu.Lock()
 	r.failed = true
 	closeErr := r.abortTransaction(r.produceCtx)
-	closeErr = errors.Join(closeErr, r.closeTasks(context.Background(), nil, false), r.closeStandbys(true))
+	// Standby tasks close without a checkpoint too: the failure may be
+	// theirs, a batch half applied.
+	closeErr = errors.Join(closeErr, r.closeTasks(context.Background(), nil, false), r.closeStandbys(false))
 	r.mu.Unlock()
 	closeErr = errors.Join(closeErr, r.release())
 	r.log.Error("stopped on error", "err", cause)
