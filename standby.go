@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata/internal/engine"
@@ -363,7 +365,27 @@ func (r *runner) localLags() map[engine.TaskID]int64 {
 	var ends map[string]map[int32]int64
 	if len(topics) > 0 {
 		ctx, cancel := context.WithTimeout(r.produceCtx, lagTimeout)
-		listed, err := r.adm.ListEndOffsets(ctx, topics...)
+		var listed kadm.ListedOffsets
+		// A changelog created moments ago may be missing from the
+		// client's metadata at first (see untilKnown).
+		err := untilKnown(ctx, func() (string, error) {
+			var err error
+			if listed, err = r.adm.ListEndOffsets(ctx, topics...); err != nil {
+				return "", err
+			}
+			for _, topic := range topics {
+				ps, ok := listed[topic]
+				if !ok {
+					return topic, nil
+				}
+				for _, lo := range ps {
+					if errors.Is(lo.Err, kerr.UnknownTopicOrPartition) {
+						return topic, nil
+					}
+				}
+			}
+			return "", nil
+		})
 		cancel()
 		if err != nil {
 			r.log.Warn("list changelog end offsets for task lags", "err", err)
@@ -382,12 +404,16 @@ func (r *runner) localLags() map[engine.TaskID]int64 {
 	}
 	lags := make(map[engine.TaskID]int64, len(positions))
 	for id, p := range positions {
-		if p == nil {
+		changelogs := persistentChangelogs(r, r.app.top.Subtopologies[id.Subtopology])
+		switch {
+		case len(changelogs) == 0:
+			continue // stateless: no state to be behind on
+		case p == nil:
 			lags[id] = 0
 			continue
 		}
 		var lag int64
-		for _, topic := range persistentChangelogs(r, r.app.top.Subtopologies[id.Subtopology]) {
+		for _, topic := range changelogs {
 			end, ok := ends[topic][id.Partition]
 			if !ok {
 				lag = -1
