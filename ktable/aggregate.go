@@ -60,12 +60,7 @@ func aggregate[K, V, VA any](g *GroupedStream[K, V], op string, start func(K, V)
 		return &aggregateProc[K, V, VA]{store: storeName, start: start, add: add, skipTombstones: skipTombstones}
 	}, dsl.Stream[K, V](in).Node())
 	b.ConnectStores(procName, storeName)
-	return Table[K, VA]{
-		changes:    dsl.NewStream[K, Change[VA]](b, procName, g.keySerde, nil, false),
-		keySerde:   g.keySerde,
-		valueSerde: vs,
-		store:      storeName,
-	}
+	return newTable(b, procName, g.keySerde, vs, storeName)
 }
 
 // aggregateProc folds records into their key's aggregate and forwards each
