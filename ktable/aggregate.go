@@ -83,7 +83,7 @@ func (p *aggregateProc[K, V, VA]) Init(ctx topology.Context[K, Change[VA]]) erro
 		return err
 	}
 	p.rows = s
-	p.out.init(ctx, s)
+	p.out.Init(ctx, s)
 	return nil
 }
 
@@ -115,5 +115,5 @@ func (p *aggregateProc[K, V, VA]) Process(r topology.Record[K, V]) error {
 	}
 	out := topology.WithValue(r, Change[VA]{New: agg, Old: old.Value, HasNew: true, HasOld: ok})
 	out.Timestamp = ts
-	return p.out.update(out)
+	return p.out.Update(out)
 }

@@ -290,7 +290,7 @@ func (p *tableAggregateProc[K, V, VA]) Init(ctx topology.Context[K, Change[VA]])
 		return err
 	}
 	p.rows = s
-	p.out.init(ctx, s)
+	p.out.Init(ctx, s)
 	return nil
 }
 
@@ -334,7 +334,7 @@ func (p *tableAggregateProc[K, V, VA]) Process(r topology.Record[K, Change[V]]) 
 	}
 	out := topology.WithValue(r, Change[VA]{New: agg, Old: old.Value, HasNew: true, HasOld: hadOld})
 	out.Timestamp = ts
-	return p.out.update(out)
+	return p.out.Update(out)
 }
 
 // changeSerde encodes a Change for the repartition topic of a table

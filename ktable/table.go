@@ -129,7 +129,7 @@ func (p *tableSourceProc[K, V]) Init(ctx topology.Context[K, Change[V]]) error {
 		return err
 	}
 	p.rows = s
-	p.out.init(ctx, s)
+	p.out.Init(ctx, s)
 	return nil
 }
 
@@ -156,7 +156,7 @@ func (p *tableSourceProc[K, V]) Process(r topology.Record[K, V]) error {
 			return err
 		}
 	}
-	return p.out.update(topology.WithValue(r, ch))
+	return p.out.Update(topology.WithValue(r, ch))
 }
 
 // Filter keeps the rows for which keep returns true: a row that stops
