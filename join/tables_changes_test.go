@@ -1,0 +1,109 @@
+package join
+
+// Tests that watch the Change records a table-table join forwards, old
+// values included, as Kafka's KTableKTable*JoinTest do with a
+// MockApiProcessor below the join.
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/strata-go/strata/internal/dsl"
+	"github.com/strata-go/strata/ktable"
+	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/testutil"
+	"github.com/strata-go/strata/topology"
+)
+
+type changeLog struct{ recs []string }
+
+func (l *changeLog) take() []string { r := l.recs; l.recs = nil; return r }
+
+type watchProc[K, V any] struct {
+	passProc[K, dsl.Change[V]]
+	log *changeLog
+}
+
+func (p *watchProc[K, V]) Process(r topology.Record[K, dsl.Change[V]]) error {
+	s := func(v V, ok bool) string {
+		if !ok {
+			return "null"
+		}
+		return fmt.Sprint(v)
+	}
+	p.log.recs = append(p.log.recs, fmt.Sprintf("%v:(%s<-%s)@%d", r.Key, s(r.Value.New, r.Value.HasNew), s(r.Value.Old, r.Value.HasOld), r.Timestamp.UnixMilli()))
+	return nil
+}
+
+// watch records the changes t forwards.
+func watch[K, V any](t ktable.Table[K, V]) *changeLog {
+	l := &changeLog{}
+	c := dsl.Table[K, V](t)
+	topology.AddProcessor(c.Builder(), c.Builder().NewName("TEST-WATCH-"), func() topology.Processor[K, dsl.Change[V], K, dsl.Change[V]] {
+		return &watchProc[K, V]{log: l}
+	}, c.Node())
+	return l
+}
+
+// TestTablesSendingOldValues mirrors KTableKTableInnerJoinTest.testSendingOldValues.
+func TestTablesSendingOldValues(t *testing.T) {
+	b := topology.NewBuilder()
+	t1 := ktable.From(b, "topic1", serde.Int32(), serde.String())
+	t2 := ktable.From(b, "topic2", serde.Int32(), serde.String())
+	changes := watch(Tables(t1, t2, func(_ int32, l, r string) string { return l + "+" + r }))
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := testutil.NewDriver(t, top, testutil.Config{})
+	in1 := testutil.NewInputTopic(d, "topic1", serde.Int32(), serde.String())
+	in2 := testutil.NewInputTopic(d, "topic2", serde.Int32(), serde.String())
+	pipe := func(in *testutil.InputTopic[int32, string], k int32, v string, ts int64) {
+		r := topology.Record[int32, string]{Key: k, Value: v, Timestamp: time.UnixMilli(ts)}
+		if v == "null" {
+			r = topology.Tombstone(r)
+		}
+		in.PipeRecords(r)
+	}
+	check := func(want ...string) {
+		t.Helper()
+		if got := changes.take(); !slices.Equal(got, want) {
+			t.Fatalf("got %q\nwant %q", got, want)
+		}
+	}
+	keys := []int32{0, 1, 2, 3}
+	for i := range 2 {
+		pipe(in1, keys[i], fmt.Sprint("X", i), 5+int64(i))
+	}
+	check()
+	for i := range 2 {
+		pipe(in2, keys[i], fmt.Sprint("Y", i), 10*int64(i))
+	}
+	check("0:(X0+Y0<-null)@5", "1:(X1+Y1<-null)@10")
+	for _, k := range keys {
+		pipe(in1, k, fmt.Sprint("XX", k), 7)
+	}
+	check("0:(XX0+Y0<-X0+Y0)@7", "1:(XX1+Y1<-X1+Y1)@10")
+	for _, k := range keys {
+		pipe(in2, k, fmt.Sprint("YY", k), int64(k)*5)
+	}
+	check("0:(XX0+YY0<-XX0+Y0)@7", "1:(XX1+YY1<-XX1+Y1)@7", "2:(XX2+YY2<-null)@10", "3:(XX3+YY3<-null)@15")
+	for _, k := range keys {
+		pipe(in1, k, fmt.Sprint("XXX", k), 6)
+	}
+	check("0:(XXX0+YY0<-XX0+YY0)@6", "1:(XXX1+YY1<-XX1+YY1)@6", "2:(XXX2+YY2<-XX2+YY2)@10", "3:(XXX3+YY3<-XX3+YY3)@15")
+	pipe(in2, 0, "null", 5)
+	pipe(in2, 1, "null", 7)
+	check("0:(null<-XXX0+YY0)@6", "1:(null<-XXX1+YY1)@7")
+	for _, k := range keys {
+		pipe(in1, k, fmt.Sprint("XXXX", k), 13)
+	}
+	check("2:(XXXX2+YY2<-XXX2+YY2)@13", "3:(XXXX3+YY3<-XXX3+YY3)@15")
+	pipe(in1, 0, "null", 0)
+	pipe(in1, 1, "null", 42)
+	pipe(in1, 2, "null", 5)
+	pipe(in1, 3, "null", 20)
+	check("2:(null<-XXXX2+YY2)@10", "3:(null<-XXXX3+YY3)@20")
+}
