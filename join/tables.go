@@ -187,5 +187,5 @@ func (p *tableSideProc[K, VT, VO, VR]) Close() error { return nil }
 type passProc[K, V any] struct{ ctx topology.Context[K, V] }
 
 func (p *passProc[K, V]) Init(ctx topology.Context[K, V]) error { p.ctx = ctx; return nil }
-func (p *passProc[K, V]) Process(r topology.Record[K, V]) error  { return p.ctx.Forward(r) }
-func (p *passProc[K, V]) Close() error                           { return nil }
+func (p *passProc[K, V]) Process(r topology.Record[K, V]) error { return p.ctx.Forward(r) }
+func (p *passProc[K, V]) Close() error                          { return nil }
