@@ -1,0 +1,308 @@
+package join_test
+
+import (
+	"fmt"
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/strata-go/strata/join"
+	"github.com/strata-go/strata/ktable"
+	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/testutil"
+	"github.com/strata-go/strata/topology"
+)
+
+// The foreign-key join tests replay KTableKTableForeignKeyJoinIntegrationTest:
+// left values are "<value>|<foreign key>", the joiner makes "(left,right)",
+// and each step checks the output as a map of the last value per key, as
+// Kafka's readKeyValuesToMap does, and, when the result is materialized,
+// the store.
+
+type fkStep struct {
+	topic string // "left" or "right"
+	key   string
+	value string // "null" pipes a tombstone
+	ts    int64
+	out   map[string]string // "null" for a tombstone
+	store map[string]string // the result store, when materialized
+	// rejoin is the output of the rejoin with left, when there is one.
+	rejoin map[string]string
+}
+
+type fkCase struct {
+	leftJoin, materialized, rejoin bool
+}
+
+func (c fkCase) String() string {
+	return fmt.Sprintf("leftJoin=%v/materialized=%v/rejoin=%v", c.leftJoin, c.materialized, c.rejoin)
+}
+
+func fkCases(rejoin bool) []fkCase {
+	var cs []fkCase
+	for _, l := range []bool{true, false} {
+		for _, m := range []bool{true, false} {
+			cs = append(cs, fkCase{l, m, false})
+			if rejoin {
+				cs = append(cs, fkCase{l, m, true})
+			}
+		}
+	}
+	return cs
+}
+
+func splitFK(v string) string { return strings.Split(v, "|")[1] }
+
+func fkJoiner(l, r string) string { return "(" + l + "," + r + ")" }
+
+// fkTopology is KTableKTableForeignKeyJoinIntegrationTest.getTopology.
+func fkTopology(t *testing.T, c fkCase, extract func(string) *string) *topology.Topology {
+	t.Helper()
+	b := topology.NewBuilder()
+	left := ktable.From(b, "left", serde.String(), serde.String())
+	right := ktable.From(b, "right", serde.Ptr(serde.String()), serde.String())
+	var opts []join.Option
+	if c.materialized {
+		opts = append(opts, join.Named("store"))
+	}
+	var joined ktable.Table[string, string]
+	if c.leftJoin {
+		joined = join.ForeignKeyLeft(left, right, extract, func(l string, r *string) string { return fkJoiner(l, str(r)) }, opts...)
+	} else {
+		joined = join.ForeignKey(left, right, extract, fkJoiner, opts...)
+	}
+	joined.ToStream().To("out")
+	if c.rejoin {
+		join.TablesLeft(joined, left, func(_ string, j string, l *string) string {
+			return "rejoin(" + j + "," + str(l) + ")"
+		}).ToStream().To("rejoin-out")
+	}
+	return build(t, b)
+}
+
+func ptrFK(v string) *string { fk := splitFK(v); return &fk }
+
+func replayFK(t *testing.T, c fkCase, extract func(string) *string, steps []fkStep) *testutil.Driver {
+	t.Helper()
+	d := testutil.NewDriver(t, fkTopology(t, c, extract), testutil.Config{})
+	left := testutil.NewInputTopic(d, "left", serde.String(), serde.String())
+	right := testutil.NewInputTopic(d, "right", serde.Ptr(serde.String()), serde.String())
+	out := testutil.NewOutputTopic(d, "out", serde.String(), serde.String())
+	var rejoin *testutil.OutputTopic[string, string]
+	if c.rejoin {
+		rejoin = testutil.NewOutputTopic(d, "rejoin-out", serde.String(), serde.String())
+	}
+	for i, s := range steps {
+		switch s.topic {
+		case "left":
+			r := topology.Record[string, string]{Key: s.key, Value: s.value, Timestamp: time.UnixMilli(s.ts)}
+			if s.value == "null" {
+				r = topology.Tombstone(r)
+			}
+			left.PipeRecords(r)
+		case "right":
+			k := s.key
+			r := topology.Record[*string, string]{Key: &k, Value: s.value, Timestamp: time.UnixMilli(s.ts)}
+			if s.value == "null" {
+				r = topology.Tombstone(r)
+			}
+			right.PipeRecords(r)
+		}
+		where := fmt.Sprintf("step %d (%s %s=%s)", i, s.topic, s.key, s.value)
+		wantMap(t, where+" output", lastPerKey(out), s.out)
+		if c.rejoin {
+			wantMap(t, where+" rejoin output", lastPerKey(rejoin), s.rejoin)
+		}
+		if c.materialized {
+			got := map[string]string{}
+			for _, kv := range testutil.KeyValueStore[string, string](d, "store").All() {
+				got[kv.Key] = kv.Value
+			}
+			wantMap(t, where+" store", got, s.store)
+		}
+	}
+	return d
+}
+
+func lastPerKey(out *testutil.OutputTopic[string, string]) map[string]string {
+	m := map[string]string{}
+	for _, r := range out.ReadAll() {
+		if r.NullValue {
+			m[r.Key] = "null"
+		} else {
+			m[r.Key] = r.Value
+		}
+	}
+	return m
+}
+
+func wantMap(t *testing.T, what string, got, want map[string]string) {
+	t.Helper()
+	if want == nil {
+		want = map[string]string{}
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("%s:\n got %v\nwant %v", what, got, want)
+	}
+}
+
+// pick returns a for the left join and b for the inner join.
+func pick[T any](leftJoin bool, a, b T) T {
+	if leftJoin {
+		return a
+	}
+	return b
+}
+
+type kv = map[string]string
+
+func TestForeignKeyJoinFromLeftThenDeleteLeftEntity(t *testing.T) {
+	// KTableKTableForeignKeyJoinIntegrationTest.doJoinFromLeftThenDeleteLeftEntity
+	for _, c := range fkCases(true) {
+		t.Run(c.String(), func(t *testing.T) {
+			replayFK(t, c, ptrFK, []fkStep{
+				{topic: "right", key: "rhs1", value: "rhsValue1", ts: 0},
+				{topic: "right", key: "rhs2", value: "rhsValue2", ts: 1},
+				{topic: "right", key: "rhs3", value: "rhsValue3", ts: 2},
+				{topic: "left", key: "lhs1", value: "lhsValue1|rhs1", ts: 3,
+					out:    kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)"},
+					rejoin: kv{"lhs1": "rejoin((lhsValue1|rhs1,rhsValue1),lhsValue1|rhs1)"},
+					store:  kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)"}},
+				{topic: "left", key: "lhs2", value: "lhsValue2|rhs2", ts: 4,
+					out:    kv{"lhs2": "(lhsValue2|rhs2,rhsValue2)"},
+					rejoin: kv{"lhs2": "rejoin((lhsValue2|rhs2,rhsValue2),lhsValue2|rhs2)"},
+					store:  kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs2": "(lhsValue2|rhs2,rhsValue2)"}},
+				{topic: "left", key: "lhs3", value: "lhsValue3|rhs1", ts: 5,
+					out:    kv{"lhs3": "(lhsValue3|rhs1,rhsValue1)"},
+					rejoin: kv{"lhs3": "rejoin((lhsValue3|rhs1,rhsValue1),lhsValue3|rhs1)"},
+					store:  kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs2": "(lhsValue2|rhs2,rhsValue2)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"}},
+				{topic: "left", key: "lhs1", value: "null", ts: 6,
+					out:    kv{"lhs1": "null"},
+					rejoin: kv{"lhs1": "null"},
+					store:  kv{"lhs2": "(lhsValue2|rhs2,rhsValue2)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"}},
+			})
+		})
+	}
+}
+
+func TestForeignKeyJoinFromRightThenDeleteRightEntity(t *testing.T) {
+	// KTableKTableForeignKeyJoinIntegrationTest.doJoinFromRightThenDeleteRightEntity
+	for _, c := range fkCases(false) {
+		t.Run(c.String(), func(t *testing.T) {
+			l := c.leftJoin
+			replayFK(t, c, ptrFK, []fkStep{
+				{topic: "left", key: "lhs1", value: "lhsValue1|rhs1", ts: 0,
+					out: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)"}, nil), store: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)"}, nil)},
+				{topic: "left", key: "lhs2", value: "lhsValue2|rhs2", ts: 1,
+					out:   pick(l, kv{"lhs2": "(lhsValue2|rhs2,null)"}, nil),
+					store: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)", "lhs2": "(lhsValue2|rhs2,null)"}, nil)},
+				{topic: "left", key: "lhs3", value: "lhsValue3|rhs1", ts: 2,
+					out:   pick(l, kv{"lhs3": "(lhsValue3|rhs1,null)"}, nil),
+					store: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)", "lhs2": "(lhsValue2|rhs2,null)", "lhs3": "(lhsValue3|rhs1,null)"}, nil)},
+				{topic: "right", key: "rhs1", value: "rhsValue1", ts: 3,
+					out: kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"},
+					store: pick(l, kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs2": "(lhsValue2|rhs2,null)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"},
+						kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"})},
+				{topic: "right", key: "rhs2", value: "rhsValue2", ts: 4,
+					out:   kv{"lhs2": "(lhsValue2|rhs2,rhsValue2)"},
+					store: kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs2": "(lhsValue2|rhs2,rhsValue2)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"}},
+				{topic: "right", key: "rhs3", value: "rhsValue3", ts: 5,
+					store: kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs2": "(lhsValue2|rhs2,rhsValue2)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"}},
+				{topic: "right", key: "rhs1", value: "null", ts: 6,
+					out: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)", "lhs3": "(lhsValue3|rhs1,null)"}, kv{"lhs1": "null", "lhs3": "null"}),
+					store: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)", "lhs2": "(lhsValue2|rhs2,rhsValue2)", "lhs3": "(lhsValue3|rhs1,null)"},
+						kv{"lhs2": "(lhsValue2|rhs2,rhsValue2)"})},
+			})
+		})
+	}
+}
+
+func TestForeignKeyJoinDeletes(t *testing.T) {
+	for _, c := range fkCases(false) {
+		l := c.leftJoin
+		// KTableKTableForeignKeyJoinIntegrationTest.shouldEmitTombstoneWhenDeletingNonJoiningRecords
+		t.Run("shouldEmitTombstoneWhenDeletingNonJoiningRecords/"+c.String(), func(t *testing.T) {
+			replayFK(t, c, ptrFK, []fkStep{
+				{topic: "left", key: "lhs1", value: "lhsValue1|rhs1", ts: 0,
+					out: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)"}, nil), store: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)"}, nil)},
+				{topic: "left", key: "lhs1", value: "null", ts: 1, out: kv{"lhs1": "null"}},
+				{topic: "left", key: "lhs1", value: "null", ts: 2},
+			})
+		})
+		// KTableKTableForeignKeyJoinIntegrationTest.shouldNotEmitTombstonesWhenDeletingNonExistingRecords
+		t.Run("shouldNotEmitTombstonesWhenDeletingNonExistingRecords/"+c.String(), func(t *testing.T) {
+			replayFK(t, c, ptrFK, []fkStep{{topic: "left", key: "lhs1", value: "null", ts: 0}})
+		})
+	}
+}
+
+func TestForeignKeyJoinForeignKeyChanges(t *testing.T) {
+	for _, c := range fkCases(false) {
+		l := c.leftJoin
+		// KTableKTableForeignKeyJoinIntegrationTest.joinShouldProduceNullsWhenValueHasNonMatchingForeignKey
+		t.Run("joinShouldProduceNullsWhenValueHasNonMatchingForeignKey/"+c.String(), func(t *testing.T) {
+			replayFK(t, c, ptrFK, []fkStep{
+				{topic: "left", key: "lhs1", value: "lhsValue1|rhs1", ts: 0,
+					out: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)"}, nil), store: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)"}, nil)},
+				{topic: "left", key: "lhs1", value: "lhsValue1|rhs2", ts: 1,
+					out: kv{"lhs1": pick(l, "(lhsValue1|rhs2,null)", "null")}, store: pick(l, kv{"lhs1": "(lhsValue1|rhs2,null)"}, nil)},
+				{topic: "left", key: "lhs1", value: "lhsValue1|rhs3", ts: 2,
+					out: kv{"lhs1": pick(l, "(lhsValue1|rhs3,null)", "null")}, store: pick(l, kv{"lhs1": "(lhsValue1|rhs3,null)"}, nil)},
+				{topic: "right", key: "rhs1", value: "rhsValue1", ts: 3, store: pick(l, kv{"lhs1": "(lhsValue1|rhs3,null)"}, nil)},
+				{topic: "left", key: "lhs1", value: "lhsValue1|rhs1", ts: 4,
+					out: kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)"}, store: kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)"}},
+				{topic: "left", key: "lhs1", value: "lhsValue1|rhs2", ts: 5,
+					out: kv{"lhs1": pick(l, "(lhsValue1|rhs2,null)", "null")}, store: pick(l, kv{"lhs1": "(lhsValue1|rhs2,null)"}, nil)},
+			})
+		})
+		// KTableKTableForeignKeyJoinIntegrationTest.shouldUnsubscribeOldForeignKeyIfLeftSideIsUpdated
+		t.Run("shouldUnsubscribeOldForeignKeyIfLeftSideIsUpdated/"+c.String(), func(t *testing.T) {
+			replayFK(t, c, ptrFK, []fkStep{
+				{topic: "right", key: "rhs1", value: "rhsValue1", ts: 0},
+				{topic: "right", key: "rhs2", value: "rhsValue2", ts: 1},
+				{topic: "left", key: "lhs1", value: "lhsValue1|rhs1", ts: 2,
+					out: kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)"}, store: kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)"}},
+				{topic: "left", key: "lhs1", value: "lhsValue1|rhs2", ts: 3,
+					out: kv{"lhs1": "(lhsValue1|rhs2,rhsValue2)"}, store: kv{"lhs1": "(lhsValue1|rhs2,rhsValue2)"}},
+				{topic: "right", key: "rhs1", value: "rhsValue1Delta", ts: 4, store: kv{"lhs1": "(lhsValue1|rhs2,rhsValue2)"}},
+			})
+		})
+	}
+}
+
+func TestForeignKeyLeftJoinNullForeignKey(t *testing.T) {
+	for _, m := range []bool{true, false} {
+		c := fkCase{leftJoin: true, materialized: m}
+		// KTableKTableForeignKeyJoinIntegrationTest.shouldEmitRecordOnNullForeignKeyForLeftJoins
+		t.Run("shouldEmitRecordOnNullForeignKeyForLeftJoins/"+c.String(), func(t *testing.T) {
+			replayFK(t, c, func(string) *string { return nil }, []fkStep{
+				{topic: "left", key: "lhs1", value: "lhsValue1|rhs1", ts: 0,
+					out: kv{"lhs1": "(lhsValue1|rhs1,null)"}, store: kv{"lhs1": "(lhsValue1|rhs1,null)"}},
+			})
+		})
+		// KTableKTableForeignKeyJoinIntegrationTest.shouldEmitRecordWhenOldAndNewFkDiffer
+		t.Run("shouldEmitRecordWhenOldAndNewFkDiffer/"+c.String(), func(t *testing.T) {
+			extract := func(v string) *string {
+				if fk := splitFK(v); fk != "returnNull" {
+					return &fk
+				}
+				return nil
+			}
+			d := replayFK(t, c, extract, []fkStep{
+				{topic: "left", key: "lhs1", value: "lhsValue1|rhs1", ts: 0,
+					out: kv{"lhs1": "(lhsValue1|rhs1,null)"}, store: kv{"lhs1": "(lhsValue1|rhs1,null)"}},
+				{topic: "left", key: "lhs1", value: "lhsValue1|returnNull", ts: 0,
+					out: kv{"lhs1": "(lhsValue1|returnNull,null)"}, store: kv{"lhs1": "(lhsValue1|returnNull,null)"}},
+			})
+			// The subscription of lhs1 to rhs1 is gone.
+			name := "store"
+			if !m {
+				name = "KTABLE-FK-JOIN-0000000006"
+			}
+			if subs := testutil.KeyValueStore[[]byte, []byte](d, name+"-subscription-store").All(); len(subs) != 0 {
+				t.Fatalf("subscriptions left: %q", subs)
+			}
+		})
+	}
+}
