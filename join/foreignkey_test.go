@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-go/strata/internal/engine"
 	"github.com/strata-go/strata/join"
 	"github.com/strata-go/strata/ktable"
 	"github.com/strata-go/strata/serde"
@@ -304,5 +305,47 @@ func TestForeignKeyLeftJoinNullForeignKey(t *testing.T) {
 				t.Fatalf("subscriptions left: %q", subs)
 			}
 		})
+	}
+}
+
+// The foreign-key join does not need co-partitioned tables: subscriptions
+// go to the right row's partition, responses back to the left row's. The
+// left topic has 3 partitions, the right one 2.
+func TestForeignKeyAcrossPartitionings(t *testing.T) {
+	b := topology.NewBuilder()
+	orders := ktable.From(b, "orders", serde.String(), serde.String())
+	customers := ktable.From(b, "customers", serde.String(), serde.String())
+	join.ForeignKey(orders, customers, splitFK, func(o, c string) string { return o + " for " + c }, join.Named("orders-customers")).
+		ToStream().To("out")
+	d := testutil.NewDriver(t, build(t, b), testutil.Config{Partitions: map[string]int{"orders": 3, "customers": 2}})
+	o := testutil.NewInputTopic(d, "orders", serde.String(), serde.String())
+	c := testutil.NewInputTopic(d, "customers", serde.String(), serde.String())
+	out := testutil.NewOutputTopic(d, "out", serde.String(), serde.String())
+	for i := range 4 {
+		c.Pipe(fmt.Sprint("c", i), fmt.Sprint("customer ", i))
+	}
+	for i := range 12 {
+		o.Pipe(fmt.Sprint("o", i), fmt.Sprintf("order %d|c%d", i, i%4))
+	}
+	if n := len(lastPerKey(out)); n != 12 {
+		t.Fatalf("%d orders joined, want 12", n)
+	}
+	c.Pipe("c1", "renamed 1")
+	want := kv{"o1": "order 1|c1 for renamed 1", "o5": "order 5|c1 for renamed 1", "o9": "order 9|c1 for renamed 1"}
+	wantMap(t, "after renaming c1", lastPerKey(out), want)
+	responses := testutil.NewOutputTopic(d, "test-orders-customers-subscription-response-topic", serde.String(), serde.Bytes()).ReadAll()
+	parts := map[int32]bool{}
+	for _, r := range responses {
+		parts[r.Partition] = true
+		if want := engine.KeyPartition([]byte(r.Key), 3); r.Partition != want {
+			t.Errorf("response for %s in partition %d, want the order's %d", r.Key, r.Partition, want)
+		}
+	}
+	if len(responses) != 15 || len(parts) != 3 {
+		t.Fatalf("%d responses in partitions %v, want 15 in all 3", len(responses), parts)
+	}
+	store := testutil.KeyValueStore[string, string](d, "orders-customers")
+	if v, ok := store.Get("o9"); !ok || v != "order 9|c1 for renamed 1" {
+		t.Fatalf("store[o9] = %q, %v", v, ok)
 	}
 }

@@ -2,12 +2,15 @@ package join_test
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/strata-go/strata/join"
 	"github.com/strata-go/strata/kstream"
 	"github.com/strata-go/strata/ktable"
 	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/testutil"
 	"github.com/strata-go/strata/topology"
 )
 
@@ -144,5 +147,109 @@ func TestStreamTable(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			replay(t, streamTableTopology(t, tc.left), tc.steps)
 		})
+	}
+}
+
+// TestStreamTableIntegration mirrors StreamTableJoinIntegrationTest.testInner
+// and testLeft (without versioned stores): AbstractJoinIntegrationTest's
+// input, the left topic read as a stream, whose null values are dropped.
+func TestStreamTableIntegration(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		left bool
+		want []string
+	}{
+		{"testInner", false, []string{"", "", "", "", "0:B-a@5", "", "", "", "", "", "", "", "", "", "0:D-d@6", "", "", "", "0:E-e@15", "", "", "", ""}},
+		{"testLeft", true, []string{"", "", "0:A-null@3", "", "0:B-a@5", "", "", "", "0:C-null@9", "", "", "", "", "", "0:D-d@6", "", "", "", "0:E-e@15", "", "", "0:F-null@4", ""}},
+	} {
+		t.Run("StreamTableJoinIntegrationTest."+tc.name, func(t *testing.T) {
+			b := topology.NewBuilder()
+			s := kstream.From(b, "left", serde.Int32(), serde.String())
+			tbl := ktable.From(b, "right", serde.Int32(), serde.String())
+			if tc.left {
+				join.StreamTableLeft(s, tbl, func(_ int32, l string, r *string) string { return l + "-" + str(r) }).To("out")
+			} else {
+				join.StreamTable(s, tbl, func(_ int32, l, r string) string { return l + "-" + r }).To("out")
+			}
+			d := replay(t, build(t, b), withOutputs(t, tc.want...))
+			// The left topic's five nulls were dropped, counted.
+			if n := d.DroppedRecords(); n != 5 {
+				t.Fatalf("dropped %d records, want the 5 null stream values", n)
+			}
+		})
+	}
+}
+
+// TestStreamTableNullKeys mirrors KStreamKTableJoinTest.
+// shouldLogAndMeterWhenSkippingNullLeftKey and KIP-962's left join of a
+// null key: the inner join drops the record, counting it; the left join
+// joins it with no row.
+func TestStreamTableNullKeys(t *testing.T) {
+	for _, left := range []bool{false, true} {
+		b := topology.NewBuilder()
+		s := kstream.From(b, "stream", serde.Ptr(serde.String()), serde.String())
+		tbl := ktable.From(b, "table", serde.Ptr(serde.String()), serde.String())
+		if left {
+			join.StreamTableLeft(s, tbl, func(_ *string, l string, r *string) string { return l + "+" + str(r) }).To("out")
+		} else {
+			join.StreamTable(s, tbl, func(_ *string, l, r string) string { return l + "+" + r }).To("out")
+		}
+		d := testutil.NewDriver(t, build(t, b), testutil.Config{})
+		in := testutil.NewInputTopic(d, "stream", serde.Ptr(serde.String()), serde.String())
+		out := testutil.NewOutputTopic(d, "out", serde.Ptr(serde.String()), serde.String())
+		in.Pipe(nil, "A")
+		got := out.ReadAll()
+		switch {
+		case left && (len(got) != 1 || !got[0].NullKey || got[0].Value != "A+null"):
+			t.Fatalf("left join of a null key: got %+v, want one A+null with a null key", got)
+		case !left && (len(got) != 0 || d.DroppedRecords() != 1):
+			t.Fatalf("inner join of a null key: got %+v and %d dropped, want nothing and 1 dropped", got, d.DroppedRecords())
+		}
+	}
+}
+
+// A stream whose key changed is repartitioned before the join, through
+// "<app>-<name>-left-repartition", and a table without a store is
+// materialized for it.
+func TestStreamTableRepartitionsAndMaterializes(t *testing.T) {
+	b := topology.NewBuilder()
+	s := kstream.From(b, "stream", serde.String(), serde.String())
+	rekeyed := kstream.SelectKey(s, func(_ string, v string) string { return strings.ToUpper(v[:1]) })
+	tbl := ktable.From(b, "table", serde.String(), serde.String()).Filter(func(_ string, v string) bool { return v != "hidden" })
+	join.StreamTable(rekeyed, tbl, func(k, l, r string) string { return k + ":" + l + "+" + r }, join.Named("j")).To("out")
+	d := testutil.NewDriver(t, build(t, b), testutil.Config{Partitions: map[string]int{"stream": 2, "table": 3}})
+	tin := testutil.NewInputTopic(d, "table", serde.String(), serde.String())
+	sin := testutil.NewInputTopic(d, "stream", serde.String(), serde.String())
+	out := testutil.NewOutputTopic(d, "out", serde.String(), serde.String())
+	tin.Pipe("A", "alpha")
+	tin.Pipe("B", "hidden")
+	for _, v := range []string{"apple", "banana", "avocado", "cherry"} {
+		sin.Pipe(fmt.Sprint(len(v)), v)
+	}
+	var got []string
+	for _, r := range out.ReadAll() {
+		got = append(got, r.Value)
+	}
+	if want := []string{"A:apple+alpha", "A:avocado+alpha"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	topics := d.ProducedTopics()
+	for _, want := range []string{"test-j-left-repartition", "test-j-right-store-changelog"} {
+		if !slices.Contains(topics, want) {
+			t.Errorf("no topic %q among %q", want, topics)
+		}
+	}
+}
+
+// The stream's and the table's topics must have as many partitions.
+func TestStreamTableCopartitioning(t *testing.T) {
+	b := topology.NewBuilder()
+	s := kstream.From(b, "stream", serde.String(), serde.String())
+	tbl := ktable.From(b, "table", serde.String(), serde.String())
+	join.StreamTable(s, tbl, func(_ string, l, r string) string { return l + r }).To("out")
+	top := build(t, b)
+	msg := driverFailure(t, top, testutil.Config{Partitions: map[string]int{"stream": 2, "table": 3}})
+	if !strings.Contains(msg, `"stream" (2 partitions), "table" (3 partitions) must have the same number of partitions`) {
+		t.Fatalf("driver reported %q, want a co-partitioning error", msg)
 	}
 }

@@ -7,6 +7,7 @@ package join_test
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -78,3 +79,32 @@ var none []string
 
 // outs lists outputs.
 func outs(s ...string) []string { return s }
+
+// driverFailure returns what testutil.NewDriver reports for top with cfg,
+// or "" when it starts.
+func driverFailure(t *testing.T, top *topology.Topology, cfg testutil.Config) string {
+	t.Helper()
+	f := &fatalTB{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		testutil.NewDriver(f, top, cfg)
+	}()
+	<-done
+	return f.msg
+}
+
+// fatalTB records a Fatalf and ends the goroutine that called it.
+type fatalTB struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalTB) Helper() {}
+
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func (f *fatalTB) Fatal(args ...any) { f.Fatalf("%s", fmt.Sprint(args...)) }

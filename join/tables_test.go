@@ -2,9 +2,13 @@ package join_test
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/strata-go/strata/join"
+	"github.com/strata-go/strata/kstream"
 	"github.com/strata-go/strata/ktable"
 	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/testutil"
@@ -106,5 +110,75 @@ func TestTables(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A join's result works with the table operations downstream, which need
+// its old values: GroupTableBy retracts a row's old result from its old
+// group. The inputs are a filtered table without a store, which the join
+// materializes, and a table read from a topic.
+func TestTablesDownstream(t *testing.T) {
+	b := topology.NewBuilder()
+	users := ktable.From(b, "users", serde.String(), serde.String()).
+		Filter(func(_ string, v string) bool { return v != "banned" })
+	regions := ktable.From(b, "regions", serde.String(), serde.String())
+	joined := join.TablesLeft(users, regions, func(_ string, name string, region *string) string {
+		return name + "@" + str(region)
+	})
+	ktable.GroupTableBy(joined, func(_ string, v string) (string, string) {
+		return v[strings.Index(v, "@")+1:], v
+	}).Count(ktable.Named("per-region")).ToStream().To("counts")
+	joined.Filter(func(_ string, v string) bool { return !strings.HasSuffix(v, "@null") }).ToStream().To("out")
+
+	d := testutil.NewDriver(t, build(t, b), testutil.Config{})
+	u := testutil.NewInputTopic(d, "users", serde.String(), serde.String())
+	r := testutil.NewInputTopic(d, "regions", serde.String(), serde.String())
+	out := testutil.NewOutputTopic(d, "out", serde.String(), serde.String())
+	counts := testutil.NewOutputTopic(d, "counts", serde.String(), serde.Int64())
+	step := func(what string, pipe func(), wantOut, wantCounts []string) {
+		t.Helper()
+		pipe()
+		if got := outputs(out); !slices.Equal(got, wantOut) {
+			t.Fatalf("%s: out\n got %q\nwant %q", what, got, wantOut)
+		}
+		if got := outputs(counts); !slices.Equal(got, wantCounts) {
+			t.Fatalf("%s: counts\n got %q\nwant %q", what, got, wantCounts)
+		}
+	}
+	at := func(ms int64) time.Time { return time.UnixMilli(ms) }
+	step("ann joins", func() { u.PipeAt("u1", "ann", at(1)) }, outs("u1:null@1"), outs("null:1@1"))
+	step("ann's region", func() { r.PipeAt("u1", "eu", at(2)) }, outs("u1:ann@eu@2"), outs("null:0@2", "eu:1@2"))
+	step("bob", func() { u.PipeAt("u2", "bob", at(3)); r.PipeAt("u2", "eu", at(4)) },
+		outs("u2:null@3", "u2:bob@eu@4"), outs("null:1@3", "null:0@4", "eu:2@4"))
+	step("ann moves", func() { r.PipeAt("u1", "us", at(5)) }, outs("u1:ann@us@5"), outs("eu:1@5", "us:1@5"))
+	step("bob is banned", func() { u.PipeAt("u2", "banned", at(6)) }, outs("u2:null@6"), outs("eu:0@6"))
+	step("ann's region is deleted", func() {
+		r.PipeRecords(topology.Tombstone(topology.Record[string, string]{Key: "u1", Timestamp: at(7)}))
+	}, outs("u1:null@7"), outs("us:0@7", "null:1@7"))
+}
+
+// The result of a named join is a queryable store that the application
+// restores from its changelog, "<app>-<name>-changelog".
+func TestTablesNamedStore(t *testing.T) {
+	b := topology.NewBuilder()
+	l := ktable.From(b, "l", serde.String(), serde.Int64())
+	r := ktable.From(b, "r", serde.String(), serde.Int64())
+	join.TablesOuter(l, r, func(_ string, a, b *int64) int64 {
+		var s int64
+		for _, p := range []*int64{a, b} {
+			if p != nil {
+				s += *p
+			}
+		}
+		return s
+	}, join.Named("sums")).ToStream().To("out", kstream.WithSerdes(serde.String(), serde.Int64()))
+	d := testutil.NewDriver(t, build(t, b), testutil.Config{})
+	testutil.NewInputTopic(d, "l", serde.String(), serde.Int64()).Pipe("k", 2)
+	testutil.NewInputTopic(d, "r", serde.String(), serde.Int64()).Pipe("k", 40)
+	if v, ok := testutil.KeyValueStore[string, int64](d, "sums").Get("k"); !ok || v != 42 {
+		t.Fatalf("sums[k] = %d, %v; want 42", v, ok)
+	}
+	if !slices.Contains(d.ProducedTopics(), "test-sums-changelog") {
+		t.Fatalf("no changelog among %q", d.ProducedTopics())
 	}
 }
