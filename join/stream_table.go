@@ -122,7 +122,10 @@ func (p *streamTableProc[K, V1, V2, VR]) Process(r topology.Record[K, V1]) error
 	case p.inner != nil && ok:
 		return p.ctx.Forward(topology.WithValue(r, p.inner(r.Key, r.Value, row.Value)))
 	case p.left != nil && ok:
-		return p.ctx.Forward(topology.WithValue(r, p.left(r.Key, r.Value, &row.Value)))
+		// A copy escapes to the joiner, so that row does not escape,
+		// and the inner join does not allocate it.
+		right := row.Value
+		return p.ctx.Forward(topology.WithValue(r, p.left(r.Key, r.Value, &right)))
 	case p.left != nil:
 		return p.ctx.Forward(topology.WithValue(r, p.left(r.Key, r.Value, nil)))
 	}
