@@ -119,41 +119,41 @@ func foreignKey[K, V1, KO, V2, VR any](left ktable.Table[K, V1], right ktable.Ta
 	subTopic := name + "-subscription-registration-topic"
 	subStore := name + "-subscription-store"
 	respTopic := name + "-subscription-response-topic"
-	subs := subscriptionSerde[K]{pk: sd.key}
-	resps := responseSerde[V2]{value: sd.right}
+	subs := fkSubscriptionSerde[K]{pk: sd.key}
+	resps := fkResponseSerde[V2]{value: sd.right}
 
 	send := name + "-subscription-registration-processor"
-	topology.AddProcessor(b, send, func() topology.Processor[K, dsl.Change[V1], KO, subscription[K]] {
-		return &subscribeProc[K, V1, KO]{fk: fk, foreign: sd.foreign, left: sd.left, topic: subTopic, leftJoin: leftJoin, hash: newHasher()}
+	topology.AddProcessor(b, send, func() topology.Processor[K, dsl.Change[V1], KO, fkSubscription[K]] {
+		return &subscribeProc[K, V1, KO]{fk: fk, foreign: sd.foreign, left: sd.left, topic: subTopic, leftJoin: leftJoin, hash: newFKHasher()}
 	}, lr.node)
-	topology.AddInternalSink(b, name+"-subscription-registration-sink", topology.Sink[KO, subscription[K]]{Topic: subTopic, KeySerde: sd.foreign, ValueSerde: subs}, 0, send)
+	topology.AddInternalSink(b, name+"-subscription-registration-sink", topology.Sink[KO, fkSubscription[K]]{Topic: subTopic, KeySerde: sd.foreign, ValueSerde: subs}, 0, send)
 	subSrc := name + "-subscription-registration-source"
-	topology.AddInternalSource(b, subSrc, topology.Source[KO, subscription[K]]{Topics: []string{subTopic}, KeySerde: sd.foreign, ValueSerde: subs})
+	topology.AddInternalSource(b, subSrc, topology.Source[KO, fkSubscription[K]]{Topics: []string{subTopic}, KeySerde: sd.foreign, ValueSerde: subs})
 
 	state.AddKeyValueStore(b, subStore, serde.Bytes(), serde.Bytes(), o.storeOpts...)
 	receive := name + "-subscription-receive"
-	topology.AddProcessor(b, receive, func() topology.Processor[KO, subscription[K], K, response[V2]] {
+	topology.AddProcessor(b, receive, func() topology.Processor[KO, fkSubscription[K], K, fkResponse[V2]] {
 		return &receiveProc[K, KO, V2]{subStore: subStore, rightStore: rr.store, foreign: sd.foreign, key: sd.key, subs: subs, topic: subTopic}
 	}, subSrc)
 	b.ConnectStores(receive, subStore, rr.store)
 	foreign := name + "-foreign-join-subscription"
-	topology.AddProcessor(b, foreign, func() topology.Processor[KO, dsl.Change[V2], K, response[V2]] {
+	topology.AddProcessor(b, foreign, func() topology.Processor[KO, dsl.Change[V2], K, fkResponse[V2]] {
 		return &foreignProc[K, KO, V2]{subStore: subStore, foreign: sd.foreign, subs: subs, topic: subTopic}
 	}, rr.node)
 	b.ConnectStores(foreign, subStore)
 	b.Copartition(receive, foreign)
 
-	topology.AddInternalSink(b, name+"-subscription-response-sink", topology.Sink[K, response[V2]]{
+	topology.AddInternalSink(b, name+"-subscription-response-sink", topology.Sink[K, fkResponse[V2]]{
 		Topic: respTopic, KeySerde: sd.key, ValueSerde: resps,
 		// Back to the left row's partition, which the subscription
 		// named, as Kafka Streams routes responses.
-		Partitioner: func(_ string, _ K, r response[V2], _ int) (int32, bool) { return r.partition, true },
+		Partitioner: func(_ string, _ K, r fkResponse[V2], _ int) (int32, bool) { return r.partition, true },
 	}, 0, receive, foreign)
 	respSrc := name + "-subscription-response-source"
-	topology.AddInternalSource(b, respSrc, topology.Source[K, response[V2]]{Topics: []string{respTopic}, KeySerde: sd.key, ValueSerde: resps})
+	topology.AddInternalSource(b, respSrc, topology.Source[K, fkResponse[V2]]{Topics: []string{respTopic}, KeySerde: sd.key, ValueSerde: resps})
 	resolve := name + "-subscription-response-resolver"
-	topology.AddProcessor(b, resolve, func() topology.Processor[K, response[V2], K, VR] {
-		return &resolveProc[K, V1, V2, VR]{leftStore: lr.store, left: sd.left, topic: subTopic, joiner: joiner, leftJoin: leftJoin, hash: newHasher()}
+	topology.AddProcessor(b, resolve, func() topology.Processor[K, fkResponse[V2], K, VR] {
+		return &resolveProc[K, V1, V2, VR]{leftStore: lr.store, left: sd.left, topic: subTopic, joiner: joiner, leftJoin: leftJoin, hash: newFKHasher()}
 	}, respSrc)
 	b.ConnectStores(resolve, lr.store)
 	b.Copartition(resolve, send)

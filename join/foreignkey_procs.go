@@ -13,20 +13,20 @@ import (
 // subscribeProc turns left row updates into subscriptions, as Kafka
 // Streams' SubscriptionSendProcessorSupplier.
 type subscribeProc[K, V1, KO any] struct {
-	ctx            topology.Context[KO, subscription[K]]
+	ctx            topology.Context[KO, fkSubscription[K]]
 	fk             func(V1) KO
 	foreign        serde.Serde[KO]
 	left           serde.Serde[V1]
 	topic          string
 	leftJoin       bool
-	hash           *hasher
+	hash           *fkHasher
 	oldBuf, newBuf []byte
 	// The current record's hash, computed once.
 	cur    valueHash
 	curSet bool
 }
 
-func (p *subscribeProc[K, V1, KO]) Init(ctx topology.Context[KO, subscription[K]]) error {
+func (p *subscribeProc[K, V1, KO]) Init(ctx topology.Context[KO, fkSubscription[K]]) error {
 	p.ctx = ctx
 	return nil
 }
@@ -120,7 +120,7 @@ func (p *subscribeProc[K, V1, KO]) send(r topology.Record[K, dsl.Change[V1]], fk
 		}
 		p.cur, p.curSet = h, ok
 	}
-	sub := subscription[K]{instr: instr, hash: p.cur, hasHash: p.curSet, noFK: noFK, partition: p.ctx.TaskID().Partition, pk: r.Key}
+	sub := fkSubscription[K]{instr: instr, hash: p.cur, hasHash: p.curSet, noFK: noFK, partition: p.ctx.TaskID().Partition, pk: r.Key}
 	return p.ctx.Forward(topology.WithKeyValue(r, fk, sub))
 }
 
@@ -128,18 +128,18 @@ func (p *subscribeProc[K, V1, KO]) send(r topology.Record[K, dsl.Change[V1]], fk
 // Kafka Streams' SubscriptionReceiveProcessorSupplier and
 // SubscriptionJoinProcessorSupplier together.
 type receiveProc[K, KO, V2 any] struct {
-	ctx                  topology.Context[K, response[V2]]
+	ctx                  topology.Context[K, fkResponse[V2]]
 	subStore, rightStore string
 	subsStore            state.KeyValueStore[[]byte, []byte]
 	rows                 state.KeyValueStore[KO, state.Timestamped[V2]]
 	foreign              serde.Serde[KO]
 	key                  serde.Serde[K]
-	subs                 subscriptionSerde[K]
+	subs                 fkSubscriptionSerde[K]
 	topic                string
 	fkBuf, pkBuf         []byte
 }
 
-func (p *receiveProc[K, KO, V2]) Init(ctx topology.Context[K, response[V2]]) error {
+func (p *receiveProc[K, KO, V2]) Init(ctx topology.Context[K, fkResponse[V2]]) error {
 	p.ctx = ctx
 	s, err := state.LookupKeyValue[[]byte, []byte](ctx, p.subStore)
 	if err != nil {
@@ -152,7 +152,7 @@ func (p *receiveProc[K, KO, V2]) Init(ctx topology.Context[K, response[V2]]) err
 
 func (p *receiveProc[K, KO, V2]) Close() error { return nil }
 
-func (p *receiveProc[K, KO, V2]) Process(r topology.Record[KO, subscription[K]]) error {
+func (p *receiveProc[K, KO, V2]) Process(r topology.Record[KO, fkSubscription[K]]) error {
 	sub := r.Value
 	noFK := sub.noFK || r.HasNullKey()
 	if noFK && sub.instr != propagateNullIfNoValue {
@@ -170,7 +170,7 @@ func (p *receiveProc[K, KO, V2]) Process(r topology.Record[KO, subscription[K]])
 			return fmt.Errorf("foreign-key join: read store %q: %w", p.rightStore, err)
 		}
 	}
-	resp := response[V2]{hash: sub.hash, hasHash: sub.hasHash, partition: sub.partition}
+	resp := fkResponse[V2]{hash: sub.hash, hasHash: sub.hasHash, partition: sub.partition}
 	ts := r.Timestamp
 	if found {
 		resp.value, resp.hasValue = row.Value, true
@@ -188,11 +188,11 @@ func (p *receiveProc[K, KO, V2]) Process(r topology.Record[KO, subscription[K]])
 			return nil
 		}
 	}
-	return p.ctx.Forward(topology.Record[K, response[V2]]{Key: sub.pk, Value: resp, Timestamp: ts, Headers: r.Headers})
+	return p.ctx.Forward(topology.Record[K, fkResponse[V2]]{Key: sub.pk, Value: resp, Timestamp: ts, Headers: r.Headers})
 }
 
 // register adds or removes the subscription in the store.
-func (p *receiveProc[K, KO, V2]) register(fk KO, sub subscription[K]) error {
+func (p *receiveProc[K, KO, V2]) register(fk KO, sub fkSubscription[K]) error {
 	fb, err := p.foreign.Serialize(p.fkBuf[:0], p.topic, fk)
 	if err != nil {
 		return fmt.Errorf("foreign-key join: serialize foreign key: %w", err)
@@ -221,17 +221,17 @@ func (p *receiveProc[K, KO, V2]) register(fk KO, sub subscription[K]) error {
 // foreignProc answers every subscriber of a right row when it changes, as
 // Kafka Streams' ForeignTableJoinProcessorSupplier.
 type foreignProc[K, KO, V2 any] struct {
-	ctx       topology.Context[K, response[V2]]
+	ctx       topology.Context[K, fkResponse[V2]]
 	subStore  string
 	subsStore state.KeyValueStore[[]byte, []byte]
 	foreign   serde.Serde[KO]
-	subs      subscriptionSerde[K]
+	subs      fkSubscriptionSerde[K]
 	topic     string
 	fkBuf     []byte
-	found     []subscription[K]
+	found     []fkSubscription[K]
 }
 
-func (p *foreignProc[K, KO, V2]) Init(ctx topology.Context[K, response[V2]]) error {
+func (p *foreignProc[K, KO, V2]) Init(ctx topology.Context[K, fkResponse[V2]]) error {
 	p.ctx = ctx
 	s, err := state.LookupKeyValue[[]byte, []byte](ctx, p.subStore)
 	p.subsStore = s
@@ -254,8 +254,8 @@ func (p *foreignProc[K, KO, V2]) Process(r topology.Record[KO, dsl.Change[V2]]) 
 		return err
 	}
 	for _, sub := range p.found {
-		resp := response[V2]{hash: sub.hash, hasHash: sub.hasHash, partition: sub.partition, value: r.Value.New, hasValue: r.Value.HasNew}
-		if err := p.ctx.Forward(topology.Record[K, response[V2]]{Key: sub.pk, Value: resp, Timestamp: r.Timestamp, Headers: r.Headers}); err != nil {
+		resp := fkResponse[V2]{hash: sub.hash, hasHash: sub.hasHash, partition: sub.partition, value: r.Value.New, hasValue: r.Value.HasNew}
+		if err := p.ctx.Forward(topology.Record[K, fkResponse[V2]]{Key: sub.pk, Value: resp, Timestamp: r.Timestamp, Headers: r.Headers}); err != nil {
 			return err
 		}
 	}
@@ -294,7 +294,7 @@ type resolveProc[K, V1, V2, VR any] struct {
 	topic     string
 	joiner    func(V1, *V2) VR
 	leftJoin  bool
-	hash      *hasher
+	hash      *fkHasher
 }
 
 func (p *resolveProc[K, V1, V2, VR]) Init(ctx topology.Context[K, VR]) error {
@@ -306,7 +306,7 @@ func (p *resolveProc[K, V1, V2, VR]) Init(ctx topology.Context[K, VR]) error {
 
 func (p *resolveProc[K, V1, V2, VR]) Close() error { return nil }
 
-func (p *resolveProc[K, V1, V2, VR]) Process(r topology.Record[K, response[V2]]) error {
+func (p *resolveProc[K, V1, V2, VR]) Process(r topology.Record[K, fkResponse[V2]]) error {
 	row, found, err := p.rows.Get(r.Key)
 	if err != nil {
 		return fmt.Errorf("foreign-key join: read store %q: %w", p.leftStore, err)

@@ -69,17 +69,17 @@ func fkTopology(t *testing.T, c fkCase, extract func(string) *string) *topology.
 	}
 	var joined ktable.Table[string, string]
 	if c.leftJoin {
-		joined = join.ForeignKeyLeft(left, right, extract, func(l string, r *string) string { return fkJoiner(l, str(r)) }, opts...)
+		joined = join.ForeignKeyLeft(left, right, extract, func(l string, r *string) string { return fkJoiner(l, orNullStr(r)) }, opts...)
 	} else {
 		joined = join.ForeignKey(left, right, extract, fkJoiner, opts...)
 	}
 	joined.ToStream().To("out")
 	if c.rejoin {
 		join.TablesLeft(joined, left, func(_ string, j string, l *string) string {
-			return "rejoin(" + j + "," + str(l) + ")"
+			return "rejoin(" + j + "," + orNullStr(l) + ")"
 		}).ToStream().To("rejoin-out")
 	}
-	return build(t, b)
+	return mustTopology(t, b)
 }
 
 func ptrFK(v string) *string { fk := splitFK(v); return &fk }
@@ -149,14 +149,14 @@ func wantMap(t *testing.T, what string, got, want map[string]string) {
 }
 
 // pick returns a for the left join and b for the inner join.
-func pick[T any](leftJoin bool, a, b T) T {
+func leftOr[T any](leftJoin bool, a, b T) T {
 	if leftJoin {
 		return a
 	}
 	return b
 }
 
-type kv = map[string]string
+type fkMap = map[string]string
 
 func TestForeignKeyJoinFromLeftThenDeleteLeftEntity(t *testing.T) {
 	// KTableKTableForeignKeyJoinIntegrationTest.doJoinFromLeftThenDeleteLeftEntity
@@ -167,21 +167,21 @@ func TestForeignKeyJoinFromLeftThenDeleteLeftEntity(t *testing.T) {
 				{topic: "right", key: "rhs2", value: "rhsValue2", ts: 1},
 				{topic: "right", key: "rhs3", value: "rhsValue3", ts: 2},
 				{topic: "left", key: "lhs1", value: "lhsValue1|rhs1", ts: 3,
-					out:    kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)"},
-					rejoin: kv{"lhs1": "rejoin((lhsValue1|rhs1,rhsValue1),lhsValue1|rhs1)"},
-					store:  kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)"}},
+					out:    fkMap{"lhs1": "(lhsValue1|rhs1,rhsValue1)"},
+					rejoin: fkMap{"lhs1": "rejoin((lhsValue1|rhs1,rhsValue1),lhsValue1|rhs1)"},
+					store:  fkMap{"lhs1": "(lhsValue1|rhs1,rhsValue1)"}},
 				{topic: "left", key: "lhs2", value: "lhsValue2|rhs2", ts: 4,
-					out:    kv{"lhs2": "(lhsValue2|rhs2,rhsValue2)"},
-					rejoin: kv{"lhs2": "rejoin((lhsValue2|rhs2,rhsValue2),lhsValue2|rhs2)"},
-					store:  kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs2": "(lhsValue2|rhs2,rhsValue2)"}},
+					out:    fkMap{"lhs2": "(lhsValue2|rhs2,rhsValue2)"},
+					rejoin: fkMap{"lhs2": "rejoin((lhsValue2|rhs2,rhsValue2),lhsValue2|rhs2)"},
+					store:  fkMap{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs2": "(lhsValue2|rhs2,rhsValue2)"}},
 				{topic: "left", key: "lhs3", value: "lhsValue3|rhs1", ts: 5,
-					out:    kv{"lhs3": "(lhsValue3|rhs1,rhsValue1)"},
-					rejoin: kv{"lhs3": "rejoin((lhsValue3|rhs1,rhsValue1),lhsValue3|rhs1)"},
-					store:  kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs2": "(lhsValue2|rhs2,rhsValue2)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"}},
+					out:    fkMap{"lhs3": "(lhsValue3|rhs1,rhsValue1)"},
+					rejoin: fkMap{"lhs3": "rejoin((lhsValue3|rhs1,rhsValue1),lhsValue3|rhs1)"},
+					store:  fkMap{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs2": "(lhsValue2|rhs2,rhsValue2)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"}},
 				{topic: "left", key: "lhs1", value: "null", ts: 6,
-					out:    kv{"lhs1": "null"},
-					rejoin: kv{"lhs1": "null"},
-					store:  kv{"lhs2": "(lhsValue2|rhs2,rhsValue2)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"}},
+					out:    fkMap{"lhs1": "null"},
+					rejoin: fkMap{"lhs1": "null"},
+					store:  fkMap{"lhs2": "(lhsValue2|rhs2,rhsValue2)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"}},
 			})
 		})
 	}
@@ -194,26 +194,26 @@ func TestForeignKeyJoinFromRightThenDeleteRightEntity(t *testing.T) {
 			l := c.leftJoin
 			replayFK(t, c, ptrFK, []fkStep{
 				{topic: "left", key: "lhs1", value: "lhsValue1|rhs1", ts: 0,
-					out: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)"}, nil), store: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)"}, nil)},
+					out: leftOr(l, fkMap{"lhs1": "(lhsValue1|rhs1,null)"}, nil), store: leftOr(l, fkMap{"lhs1": "(lhsValue1|rhs1,null)"}, nil)},
 				{topic: "left", key: "lhs2", value: "lhsValue2|rhs2", ts: 1,
-					out:   pick(l, kv{"lhs2": "(lhsValue2|rhs2,null)"}, nil),
-					store: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)", "lhs2": "(lhsValue2|rhs2,null)"}, nil)},
+					out:   leftOr(l, fkMap{"lhs2": "(lhsValue2|rhs2,null)"}, nil),
+					store: leftOr(l, fkMap{"lhs1": "(lhsValue1|rhs1,null)", "lhs2": "(lhsValue2|rhs2,null)"}, nil)},
 				{topic: "left", key: "lhs3", value: "lhsValue3|rhs1", ts: 2,
-					out:   pick(l, kv{"lhs3": "(lhsValue3|rhs1,null)"}, nil),
-					store: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)", "lhs2": "(lhsValue2|rhs2,null)", "lhs3": "(lhsValue3|rhs1,null)"}, nil)},
+					out:   leftOr(l, fkMap{"lhs3": "(lhsValue3|rhs1,null)"}, nil),
+					store: leftOr(l, fkMap{"lhs1": "(lhsValue1|rhs1,null)", "lhs2": "(lhsValue2|rhs2,null)", "lhs3": "(lhsValue3|rhs1,null)"}, nil)},
 				{topic: "right", key: "rhs1", value: "rhsValue1", ts: 3,
-					out: kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"},
-					store: pick(l, kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs2": "(lhsValue2|rhs2,null)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"},
-						kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"})},
+					out: fkMap{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"},
+					store: leftOr(l, fkMap{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs2": "(lhsValue2|rhs2,null)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"},
+						fkMap{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"})},
 				{topic: "right", key: "rhs2", value: "rhsValue2", ts: 4,
-					out:   kv{"lhs2": "(lhsValue2|rhs2,rhsValue2)"},
-					store: kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs2": "(lhsValue2|rhs2,rhsValue2)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"}},
+					out:   fkMap{"lhs2": "(lhsValue2|rhs2,rhsValue2)"},
+					store: fkMap{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs2": "(lhsValue2|rhs2,rhsValue2)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"}},
 				{topic: "right", key: "rhs3", value: "rhsValue3", ts: 5,
-					store: kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs2": "(lhsValue2|rhs2,rhsValue2)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"}},
+					store: fkMap{"lhs1": "(lhsValue1|rhs1,rhsValue1)", "lhs2": "(lhsValue2|rhs2,rhsValue2)", "lhs3": "(lhsValue3|rhs1,rhsValue1)"}},
 				{topic: "right", key: "rhs1", value: "null", ts: 6,
-					out: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)", "lhs3": "(lhsValue3|rhs1,null)"}, kv{"lhs1": "null", "lhs3": "null"}),
-					store: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)", "lhs2": "(lhsValue2|rhs2,rhsValue2)", "lhs3": "(lhsValue3|rhs1,null)"},
-						kv{"lhs2": "(lhsValue2|rhs2,rhsValue2)"})},
+					out: leftOr(l, fkMap{"lhs1": "(lhsValue1|rhs1,null)", "lhs3": "(lhsValue3|rhs1,null)"}, fkMap{"lhs1": "null", "lhs3": "null"}),
+					store: leftOr(l, fkMap{"lhs1": "(lhsValue1|rhs1,null)", "lhs2": "(lhsValue2|rhs2,rhsValue2)", "lhs3": "(lhsValue3|rhs1,null)"},
+						fkMap{"lhs2": "(lhsValue2|rhs2,rhsValue2)"})},
 			})
 		})
 	}
@@ -226,8 +226,8 @@ func TestForeignKeyJoinDeletes(t *testing.T) {
 		t.Run("shouldEmitTombstoneWhenDeletingNonJoiningRecords/"+c.String(), func(t *testing.T) {
 			replayFK(t, c, ptrFK, []fkStep{
 				{topic: "left", key: "lhs1", value: "lhsValue1|rhs1", ts: 0,
-					out: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)"}, nil), store: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)"}, nil)},
-				{topic: "left", key: "lhs1", value: "null", ts: 1, out: kv{"lhs1": "null"}},
+					out: leftOr(l, fkMap{"lhs1": "(lhsValue1|rhs1,null)"}, nil), store: leftOr(l, fkMap{"lhs1": "(lhsValue1|rhs1,null)"}, nil)},
+				{topic: "left", key: "lhs1", value: "null", ts: 1, out: fkMap{"lhs1": "null"}},
 				{topic: "left", key: "lhs1", value: "null", ts: 2},
 			})
 		})
@@ -245,16 +245,16 @@ func TestForeignKeyJoinForeignKeyChanges(t *testing.T) {
 		t.Run("joinShouldProduceNullsWhenValueHasNonMatchingForeignKey/"+c.String(), func(t *testing.T) {
 			replayFK(t, c, ptrFK, []fkStep{
 				{topic: "left", key: "lhs1", value: "lhsValue1|rhs1", ts: 0,
-					out: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)"}, nil), store: pick(l, kv{"lhs1": "(lhsValue1|rhs1,null)"}, nil)},
+					out: leftOr(l, fkMap{"lhs1": "(lhsValue1|rhs1,null)"}, nil), store: leftOr(l, fkMap{"lhs1": "(lhsValue1|rhs1,null)"}, nil)},
 				{topic: "left", key: "lhs1", value: "lhsValue1|rhs2", ts: 1,
-					out: kv{"lhs1": pick(l, "(lhsValue1|rhs2,null)", "null")}, store: pick(l, kv{"lhs1": "(lhsValue1|rhs2,null)"}, nil)},
+					out: fkMap{"lhs1": leftOr(l, "(lhsValue1|rhs2,null)", "null")}, store: leftOr(l, fkMap{"lhs1": "(lhsValue1|rhs2,null)"}, nil)},
 				{topic: "left", key: "lhs1", value: "lhsValue1|rhs3", ts: 2,
-					out: kv{"lhs1": pick(l, "(lhsValue1|rhs3,null)", "null")}, store: pick(l, kv{"lhs1": "(lhsValue1|rhs3,null)"}, nil)},
-				{topic: "right", key: "rhs1", value: "rhsValue1", ts: 3, store: pick(l, kv{"lhs1": "(lhsValue1|rhs3,null)"}, nil)},
+					out: fkMap{"lhs1": leftOr(l, "(lhsValue1|rhs3,null)", "null")}, store: leftOr(l, fkMap{"lhs1": "(lhsValue1|rhs3,null)"}, nil)},
+				{topic: "right", key: "rhs1", value: "rhsValue1", ts: 3, store: leftOr(l, fkMap{"lhs1": "(lhsValue1|rhs3,null)"}, nil)},
 				{topic: "left", key: "lhs1", value: "lhsValue1|rhs1", ts: 4,
-					out: kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)"}, store: kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)"}},
+					out: fkMap{"lhs1": "(lhsValue1|rhs1,rhsValue1)"}, store: fkMap{"lhs1": "(lhsValue1|rhs1,rhsValue1)"}},
 				{topic: "left", key: "lhs1", value: "lhsValue1|rhs2", ts: 5,
-					out: kv{"lhs1": pick(l, "(lhsValue1|rhs2,null)", "null")}, store: pick(l, kv{"lhs1": "(lhsValue1|rhs2,null)"}, nil)},
+					out: fkMap{"lhs1": leftOr(l, "(lhsValue1|rhs2,null)", "null")}, store: leftOr(l, fkMap{"lhs1": "(lhsValue1|rhs2,null)"}, nil)},
 			})
 		})
 		// KTableKTableForeignKeyJoinIntegrationTest.shouldUnsubscribeOldForeignKeyIfLeftSideIsUpdated
@@ -263,10 +263,10 @@ func TestForeignKeyJoinForeignKeyChanges(t *testing.T) {
 				{topic: "right", key: "rhs1", value: "rhsValue1", ts: 0},
 				{topic: "right", key: "rhs2", value: "rhsValue2", ts: 1},
 				{topic: "left", key: "lhs1", value: "lhsValue1|rhs1", ts: 2,
-					out: kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)"}, store: kv{"lhs1": "(lhsValue1|rhs1,rhsValue1)"}},
+					out: fkMap{"lhs1": "(lhsValue1|rhs1,rhsValue1)"}, store: fkMap{"lhs1": "(lhsValue1|rhs1,rhsValue1)"}},
 				{topic: "left", key: "lhs1", value: "lhsValue1|rhs2", ts: 3,
-					out: kv{"lhs1": "(lhsValue1|rhs2,rhsValue2)"}, store: kv{"lhs1": "(lhsValue1|rhs2,rhsValue2)"}},
-				{topic: "right", key: "rhs1", value: "rhsValue1Delta", ts: 4, store: kv{"lhs1": "(lhsValue1|rhs2,rhsValue2)"}},
+					out: fkMap{"lhs1": "(lhsValue1|rhs2,rhsValue2)"}, store: fkMap{"lhs1": "(lhsValue1|rhs2,rhsValue2)"}},
+				{topic: "right", key: "rhs1", value: "rhsValue1Delta", ts: 4, store: fkMap{"lhs1": "(lhsValue1|rhs2,rhsValue2)"}},
 			})
 		})
 	}
@@ -279,7 +279,7 @@ func TestForeignKeyLeftJoinNullForeignKey(t *testing.T) {
 		t.Run("shouldEmitRecordOnNullForeignKeyForLeftJoins/"+c.String(), func(t *testing.T) {
 			replayFK(t, c, func(string) *string { return nil }, []fkStep{
 				{topic: "left", key: "lhs1", value: "lhsValue1|rhs1", ts: 0,
-					out: kv{"lhs1": "(lhsValue1|rhs1,null)"}, store: kv{"lhs1": "(lhsValue1|rhs1,null)"}},
+					out: fkMap{"lhs1": "(lhsValue1|rhs1,null)"}, store: fkMap{"lhs1": "(lhsValue1|rhs1,null)"}},
 			})
 		})
 		// KTableKTableForeignKeyJoinIntegrationTest.shouldEmitRecordWhenOldAndNewFkDiffer
@@ -292,9 +292,9 @@ func TestForeignKeyLeftJoinNullForeignKey(t *testing.T) {
 			}
 			d := replayFK(t, c, extract, []fkStep{
 				{topic: "left", key: "lhs1", value: "lhsValue1|rhs1", ts: 0,
-					out: kv{"lhs1": "(lhsValue1|rhs1,null)"}, store: kv{"lhs1": "(lhsValue1|rhs1,null)"}},
+					out: fkMap{"lhs1": "(lhsValue1|rhs1,null)"}, store: fkMap{"lhs1": "(lhsValue1|rhs1,null)"}},
 				{topic: "left", key: "lhs1", value: "lhsValue1|returnNull", ts: 0,
-					out: kv{"lhs1": "(lhsValue1|returnNull,null)"}, store: kv{"lhs1": "(lhsValue1|returnNull,null)"}},
+					out: fkMap{"lhs1": "(lhsValue1|returnNull,null)"}, store: fkMap{"lhs1": "(lhsValue1|returnNull,null)"}},
 			})
 			// The subscription of lhs1 to rhs1 is gone.
 			name := "store"
@@ -317,7 +317,7 @@ func TestForeignKeyAcrossPartitionings(t *testing.T) {
 	customers := ktable.From(b, "customers", serde.String(), serde.String())
 	join.ForeignKey(orders, customers, splitFK, func(o, c string) string { return o + " for " + c }, join.Named("orders-customers")).
 		ToStream().To("out")
-	d := testutil.NewDriver(t, build(t, b), testutil.Config{Partitions: map[string]int{"orders": 3, "customers": 2}})
+	d := testutil.NewDriver(t, mustTopology(t, b), testutil.Config{Partitions: map[string]int{"orders": 3, "customers": 2}})
 	o := testutil.NewInputTopic(d, "orders", serde.String(), serde.String())
 	c := testutil.NewInputTopic(d, "customers", serde.String(), serde.String())
 	out := testutil.NewOutputTopic(d, "out", serde.String(), serde.String())
@@ -331,7 +331,7 @@ func TestForeignKeyAcrossPartitionings(t *testing.T) {
 		t.Fatalf("%d orders joined, want 12", n)
 	}
 	c.Pipe("c1", "renamed 1")
-	want := kv{"o1": "order 1|c1 for renamed 1", "o5": "order 5|c1 for renamed 1", "o9": "order 9|c1 for renamed 1"}
+	want := fkMap{"o1": "order 1|c1 for renamed 1", "o5": "order 5|c1 for renamed 1", "o9": "order 9|c1 for renamed 1"}
 	wantMap(t, "after renaming c1", lastPerKey(out), want)
 	responses := testutil.NewOutputTopic(d, "test-orders-customers-subscription-response-topic", serde.String(), serde.Bytes()).ReadAll()
 	parts := map[int32]bool{}

@@ -31,7 +31,7 @@ import (
 // scan finds the subscriptions of one foreign key, as Kafka Streams'
 // CombinedKeySchema does. Its values are subscriptions as encoded above.
 
-const wireVersion = 0
+const fkWireVersion = 0
 
 // instruction says what the right side does with a subscription, as Kafka
 // Streams' SubscriptionWrapper.Instruction.
@@ -58,16 +58,16 @@ const (
 	instrMask = 0x0f
 	respHash  = 0x01
 	respValue = 0x02
-	hashLen   = 16
+	fkHashLen = 16
 )
 
 // valueHash is a hash of a left row's encoding: responses carry the hash
 // of the row they answer, and a response whose hash is not the current
 // row's is stale. FNV-1a, 128 bits.
-type valueHash [hashLen]byte
+type valueHash [fkHashLen]byte
 
-// hasher hashes encoded values, reusing its state and buffers.
-type hasher struct {
+// fkHasher hashes encoded values, reusing its state and buffers.
+type fkHasher struct {
 	buf []byte
 	sum []byte
 	h   interface {
@@ -77,11 +77,11 @@ type hasher struct {
 	}
 }
 
-func newHasher() *hasher { return &hasher{h: fnv.New128a()} }
+func newFKHasher() *fkHasher { return &fkHasher{h: fnv.New128a()} }
 
 // hashOf returns the hash of v's encoding with s; ok is false when v encodes
 // as null.
-func hashOf[V any](h *hasher, s serde.Serde[V], topic string, v V) (valueHash, bool, error) {
+func hashOf[V any](h *fkHasher, s serde.Serde[V], topic string, v V) (valueHash, bool, error) {
 	b, err := s.Serialize(h.buf[:0], topic, v)
 	if err != nil {
 		return valueHash{}, false, fmt.Errorf("hash left value: %w", err)
@@ -98,7 +98,7 @@ func hashOf[V any](h *hasher, s serde.Serde[V], topic string, v V) (valueHash, b
 
 // subscription is a left row's request for the right row of its foreign
 // key.
-type subscription[K any] struct {
+type fkSubscription[K any] struct {
 	instr     instruction
 	hash      valueHash
 	hasHash   bool
@@ -107,11 +107,11 @@ type subscription[K any] struct {
 	pk        K
 }
 
-type subscriptionSerde[K any] struct{ pk serde.Serde[K] }
+type fkSubscriptionSerde[K any] struct{ pk serde.Serde[K] }
 
-var errWire = errors.New("join: malformed foreign-key join record")
+var errFKRecord = errors.New("join: malformed foreign-key join record")
 
-func (s subscriptionSerde[K]) Serialize(dst []byte, topic string, v subscription[K]) ([]byte, error) {
+func (s fkSubscriptionSerde[K]) Serialize(dst []byte, topic string, v fkSubscription[K]) ([]byte, error) {
 	flags := byte(v.instr)
 	if v.hasHash {
 		flags |= flagHash
@@ -119,7 +119,7 @@ func (s subscriptionSerde[K]) Serialize(dst []byte, topic string, v subscription
 	if v.noFK {
 		flags |= flagNoFK
 	}
-	dst = append(dst, wireVersion, flags)
+	dst = append(dst, fkWireVersion, flags)
 	if v.hasHash {
 		dst = append(dst, v.hash[:]...)
 	}
@@ -127,23 +127,23 @@ func (s subscriptionSerde[K]) Serialize(dst []byte, topic string, v subscription
 	return s.pk.Serialize(dst, topic, v.pk)
 }
 
-func (s subscriptionSerde[K]) Deserialize(topic string, data []byte) (subscription[K], error) {
-	var v subscription[K]
-	if len(data) < 2 || data[0] != wireVersion {
-		return v, fmt.Errorf("%w: subscription of %d bytes, version %v", errWire, len(data), data[:min(1, len(data))])
+func (s fkSubscriptionSerde[K]) Deserialize(topic string, data []byte) (fkSubscription[K], error) {
+	var v fkSubscription[K]
+	if len(data) < 2 || data[0] != fkWireVersion {
+		return v, fmt.Errorf("%w: subscription of %d bytes, version %v", errFKRecord, len(data), data[:min(1, len(data))])
 	}
 	flags := data[1]
 	v.instr, v.hasHash, v.noFK = instruction(flags&instrMask), flags&flagHash != 0, flags&flagNoFK != 0
 	data = data[2:]
 	if v.hasHash {
-		if len(data) < hashLen {
-			return v, fmt.Errorf("%w: subscription hash cut short", errWire)
+		if len(data) < fkHashLen {
+			return v, fmt.Errorf("%w: subscription hash cut short", errFKRecord)
 		}
-		v.hash = valueHash(data[:hashLen])
-		data = data[hashLen:]
+		v.hash = valueHash(data[:fkHashLen])
+		data = data[fkHashLen:]
 	}
 	if len(data) < 4 {
-		return v, fmt.Errorf("%w: subscription partition cut short", errWire)
+		return v, fmt.Errorf("%w: subscription partition cut short", errFKRecord)
 	}
 	v.partition = int32(binary.BigEndian.Uint32(data))
 	pk, err := s.pk.Deserialize(topic, data[4:])
@@ -155,7 +155,7 @@ func (s subscriptionSerde[K]) Deserialize(topic string, data []byte) (subscripti
 }
 
 // response carries the right row (or its absence) back to a left row.
-type response[V any] struct {
+type fkResponse[V any] struct {
 	hash      valueHash
 	hasHash   bool
 	partition int32
@@ -163,9 +163,9 @@ type response[V any] struct {
 	hasValue  bool
 }
 
-type responseSerde[V any] struct{ value serde.Serde[V] }
+type fkResponseSerde[V any] struct{ value serde.Serde[V] }
 
-func (s responseSerde[V]) Serialize(dst []byte, topic string, v response[V]) ([]byte, error) {
+func (s fkResponseSerde[V]) Serialize(dst []byte, topic string, v fkResponse[V]) ([]byte, error) {
 	var flags byte
 	if v.hasHash {
 		flags |= respHash
@@ -173,7 +173,7 @@ func (s responseSerde[V]) Serialize(dst []byte, topic string, v response[V]) ([]
 	if v.hasValue {
 		flags |= respValue
 	}
-	dst = append(dst, wireVersion, flags)
+	dst = append(dst, fkWireVersion, flags)
 	if v.hasHash {
 		dst = append(dst, v.hash[:]...)
 	}
@@ -184,23 +184,23 @@ func (s responseSerde[V]) Serialize(dst []byte, topic string, v response[V]) ([]
 	return s.value.Serialize(dst, topic, v.value)
 }
 
-func (s responseSerde[V]) Deserialize(topic string, data []byte) (response[V], error) {
-	var v response[V]
-	if len(data) < 2 || data[0] != wireVersion {
-		return v, fmt.Errorf("%w: response of %d bytes", errWire, len(data))
+func (s fkResponseSerde[V]) Deserialize(topic string, data []byte) (fkResponse[V], error) {
+	var v fkResponse[V]
+	if len(data) < 2 || data[0] != fkWireVersion {
+		return v, fmt.Errorf("%w: response of %d bytes", errFKRecord, len(data))
 	}
 	flags := data[1]
 	v.hasHash, v.hasValue = flags&respHash != 0, flags&respValue != 0
 	data = data[2:]
 	if v.hasHash {
-		if len(data) < hashLen {
-			return v, fmt.Errorf("%w: response hash cut short", errWire)
+		if len(data) < fkHashLen {
+			return v, fmt.Errorf("%w: response hash cut short", errFKRecord)
 		}
-		v.hash = valueHash(data[:hashLen])
-		data = data[hashLen:]
+		v.hash = valueHash(data[:fkHashLen])
+		data = data[fkHashLen:]
 	}
 	if len(data) < 4 {
-		return v, fmt.Errorf("%w: response partition cut short", errWire)
+		return v, fmt.Errorf("%w: response partition cut short", errFKRecord)
 	}
 	v.partition = int32(binary.BigEndian.Uint32(data))
 	if v.hasValue {

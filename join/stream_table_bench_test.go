@@ -12,9 +12,9 @@ import (
 	"github.com/strata-go/strata/topology"
 )
 
-// benchKeys is the number of distinct keys, and table rows, of the join
+// joinBenchKeys is the number of distinct keys, and table rows, of the join
 // benchmark.
-const benchKeys = 10_000
+const joinBenchKeys = 10_000
 
 // BenchmarkStreamTableJoin joins a stream with a table through the test
 // driver: in (String keys and values) → StreamTable with the table read
@@ -36,7 +36,7 @@ func BenchmarkStreamTableJoin(b *testing.B) {
 		b.Fatal(err)
 	}
 	d := testutil.NewDriver(b, top, testutil.Config{ApplicationID: "bench"})
-	keys := make([]string, benchKeys)
+	keys := make([]string, joinBenchKeys)
 	table := testutil.NewInputTopic(d, "table", serde.String(), serde.String())
 	for i := range keys {
 		keys[i] = fmt.Sprintf("key-%05d", i)
@@ -49,7 +49,7 @@ func BenchmarkStreamTableJoin(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		in.Pipe(keys[i%benchKeys], "v")
+		in.Pipe(keys[i%joinBenchKeys], "v")
 		if i%4096 == 4095 {
 			out.Drain()
 		}

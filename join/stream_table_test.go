@@ -32,40 +32,40 @@ func streamTableTopology(t *testing.T, left bool) *topology.Topology {
 			return l + "+" + *r
 		})
 	} else {
-		joined = join.StreamTable(s, tbl, concat)
+		joined = join.StreamTable(s, tbl, concatJoiner)
 	}
 	joined.To("out")
-	return build(t, b)
+	return mustTopology(t, b)
 }
 
-// toStream pipes n stream records; result says each one's output, "" none.
-func toStream(n int, prefix string, result func(k int32) string) []step {
-	var steps []step
+// pipeStream pipes n stream records; result says each one's output, "" none.
+func pipeStream(n int, prefix string, result func(k int32) string) []joinStep {
+	var steps []joinStep
 	for k := range int32(n) {
-		s := step{topic: "stream", key: k, value: fmt.Sprint(prefix, k), ts: int64(k)}
+		s := joinStep{topic: "stream", key: k, value: fmt.Sprint(prefix, k), ts: int64(k)}
 		if r := result(k); r != "" {
-			s.want = outs(fmt.Sprintf("%d:%s%d+%s@%d", k, prefix, k, r, k))
+			s.want = wantOuts(fmt.Sprintf("%d:%s%d+%s@%d", k, prefix, k, r, k))
 		}
 		steps = append(steps, s)
 	}
 	return steps
 }
 
-// toTable pipes n table rows, which cause no output; value "null" deletes.
-func toTable(n int, prefix string) []step {
-	var steps []step
+// pipeTable pipes n table rows, which cause no output; value "null" deletes.
+func pipeTable(n int, prefix string) []joinStep {
+	var steps []joinStep
 	for k := range int32(n) {
 		v := fmt.Sprint(prefix, k)
 		if prefix == "null" {
 			v = "null"
 		}
-		steps = append(steps, step{topic: "table", key: k, value: v, ts: int64(k)})
+		steps = append(steps, joinStep{topic: "table", key: k, value: v, ts: int64(k)})
 	}
 	return steps
 }
 
-// rows says the table holds "<prefix><key>" for keys below n.
-func rows(n int32, prefix string) func(int32) string {
+// rowsBelow says the table holds "<prefix><key>" for keys below n.
+func rowsBelow(n int32, prefix string) func(int32) string {
 	return func(k int32) string {
 		if k < n {
 			return fmt.Sprint(prefix, k)
@@ -74,8 +74,8 @@ func rows(n int32, prefix string) func(int32) string {
 	}
 }
 
-// deleted says the rows of keys below n were deleted from f's.
-func deleted(n int32, f func(int32) string) func(int32) string {
+// deletedBelow says the rows of keys below n were deleted from f's.
+func deletedBelow(n int32, f func(int32) string) func(int32) string {
 	return func(k int32) string {
 		if k < n {
 			return ""
@@ -84,8 +84,8 @@ func deleted(n int32, f func(int32) string) func(int32) string {
 	}
 }
 
-// orNull is rows for the left join: "null" where there is no row.
-func orNull(f func(int32) string) func(int32) string {
+// orNullRow is rows for the left join: "null" where there is no row.
+func orNullRow(f func(int32) string) func(int32) string {
 	return func(k int32) string {
 		if r := f(k); r != "" {
 			return r
@@ -94,8 +94,8 @@ func orNull(f func(int32) string) func(int32) string {
 	}
 }
 
-func seq(parts ...[]step) []step {
-	var all []step
+func joinSeq(parts ...[]joinStep) []joinStep {
+	var all []joinStep
 	for _, p := range parts {
 		all = append(all, p...)
 	}
@@ -106,46 +106,46 @@ func TestStreamTable(t *testing.T) {
 	tests := []struct {
 		name  string // the Kafka test mirrored
 		left  bool
-		steps []step
+		steps []joinStep
 	}{
 		{"KStreamKTableJoinTest.shouldNotJoinWithEmptyTableOnStreamUpdates", false,
-			toStream(2, "X", rows(0, ""))},
-		{"KStreamKTableJoinTest.shouldNotJoinOnTableUpdates", false, seq(
-			toStream(2, "X", rows(0, "")),
-			toTable(2, "Y"),
-			toStream(4, "X", rows(2, "Y")),
-			toTable(4, "YY"),
-			toStream(4, "X", rows(4, "YY")),
-			toTable(4, "YYY"))},
-		{"KStreamKTableJoinTest.shouldJoinOnlyIfMatchFoundOnStreamUpdates", false, seq(
-			toTable(2, "Y"),
-			toStream(4, "X", rows(2, "Y")))},
-		{"KStreamKTableJoinTest.shouldClearTableEntryOnNullValueUpdates", false, seq(
-			toTable(4, "Y"),
-			toStream(4, "X", rows(4, "Y")),
-			toTable(2, "null"),
-			toStream(4, "XX", deleted(2, rows(4, "Y"))))},
+			pipeStream(2, "X", rowsBelow(0, ""))},
+		{"KStreamKTableJoinTest.shouldNotJoinOnTableUpdates", false, joinSeq(
+			pipeStream(2, "X", rowsBelow(0, "")),
+			pipeTable(2, "Y"),
+			pipeStream(4, "X", rowsBelow(2, "Y")),
+			pipeTable(4, "YY"),
+			pipeStream(4, "X", rowsBelow(4, "YY")),
+			pipeTable(4, "YYY"))},
+		{"KStreamKTableJoinTest.shouldJoinOnlyIfMatchFoundOnStreamUpdates", false, joinSeq(
+			pipeTable(2, "Y"),
+			pipeStream(4, "X", rowsBelow(2, "Y")))},
+		{"KStreamKTableJoinTest.shouldClearTableEntryOnNullValueUpdates", false, joinSeq(
+			pipeTable(4, "Y"),
+			pipeStream(4, "X", rowsBelow(4, "Y")),
+			pipeTable(2, "null"),
+			pipeStream(4, "XX", deletedBelow(2, rowsBelow(4, "Y"))))},
 		{"KStreamKTableLeftJoinTest.shouldJoinWithEmptyTableOnStreamUpdates", true,
-			toStream(2, "X", orNull(rows(0, "")))},
-		{"KStreamKTableLeftJoinTest.shouldNotJoinOnTableUpdates", true, seq(
-			toStream(2, "X", orNull(rows(0, ""))),
-			toTable(2, "Y"),
-			toStream(4, "X", orNull(rows(2, "Y"))),
-			toTable(4, "YY"),
-			toStream(4, "X", orNull(rows(4, "YY"))),
-			toTable(4, "YYY"))},
-		{"KStreamKTableLeftJoinTest.shouldJoinRegardlessIfMatchFoundOnStreamUpdates", true, seq(
-			toTable(2, "Y"),
-			toStream(4, "X", orNull(rows(2, "Y"))))},
-		{"KStreamKTableLeftJoinTest.shouldClearTableEntryOnNullValueUpdates", true, seq(
-			toTable(4, "Y"),
-			toStream(4, "X", orNull(rows(4, "Y"))),
-			toTable(2, "null"),
-			toStream(4, "XX", orNull(deleted(2, rows(4, "Y")))))},
+			pipeStream(2, "X", orNullRow(rowsBelow(0, "")))},
+		{"KStreamKTableLeftJoinTest.shouldNotJoinOnTableUpdates", true, joinSeq(
+			pipeStream(2, "X", orNullRow(rowsBelow(0, ""))),
+			pipeTable(2, "Y"),
+			pipeStream(4, "X", orNullRow(rowsBelow(2, "Y"))),
+			pipeTable(4, "YY"),
+			pipeStream(4, "X", orNullRow(rowsBelow(4, "YY"))),
+			pipeTable(4, "YYY"))},
+		{"KStreamKTableLeftJoinTest.shouldJoinRegardlessIfMatchFoundOnStreamUpdates", true, joinSeq(
+			pipeTable(2, "Y"),
+			pipeStream(4, "X", orNullRow(rowsBelow(2, "Y"))))},
+		{"KStreamKTableLeftJoinTest.shouldClearTableEntryOnNullValueUpdates", true, joinSeq(
+			pipeTable(4, "Y"),
+			pipeStream(4, "X", orNullRow(rowsBelow(4, "Y"))),
+			pipeTable(2, "null"),
+			pipeStream(4, "XX", orNullRow(deletedBelow(2, rowsBelow(4, "Y")))))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			replay(t, streamTableTopology(t, tc.left), tc.steps)
+			replaySteps(t, streamTableTopology(t, tc.left), tc.steps)
 		})
 	}
 }
@@ -167,11 +167,11 @@ func TestStreamTableIntegration(t *testing.T) {
 			s := kstream.From(b, "left", serde.Int32(), serde.String())
 			tbl := ktable.From(b, "right", serde.Int32(), serde.String())
 			if tc.left {
-				join.StreamTableLeft(s, tbl, func(_ int32, l string, r *string) string { return l + "-" + str(r) }).To("out")
+				join.StreamTableLeft(s, tbl, func(_ int32, l string, r *string) string { return l + "-" + orNullStr(r) }).To("out")
 			} else {
 				join.StreamTable(s, tbl, func(_ int32, l, r string) string { return l + "-" + r }).To("out")
 			}
-			d := replay(t, build(t, b), withOutputs(t, tc.want...))
+			d := replaySteps(t, mustTopology(t, b), withOutputs(t, tc.want...))
 			// The left topic's five nulls were dropped, counted.
 			if n := d.DroppedRecords(); n != 5 {
 				t.Fatalf("dropped %d records, want the 5 null stream values", n)
@@ -190,11 +190,11 @@ func TestStreamTableNullKeys(t *testing.T) {
 		s := kstream.From(b, "stream", serde.Ptr(serde.String()), serde.String())
 		tbl := ktable.From(b, "table", serde.Ptr(serde.String()), serde.String())
 		if left {
-			join.StreamTableLeft(s, tbl, func(_ *string, l string, r *string) string { return l + "+" + str(r) }).To("out")
+			join.StreamTableLeft(s, tbl, func(_ *string, l string, r *string) string { return l + "+" + orNullStr(r) }).To("out")
 		} else {
 			join.StreamTable(s, tbl, func(_ *string, l, r string) string { return l + "+" + r }).To("out")
 		}
-		d := testutil.NewDriver(t, build(t, b), testutil.Config{})
+		d := testutil.NewDriver(t, mustTopology(t, b), testutil.Config{})
 		in := testutil.NewInputTopic(d, "stream", serde.Ptr(serde.String()), serde.String())
 		out := testutil.NewOutputTopic(d, "out", serde.Ptr(serde.String()), serde.String())
 		in.Pipe(nil, "A")
@@ -217,7 +217,7 @@ func TestStreamTableRepartitionsAndMaterializes(t *testing.T) {
 	rekeyed := kstream.SelectKey(s, func(_ string, v string) string { return strings.ToUpper(v[:1]) })
 	tbl := ktable.From(b, "table", serde.String(), serde.String()).Filter(func(_ string, v string) bool { return v != "hidden" })
 	join.StreamTable(rekeyed, tbl, func(k, l, r string) string { return k + ":" + l + "+" + r }, join.Named("j")).To("out")
-	d := testutil.NewDriver(t, build(t, b), testutil.Config{Partitions: map[string]int{"stream": 2, "table": 3}})
+	d := testutil.NewDriver(t, mustTopology(t, b), testutil.Config{Partitions: map[string]int{"stream": 2, "table": 3}})
 	tin := testutil.NewInputTopic(d, "table", serde.String(), serde.String())
 	sin := testutil.NewInputTopic(d, "stream", serde.String(), serde.String())
 	out := testutil.NewOutputTopic(d, "out", serde.String(), serde.String())
@@ -247,7 +247,7 @@ func TestStreamTableCopartitioning(t *testing.T) {
 	s := kstream.From(b, "stream", serde.String(), serde.String())
 	tbl := ktable.From(b, "table", serde.String(), serde.String())
 	join.StreamTable(s, tbl, func(_ string, l, r string) string { return l + r }).To("out")
-	top := build(t, b)
+	top := mustTopology(t, b)
 	msg := driverFailure(t, top, testutil.Config{Partitions: map[string]int{"stream": 2, "table": 3}})
 	if !strings.Contains(msg, `"stream" (2 partitions), "table" (3 partitions) must have the same number of partitions`) {
 		t.Fatalf("driver reported %q, want a co-partitioning error", msg)

@@ -35,7 +35,7 @@ func Tables[K, V1, V2, VR any](left ktable.Table[K, V1], right ktable.Table[K, V
 	if joiner != nil {
 		j = func(k K, l *V1, r *V2) VR { return joiner(k, *l, *r) }
 	}
-	return tables(left, right, "join.Tables", j, innerJoin, opts)
+	return tables(left, right, "join.Tables", j, innerTables, opts)
 }
 
 // TablesLeft is [Tables] as a left join, KTable#leftJoin(KTable): the
@@ -47,27 +47,27 @@ func TablesLeft[K, V1, V2, VR any](left ktable.Table[K, V1], right ktable.Table[
 	if joiner != nil {
 		j = func(k K, l *V1, r *V2) VR { return joiner(k, *l, r) }
 	}
-	return tables(left, right, "join.TablesLeft", j, leftJoin, opts)
+	return tables(left, right, "join.TablesLeft", j, leftTables, opts)
 }
 
-// TablesOuter is [Tables] as an outer join, KTable#outerJoin(KTable): the
+// TablesOuter is [Tables] as an outer join, KTable#outerTables(KTable): the
 // result has a row for each key either table has, the joiner getting nil
 // for the side that has no row. The result row is deleted when both are.
 func TablesOuter[K, V1, V2, VR any](left ktable.Table[K, V1], right ktable.Table[K, V2], joiner func(key K, left *V1, right *V2) VR, opts ...Option) ktable.Table[K, VR] {
-	return tables(left, right, "join.TablesOuter", joiner, outerJoin, opts)
+	return tables(left, right, "join.TablesOuter", joiner, outerTables, opts)
 }
 
-// joinKind says which rows of a join have results: onlyLeft when the left
+// tableJoinKind says which rows of a join have results: onlyLeft when the left
 // row alone has one, onlyRight when the right row alone has one.
-type joinKind struct{ onlyLeft, onlyRight bool }
+type tableJoinKind struct{ onlyLeft, onlyRight bool }
 
 var (
-	innerJoin = joinKind{}
-	leftJoin  = joinKind{onlyLeft: true}
-	outerJoin = joinKind{onlyLeft: true, onlyRight: true}
+	innerTables = tableJoinKind{}
+	leftTables  = tableJoinKind{onlyLeft: true}
+	outerTables = tableJoinKind{onlyLeft: true, onlyRight: true}
 )
 
-func tables[K, V1, V2, VR any](left ktable.Table[K, V1], right ktable.Table[K, V2], op string, joiner func(K, *V1, *V2) VR, kind joinKind, opts []Option) ktable.Table[K, VR] {
+func tables[K, V1, V2, VR any](left ktable.Table[K, V1], right ktable.Table[K, V2], op string, joiner func(K, *V1, *V2) VR, kind tableJoinKind, opts []Option) ktable.Table[K, VR] {
 	lc, rc := dsl.Table[K, V1](left), dsl.Table[K, V2](right)
 	b := lc.Builder()
 	if b == nil || rc.Builder() == nil {
@@ -113,7 +113,7 @@ func tables[K, V1, V2, VR any](left ktable.Table[K, V1], right ktable.Table[K, V
 	}
 	if store == "" {
 		topology.AddProcessor(b, merge, func() topology.Processor[K, dsl.Change[VR], K, dsl.Change[VR]] {
-			return &passProc[K, dsl.Change[VR]]{}
+			return &mergeProc[K, dsl.Change[VR]]{}
 		}, this, other)
 	}
 	return ktable.Table[K, VR](dsl.NewTable(dsl.NewStream[K, dsl.Change[VR]](b, merge, ks, nil, false), ks, vs, store))
@@ -183,9 +183,9 @@ func (p *tableSideProc[K, VT, VO, VR]) result(k K, v *VT, has bool, other *VO) (
 
 func (p *tableSideProc[K, VT, VO, VR]) Close() error { return nil }
 
-// passProc forwards its input: the node two join sides merge into.
-type passProc[K, V any] struct{ ctx topology.Context[K, V] }
+// mergeProc forwards its input: the node two join sides merge into.
+type mergeProc[K, V any] struct{ ctx topology.Context[K, V] }
 
-func (p *passProc[K, V]) Init(ctx topology.Context[K, V]) error { p.ctx = ctx; return nil }
-func (p *passProc[K, V]) Process(r topology.Record[K, V]) error { return p.ctx.Forward(r) }
-func (p *passProc[K, V]) Close() error                          { return nil }
+func (p *mergeProc[K, V]) Init(ctx topology.Context[K, V]) error { p.ctx = ctx; return nil }
+func (p *mergeProc[K, V]) Process(r topology.Record[K, V]) error { return p.ctx.Forward(r) }
+func (p *mergeProc[K, V]) Close() error                          { return nil }

@@ -17,13 +17,13 @@ import (
 	"github.com/strata-go/strata/topology"
 )
 
-type changeLog struct{ recs []string }
+type tableChangeLog struct{ recs []string }
 
-func (l *changeLog) take() []string { r := l.recs; l.recs = nil; return r }
+func (l *tableChangeLog) take() []string { r := l.recs; l.recs = nil; return r }
 
 type watchProc[K, V any] struct {
-	passProc[K, dsl.Change[V]]
-	log *changeLog
+	mergeProc[K, dsl.Change[V]]
+	log *tableChangeLog
 }
 
 func (p *watchProc[K, V]) Process(r topology.Record[K, dsl.Change[V]]) error {
@@ -37,9 +37,9 @@ func (p *watchProc[K, V]) Process(r topology.Record[K, dsl.Change[V]]) error {
 	return nil
 }
 
-// watch records the changes t forwards.
-func watch[K, V any](t ktable.Table[K, V]) *changeLog {
-	l := &changeLog{}
+// watchChanges records the changes t forwards.
+func watchChanges[K, V any](t ktable.Table[K, V]) *tableChangeLog {
+	l := &tableChangeLog{}
 	c := dsl.Table[K, V](t)
 	topology.AddProcessor(c.Builder(), c.Builder().NewName("TEST-WATCH-"), func() topology.Processor[K, dsl.Change[V], K, dsl.Change[V]] {
 		return &watchProc[K, V]{log: l}
@@ -52,7 +52,7 @@ func TestTablesSendingOldValues(t *testing.T) {
 	b := topology.NewBuilder()
 	t1 := ktable.From(b, "topic1", serde.Int32(), serde.String())
 	t2 := ktable.From(b, "topic2", serde.Int32(), serde.String())
-	changes := watch(Tables(t1, t2, func(_ int32, l, r string) string { return l + "+" + r }))
+	changes := watchChanges(Tables(t1, t2, func(_ int32, l, r string) string { return l + "+" + r }))
 	top, err := b.Build()
 	if err != nil {
 		t.Fatal(err)

@@ -17,7 +17,7 @@ import (
 	"github.com/strata-go/strata/topology"
 )
 
-type step struct {
+type joinStep struct {
 	topic string
 	key   int32
 	value string // "null" pipes a tombstone
@@ -26,7 +26,7 @@ type step struct {
 }
 
 // replay runs steps through a driver of top, reading "out".
-func replay(t *testing.T, top *topology.Topology, steps []step) *testutil.Driver {
+func replaySteps(t *testing.T, top *topology.Topology, steps []joinStep) *testutil.Driver {
 	t.Helper()
 	d := testutil.NewDriver(t, top, testutil.Config{})
 	ins := map[string]*testutil.InputTopic[int32, string]{}
@@ -42,7 +42,7 @@ func replay(t *testing.T, top *topology.Topology, steps []step) *testutil.Driver
 			r = topology.Tombstone(r)
 		}
 		in.PipeRecords(r)
-		if got := outputs(out); !slices.Equal(got, s.want) {
+		if got := readOutputs(out); !slices.Equal(got, s.want) {
 			t.Fatalf("step %d (%s %d=%s @%d):\n got %q\nwant %q", i, s.topic, s.key, s.value, s.ts, got, s.want)
 		}
 	}
@@ -50,7 +50,7 @@ func replay(t *testing.T, top *topology.Topology, steps []step) *testutil.Driver
 }
 
 // outputs reads what out received since the last read.
-func outputs[K, V any](out *testutil.OutputTopic[K, V]) []string {
+func readOutputs[K, V any](out *testutil.OutputTopic[K, V]) []string {
 	var got []string
 	for _, r := range out.ReadAll() {
 		v := fmt.Sprint(r.Value)
@@ -62,7 +62,7 @@ func outputs[K, V any](out *testutil.OutputTopic[K, V]) []string {
 	return got
 }
 
-func build(t *testing.T, b *topology.Builder) *topology.Topology {
+func mustTopology(t *testing.T, b *topology.Builder) *topology.Topology {
 	t.Helper()
 	top, err := b.Build()
 	if err != nil {
@@ -71,20 +71,17 @@ func build(t *testing.T, b *topology.Builder) *topology.Topology {
 	return top
 }
 
-// concat is Kafka's MockValueJoiner.TOSTRING_JOINER: "left+right".
-func concat(_ int32, l, r string) string { return l + "+" + r }
-
-// none is no output.
-var none []string
+// concatJoiner is Kafka's MockValueJoiner.TOSTRING_JOINER: "left+right".
+func concatJoiner(_ int32, l, r string) string { return l + "+" + r }
 
 // outs lists outputs.
-func outs(s ...string) []string { return s }
+func wantOuts(s ...string) []string { return s }
 
 // driverFailure returns what testutil.NewDriver reports for top with cfg,
 // or "" when it starts.
 func driverFailure(t *testing.T, top *topology.Topology, cfg testutil.Config) string {
 	t.Helper()
-	f := &fatalTB{TB: t}
+	f := &failureTB{TB: t}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -94,17 +91,17 @@ func driverFailure(t *testing.T, top *topology.Topology, cfg testutil.Config) st
 	return f.msg
 }
 
-// fatalTB records a Fatalf and ends the goroutine that called it.
-type fatalTB struct {
+// failureTB records a Fatalf and ends the goroutine that called it.
+type failureTB struct {
 	testing.TB
 	msg string
 }
 
-func (f *fatalTB) Helper() {}
+func (f *failureTB) Helper() {}
 
-func (f *fatalTB) Fatalf(format string, args ...any) {
+func (f *failureTB) Fatalf(format string, args ...any) {
 	f.msg = fmt.Sprintf(format, args...)
 	runtime.Goexit()
 }
 
-func (f *fatalTB) Fatal(args ...any) { f.Fatalf("%s", fmt.Sprint(args...)) }
+func (f *failureTB) Fatal(args ...any) { f.Fatalf("%s", fmt.Sprint(args...)) }

@@ -9,9 +9,9 @@ import (
 	"github.com/strata-go/strata/topology"
 )
 
-// rows is a table as a join reads it: the node forwarding its updates once
+// tableRows is a table as a join reads it: the node forwarding its updates once
 // its rows are in a store, and that store.
-type rows struct {
+type tableRows struct {
 	node  string
 	store string
 }
@@ -26,9 +26,9 @@ type rows struct {
 // materialized ancestor; Strata keeps a copy of the rows instead
 // (docs/deviations.md). The store needs serdes: the table's, else those the
 // join's options give (side says which), else serde.Default.
-func rowsOf[K, V any](b *topology.Builder, op, prefix, side string, t dsl.Table[K, V], keySerde, valueSerde any, o *options) rows {
+func rowsOf[K, V any](b *topology.Builder, op, prefix, side string, t dsl.Table[K, V], keySerde, valueSerde any, o *options) tableRows {
 	if t.Store() != "" {
-		return rows{node: t.Node(), store: t.Store()}
+		return tableRows{node: t.Node(), store: t.Store()}
 	}
 	ks := dsl.SerdeOr(b, op, "key", keySerde, t.KeySerde())
 	vs := dsl.SerdeOr(b, op, side+" value", valueSerde, t.ValueSerde())
@@ -36,9 +36,9 @@ func rowsOf[K, V any](b *topology.Builder, op, prefix, side string, t dsl.Table[
 		var k K
 		var v V
 		b.Fail(fmt.Errorf("%s: the %s table has no store, and materializing it needs serdes for %T and %T; pass join.WithKeySerde and join.WithValueSerdes", op, side, k, v))
-		return rows{node: t.Node()}
+		return tableRows{node: t.Node()}
 	}
-	r := rows{node: prefix + "-" + side + "-materialize", store: prefix + "-" + side + "-store"}
+	r := tableRows{node: prefix + "-" + side + "-materialize", store: prefix + "-" + side + "-store"}
 	addRowStore(b, r.node, r.store, ks, vs, false, o, t.Node())
 	return r
 }
