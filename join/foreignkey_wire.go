@@ -96,7 +96,7 @@ func hashOf[V any](h *fkHasher, s serde.Serde[V], topic string, v V) (valueHash,
 	return valueHash(h.sum), true, nil
 }
 
-// subscription is a left row's request for the right row of its foreign
+// fkSubscription is a left row's request for the right row of its foreign
 // key.
 type fkSubscription[K any] struct {
 	instr     instruction
@@ -154,7 +154,7 @@ func (s fkSubscriptionSerde[K]) Deserialize(topic string, data []byte) (fkSubscr
 	return v, nil
 }
 
-// response carries the right row (or its absence) back to a left row.
+// fkResponse carries the right row (or its absence) back to a left row.
 type fkResponse[V any] struct {
 	hash      valueHash
 	hasHash   bool
