@@ -20,8 +20,8 @@ import (
 // Records with a null value, or a null key, cannot be joined: they are
 // dropped, counted and logged. If the stream's key may have changed since it
 // was read, the stream goes through a repartition topic first,
-// "<applicationID>-<name>-repartition" (<name> is the Named name followed by
-// "-left", else the stream's node). The stream's and the table's source
+// "<applicationID>-<name>-repartition" (<name> is the Named name, else the
+// stream's node, as in Kafka Streams). The stream's and the table's source
 // topics must have the same number of partitions, which the application
 // checks when it starts. A table without a store is materialized for the
 // join (see the package's deviations).
@@ -59,9 +59,11 @@ func streamTable[K, V1, V2, VR any](s kstream.Stream[K, V1], t ktable.Table[K, V
 		b.Fail(fmt.Errorf("%s %q: nil joiner", op, name))
 	}
 	if c.RepartitionRequired() {
+		// Named after the join, else after the stream's node, as
+		// Kafka Streams names it.
 		prefix := c.Node()
 		if o.name != "" {
-			prefix = o.name + "-left"
+			prefix = o.name
 		}
 		ks := dsl.SerdeOr(b, op, "key", o.keySerde, c.KeySerde())
 		vs := dsl.SerdeOr(b, op, "left value", o.leftSerde, c.ValueSerde())

@@ -209,7 +209,7 @@ func TestStreamTableNullKeys(t *testing.T) {
 }
 
 // A stream whose key changed is repartitioned before the join, through
-// "<app>-<name>-left-repartition", and a table without a store is
+// "<app>-<name>-repartition", and a table without a store is
 // materialized for it.
 func TestStreamTableRepartitionsAndMaterializes(t *testing.T) {
 	b := topology.NewBuilder()
@@ -234,7 +234,7 @@ func TestStreamTableRepartitionsAndMaterializes(t *testing.T) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 	topics := d.ProducedTopics()
-	for _, want := range []string{"test-j-left-repartition", "test-j-right-store-changelog"} {
+	for _, want := range []string{"test-j-repartition", "test-j-right-store-changelog"} {
 		if !slices.Contains(topics, want) {
 			t.Errorf("no topic %q among %q", want, topics)
 		}
