@@ -24,7 +24,7 @@ import (
 // stream's node, as in Kafka Streams). The stream's and the table's source
 // topics must have the same number of partitions, which the application
 // checks when it starts. A table without a store is materialized for the
-// join (see the package's deviations).
+// join (docs/deviations.md).
 //
 // Options: [Named] (the join processor), [WithKeySerde] and
 // [WithValueSerdes] (the repartition topic, a materialized table),
