@@ -137,6 +137,7 @@ type receiveProc[K, KO, V2 any] struct {
 	subs                 fkSubscriptionSerde[K]
 	topic                string
 	fkBuf, pkBuf         []byte
+	keyBuf, valBuf       []byte
 }
 
 func (p *receiveProc[K, KO, V2]) Init(ctx topology.Context[K, fkResponse[V2]]) error {
@@ -203,14 +204,12 @@ func (p *receiveProc[K, KO, V2]) register(fk KO, sub fkSubscription[K]) error {
 		return fmt.Errorf("foreign-key join: serialize primary key: %w", err)
 	}
 	p.pkBuf = pb
-	key := appendCombinedKey(nil, fb, pb)
+	// The store copies what it keeps: the buffers are reused.
+	p.keyBuf = appendCombinedKey(p.keyBuf[:0], fb, pb)
 	if sub.instr == deleteNoPropagate || sub.instr == deleteAndPropagate {
-		err = p.subsStore.Delete(key)
-	} else {
-		var v []byte
-		if v, err = p.subs.Serialize(nil, p.topic, sub); err == nil {
-			err = p.subsStore.Put(key, v)
-		}
+		err = p.subsStore.Delete(p.keyBuf)
+	} else if p.valBuf, err = p.subs.Serialize(p.valBuf[:0], p.topic, sub); err == nil {
+		err = p.subsStore.Put(p.keyBuf, p.valBuf)
 	}
 	if err != nil {
 		return fmt.Errorf("foreign-key join: store %q: %w", p.subStore, err)
@@ -228,6 +227,7 @@ type foreignProc[K, KO, V2 any] struct {
 	subs      fkSubscriptionSerde[K]
 	topic     string
 	fkBuf     []byte
+	prefix    []byte
 	found     []fkSubscription[K]
 }
 
@@ -250,7 +250,8 @@ func (p *foreignProc[K, KO, V2]) Process(r topology.Record[KO, dsl.Change[V2]]) 
 		return fmt.Errorf("foreign-key join: serialize foreign key: %w", err)
 	}
 	p.fkBuf = fb
-	if err := p.scan(appendCombinedKey(nil, fb, nil)); err != nil {
+	p.prefix = appendCombinedKey(p.prefix[:0], fb, nil)
+	if err := p.scan(p.prefix); err != nil {
 		return err
 	}
 	for _, sub := range p.found {

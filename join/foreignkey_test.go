@@ -3,6 +3,7 @@ package join_test
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -347,5 +348,33 @@ func TestForeignKeyAcrossPartitionings(t *testing.T) {
 	store := testutil.KeyValueStore[string, string](d, "orders-customers")
 	if v, ok := store.Get("o9"); !ok || v != "order 9|c1 for renamed 1" {
 		t.Fatalf("store[o9] = %q, %v", v, ok)
+	}
+}
+
+// Tables without a store are materialized for the join: a filtered left
+// table, whose filtered-out rows delete their results, and a mapped right
+// table.
+func TestForeignKeyUnmaterializedTables(t *testing.T) {
+	b := topology.NewBuilder()
+	orders := ktable.From(b, "orders", serde.String(), serde.String()).
+		Filter(func(_ string, v string) bool { return !strings.HasPrefix(v, "cancelled") })
+	customers := ktable.MapValues(ktable.From(b, "customers", serde.String(), serde.String()),
+		func(_ string, v string) string { return strings.ToUpper(v) }, ktable.WithValueSerde(serde.String()))
+	join.ForeignKey(orders, customers, splitFK, fkJoiner, join.Named("j")).ToStream().To("out")
+	d := testutil.NewDriver(t, mustTopology(t, b), testutil.Config{})
+	o := testutil.NewInputTopic(d, "orders", serde.String(), serde.String())
+	c := testutil.NewInputTopic(d, "customers", serde.String(), serde.String())
+	out := testutil.NewOutputTopic(d, "out", serde.String(), serde.String())
+	c.Pipe("c1", "ann")
+	o.Pipe("o1", "book|c1")
+	wantMap(t, "joined", lastPerKey(out), fkMap{"o1": "(book|c1,ANN)"})
+	c.Pipe("c1", "anne")
+	wantMap(t, "renamed", lastPerKey(out), fkMap{"o1": "(book|c1,ANNE)"})
+	o.Pipe("o1", "cancelled|c1")
+	wantMap(t, "cancelled", lastPerKey(out), fkMap{"o1": "null"})
+	for _, store := range []string{"j-left-store", "j-right-store"} {
+		if !slices.Contains(d.ProducedTopics(), "test-"+store+"-changelog") {
+			t.Errorf("no changelog of %s among %q", store, d.ProducedTopics())
+		}
 	}
 }
