@@ -48,9 +48,9 @@ import (
 // keys), [WithValueSerdes] and [WithResultSerde] where the tables' serdes
 // are unknown.
 func ForeignKey[K, V1, KO, V2, VR any](left ktable.Table[K, V1], right ktable.Table[KO, V2], fk func(value V1) KO, joiner func(left V1, right V2) VR, opts ...Option) ktable.Table[K, VR] {
-	var j func(V1, *V2) VR
+	var j func(V1, V2, bool) VR
 	if joiner != nil {
-		j = func(l V1, r *V2) VR { return joiner(l, *r) }
+		j = func(l V1, r V2, _ bool) VR { return joiner(l, r) }
 	}
 	return foreignKey(left, right, "join.ForeignKey", fk, j, false, opts)
 }
@@ -60,7 +60,16 @@ func ForeignKey[K, V1, KO, V2, VR any](left ktable.Table[K, V1], right ktable.Ta
 // nil right value while the right table has no row for its foreign key,
 // or the foreign key is null.
 func ForeignKeyLeft[K, V1, KO, V2, VR any](left ktable.Table[K, V1], right ktable.Table[KO, V2], fk func(value V1) KO, joiner func(left V1, right *V2) VR, opts ...Option) ktable.Table[K, VR] {
-	return foreignKey(left, right, "join.ForeignKeyLeft", fk, joiner, true, opts)
+	var j func(V1, V2, bool) VR
+	if joiner != nil {
+		j = func(l V1, r V2, hasR bool) VR {
+			if !hasR {
+				return joiner(l, nil)
+			}
+			return joiner(l, &r)
+		}
+	}
+	return foreignKey(left, right, "join.ForeignKeyLeft", fk, j, true, opts)
 }
 
 // fkSerdes are the serdes a foreign-key join writes with.
@@ -76,7 +85,7 @@ func (s fkSerdes[K, V1, KO, V2, VR]) complete() bool {
 	return s.key != nil && s.left != nil && s.foreign != nil && s.right != nil && s.result != nil
 }
 
-func foreignKey[K, V1, KO, V2, VR any](left ktable.Table[K, V1], right ktable.Table[KO, V2], op string, fk func(V1) KO, joiner func(V1, *V2) VR, leftJoin bool, opts []Option) ktable.Table[K, VR] {
+func foreignKey[K, V1, KO, V2, VR any](left ktable.Table[K, V1], right ktable.Table[KO, V2], op string, fk func(V1) KO, joiner func(l V1, r V2, hasR bool) VR, leftJoin bool, opts []Option) ktable.Table[K, VR] {
 	lc, rc := dsl.Table[K, V1](left), dsl.Table[KO, V2](right)
 	b := lc.Builder()
 	if b == nil || rc.Builder() == nil {

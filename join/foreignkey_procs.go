@@ -293,7 +293,7 @@ type resolveProc[K, V1, V2, VR any] struct {
 	rows      state.KeyValueStore[K, state.Timestamped[V1]]
 	left      serde.Serde[V1]
 	topic     string
-	joiner    func(V1, *V2) VR
+	joiner    func(l V1, r V2, hasR bool) VR
 	leftJoin  bool
 	hash      *fkHasher
 }
@@ -328,11 +328,7 @@ func (p *resolveProc[K, V1, V2, VR]) Process(r topology.Record[K, fkResponse[V2]
 	if !found || !resp.hasValue && !p.leftJoin {
 		return p.ctx.Forward(topology.Tombstone(topology.WithValue(r, *new(VR))))
 	}
-	var right *V2
-	if resp.hasValue {
-		right = &resp.value
-	}
-	return p.ctx.Forward(topology.WithValue(r, p.joiner(row.Value, right)))
+	return p.ctx.Forward(topology.WithValue(r, p.joiner(row.Value, resp.value, resp.hasValue)))
 }
 
 // resultProc keeps the foreign-key join's result rows and forwards each

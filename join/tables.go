@@ -31,9 +31,9 @@ import (
 // the join adds), [WithKeySerde], [WithValueSerdes] and [WithResultSerde]
 // (where the tables' serdes are unknown).
 func Tables[K, V1, V2, VR any](left ktable.Table[K, V1], right ktable.Table[K, V2], joiner func(key K, left V1, right V2) VR, opts ...Option) ktable.Table[K, VR] {
-	var j func(K, *V1, *V2) VR
+	var j rowJoiner[K, V1, V2, VR]
 	if joiner != nil {
-		j = func(k K, l *V1, r *V2) VR { return joiner(k, *l, *r) }
+		j = func(k K, l V1, _ bool, r V2, _ bool) VR { return joiner(k, l, r) }
 	}
 	return tables(left, right, "join.Tables", j, innerTables, opts)
 }
@@ -43,9 +43,14 @@ func Tables[K, V1, V2, VR any](left ktable.Table[K, V1], right ktable.Table[K, V
 // right value while the right table has no row for it. Deleting the right
 // row updates the result row; deleting the left row deletes it.
 func TablesLeft[K, V1, V2, VR any](left ktable.Table[K, V1], right ktable.Table[K, V2], joiner func(key K, left V1, right *V2) VR, opts ...Option) ktable.Table[K, VR] {
-	var j func(K, *V1, *V2) VR
+	var j rowJoiner[K, V1, V2, VR]
 	if joiner != nil {
-		j = func(k K, l *V1, r *V2) VR { return joiner(k, *l, r) }
+		j = func(k K, l V1, _ bool, r V2, hasR bool) VR {
+			if !hasR {
+				return joiner(k, l, nil)
+			}
+			return joiner(k, l, &r)
+		}
 	}
 	return tables(left, right, "join.TablesLeft", j, leftTables, opts)
 }
@@ -54,8 +59,27 @@ func TablesLeft[K, V1, V2, VR any](left ktable.Table[K, V1], right ktable.Table[
 // result has a row for each key either table has, the joiner getting nil
 // for the side that has no row. The result row is deleted when both are.
 func TablesOuter[K, V1, V2, VR any](left ktable.Table[K, V1], right ktable.Table[K, V2], joiner func(key K, left *V1, right *V2) VR, opts ...Option) ktable.Table[K, VR] {
-	return tables(left, right, "join.TablesOuter", joiner, outerTables, opts)
+	var j rowJoiner[K, V1, V2, VR]
+	if joiner != nil {
+		j = func(k K, l V1, hasL bool, r V2, hasR bool) VR {
+			var lp *V1
+			var rp *V2
+			if hasL {
+				lp = &l
+			}
+			if hasR {
+				rp = &r
+			}
+			return joiner(k, lp, rp)
+		}
+	}
+	return tables(left, right, "join.TablesOuter", j, outerTables, opts)
 }
+
+// rowJoiner joins a left and a right row, each present or not. Values
+// rather than pointers, so that the inner join does not move them to the
+// heap.
+type rowJoiner[K, V1, V2, VR any] func(k K, l V1, hasL bool, r V2, hasR bool) VR
 
 // tableJoinKind says which rows of a join have results: onlyLeft when the left
 // row alone has one, onlyRight when the right row alone has one.
@@ -67,7 +91,7 @@ var (
 	outerTables = tableJoinKind{onlyLeft: true, onlyRight: true}
 )
 
-func tables[K, V1, V2, VR any](left ktable.Table[K, V1], right ktable.Table[K, V2], op string, joiner func(K, *V1, *V2) VR, kind tableJoinKind, opts []Option) ktable.Table[K, VR] {
+func tables[K, V1, V2, VR any](left ktable.Table[K, V1], right ktable.Table[K, V2], op string, joiner rowJoiner[K, V1, V2, VR], kind tableJoinKind, opts []Option) ktable.Table[K, VR] {
 	lc, rc := dsl.Table[K, V1](left), dsl.Table[K, V2](right)
 	b := lc.Builder()
 	if b == nil || rc.Builder() == nil {
@@ -89,7 +113,7 @@ func tables[K, V1, V2, VR any](left ktable.Table[K, V1], right ktable.Table[K, V
 	}, lr.node)
 	topology.AddProcessor(b, other, func() topology.Processor[K, dsl.Change[V2], K, dsl.Change[VR]] {
 		return &tableSideProc[K, V2, V1, VR]{otherStore: lr.store, onlyThis: kind.onlyRight, onlyOther: kind.onlyLeft,
-			join: func(k K, r *V2, l *V1) VR { return joiner(k, l, r) }}
+			join: func(k K, r V2, hasR bool, l V1, hasL bool) VR { return joiner(k, l, hasL, r, hasR) }}
 	}, rr.node)
 	if lr.store != "" && rr.store != "" {
 		b.ConnectStores(this, rr.store)
@@ -126,7 +150,7 @@ type tableSideProc[K, VT, VO, VR any] struct {
 	ctx        topology.Context[K, dsl.Change[VR]]
 	otherStore string
 	other      state.KeyValueStore[K, state.Timestamped[VO]]
-	join       func(K, *VT, *VO) VR
+	join       func(k K, this VT, hasThis bool, other VO, hasOther bool) VR
 	// onlyThis and onlyOther say whether a row of this side, or of the
 	// other side, has a result alone.
 	onlyThis, onlyOther bool
@@ -155,27 +179,20 @@ func (p *tableSideProc[K, VT, VO, VR]) Process(r topology.Record[K, dsl.Change[V
 	if !found && (!p.onlyThis || !ch.HasNew && !ch.HasOld) {
 		return nil
 	}
-	var other *VO
 	ts := r.Timestamp
-	if found {
-		other = &row.Value
-		if row.Timestamp.After(ts) {
-			ts = row.Timestamp
-		}
+	if found && row.Timestamp.After(ts) {
+		ts = row.Timestamp
 	}
 	var out dsl.Change[VR]
-	out.New, out.HasNew = p.result(r.Key, &ch.New, ch.HasNew, other)
-	out.Old, out.HasOld = p.result(r.Key, &ch.Old, ch.HasOld, other)
+	out.New, out.HasNew = p.result(r.Key, ch.New, ch.HasNew, row.Value, found)
+	out.Old, out.HasOld = p.result(r.Key, ch.Old, ch.HasOld, row.Value, found)
 	return p.ctx.Forward(topology.Record[K, dsl.Change[VR]]{Key: r.Key, Value: out, Timestamp: ts, Headers: r.Headers})
 }
 
-// result joins this side's value v, if has, with the other side's.
-func (p *tableSideProc[K, VT, VO, VR]) result(k K, v *VT, has bool, other *VO) (VR, bool) {
-	switch {
-	case has && (other != nil || p.onlyThis):
-		return p.join(k, v, other), true
-	case !has && other != nil && p.onlyOther:
-		return p.join(k, nil, other), true
+// result joins this side's value v, if has, with the other side's row.
+func (p *tableSideProc[K, VT, VO, VR]) result(k K, v VT, has bool, other VO, found bool) (VR, bool) {
+	if has && (found || p.onlyThis) || !has && found && p.onlyOther {
+		return p.join(k, v, has, other, found), true
 	}
 	var zero VR
 	return zero, false
