@@ -168,8 +168,8 @@ func foreignKey[K, V1, KO, V2, VR any](left ktable.Table[K, V1], right ktable.Ta
 	b.Copartition(resolve, send)
 
 	result := name + "-result"
-	opts2 := append([]state.Option{state.Caching(true)}, o.storeOpts...)
-	state.AddKeyValueStore(b, storeName, sd.key, state.TimestampedSerde(sd.result), opts2...)
+	resultOpts := append([]state.Option{state.Caching(true)}, o.storeOpts...)
+	state.AddKeyValueStore(b, storeName, sd.key, state.TimestampedSerde(sd.result), resultOpts...)
 	topology.AddProcessor(b, result, func() topology.Processor[K, VR, K, dsl.Change[VR]] {
 		return &resultProc[K, VR]{store: storeName}
 	}, resolve)
