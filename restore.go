@@ -39,20 +39,30 @@ type restorePlan struct {
 	next       int64
 	records    int64
 	pending    []*kgo.Record
+	// source marks a source topic serving as the store's changelog: it
+	// is restored up to the task's committed offset, not to its end.
+	source bool
 }
 
 // restore brings the task's logged stores up to date from their changelogs,
 // from the checkpointed offset (or the beginning) to the last stable offset,
-// before the task processes anything.
+// before the task processes anything. A store whose changelog is a source
+// topic is restored up to the offset the group committed for the task:
+// processing applies what follows.
 func (r *runner) restore(ctx context.Context, t *engine.Task, checkpoint map[string]int64) error {
 	var plans []*restorePlan
-	var topics []string
+	var topics, sources []string
+	skipped := t.Metrics.SkippedRecords
+	defer func() { r.app.metrics.skipped.Add(t.Metrics.SkippedRecords - skipped) }()
 	for _, s := range t.Stores() {
 		def := r.app.top.Graph.Store(s.Name())
-		if !def.Logged {
+		if !def.Logged && def.SourceTopic == "" {
 			continue
 		}
-		p := &restorePlan{store: s, topic: t.Changelog(s.Name())}
+		p := &restorePlan{store: s, topic: t.Changelog(s.Name()), source: def.SourceTopic != ""}
+		if p.source {
+			sources = append(sources, p.topic)
+		}
 		if def.Persistent {
 			p.start = checkpoint[p.topic]
 		}
@@ -69,12 +79,30 @@ func (r *runner) restore(ctx context.Context, t *engine.Task, checkpoint map[str
 	if err != nil {
 		return err
 	}
+	var committed kadm.OffsetResponses
+	if len(sources) > 0 {
+		if committed, err = r.adm.FetchOffsetsForTopics(ctx, r.cfg.ApplicationID, sources...); err == nil {
+			err = committed.Error()
+		}
+		if err != nil {
+			return fmt.Errorf("fetch committed offsets of %q: %w", sources, err)
+		}
+	}
 	id := topology.TaskID(t.ID)
 	want := map[string]map[int32]kgo.Offset{}
 	active := map[string]*restorePlan{}
 	for _, p := range plans {
 		lo, _ := ends.Lookup(p.topic, t.ID.Partition)
 		p.end = lo.Offset
+		if p.source {
+			// Nothing committed yet: processing builds the store.
+			at := int64(0)
+			if o, ok := committed.Lookup(p.topic, t.ID.Partition); ok && o.At >= 0 {
+				at = o.At
+			}
+			p.end = min(p.end, at)
+			t.SetPosition(p.topic, p.end)
+		}
 		if p.start > p.end {
 			return fmt.Errorf("store %q: checkpoint offset %d is past the end %d of changelog %q: %w", p.store.Name(), p.start, p.end, p.topic, errStaleCheckpoint)
 		}
@@ -131,7 +159,9 @@ func (r *runner) restore(ctx context.Context, t *engine.Task, checkpoint map[str
 				if rec.Attrs.IsControl() {
 					continue
 				}
-				if rec.Key == nil {
+				// A source topic may hold null keys, which the
+				// store skips as processing does.
+				if rec.Key == nil && !p.source {
 					ferr = fmt.Errorf("store %q: corrupt changelog record at %s[%d]@%d: null key", p.store.Name(), rec.Topic, rec.Partition, rec.Offset)
 					return
 				}

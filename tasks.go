@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata/internal/engine"
@@ -148,18 +149,25 @@ func (r *runner) closeTasks(ctx context.Context, parts map[string][]int32, clean
 func (r *runner) checkpoint(ctx context.Context, tasks []*engine.Task) error {
 	var errs []error
 	for _, t := range tasks {
-		topics := changelogsOf(r, t)
-		if len(topics) == 0 {
-			continue
-		}
-		ends, err := r.listOffsets(ctx, r.adm.ListEndOffsets, topics, t.ID.Partition)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("strata: checkpoint task %s: %w", t.ID, err))
-			continue
+		var ends kadm.ListedOffsets
+		if topics := changelogsOf(r, t); len(topics) > 0 {
+			var err error
+			if ends, err = r.listOffsets(ctx, r.adm.ListEndOffsets, topics, t.ID.Partition); err != nil {
+				errs = append(errs, fmt.Errorf("strata: checkpoint task %s: %w", t.ID, err))
+				continue
+			}
 		}
 		offsets := map[string]int64{}
 		for _, s := range t.Stores() {
 			def := r.app.top.Graph.Store(s.Name())
+			if def.SourceTopic != "" && def.Persistent {
+				// The state covers the source up to what the task
+				// has processed, and so committed.
+				if off, ok := t.CommittableOffsets()[def.SourceTopic]; ok {
+					offsets[def.SourceTopic] = off
+				}
+				continue
+			}
 			if !def.Logged || !def.Persistent {
 				continue
 			}

@@ -27,7 +27,7 @@ func (k optKind) String() string {
 	for _, n := range []struct {
 		k    optKind
 		name string
-	}{{optName, "Named"}, {optStore, "WithStoreOptions"}, {optSerdes, "WithKeySerde/WithValueSerde"}, {optEmitOnClose, "EmitOnWindowClose"}} {
+	}{{optName, "Named"}, {optStore, "WithStoreOptions"}, {optSerdes, "WithKeySerde/WithValueSerde"}, {optEmitOnClose, "EmitOnWindowClose"}, {optSourceChangelog, "SourceAsChangelog"}} {
 		if k&n.k != 0 {
 			names = append(names, n.name)
 		}

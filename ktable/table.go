@@ -64,9 +64,12 @@ func (p *toStreamProc[K, V]) Process(r topology.Record[K, Change[V]]) error {
 // From reads topic as a table: each record updates its key's row and a
 // tombstone deletes it. The rows are kept in a key-value store with a
 // changelog, named by [Named] or "<topic>-STATE-STORE-<n>" as in Kafka
-// Streams.
+// Streams; with [SourceAsChangelog], topic itself serves as the changelog.
 func From[K, V any](b *topology.Builder, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Option) Table[K, V] {
-	o := collect(b, "ktable.From", opts, optName|optStore)
+	o := collect(b, "ktable.From", opts, optName|optStore|optSourceChangelog)
+	if o.set&optSourceChangelog != 0 {
+		o.storeOpts = append(o.storeOpts, state.SourceChangelog(topic))
+	}
 	// Kafka Streams numbers the store first, then the source and the
 	// table source, so its changelog keeps Kafka's name.
 	storeName := o.name

@@ -311,6 +311,9 @@ func (s *kvStore[K, V]) Flush() error {
 }
 
 func (s *kvStore[K, V]) Restore(recs []*kgo.Record) error {
+	if s.spec.hasSource {
+		return s.restoreSource(recs)
+	}
 	b := s.db.NewBatch()
 	for _, r := range recs {
 		if r.Key == nil {
@@ -408,4 +411,49 @@ func (s *kvStore[K, V]) describe() string {
 	var k K
 	var v V
 	return fmt.Sprintf("key-value store of key %T and value %T", k, v)
+}
+
+// restoreSource restores records of a source topic serving as the store's
+// changelog (SourceChangelog): they hold what processing stores, in the
+// source's format, so each is checked and converted as processing would.
+func (s *kvStore[K, V]) restoreSource(recs []*kgo.Record) error {
+	b := s.db.NewBatch()
+	conv, timestamped := s.valueSerde.(sourceConverter)
+	for _, r := range recs {
+		if r.Key == nil {
+			// Processing dropped it, whatever the policy, and
+			// logged it then.
+			continue
+		}
+		if _, err := s.keySerde.Deserialize(s.changelog, r.Key); err != nil {
+			if err := s.task.RestoreBadRecord(s.spec.name, r, fmt.Errorf("key: %w", err)); err != nil {
+				return err
+			}
+			continue
+		}
+		if r.Value == nil {
+			if err := b.Delete(r.Key); err != nil {
+				return s.fail("restore", err)
+			}
+			continue
+		}
+		value := r.Value
+		if timestamped {
+			s.valBuf = conv.fromSource(s.valBuf[:0], r.Timestamp, r.Value)
+			value = s.valBuf
+		}
+		if _, err := s.valueSerde.Deserialize(s.changelog, value); err != nil {
+			if err := s.task.RestoreBadRecord(s.spec.name, r, fmt.Errorf("value: %w", err)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := b.Set(r.Key, value); err != nil {
+			return s.fail("restore", err)
+		}
+	}
+	if err := b.Commit(); err != nil {
+		return s.fail("restore", err)
+	}
+	return nil
 }

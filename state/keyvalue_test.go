@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/state"
@@ -253,5 +254,43 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestSourceChangelogBuildErrors(t *testing.T) {
+	build := func(add func(b *topology.Builder)) error {
+		b := topology.NewBuilder()
+		add(b)
+		topology.AddSource(b, "src", topology.Source[string, string]{Topics: []string{"in"}, KeySerde: serde.String(), ValueSerde: serde.String()})
+		topology.AddProcessor(b, "p", func() topology.Processor[string, string, string, string] { return noop{} }, "src")
+		b.ConnectStores("p", "s")
+		_, err := b.Build()
+		return err
+	}
+	cases := map[string]struct {
+		add  func(b *topology.Builder)
+		want string
+	}{
+		"empty topic": {func(b *topology.Builder) {
+			state.AddKeyValueStore(b, "s", serde.String(), serde.String(), state.SourceChangelog(""))
+		}, `store "s": SourceChangelog with an empty topic`},
+		"topic not read": {func(b *topology.Builder) {
+			state.AddKeyValueStore(b, "s", serde.String(), serde.String(), state.SourceChangelog("elsewhere"))
+		}, `store "s" restores from topic "elsewhere", which its sub-topology 0 does not read`},
+		"window store": {func(b *topology.Builder) {
+			state.AddWindowStore(b, "s", serde.String(), serde.String(), time.Minute, time.Minute, state.SourceChangelog("in"))
+		}, `store "s": SourceChangelog applies to key-value stores only, not window stores`},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			if err := build(c.add); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Build = %v, want an error containing %q", err, c.want)
+			}
+		})
+	}
+	if err := build(func(b *topology.Builder) {
+		state.AddKeyValueStore(b, "s", serde.String(), serde.String(), state.SourceChangelog("in"))
+	}); err != nil {
+		t.Fatalf("a store restoring from its sub-topology's source: %v", err)
 	}
 }

@@ -52,6 +52,22 @@ func ChangelogConfig(key, value string) Option {
 	}
 }
 
+// SourceChangelog makes topic, a topic the store's sub-topology reads, serve
+// as the store's changelog, as Kafka Streams does for a table read from a
+// topic when it reuses source topics: the store writes no changelog of its
+// own and is restored from topic, up to the offset its task has committed;
+// processing applies the rest. Records are restored as processing would
+// store them: a null value deletes its key, a Timestamped store gets the
+// record's timestamp with its value, and null keys are passed over, as
+// processing drops them. A key or value the store's serdes cannot decode is
+// handled by the app's bad-record policy, as processing handled it. Only
+// key-value stores take it.
+//
+// The topic should be compacted, or restoration reads all of its history.
+func SourceChangelog(topic string) Option {
+	return func(s *spec) { s.source, s.hasSource = topic, true }
+}
+
 // spec is what a store declaration says, shared by the store's instances.
 type spec struct {
 	name             string
@@ -61,6 +77,10 @@ type spec struct {
 	caching          bool
 	retainDuplicates bool
 	changelogConfigs map[string]string
+	// source is the topic restored from, with hasSource set, under
+	// SourceChangelog.
+	source    string
+	hasSource bool
 }
 
 func newSpec(name, kind string, opts []Option) *spec {
@@ -81,9 +101,19 @@ func (sp *spec) def(b *topology.Builder, defaults map[string]string, newStore fu
 	for k, v := range sp.changelogConfigs {
 		cfgs[k] = v
 	}
+	if sp.hasSource {
+		switch {
+		case sp.source == "":
+			b.Fail(fmt.Errorf("store %q: SourceChangelog with an empty topic", sp.name))
+		case sp.kind != "key-value":
+			b.Fail(fmt.Errorf("store %q: SourceChangelog applies to key-value stores only, not %s stores", sp.name, sp.kind))
+		}
+		sp.logged = false
+	}
 	b.AddStore(&engine.StoreDef{
 		Name:             sp.name,
 		Kind:             sp.kind,
+		SourceTopic:      sp.source,
 		Logged:           sp.logged,
 		Persistent:       !sp.inMemory,
 		ChangelogConfigs: cfgs,

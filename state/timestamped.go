@@ -39,6 +39,21 @@ func (s timestampedSerde[V]) Serialize(dst []byte, topic string, v Timestamped[V
 	return out, nil
 }
 
+// sourceConverter is a store value serde whose encoding differs from that
+// of the source topic a store restores from (SourceChangelog).
+type sourceConverter interface {
+	// fromSource appends to dst the store encoding of a source record's
+	// raw value.
+	fromSource(dst []byte, ts time.Time, raw []byte) []byte
+}
+
+// fromSource prepends the record's timestamp to the raw value, as Kafka
+// Streams' record converter for timestamped stores does.
+func (timestampedSerde[V]) fromSource(dst []byte, ts time.Time, raw []byte) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, uint64(ts.UnixMilli()))
+	return append(dst, raw...)
+}
+
 func (s timestampedSerde[V]) Deserialize(topic string, data []byte) (Timestamped[V], error) {
 	if data == nil {
 		return Timestamped[V]{}, nil

@@ -201,7 +201,8 @@ func Freeze(g *Graph) (*Topology, []error) {
 		return nil, errs
 	}
 	t := split(g)
-	if errs := checkCopartitionSubtopologies(t); len(errs) > 0 {
+	errs = append(checkCopartitionSubtopologies(t), checkSourceChangelogs(t)...)
+	if len(errs) > 0 {
 		return nil, errs
 	}
 	return t, nil
@@ -326,3 +327,24 @@ func NewBuilt(t *Topology) Built { return Built{top: t} }
 
 // Topology returns the wrapped topology.
 func (b Built) Topology() *Topology { return b.top }
+
+// checkSourceChangelogs reports stores whose source-topic changelog is not
+// a topic their sub-topology reads.
+func checkSourceChangelogs(t *Topology) []error {
+	var errs []error
+	for _, st := range t.Subtopologies {
+		for _, name := range st.Stores {
+			def := t.Graph.Store(name)
+			if def.SourceTopic == "" {
+				continue
+			}
+			if def.Logged {
+				errs = append(errs, fmt.Errorf("store %q restores from source topic %q and cannot also write a changelog", name, def.SourceTopic))
+			}
+			if !slices.Contains(st.SourceTopics, def.SourceTopic) {
+				errs = append(errs, fmt.Errorf("store %q restores from topic %q, which its sub-topology %d does not read (it reads %q)", name, def.SourceTopic, st.ID, st.SourceTopics))
+			}
+		}
+	}
+	return errs
+}

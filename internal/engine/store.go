@@ -40,6 +40,12 @@ type StoreDef struct {
 	// ChangelogConfigs are the topic configs the changelog is created
 	// with (cleanup.policy and retention).
 	ChangelogConfigs map[string]string
+	// SourceTopic, when set, is a source topic of the store's
+	// sub-topology that serves as its changelog: the store writes no
+	// changelog (Logged is false) and is restored from SourceTopic up to
+	// the offset its task has committed, its raw records converted by the
+	// store (Kafka Streams' source-topic changelog of a table).
+	SourceTopic string
 	// New makes the store's instance for one task.
 	New func() Store
 }
@@ -168,7 +174,11 @@ func (t *Task) FlushStorage() error {
 // ChangelogPartition is the changelog partition the task writes: its own.
 func (t *Task) ChangelogPartition() int32 { return t.ID.Partition }
 
-// Changelog returns the changelog topic name of store.
+// Changelog returns the topic store restores from: its changelog topic, or
+// the source topic that serves as its changelog.
 func (t *Task) Changelog(store string) string {
+	if topic, ok := t.sourceChangelogs[store]; ok {
+		return topic
+	}
 	return ChangelogTopic(t.cfg.ApplicationID, store)
 }

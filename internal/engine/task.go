@@ -75,6 +75,8 @@ type Task struct {
 	caches    []storeCache
 	inputs    []*Input
 	byTopic   map[string]*Input
+	// sourceChangelogs maps stores restored from a source topic to it.
+	sourceChangelogs map[string]string
 
 	streamTime int64
 	current    Current
@@ -131,6 +133,12 @@ func NewTask(top *Topology, st *Subtopology, partition int32, cfg TaskConfig) (*
 		}
 		t.stores[name] = s
 		t.storeList = append(t.storeList, s)
+		if def.SourceTopic != "" {
+			if t.sourceChangelogs == nil {
+				t.sourceChangelogs = map[string]string{}
+			}
+			t.sourceChangelogs[name] = def.SourceTopic
+		}
 	}
 	inst := make(map[string]Node, len(st.Nodes))
 	for _, def := range st.Nodes {
@@ -314,6 +322,16 @@ func (t *Task) StreamTime() int64 { return t.streamTime }
 
 // Now returns the wall-clock time.
 func (t *Task) Now() time.Time { return t.cfg.Now() }
+
+// SetPosition records that the task's input of topic starts at offset next,
+// as committed before, so that CommittableOffsets reports it until records
+// arrive. The runtime sets it for a source topic that serves as a store's
+// changelog: a checkpoint then covers the source up to there.
+func (t *Task) SetPosition(topic string, next int64) {
+	if in := t.byTopic[topic]; in != nil && in.next < 0 {
+		in.next = next
+	}
+}
 
 // CommittableOffsets returns, for each input, the offset to commit: the
 // first record not yet processed. Inputs that received nothing are left out.
