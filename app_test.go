@@ -44,6 +44,11 @@ func testConfig(t *testing.T, c *embedded.Cluster, appID string) strata.Config {
 		Brokers:       c.Addrs(),
 		Logger:        testLogger(t),
 		StateDir:      t.TempDir(),
+		// kfake answers a fetch of partitions that were empty when it
+		// arrived only at the fetch's max wait (5 s by default), even
+		// when records arrive sooner; tests that produce while the app
+		// runs would wait that long for them.
+		ClientOptions: []kgo.Opt{kgo.FetchMaxWait(200 * time.Millisecond)},
 	}
 }
 
