@@ -118,7 +118,7 @@ func (r *runner) setStandbys(ids []engine.TaskID) {
 // checkpoint, and opens the new ones, before onAssigned opens active tasks:
 // a standby task that becomes active here is closed first. Called with mu
 // held.
-func (r *runner) syncStandbys(ctx context.Context) {
+func (r *runner) syncStandbys() {
 	sb := &r.standby
 	sb.mu.Lock()
 	want := slices.Clone(sb.want)
@@ -142,7 +142,7 @@ func (r *runner) syncStandbys(ctx context.Context) {
 			sb.pending = append(sb.pending, id)
 		}
 	}
-	r.openPendingStandbys(ctx)
+	r.openPendingStandbys()
 	if len(want) > 0 {
 		r.log.Info("standby tasks assigned", "standbys", len(sb.tasks), "waiting", len(sb.pending))
 	}
@@ -151,7 +151,7 @@ func (r *runner) syncStandbys(ctx context.Context) {
 // openPendingStandbys opens the pending standby tasks whose directories are
 // free. A failure is logged; the task stays without a standby. Called with
 // mu held.
-func (r *runner) openPendingStandbys(ctx context.Context) {
+func (r *runner) openPendingStandbys() {
 	sb := &r.standby
 	var waiting []engine.TaskID
 	for _, id := range sb.pending {
@@ -159,7 +159,7 @@ func (r *runner) openPendingStandbys(ctx context.Context) {
 			waiting = append(waiting, id)
 			continue
 		}
-		if err := r.openStandby(ctx, id); err != nil {
+		if err := r.openStandby(id); err != nil {
 			r.inst.dirs.unlock(id)
 			r.log.Error("open standby task", "task", id.String(), "err", err)
 		}
@@ -169,7 +169,7 @@ func (r *runner) openPendingStandbys(ctx context.Context) {
 
 // openStandby opens standby task id, whose directory this worker holds, and
 // starts tailing its changelogs from its checkpoint.
-func (r *runner) openStandby(_ context.Context, id engine.TaskID) error {
+func (r *runner) openStandby(id engine.TaskID) error {
 	t, err := r.newTask(id, nil)
 	if err != nil {
 		return err
@@ -250,7 +250,7 @@ func (r *runner) closeStandbys(clean bool) error {
 func (r *runner) updateStandbys(ctx context.Context) error {
 	sb := &r.standby
 	if len(sb.pending) > 0 {
-		r.openPendingStandbys(ctx)
+		r.openPendingStandbys()
 	}
 	if len(sb.tasks) == 0 {
 		return nil
