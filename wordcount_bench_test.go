@@ -36,13 +36,18 @@ const (
 // producing each, upper-cased, to "out".
 //
 // records/s is input lines per second for both; words/s, for the word
-// count, is ten times that.
+// count, is ten times that. strata-2-workers runs the word count on an
+// instance of two workers (Config.Workers), each a member of the group.
 //
 //	go test -run '^$' -bench WordCount -benchtime 200000x -count 3 .
 func BenchmarkWordCount(b *testing.B) {
 	b.Run("franz-go", func(b *testing.B) { benchWordCount(b, plainLoop) })
 	b.Run("strata", func(b *testing.B) {
-		benchWordCount(b, strataWordCount)
+		benchWordCount(b, strataWordCount(1))
+		b.ReportMetric(float64(b.N*benchWordsPerLine)/b.Elapsed().Seconds(), "words/s")
+	})
+	b.Run("strata-2-workers", func(b *testing.B) {
+		benchWordCount(b, strataWordCount(2))
 		b.ReportMetric(float64(b.N*benchWordsPerLine)/b.Elapsed().Seconds(), "words/s")
 	})
 }
@@ -92,7 +97,12 @@ func preloadLines(b *testing.B, c *embedded.Cluster, n int) {
 // n lines has been counted. It groups with SelectKey and Repartition rather
 // than GroupBy, which is the same topology, so that a Peek between the
 // repartition topic and the count can tell when the last word arrives.
-func strataWordCount(b *testing.B, c *embedded.Cluster, n int) {
+// strataWordCount runs the word count on an App of the given workers.
+func strataWordCount(workers int) func(b *testing.B, c *embedded.Cluster, n int) {
+	return func(b *testing.B, c *embedded.Cluster, n int) { strataWordCountOn(b, c, n, workers) }
+}
+
+func strataWordCountOn(b *testing.B, c *embedded.Cluster, n, workers int) {
 	words := int64(n) * benchWordsPerLine
 	var counted atomic.Int64
 	done := make(chan struct{})
@@ -115,6 +125,7 @@ func strataWordCount(b *testing.B, c *embedded.Cluster, n int) {
 	app, err := strata.New(top, strata.Config{
 		ApplicationID: "bench-wordcount",
 		Brokers:       c.Addrs(),
+		Workers:       workers,
 		StateDir:      b.TempDir(),
 		Logger:        slog.New(slog.DiscardHandler),
 	})
