@@ -155,6 +155,9 @@ func (r *runner) openPendingStandbys() {
 	sb := &r.standby
 	var waiting []engine.TaskID
 	for _, id := range sb.pending {
+		if r.tasks[id] != nil {
+			continue // active here since: no standby
+		}
 		if !r.inst.dirs.tryLock(id) {
 			waiting = append(waiting, id)
 			continue

@@ -40,7 +40,17 @@ func (r *runner) openAssigned(ctx context.Context, assigned map[string][]int32) 
 			t := r.tasks[id]
 			if t == nil {
 				var err error
-				if t, err = r.openTask(ctx, id); err != nil {
+				// A standby of the task here becomes the active
+				// task: its checkpoint leaves only the tail to
+				// restore. (syncStandbys closes it already, unless
+				// the assignment also lists it as standby.)
+				if _, ok := r.standby.tasks[id]; ok {
+					err = r.closeStandby(id, true)
+				}
+				if err == nil {
+					t, err = r.openTask(ctx, id)
+				}
+				if err != nil {
 					if r.fatal == nil {
 						r.fatal = err
 					}
