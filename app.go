@@ -139,7 +139,7 @@ func (a *App) newWorkers(ctx context.Context, in *instance) ([]*runner, error) {
 		workers = append(workers, w)
 	}
 	for _, w := range workers {
-		if err := w.join(); err != nil {
+		if err := w.join(ctx); err != nil {
 			release()
 			return nil, err
 		}
@@ -309,7 +309,7 @@ func (r *runner) balancer() kgo.GroupBalancer {
 }
 
 // join creates the worker's group client, which joins the group at once.
-func (r *runner) join() error {
+func (r *runner) join(ctx context.Context) error {
 	a := r.app
 	sources := r.sources()
 	var err error
@@ -348,6 +348,17 @@ func (r *runner) join() error {
 	}
 	if err != nil {
 		return fmt.Errorf("strata: create Kafka client: %w", err)
+	}
+	if r.eos {
+		// Initialising the producer now fences a predecessor with
+		// this transactional ID and aborts its open transaction. Left
+		// open, it holds back (KIP-447) the committed offsets that
+		// this worker, or with several workers another one, must
+		// fetch before it processes, and so before it would begin a
+		// transaction of its own.
+		if _, _, err := r.cl.ProducerID(ctx); err != nil {
+			return fmt.Errorf("strata: initialise transactional producer %q: %w", transactionalID(r.cfg, r.index), err)
+		}
 	}
 	return nil
 }

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -53,55 +51,74 @@ func hookedTopology(t *testing.T, after func()) *topology.Topology {
 	return top
 }
 
-// TestStandbyTakeover runs two instances with one standby replica each
-// under exactly-once. Instance a crashes in the middle of a transaction;
-// instance b, whose standby replicas kept a's state warm, takes a's tasks
-// over restoring only the tail of their changelogs, far less than the
+// TestStandbyTakeover runs instances with one standby replica each under
+// exactly-once. Instance a crashes in the middle of a transaction; the
+// instance whose standby replicas kept a's state warm takes a's tasks over
+// (with three instances, the balancer must prefer it over the one without
+// a's state), restoring only the tail of their changelogs, far less than the
 // changelogs hold, and the output counts every input exactly once.
 func TestStandbyTakeover(t *testing.T) {
-	const parts, keys, batch = 4, 100, 4000
-	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in", Partitions: parts}, {Name: "out", Partitions: parts}}})
+	for _, tc := range []struct {
+		instances []string
+		parts     int // tasks; each instance runs parts/len(instances)
+	}{
+		{[]string{"a", "b"}, 4},
+		{[]string{"a", "b", "c"}, 3},
+	} {
+		t.Run(fmt.Sprintf("%d instances", len(tc.instances)), func(t *testing.T) {
+			standbyTakeover(t, tc.instances, tc.parts)
+		})
+	}
+}
+
+func standbyTakeover(t *testing.T, instances []string, parts int) {
+	const keys, batch = 100, 4000
+	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in", Partitions: int32(parts)}, {Name: "out", Partitions: int32(parts)}}})
 	ctx, cancel := context.WithTimeout(t.Context(), 2*testTimeout)
 	defer cancel()
-	config := func(instance string) (strata.Config, *logEvents) {
-		log, events := newLogWatch(t)
-		return strata.Config{
+	var seenA, crashAt atomic.Int64
+	crashAt.Store(-1)
+	apps := map[string]*strata.App{}
+	events := map[string]*logEvents{}
+	runs := map[string]*running{}
+	for _, name := range instances {
+		log, ev := newLogWatch(t)
+		hook := func() {}
+		if name == "a" {
+			hook = func() {
+				if seenA.Add(1) == crashAt.Load() {
+					strata.Crash(apps["a"])
+				}
+			}
+		}
+		app, err := strata.New(hookedTopology(t, hook), strata.Config{
 			ApplicationID:   "standby",
 			Brokers:         c.Addrs(),
 			Guarantee:       strata.ExactlyOnce,
-			InstanceID:      instance,
+			InstanceID:      name,
 			StateDir:        t.TempDir(),
 			StandbyReplicas: 1,
 			MaxPollRecords:  100,
 			// One changelog record per input.
 			DisableCache: true,
-			Logger:       log.With("instance", instance),
-			// b waits for a's open transaction to time out before
-			// it reads a's committed offsets.
+			Logger:       log.With("instance", name),
+			// The survivors wait for a's open transaction to time
+			// out before they read a's committed offsets.
 			ClientOptions: []kgo.Opt{kgo.TransactionTimeout(3 * time.Second)},
-		}, events
-	}
-	var seenA, crashAt atomic.Int64
-	crashAt.Store(-1)
-	var appA *strata.App
-	cfgA, eventsA := config("a")
-	appA, err := strata.New(hookedTopology(t, func() {
-		if seenA.Add(1) == crashAt.Load() {
-			strata.Crash(appA)
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}), cfgA)
-	if err != nil {
-		t.Fatal(err)
+		apps[name], events[name] = app, ev
 	}
-	cfgB, eventsB := config("b")
-	appB, err := strata.New(hookedTopology(t, func() {}), cfgB)
-	if err != nil {
-		t.Fatal(err)
+	for _, name := range instances {
+		runs[name] = start(t, apps[name])
 	}
-	runA, runB := start(t, appA), start(t, appB)
-	for name, ev := range map[string]*logEvents{"a": eventsA, "b": eventsB} {
-		ev.wait(ctx, t, name+" running 2 tasks and 2 standbys", func() bool {
-			return ev.tasks[0] == 2 && len(ev.standbys) == 2
+	each := parts / len(instances)
+	for _, name := range instances {
+		ev := events[name]
+		ev.wait(ctx, t, fmt.Sprintf("%s running %d tasks and %d standbys", name, each, each), func() bool {
+			return ev.tasks[0] == int64(each) && len(ev.standbys) == each
 		})
 	}
 
@@ -115,42 +132,56 @@ func TestStandbyTakeover(t *testing.T) {
 	produceKeys(t, c, first)
 	latestCounts(t, c, batch)
 
-	// b's standbys of a's tasks catch up with their changelogs.
-	eventsB.mu.Lock()
+	// a's tasks, and the instance holding their standbys (with two
+	// instances, or one task per instance, there is one).
+	events["a"].mu.Lock()
 	var aTasks []int32
-	for task := range eventsB.standbys {
-		p, err := strconv.Atoi(strings.TrimPrefix(task, "0_"))
-		if err != nil {
-			t.Fatal(err)
+	for p, active := range events["a"].active {
+		if active {
+			aTasks = append(aTasks, p)
 		}
-		aTasks = append(aTasks, int32(p))
 	}
-	eventsB.mu.Unlock()
+	events["a"].mu.Unlock()
+	holder := ""
+	for _, name := range instances[1:] {
+		events[name].mu.Lock()
+		if _, ok := events[name].standbys[fmt.Sprintf("0_%d", aTasks[0])]; ok {
+			holder = name
+		}
+		events[name].mu.Unlock()
+	}
+	if holder == "" || len(aTasks) != each {
+		t.Fatalf("a runs tasks %v, whose standby is on no other instance", aTasks)
+	}
 	ends, err := c.Admin().ListEndOffsets(ctx, "standby-counts-changelog")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var changelogOfA int64
-	eventsB.wait(ctx, t, "b's standbys caught up", func() bool {
+	ev := events[holder]
+	ev.wait(ctx, t, holder+"'s standbys of a's tasks caught up", func() bool {
 		changelogOfA = 0
 		for _, p := range aTasks {
 			end, _ := ends.Lookup("standby-counts-changelog", p)
-			if eventsB.standbys[fmt.Sprintf("0_%d", p)] < end.Offset {
+			if ev.standbys[fmt.Sprintf("0_%d", p)] < end.Offset {
 				return false
 			}
 			changelogOfA += end.Offset
 		}
 		return true
 	})
-	restoredBefore := appB.Metrics().RestoredRecords
-	if appB.Metrics().StandbyRecords == 0 {
-		t.Fatal("b's standbys applied no records")
+	restoredBefore := map[string]int64{}
+	for _, name := range instances[1:] {
+		restoredBefore[name] = apps[name].Metrics().RestoredRecords
+	}
+	if apps[holder].Metrics().StandbyRecords == 0 {
+		t.Fatalf("%s's standbys applied no records", holder)
 	}
 
-	// The second batch goes to a's tasks only, so that b has no
-	// transaction open (which the rebalance would abort, and its
-	// rollback restore its own tasks) when a crashes in the middle of
-	// the batch, with a transaction open. b takes a's tasks over.
+	// The second batch goes to a's tasks only, so that the others have
+	// no transaction open (which the rebalance would abort, and the
+	// rollback restore their own tasks) when a crashes in the middle of
+	// the batch, with a transaction open. The holder takes a's tasks.
 	partitioner := kgo.StickyKeyPartitioner(nil).ForTopic("in")
 	var second []string
 	for i := 0; len(second) < batch; i++ {
@@ -162,17 +193,27 @@ func TestStandbyTakeover(t *testing.T) {
 	}
 	crashAt.Store(seenA.Load() + 150)
 	produceKeys(t, c, second)
-	if err := runA.wait(t); !errors.Is(err, strata.ErrCrashed) {
+	if err := runs["a"].wait(t); !errors.Is(err, strata.ErrCrashed) {
 		t.Fatalf("a: Run = %v, want the crash", err)
 	}
-	eventsB.wait(ctx, t, "b running all 4 tasks", func() bool { return eventsB.tasks[0] == parts })
+	// Every task runs again somewhere once the outputs are complete.
 	latest := waitCounts(ctx, t, c, model)
-	runB.stopAndWait(t)
+	ev.mu.Lock()
+	for _, p := range aTasks {
+		if !ev.active[p] {
+			t.Errorf("task 0_%d did not go to %s, which held its standby", p, holder)
+		}
+	}
+	ev.mu.Unlock()
+	var restored int64
+	for _, name := range instances[1:] {
+		runs[name].stopAndWait(t)
+		restored += apps[name].Metrics().RestoredRecords - restoredBefore[name]
+	}
 
-	restored := appB.Metrics().RestoredRecords - restoredBefore
-	t.Logf("b restored %d records taking over a's tasks, whose changelogs held %d when its standbys caught up", restored, changelogOfA)
+	t.Logf("the survivors restored %d records taking over a's tasks, whose changelogs held %d when %s's standbys caught up", restored, changelogOfA, holder)
 	if restored*4 > changelogOfA {
-		t.Errorf("b restored %d records; with warm standbys it should restore far fewer than the %d of a's changelogs", restored, changelogOfA)
+		t.Errorf("the survivors restored %d records; with warm standbys they should restore far fewer than the %d of a's changelogs", restored, changelogOfA)
 	}
 	visible := readUntilMarker(t, c, "out", "marker")
 	perKey := map[string]int64{}

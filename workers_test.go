@@ -34,10 +34,12 @@ type logEvents struct {
 	// standbys maps each open standby task to its next changelog offset
 	// (of its one store), from the "standby task" lines.
 	standbys map[string]int64
+	// active are the partitions of "in" assigned and not revoked.
+	active map[int32]bool
 }
 
 func newLogWatch(t *testing.T) (*slog.Logger, *logEvents) {
-	ev := &logEvents{changed: make(chan struct{}, 1), tasks: map[int64]int64{}, standbys: map[string]int64{}}
+	ev := &logEvents{changed: make(chan struct{}, 1), tasks: map[int64]int64{}, standbys: map[string]int64{}, active: map[int32]bool{}}
 	return slog.New(&logWatch{inner: testLogger(t).Handler(), w: ev}), ev
 }
 
@@ -63,6 +65,11 @@ func (h *logWatch) Handle(ctx context.Context, r slog.Record) error {
 			worker = v.Int64()
 		}
 		h.w.tasks[worker] = attrs["tasks"].Int64()
+		if parts, ok := attrs["partitions"].Any().(map[string][]int32); ok {
+			for _, p := range parts["in"] {
+				h.w.active[p] = r.Message == "partitions assigned"
+			}
+		}
 	case "standby task opened":
 		h.w.standbys[attrs["task"].String()] = -1
 	case "standby task updated":
