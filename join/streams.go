@@ -21,10 +21,10 @@ import (
 // side kept in a window store (two stores, each keeping its side's records
 // for w.Size() + w.Grace(), with changelogs). Records with a null key or
 // a null value never join: they are dropped, counted and logged
-// (topology.Context.SkipRecord), as are records too late to join anything:
-// those whose window ends (a left record's at its time + after, a right
-// record's at its time + before) at or before stream time - w.Size() -
-// w.Grace(), the oldest time the stores keep. Stream time is the task's. Results come in the order Kafka Streams makes them: a record's
+// (topology.Context.SkipRecord). A record older than its side's store keeps
+// records (w.Size() + w.Grace() before the latest time in it) joins what
+// the other side's store still keeps, as in Kafka Streams, but is not kept
+// itself: it is counted and logged as dropped. Results come in the order Kafka Streams makes them: a record's
 // partners in order of time, then arrival.
 //
 // An input whose key may have changed since it was read is repartitioned
@@ -231,10 +231,10 @@ func streamsJoin[K, V1, V2, VR any](left kstream.Stream[K, V1], right kstream.St
 	cfg := &joinConfig[K, V1, V2, VR]{w: m, names: names, j: j, leftOuter: leftOuter, rightOuter: rightOuter}
 
 	topology.AddProcessor(b, names.thisWindowed, func() topology.Processor[K, V1, K, V1] {
-		return &windowProc[K, V1]{store: names.thisStore, after: m.after, retention: m.retention()}
+		return &windowProc[K, V1]{store: names.thisStore, retention: m.retention()}
 	}, lc.Node())
 	topology.AddProcessor(b, names.otherWindowed, func() topology.Processor[K, V2, K, V2] {
-		return &windowProc[K, V2]{store: names.otherStore, after: m.before, retention: m.retention()}
+		return &windowProc[K, V2]{store: names.otherStore, retention: m.retention()}
 	}, rc.Node())
 	topology.AddProcessor(b, names.joinThis, func() topology.Processor[K, V1, K, VR] {
 		return newLeftSide(cfg)

@@ -25,26 +25,26 @@ func streamTime(st time.Time, ts int64) int64 {
 	return max(st.UnixMilli(), ts)
 }
 
-// tooLate reports whether a record at ts, joining records up to ts + after,
-// arrives too late to join anything: the join's stores keep records for
-// retention (before + after + grace) before stream time st, and all it could
-// join is older.
-func tooLate(st, ts, after, retention int64) bool { return ts+after <= st-retention }
-
 // windowProc forwards each record to its side's join processor, then keeps
 // it in its side's window store: Kafka Streams' KStreamJoinWindow. Records
-// with a null key or value, and records too late, are not kept; the join
-// processor counts them. The store drops records older than its retention.
+// with a null key or value are not kept (the join processor counts them).
+//
+// The store keeps records for retention (before + after + grace) before its
+// own stream time, the latest time put in it; a record older than that has
+// joined what the other side's store still keeps, as in Kafka Streams, but
+// is too late to be kept itself: it is counted as dropped and logged here
+// (Kafka Streams' store counts it as an expired-window record drop).
 type windowProc[K, V any] struct {
 	ctx       topology.Context[K, V]
 	store     string
-	after     int64 // this side's
 	retention int64
+	latest    int64 // the latest time put, math.MinInt64 before the first
 	rows      state.WindowStore[K, V]
 }
 
 func (p *windowProc[K, V]) Init(ctx topology.Context[K, V]) error {
 	p.ctx = ctx
+	p.latest = math.MinInt64
 	s, err := state.LookupWindow[K, V](ctx, p.store)
 	p.rows = s
 	return err
@@ -58,9 +58,11 @@ func (p *windowProc[K, V]) Process(r topology.Record[K, V]) error {
 		return nil
 	}
 	ts := r.Timestamp.UnixMilli()
-	if tooLate(streamTime(p.ctx.StreamTime(), ts), ts, p.after, p.retention) {
+	if p.latest != math.MinInt64 && ts <= p.latest-p.retention {
+		p.ctx.SkipRecord("record too late for the stream-stream join window: joined, but not kept")
 		return nil
 	}
+	p.latest = max(p.latest, ts)
 	return p.rows.Put(r.Key, r.Value, r.Timestamp)
 }
 
@@ -154,10 +156,6 @@ func (p *sideProc[K, VT, VO, V1, V2, VR]) Process(r topology.Record[K, VT]) erro
 	}
 	if r.IsTombstone() {
 		p.ctx.SkipRecord("null value in stream-stream join")
-		return nil
-	}
-	if tooLate(st, ts, p.after, p.cfg.w.retention()) {
-		p.ctx.SkipRecord("record too late for the stream-stream join window")
 		return nil
 	}
 	if p.outer != nil && ts == st {

@@ -16,8 +16,8 @@ import (
 // out-of-order records: a left record's window ends at t + after, a right
 // record's at t + before, and a left or outer join emits a record that found
 // no partner once stream time passes that end plus grace. The join's stores
-// keep records for before + after + grace; a record whose window ends
-// before that, which can join nothing kept, is dropped as too late.
+// keep records for before + after + grace; a record older than that is not
+// kept, and counted as dropped.
 //
 // Times are kept to the millisecond, as Kafka does: sub-millisecond parts of
 // the durations are ignored.
