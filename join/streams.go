@@ -205,23 +205,21 @@ func streamsJoin[K, V1, V2, VR any](left kstream.Stream[K, V1], right kstream.St
 
 	// Repartition the inputs whose key may have changed, as Kafka Streams'
 	// KStreamImpl.doJoin does; a self-join repartitions its input once.
+	leftOuter := j.left != nil || j.outer != nil
+	rightOuter := j.outer != nil
 	self := lc.Node() == rc.Node()
 	if lc.RepartitionRequired() {
-		left = repartitionFor(left, o.name, "-left", sd.key, sd.left)
-		lc = dsl.Stream[K, V1](left)
+		lc = repartitionFor(lc, o.name, "-left", leftOuter, sd.key, sd.left)
 	}
 	if rc.RepartitionRequired() {
 		if self {
 			rc = dsl.NewStream(b, lc.Node(), sd.key, sd.right, false)
 		} else {
-			right = repartitionFor(right, o.name, "-right", sd.key, sd.right)
-			rc = dsl.Stream[K, V2](right)
+			rc = repartitionFor(rc, o.name, "-right", rightOuter, sd.key, sd.right)
 		}
 	}
 	b.Copartition(lc.Node(), rc.Node())
 
-	leftOuter := j.left != nil || j.outer != nil
-	rightOuter := j.outer != nil
 	names := newJoinNames(b, o.name, leftOuter, rightOuter)
 	m := w.millis()
 	stores := valid && sd.key != nil && sd.left != nil && sd.right != nil
@@ -285,16 +283,46 @@ func serdesFor[K, V1, V2 any](b *topology.Builder, op string, l dsl.Stream[K, V1
 	return sd
 }
 
-// repartitionFor repartitions s for a join, through "<name><suffix>-
-// repartition" when the join is named, else "<node>-repartition", as
-// Kafka Streams names the topic.
-func repartitionFor[K, V any](s kstream.Stream[K, V], name, suffix string, ks serde.Serde[K], vs serde.Serde[V]) kstream.Stream[K, V] {
-	prefix := dsl.Stream[K, V](s).Node()
+// repartitionFor repartitions s for a join, through the internal topic
+// "<name><suffix>-repartition" when the join is named, else
+// "<node>-repartition", as Kafka Streams names it. As in Kafka Streams 3.7
+// and later, an outer side keeps its records with a null key, which the
+// sink spreads round-robin and the join turns into results at once; other
+// sides drop them, counted and logged, as kstream's Repartition does.
+func repartitionFor[K, V any](s dsl.Stream[K, V], name, suffix string, keepNullKeys bool, ks serde.Serde[K], vs serde.Serde[V]) dsl.Stream[K, V] {
+	b := s.Builder()
+	prefix := s.Node()
 	if name != "" {
 		prefix = name + suffix
 	}
-	return s.Repartition(kstream.Named(prefix), kstream.WithSerdes(ks, vs))
+	topic := prefix + "-repartition"
+	filter, src := topic+"-filter", topic+"-source"
+	topology.AddProcessor(b, filter, func() topology.Processor[K, V, K, V] {
+		return &nullKeyFilter[K, V]{keep: keepNullKeys}
+	}, s.Node())
+	topology.AddInternalSink(b, topic+"-sink", topology.Sink[K, V]{Topic: topic, KeySerde: ks, ValueSerde: vs}, 0, filter)
+	topology.AddInternalSource(b, src, topology.Source[K, V]{Topics: []string{topic}, KeySerde: ks, ValueSerde: vs})
+	return dsl.NewStream(b, src, ks, vs, false)
 }
+
+// nullKeyFilter passes records on to a repartition topic, dropping those
+// with a null key unless keep is set.
+type nullKeyFilter[K, V any] struct {
+	ctx  topology.Context[K, V]
+	keep bool
+}
+
+func (p *nullKeyFilter[K, V]) Init(ctx topology.Context[K, V]) error { p.ctx = ctx; return nil }
+
+func (p *nullKeyFilter[K, V]) Process(r topology.Record[K, V]) error {
+	if r.HasNullKey() && !p.keep {
+		p.ctx.SkipRecord("null key: the record cannot be repartitioned for the join")
+		return nil
+	}
+	return p.ctx.Forward(r)
+}
+
+func (p *nullKeyFilter[K, V]) Close() error { return nil }
 
 // addJoinStores declares the join's two window stores, which keep
 // duplicates, and for left and outer joins its outer store.
