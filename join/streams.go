@@ -285,7 +285,9 @@ func serdesFor[K, V1, V2 any](b *topology.Builder, op string, l dsl.Stream[K, V1
 
 // repartitionFor repartitions s for a join, through the internal topic
 // "<name><suffix>-repartition" when the join is named, else
-// "<node>-repartition", as Kafka Streams names it. As in Kafka Streams 3.7
+// "<node>-repartition", as Kafka Streams names it. A stream joined twice
+// without names is repartitioned once, as in Kafka Streams, whose filter
+// (keeping null keys or not) the first join decides. As in Kafka Streams 3.7
 // and later, an outer side keeps its records with a null key, which the
 // sink spreads round-robin and the join turns into results at once; other
 // sides drop them, counted and logged, as kstream's Repartition does.
@@ -297,6 +299,9 @@ func repartitionFor[K, V any](s dsl.Stream[K, V], name, suffix string, keepNullK
 	}
 	topic := prefix + "-repartition"
 	filter, src := topic+"-filter", topic+"-source"
+	if !addRepartition(b, topic) {
+		return dsl.NewStream(b, src, ks, vs, false)
+	}
 	topology.AddProcessor(b, filter, func() topology.Processor[K, V, K, V] {
 		return &nullKeyFilter[K, V]{keep: keepNullKeys}
 	}, s.Node())

@@ -188,3 +188,41 @@ func TestStreamsRepartitionCopartitioned(t *testing.T) {
 		{recs("R", 6, "a", 5), "0:A0+a0@5 1:A1+a1@5 2:A2+a2@5 3:A3+a3@5 4:A4+a4@5 5:A5+a5@5"},
 	})
 }
+
+// TestStreamsReuseRepartitionTopic mirrors KStreamKStreamJoinTest.
+// shouldReuseRepartitionTopicWithGeneratedName: a rekeyed stream joined
+// with two others is repartitioned once, through the topic named after its
+// node, and both joins read it. Named joins
+// (shouldCreateRepartitionTopicsWithUserProvidedName) each get their own.
+func TestStreamsReuseRepartitionTopic(t *testing.T) {
+	for _, named := range []bool{false, true} {
+		b := topology.NewBuilder()
+		s1 := kstream.From(b, "topic", serde.String(), serde.String())
+		s2 := kstream.From(b, "topic2", serde.String(), serde.String())
+		s3 := kstream.From(b, "topic3", serde.String(), serde.String())
+		m := kstream.Map(s1, func(k, v string) (string, string) { return v, k })
+		var o1, o2 []join.Option
+		if named {
+			o1, o2 = []join.Option{join.Named("first-join")}, []join.Option{join.Named("second-join")}
+		}
+		joinTopics(inner, m, s2, join.Within(ms(100), 0), o1...).To("out-one")
+		joinTopics(inner, m, s3, join.Within(ms(100), 0), o2...).To("out-two")
+		top, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		desc := top.Describe().String()
+		want := []string{"(topic: KSTREAM-MAP-0000000003-repartition)"}
+		if named {
+			want = []string{"(topic: first-join-left-repartition)", "(topic: second-join-left-repartition)"}
+		}
+		for _, w := range want {
+			if strings.Count(desc, w) != 1 {
+				t.Errorf("named %v: want one sink %s in\n%s", named, w, desc)
+			}
+		}
+		if got := strings.Count(desc, "-repartition)"); got != len(want) {
+			t.Errorf("named %v: %d repartition sinks, want %d, in\n%s", named, got, len(want), desc)
+		}
+	}
+}
