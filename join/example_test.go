@@ -41,7 +41,7 @@ func adsExample(build func(impressions, clicks kstream.Stream[string, string])) 
 	imp.PipeAt("ad-1", "shown on home", t0)
 	imp.PipeAt("ad-2", "shown on cart", t0.Add(time.Second))
 	clk.PipeAt("ad-1", "clicked", t0.Add(4*time.Second))
-	clk.PipeAt("ad-3", "clicked", t0.Add(5*time.Second))    // no impression
+	clk.PipeAt("ad-3", "clicked", t0.Add(5*time.Second))     // no impression
 	imp.PipeAt("ad-9", "shown on help", t0.Add(time.Minute)) // moves stream time on
 	for _, r := range out.ReadAll() {
 		fmt.Printf("%s at %s: %s\n", r.Key, r.Timestamp.Format("15:04:05"), r.Value)
