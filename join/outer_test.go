@@ -1,9 +1,15 @@
 package join_test
 
 import (
+	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/strata-go/strata/join"
+	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/testutil"
+	"github.com/strata-go/strata/topology"
 )
 
 // The tests of this file mirror Kafka Streams' KStreamKStreamOuterJoinTest.
@@ -148,4 +154,33 @@ func TestOuterJoinAsymmetricAfterWindow(t *testing.T) {
 		{"R3:13@101", ""},
 		{"L2:A2@201", "2:A2+12@201"},
 	})
+}
+
+// TestOuterJoinForwardsCurrentHeaders mirrors testShouldForwardCurrentHeaders:
+// results carry the headers of the record being processed, also the
+// unmatched records that record's arrival emits.
+func TestOuterJoinForwardsCurrentHeaders(t *testing.T) {
+	h := newHarness(t, outerJoin, join.Within(ms(100), ms(10)))
+	pipe := func(in *testutil.InputTopic[int32, string], k int32, v string, ts int64, hv byte) {
+		in.PipeRecords(topology.Record[int32, string]{Key: k, Value: v, Timestamp: time.UnixMilli(ts),
+			Headers: []topology.Header{{Key: "h", Value: []byte{hv}}}})
+	}
+	right := testutil.NewInputTopic(h.d, "topic2", serde.Int32(), serde.String())
+	check := func(want ...string) {
+		t.Helper()
+		var got []string
+		for _, r := range h.out.ReadAll() {
+			got = append(got, fmt.Sprintf("%d:%s@%d h=%x", r.Key, r.Value, r.Timestamp.UnixMilli(), r.Headers[0].Value))
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("got %q\nwant %q", got, want)
+		}
+	}
+	pipe(h.left, 0, "A0", 0, 1)
+	pipe(right, 1, "10", 0, 2)
+	pipe(right, 3, "100", 211, 3)
+	check("1:null+10@0 h=03", "0:A0+null@0 h=03")
+	pipe(h.left, 2, "A2", 200, 4)
+	pipe(right, 2, "12", 200, 5)
+	check("2:A2+12@200 h=05")
 }
