@@ -2,6 +2,7 @@ package join
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/strata-go/strata/internal/dsl"
@@ -332,17 +333,17 @@ func (p *nullKeyFilter[K, V]) Close() error { return nil }
 // addJoinStores declares the join's two window stores, which keep
 // duplicates, and for left and outer joins its outer store.
 func addJoinStores[K, V1, V2 any](b *topology.Builder, n joinNames, m millis, sd joinSerdes[K, V1, V2], userOpts []state.Option) {
-	// Window stores need windows of a millisecond or more; a zero-size
-	// join window (equal times only) keeps its records a millisecond
-	// longer than Kafka Streams would.
-	size := time.Duration(max(m.before+m.after, 1)) * time.Millisecond
-	retention := max(time.Duration(m.retention())*time.Millisecond, size)
+	size := time.Duration(m.storeSize()) * time.Millisecond
+	retention := time.Duration(m.retention()) * time.Millisecond
 	wopts := append([]state.Option{state.ChangelogConfig("cleanup.policy", "delete")}, userOpts...)
 	wopts = append(wopts, state.RetainDuplicates())
 	state.AddWindowStore(b, n.thisStore, sd.key, sd.left, size, retention, wopts...)
 	state.AddWindowStore(b, n.otherStore, sd.key, sd.right, size, retention, wopts...)
 	if n.outerStore != "" {
+		// Never cached, as in Kafka Streams: the join reads back what it
+		// writes at once.
+		kvOpts := append(slices.Clone(userOpts), state.Caching(false))
 		state.AddKeyValueStore(b, n.outerStore, outerKeySerde[K]{sd.key},
-			outerValuesSerde[V1, V2]{sd.left, sd.right}, userOpts...)
+			outerValuesSerde[V1, V2]{sd.left, sd.right}, kvOpts...)
 	}
 }

@@ -115,3 +115,21 @@ func TestJoinAsymmetricWindowingBefore(t *testing.T) {
 		{recs("R", 4, "j", 1004), ""},
 	})
 }
+
+// TestJoinZeroWindow joins records of equal times only, with the zero
+// Windows (Kafka Streams' JoinWindows.ofTimeDifferenceWithNoGrace(0)). With
+// no grace, a record older than stream time is too late: A and B have left
+// the store when c comes, and c is not kept.
+func TestJoinZeroWindow(t *testing.T) {
+	h := newHarness(t, inner, join.Windows{})
+	h.run(t, []step{
+		{"L0:A@5 R0:a@5", "0:A+a@5"},
+		{"L0:B@5", "0:B+a@5"},
+		{"R0:b@6", ""},
+		{"L0:C@6", "0:C+b@6"},
+		{"R0:c@5", ""},
+	})
+	if n := h.d.DroppedRecords(); n != 1 {
+		t.Errorf("dropped %d records, want 1", n)
+	}
+}

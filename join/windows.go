@@ -84,5 +84,11 @@ func (w Windows) millis() millis {
 	return millis{w.before.Milliseconds(), w.after.Milliseconds(), w.grace.Milliseconds()}
 }
 
-// retention is how long the join's stores keep records: size + grace.
-func (m millis) retention() int64 { return m.before + m.after + m.grace }
+// storeSize is the window size of the join's window stores: before + after,
+// and at least a millisecond, which window stores need.
+func (m millis) storeSize() int64 { return max(m.before+m.after, 1) }
+
+// retention is how long the join's stores keep records: size + grace, and
+// at least storeSize. A zero-size window keeps records a millisecond longer
+// than Kafka Streams' stores do, which changes no result.
+func (m millis) retention() int64 { return max(m.before+m.after+m.grace, m.storeSize()) }
