@@ -20,13 +20,14 @@ import (
 //
 // Either side's records trigger the join, against the records of the other
 // side kept in a window store (two stores, each keeping its side's records
-// for w.Size() + w.Grace(), with changelogs). Records with a null key or
-// a null value never join: they are dropped, counted and logged
+// for w.Size() + w.Grace(), with changelogs). Records with a null key or a
+// null value never join: they are dropped, counted and logged
 // (topology.Context.SkipRecord). A record older than its side's store keeps
 // records (w.Size() + w.Grace() before the latest time in it) joins what
 // the other side's store still keeps, as in Kafka Streams, but is not kept
-// itself: it is counted and logged as dropped. Results come in the order Kafka Streams makes them: a record's
-// partners in order of time, then arrival.
+// itself: it is counted and logged as dropped. Results come in the order
+// Kafka Streams makes them: a record's partners in order of time, then
+// arrival. Stream time, which closes windows, is the task's.
 //
 // An input whose key may have changed since it was read is repartitioned
 // first, through "<name>-left-repartition" and "<name>-right-repartition"
