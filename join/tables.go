@@ -199,4 +199,3 @@ func (p *tableSideProc[K, VT, VO, VR]) result(k K, v VT, has bool, other VO, fou
 }
 
 func (p *tableSideProc[K, VT, VO, VR]) Close() error { return nil }
-
