@@ -1,0 +1,229 @@
+package join_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/strata-go/strata/join"
+	"github.com/strata-go/strata/kstream"
+	"github.com/strata-go/strata/ktable"
+	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/testutil"
+	"github.com/strata-go/strata/topology"
+)
+
+// globalJoinHarness is the set-up of Kafka Streams' KStreamGlobalKTableJoinTest
+// and KStreamGlobalKTableLeftJoinTest: a stream of integer keys whose values
+// may carry, after a comma, the key of a global table row.
+type globalJoinHarness struct {
+	t      *testing.T
+	d      *testutil.Driver
+	stream *testutil.InputTopic[*int32, string]
+	table  *testutil.InputTopic[*string, string]
+	out    *testutil.OutputTopic[*int32, string]
+}
+
+var globalJoinKeys = []int32{0, 1, 2, 3}
+
+func newGlobalJoinHarness(t *testing.T, left bool) *globalJoinHarness {
+	b := topology.NewBuilder()
+	keys := serde.Ptr(serde.Int32())
+	s := kstream.From(b, "streamTopic", keys, serde.String())
+	g := ktable.Global(b, "globalTableTopic", serde.Ptr(serde.String()), serde.String())
+	// The second comma-separated token is the table key; without one the
+	// mapper returns nil: a null key.
+	mapper := func(_ *int32, v string) *string {
+		tokens := strings.Split(v, ",")
+		if len(tokens) > 1 {
+			return &tokens[1]
+		}
+		return nil
+	}
+	var joined kstream.Stream[*int32, string]
+	if left {
+		joined = join.StreamGlobalLeft(s, g, mapper, func(_ *int32, l string, r *string) string {
+			if r == nil {
+				return l + "+null"
+			}
+			return l + "+" + *r
+		})
+	} else {
+		joined = join.StreamGlobal(s, g, mapper, func(_ *int32, l, r string) string { return l + "+" + r })
+	}
+	joined.To("output", kstream.WithSerdes(keys, serde.String()))
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := testutil.NewDriver(t, top, testutil.Config{})
+	return &globalJoinHarness{
+		t: t, d: d,
+		// Stream timestamps advance by 1 ms per record, table ones do not,
+		// as in Kafka's tests.
+		stream: testutil.NewInputTopic(d, "streamTopic", keys, serde.String()).AutoAdvance(time.Millisecond),
+		table:  testutil.NewInputTopic(d, "globalTableTopic", serde.Ptr(serde.String()), serde.String()),
+		out:    testutil.NewOutputTopic(d, "output", keys, serde.String()),
+	}
+}
+
+func (h *globalJoinHarness) pushToStream(n int, prefix string, foreignKey, nullKey bool) {
+	for i := range n {
+		k := globalJoinKeys[i]
+		v := fmt.Sprintf("%s%d", prefix, k)
+		if foreignKey {
+			v += fmt.Sprintf(",FKey%d", k)
+		}
+		key := &k
+		if nullKey && i == 0 {
+			key = nil
+		}
+		h.stream.Pipe(key, v)
+	}
+}
+
+func (h *globalJoinHarness) pushToGlobalTable(n int, prefix string) {
+	for i := range n {
+		k := fmt.Sprintf("FKey%d", globalJoinKeys[i])
+		h.table.Pipe(&k, fmt.Sprintf("%s%d", prefix, globalJoinKeys[i]))
+	}
+}
+
+func (h *globalJoinHarness) pushNullValueToGlobalTable(n int) {
+	for i := range n {
+		k := fmt.Sprintf("FKey%d", globalJoinKeys[i])
+		h.table.PipeRecords(topology.Tombstone(topology.Record[*string, string]{Key: &k}))
+	}
+}
+
+// kvt is an output record as Kafka's KeyValueTimestamp prints it; a null key
+// prints as "null".
+type kvt struct {
+	key   string
+	value string
+	ts    int64
+}
+
+func (h *globalJoinHarness) output() []kvt {
+	var got []kvt
+	for _, r := range h.out.ReadAll() {
+		key := "null"
+		if !r.NullKey {
+			key = fmt.Sprint(*r.Key)
+		}
+		got = append(got, kvt{key, r.Value, r.Timestamp.UnixMilli()})
+	}
+	return got
+}
+
+// globalStep is one action of a test and the output it must produce.
+type globalStep struct {
+	do   func(h *globalJoinHarness)
+	want []kvt
+}
+
+func stream(n int, prefix string, foreignKey, nullKey bool) func(*globalJoinHarness) {
+	return func(h *globalJoinHarness) { h.pushToStream(n, prefix, foreignKey, nullKey) }
+}
+
+func table(n int, prefix string) func(*globalJoinHarness) {
+	return func(h *globalJoinHarness) { h.pushToGlobalTable(n, prefix) }
+}
+
+func tableNulls(n int) func(*globalJoinHarness) {
+	return func(h *globalJoinHarness) { h.pushNullValueToGlobalTable(n) }
+}
+
+func runGlobalSteps(t *testing.T, left bool, steps []globalStep) {
+	h := newGlobalJoinHarness(t, left)
+	for i, st := range steps {
+		st.do(h)
+		if got := h.output(); !slices.Equal(got, st.want) {
+			t.Fatalf("step %d: output %v, want %v", i, got, st.want)
+		}
+	}
+}
+
+// TestStreamGlobal mirrors Kafka Streams' KStreamGlobalKTableJoinTest.
+func TestStreamGlobal(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps []globalStep
+	}{
+		{"shouldNotJoinWithEmptyGlobalTableOnStreamUpdates", []globalStep{
+			{stream(2, "X", true, false), nil},
+		}},
+		{"shouldNotJoinOnGlobalTableUpdates", []globalStep{
+			{stream(2, "X", true, false), nil},
+			{table(2, "Y"), nil},
+			{stream(4, "X", true, false), []kvt{{"0", "X0,FKey0+Y0", 2}, {"1", "X1,FKey1+Y1", 3}}},
+			{table(4, "YY"), nil},
+			{stream(4, "X", true, false), []kvt{{"0", "X0,FKey0+YY0", 6}, {"1", "X1,FKey1+YY1", 7}, {"2", "X2,FKey2+YY2", 8}, {"3", "X3,FKey3+YY3", 9}}},
+			{table(4, "YYY"), nil},
+		}},
+		{"shouldJoinOnlyIfMatchFoundOnStreamUpdates", []globalStep{
+			{table(2, "Y"), nil},
+			{stream(4, "X", true, false), []kvt{{"0", "X0,FKey0+Y0", 0}, {"1", "X1,FKey1+Y1", 1}}},
+		}},
+		{"shouldClearGlobalTableEntryOnNullValueUpdates", []globalStep{
+			{table(4, "Y"), nil},
+			{stream(4, "X", true, false), []kvt{{"0", "X0,FKey0+Y0", 0}, {"1", "X1,FKey1+Y1", 1}, {"2", "X2,FKey2+Y2", 2}, {"3", "X3,FKey3+Y3", 3}}},
+			{tableNulls(2), nil},
+			{stream(4, "XX", true, false), []kvt{{"2", "XX2,FKey2+Y2", 6}, {"3", "XX3,FKey3+Y3", 7}}},
+		}},
+		{"shouldNotJoinOnNullKeyMapperValues", []globalStep{
+			{table(4, "Y"), nil},
+			{stream(4, "XXX", false, false), nil},
+		}},
+		{"shouldJoinOnNullKeyWithNonNullKeyMapperValues", []globalStep{
+			{table(2, "Y"), nil},
+			{stream(4, "X", true, true), []kvt{{"null", "X0,FKey0+Y0", 0}, {"1", "X1,FKey1+Y1", 1}}},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { runGlobalSteps(t, false, tt.steps) })
+	}
+}
+
+// TestStreamGlobalLeft mirrors Kafka Streams' KStreamGlobalKTableLeftJoinTest.
+func TestStreamGlobalLeft(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps []globalStep
+	}{
+		{"shouldNotJoinWithEmptyGlobalTableOnStreamUpdates", []globalStep{
+			{stream(2, "X", true, false), []kvt{{"0", "X0,FKey0+null", 0}, {"1", "X1,FKey1+null", 1}}},
+		}},
+		{"shouldNotJoinOnGlobalTableUpdates", []globalStep{
+			{stream(2, "X", true, false), []kvt{{"0", "X0,FKey0+null", 0}, {"1", "X1,FKey1+null", 1}}},
+			{table(2, "Y"), nil},
+			{stream(4, "X", true, false), []kvt{{"0", "X0,FKey0+Y0", 2}, {"1", "X1,FKey1+Y1", 3}, {"2", "X2,FKey2+null", 4}, {"3", "X3,FKey3+null", 5}}},
+			{table(4, "YY"), nil},
+			{stream(4, "X", true, false), []kvt{{"0", "X0,FKey0+YY0", 6}, {"1", "X1,FKey1+YY1", 7}, {"2", "X2,FKey2+YY2", 8}, {"3", "X3,FKey3+YY3", 9}}},
+			{table(4, "YYY"), nil},
+		}},
+		{"shouldJoinRegardlessIfMatchFoundOnStreamUpdates", []globalStep{
+			{table(2, "Y"), nil},
+			{stream(4, "X", true, false), []kvt{{"0", "X0,FKey0+Y0", 0}, {"1", "X1,FKey1+Y1", 1}, {"2", "X2,FKey2+null", 2}, {"3", "X3,FKey3+null", 3}}},
+		}},
+		{"shouldClearGlobalTableEntryOnNullValueUpdates", []globalStep{
+			{table(4, "Y"), nil},
+			{stream(4, "X", true, false), []kvt{{"0", "X0,FKey0+Y0", 0}, {"1", "X1,FKey1+Y1", 1}, {"2", "X2,FKey2+Y2", 2}, {"3", "X3,FKey3+Y3", 3}}},
+			{tableNulls(2), nil},
+			{stream(4, "XX", true, false), []kvt{{"0", "XX0,FKey0+null", 4}, {"1", "XX1,FKey1+null", 5}, {"2", "XX2,FKey2+Y2", 6}, {"3", "XX3,FKey3+Y3", 7}}},
+		}},
+		{"shouldNotJoinOnNullKeyMapperValues", []globalStep{
+			{table(4, "Y"), nil},
+			{stream(4, "XXX", false, false), nil},
+		}},
+		{"shouldJoinOnNullKeyWithNonNullKeyMapperValues", []globalStep{
+			{table(4, "Y"), nil},
+			{stream(4, "X", true, true), []kvt{{"null", "X0,FKey0+Y0", 0}, {"1", "X1,FKey1+Y1", 1}, {"2", "X2,FKey2+Y2", 2}, {"3", "X3,FKey3+Y3", 3}}},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { runGlobalSteps(t, true, tt.steps) })
+	}
+}
