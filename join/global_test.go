@@ -1,6 +1,7 @@
 package join_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/strata-go/strata/kstream"
 	"github.com/strata-go/strata/ktable"
 	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/state"
 	"github.com/strata-go/strata/testutil"
 	"github.com/strata-go/strata/topology"
 )
@@ -225,5 +227,83 @@ func TestStreamGlobalLeft(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { runGlobalSteps(t, true, tt.steps) })
+	}
+}
+
+// The join needs no repartition topic, and Describe shows its global store
+// as Kafka Streams does, with Kafka's node names.
+func TestStreamGlobalDescribe(t *testing.T) {
+	b := topology.NewBuilder()
+	s := kstream.From(b, "streamTopic", serde.Int32(), serde.String())
+	g := ktable.Global(b, "globalTableTopic", serde.String(), serde.String())
+	join.StreamGlobal(s, g, func(_ int32, v string) string { return v }, func(_ int32, l, r string) string { return l + r })
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `Topologies:
+   Sub-topology: 0
+    Source: KSTREAM-SOURCE-0000000000 (topics: [streamTopic])
+      --> KSTREAM-JOIN-0000000004
+    Processor: KSTREAM-JOIN-0000000004 (stores: [])
+      --> none
+      <-- KSTREAM-SOURCE-0000000000
+
+  Sub-topology: 1 for global store (will not generate tasks)
+    Source: KSTREAM-SOURCE-0000000002 (topics: [globalTableTopic])
+      --> KTABLE-SOURCE-0000000003
+    Processor: KTABLE-SOURCE-0000000003 (stores: [globalTableTopic-STATE-STORE-0000000001])
+      --> none
+      <-- KSTREAM-SOURCE-0000000002
+`
+	if got := top.Describe().String(); got != want {
+		t.Errorf("Describe:\n%s\nwant:\n%s", got, want)
+	}
+	if got := top.SourceTopics(); !slices.Equal(got, []string{"streamTopic"}) {
+		t.Errorf("SourceTopics() = %q: the global table's topic is read outside the consumer group", got)
+	}
+}
+
+// TestStreamGlobalBuildErrors lists the mistakes Build reports.
+func TestStreamGlobalBuildErrors(t *testing.T) {
+	mapper := func(_, v string) string { return v }
+	joiner := func(_, l, r string) string { return l + r }
+	cases := []struct {
+		name  string
+		build func(b *topology.Builder)
+		want  string
+	}{
+		{"nil key mapper", func(b *topology.Builder) {
+			join.StreamGlobal(kstream.From(b, "s", serde.String(), serde.String()),
+				ktable.Global(b, "g", serde.String(), serde.String()), nil, joiner, join.Named("j"))
+		}, `join.StreamGlobal "j": nil key mapper`},
+		{"nil joiner", func(b *topology.Builder) {
+			join.StreamGlobalLeft[string, string, string, string, string](kstream.From(b, "s", serde.String(), serde.String()),
+				ktable.Global(b, "g", serde.String(), serde.String()), mapper, nil, join.Named("j"))
+		}, `join.StreamGlobalLeft "j": nil joiner`},
+		{"option that does not apply", func(b *topology.Builder) {
+			join.StreamGlobal(kstream.From(b, "s", serde.String(), serde.String()),
+				ktable.Global(b, "g", serde.String(), serde.String()), mapper, joiner, join.WithKeySerde(serde.String()))
+		}, `join.StreamGlobal: option WithKeySerde/WithValueSerdes does not apply`},
+		{"different builders", func(b *topology.Builder) {
+			join.StreamGlobal(kstream.From(b, "s", serde.String(), serde.String()),
+				ktable.Global(topology.NewBuilder(), "g", serde.String(), serde.String()), mapper, joiner, join.Named("j"))
+		}, `join.StreamGlobal "j": the stream and the global table belong to different builders`},
+		{"global table without serdes", func(b *topology.Builder) {
+			ktable.Global[string, string](b, "g", nil, serde.String())
+		}, `ktable.Global "g": key and value serdes are required`},
+		{"global table with store options", func(b *topology.Builder) {
+			ktable.Global(b, "g", serde.String(), serde.String(), ktable.WithStoreOptions(state.InMemory()))
+		}, `ktable.Global: option WithStoreOptions does not apply`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := topology.NewBuilder()
+			c.build(b)
+			_, err := b.Build()
+			if !errors.Is(err, topology.ErrInvalidTopology) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Build: %v, want an error containing %q", err, c.want)
+			}
+		})
 	}
 }
