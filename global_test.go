@@ -100,6 +100,12 @@ func outputReader(t *testing.T, c *embedded.Cluster) func(ctx context.Context) *
 // either find every country; a table update made while the apps run reaches
 // the orders processed after it.
 func TestGlobalTableJoin(t *testing.T) {
+	for _, g := range []strata.Guarantee{strata.AtLeastOnce, strata.ExactlyOnce} {
+		t.Run(g.String(), func(t *testing.T) { testGlobalTableJoin(t, g) })
+	}
+}
+
+func testGlobalTableJoin(t *testing.T, guarantee strata.Guarantee) {
 	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{
 		{Name: "countries", Partitions: 3}, {Name: "orders", Partitions: 2}, {Name: "enriched"},
 	}})
@@ -112,7 +118,9 @@ func TestGlobalTableJoin(t *testing.T) {
 	top := globalJoinTopology(t)
 	var apps []*strata.App
 	for range 2 {
-		app, err := strata.New(top, testConfig(t, c, "global-join"))
+		cfg := testConfig(t, c, "global-join")
+		cfg.Guarantee = guarantee
+		app, err := strata.New(top, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -276,5 +284,39 @@ func TestGlobalTableFailureStopsApp(t *testing.T) {
 	err = r.wait(t)
 	if err == nil || !strings.Contains(err.Error(), "global") || !strings.Contains(err.Error(), "countries") {
 		t.Fatalf("Run returned %v, want the global thread's error about the bad countries record", err)
+	}
+}
+
+// A global checkpoint past the end of its partition (the topic was
+// recreated, say) does not fit the topic: the global state is wiped and
+// restored from the beginning.
+func TestGlobalTableStaleCheckpoint(t *testing.T) {
+	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{
+		{Name: "countries", Partitions: 3}, {Name: "orders"}, {Name: "enriched"},
+	}})
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	defer cancel()
+	produce := manualProducer(t, c)
+	produce(ctx, country("c0", 1000, 0), country("c1", 1001, 1), country("c2", 1002, 2))
+	cfg := testConfig(t, c, "global-stale")
+	dir := filepath.Join(cfg.StateDir, cfg.ApplicationID, "global")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".checkpoint"), []byte("strata-checkpoint 1\ncountries-0 50\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	app, err := strata.New(globalJoinTopology(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, app)
+	produce(ctx, order("o1", "c0", 0))
+	if rec := outputReader(t, c)(ctx); string(rec.Value) != "o1:1000" {
+		t.Fatalf("enriched %s, want o1:1000", rec.Value)
+	}
+	r.stopAndWait(t)
+	if n := app.Metrics().RestoredRecords; n != 3 {
+		t.Errorf("restored %d records, want all 3 after wiping the stale state", n)
 	}
 }
