@@ -53,9 +53,9 @@ func streamGlobal[K, V1, GK, V2, VR any](s kstream.Stream[K, V1], g ktable.Globa
 	case joiner == nil:
 		b.Fail(fmt.Errorf("%s %q: nil joiner", op, name))
 	}
-	store, ks := gt.Store(), gt.KeySerde()
+	store, topic, ks := gt.Store(), gt.Topic(), gt.KeySerde()
 	topology.AddProcessor(b, name, func() topology.Processor[K, V1, K, VR] {
-		return &streamGlobalProc[K, V1, GK, V2, VR]{store: store, keySerde: ks, mapper: keyMapper, joiner: joiner, left: left}
+		return &streamGlobalProc[K, V1, GK, V2, VR]{store: store, topic: topic, keySerde: ks, mapper: keyMapper, joiner: joiner, left: left}
 	}, c.Node())
 	return kstream.Stream[K, VR](dsl.NewStream[K, VR](b, name, c.KeySerde(), nil, c.RepartitionRequired()))
 }
@@ -64,6 +64,7 @@ func streamGlobal[K, V1, GK, V2, VR any](s kstream.Stream[K, V1], g ktable.Globa
 type streamGlobalProc[K, V1, GK, V2, VR any] struct {
 	ctx      topology.Context[K, VR]
 	store    string
+	topic    string
 	keySerde serde.Serde[GK]
 	rows     state.KeyValueStore[GK, state.Timestamped[V2]]
 	mapper   func(K, V1) GK
@@ -88,7 +89,7 @@ func (p *streamGlobalProc[K, V1, GK, V2, VR]) Process(r topology.Record[K, V1]) 
 		return nil
 	}
 	gk := p.mapper(r.Key, r.Value)
-	kb, err := p.keySerde.Serialize(p.keyBuf[:0], "", gk)
+	kb, err := p.keySerde.Serialize(p.keyBuf[:0], p.topic, gk)
 	if err != nil {
 		return fmt.Errorf("serialize mapped key: %w", err)
 	}

@@ -46,14 +46,14 @@ func Global[K, V any](b *topology.Builder, topic string, keySerde serde.Serde[K]
 	procName := b.NewName("KTABLE-SOURCE-")
 	if keySerde == nil || valueSerde == nil {
 		b.Fail(fmt.Errorf("ktable.Global %q: key and value serdes are required", topic))
-		return GlobalTable[K, V](dsl.NewGlobalTable(b, storeName, keySerde, valueSerde))
+		return GlobalTable[K, V](dsl.NewGlobalTable(b, topic, storeName, keySerde, valueSerde))
 	}
 	state.AddKeyValueStore(b, storeName, keySerde, state.TimestampedSerde(valueSerde),
 		state.SourceChangelog(topic), state.Caching(false))
 	topology.AddGlobalStore(b, storeName, source,
 		topology.Source[K, V]{Topics: []string{topic}, KeySerde: keySerde, ValueSerde: valueSerde},
 		procName, func() topology.Processor[K, V, K, V] { return &globalSourceProc[K, V]{store: storeName} })
-	return GlobalTable[K, V](dsl.NewGlobalTable(b, storeName, keySerde, valueSerde))
+	return GlobalTable[K, V](dsl.NewGlobalTable(b, topic, storeName, keySerde, valueSerde))
 }
 
 // globalSourceProc applies the updates of a global table's topic to its

@@ -11,15 +11,21 @@ import (
 // store without an exported accessor.
 type GlobalTable[K, V any] struct {
 	b          *topology.Builder
+	topic      string
 	store      string
 	keySerde   serde.Serde[K]
 	valueSerde serde.Serde[V]
 }
 
-// NewGlobalTable returns a handle on the global table kept in store.
-func NewGlobalTable[K, V any](b *topology.Builder, store string, ks serde.Serde[K], vs serde.Serde[V]) GlobalTable[K, V] {
-	return GlobalTable[K, V]{b: b, store: store, keySerde: ks, valueSerde: vs}
+// NewGlobalTable returns a handle on the global table read from topic and
+// kept in store.
+func NewGlobalTable[K, V any](b *topology.Builder, topic, store string, ks serde.Serde[K], vs serde.Serde[V]) GlobalTable[K, V] {
+	return GlobalTable[K, V]{b: b, topic: topic, store: store, keySerde: ks, valueSerde: vs}
 }
+
+// Topic is the topic the table is read from, which serdes are given as
+// context.
+func (g GlobalTable[K, V]) Topic() string { return g.topic }
 
 // Builder is the builder the table belongs to.
 func (g GlobalTable[K, V]) Builder() *topology.Builder { return g.b }
