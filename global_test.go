@@ -320,3 +320,17 @@ func TestGlobalTableStaleCheckpoint(t *testing.T) {
 		t.Errorf("restored %d records, want all 3 after wiping the stale state", n)
 	}
 }
+
+// A global table whose topic does not exist stops the app at startup,
+// naming the topic.
+func TestGlobalTableMissingTopic(t *testing.T) {
+	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "orders"}, {Name: "enriched"}}})
+	app, err := strata.New(globalJoinTopology(t), testConfig(t, c, "global-missing"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = start(t, app).wait(t)
+	if err == nil || !strings.Contains(err.Error(), `global table topics do not exist: ["countries"]`) {
+		t.Fatalf("Run: %v, want an error naming the missing global topic", err)
+	}
+}
