@@ -2,7 +2,6 @@ package join_test
 
 import (
 	"fmt"
-	"testing"
 
 	"github.com/strata-go/strata/join"
 	"github.com/strata-go/strata/kstream"
@@ -11,16 +10,6 @@ import (
 	"github.com/strata-go/strata/testutil"
 	"github.com/strata-go/strata/topology"
 )
-
-// globalExampleT stands in for the *testing.T that a test passes to
-// testutil.NewDriver, so that the examples can run the driver: it panics
-// where a test would fail.
-type globalExampleT struct{ testing.TB }
-
-func (globalExampleT) Helper()                           {}
-func (globalExampleT) Cleanup(func())                    {}
-func (globalExampleT) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
-func (globalExampleT) Errorf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
 
 // Enrich orders, keyed by order ID, with the name of their product from a
 // global table keyed by product ID: no repartitioning, whatever the
@@ -45,7 +34,7 @@ func ExampleStreamGlobal() {
 		panic(err)
 	}
 
-	d := testutil.NewDriver(globalExampleT{}, top, testutil.Config{ // in a test: pass t
+	d := testutil.NewDriver(tableExampleT{}, top, testutil.Config{ // in a test: pass t
 		Partitions: map[string]int{"products": 3, "orders": 2},
 	})
 	testutil.NewInputTopic(d, "products", serde.String(), serde.String()).Pipe("p1", "a lamp")
