@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/strata-go/strata/kstream"
 	"github.com/strata-go/strata/ktable"
 	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/state"
 	"github.com/strata-go/strata/topology"
 )
 
@@ -333,4 +336,104 @@ func TestGlobalTableMissingTopic(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `global table topics do not exist: ["countries"]`) {
 		t.Fatalf("Run: %v, want an error naming the missing global topic", err)
 	}
+}
+
+// globalUpdater is a global store's update processor (the processor API's
+// addGlobalStore): it stores each record and reports the store's row "a".
+type globalUpdater struct {
+	store state.KeyValueStore[string, string]
+	seen  chan<- string
+}
+
+func (u *globalUpdater) Init(ctx topology.Context[string, string]) error {
+	var err error
+	u.store, err = state.LookupKeyValue[string, string](ctx, "g")
+	return err
+}
+
+func (u *globalUpdater) Process(r topology.Record[string, string]) error {
+	if err := u.store.Put(r.Key, r.Value); err != nil {
+		return err
+	}
+	a, _, err := u.store.Get("a")
+	u.seen <- r.Key + " sees a=" + a
+	return err
+}
+
+func (u *globalUpdater) Close() error { return nil }
+
+// A topology of a global store alone, added with topology.AddGlobalStore:
+// the app restores the store (the raw records), then runs the update
+// processor for each record that arrives, until it is stopped.
+func TestGlobalStoreOnlyTopology(t *testing.T) {
+	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "g-topic", Partitions: 3}}})
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	defer cancel()
+	produce := manualProducer(t, c)
+	produce(ctx,
+		&kgo.Record{Topic: "g-topic", Partition: 0, Key: []byte("a"), Value: []byte("1")},
+		&kgo.Record{Topic: "g-topic", Partition: 1, Key: []byte("b"), Value: []byte("2")})
+	seen := make(chan string, 1)
+	b := topology.NewBuilder()
+	state.AddKeyValueStore(b, "g", serde.String(), serde.String(), state.Logging(false))
+	topology.AddGlobalStore(b, "g", "g-source",
+		topology.Source[string, string]{Topics: []string{"g-topic"}, KeySerde: serde.String(), ValueSerde: serde.String()},
+		"g-update", func() topology.Processor[string, string, string, string] { return &globalUpdater{seen: seen} })
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, c, "global-only")
+	restored := make(chan struct{})
+	cfg.Logger = slog.New(onMessage{cfg.Logger.Handler(), "restored global stores", restored, &sync.Once{}})
+	app, err := strata.New(top, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, app)
+	// Once restored, a new record goes through the update processor.
+	select {
+	case <-restored:
+	case <-ctx.Done():
+		t.Fatal("the global store was never restored")
+	}
+	produce(ctx, &kgo.Record{Topic: "g-topic", Partition: 2, Key: []byte("c"), Value: []byte("3")})
+	select {
+	case got := <-seen:
+		if got != "c sees a=1" {
+			t.Errorf("update processor: %q, want %q", got, "c sees a=1")
+		}
+	case <-ctx.Done():
+		t.Fatal("the update processor never ran")
+	}
+	r.stopAndWait(t)
+	if n := app.Metrics().RestoredRecords; n != 2 {
+		t.Errorf("restored %d records, want 2", n)
+	}
+}
+
+// onMessage is a log handler that closes done when a record with message msg
+// is logged, then hands every record to next.
+type onMessage struct {
+	next slog.Handler
+	msg  string
+	done chan struct{}
+	once *sync.Once
+}
+
+func (h onMessage) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
+
+func (h onMessage) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.once.Do(func() { close(h.done) })
+	}
+	return h.next.Handle(ctx, r)
+}
+
+func (h onMessage) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return onMessage{h.next.WithAttrs(attrs), h.msg, h.done, h.once}
+}
+
+func (h onMessage) WithGroup(name string) slog.Handler {
+	return onMessage{h.next.WithGroup(name), h.msg, h.done, h.once}
 }
