@@ -341,6 +341,21 @@ func (t *Task) SetCurrent(topic string, partition int32, offset, ts int64) {
 	}
 }
 
+// ForwardingAt makes ts the timestamp of the record being processed while a
+// store's cache flush forwards an entry written at ts, as Kafka Streams
+// restores the entry's record context: what processors downstream write
+// then carries the entry's time. It returns the record to give back to
+// DoneForwarding afterwards.
+func (t *Task) ForwardingAt(ts int64) Current {
+	prev := t.current
+	t.current.Valid = true
+	t.current.Timestamp = ts
+	return prev
+}
+
+// DoneForwarding makes c the record being processed again, after ForwardingAt.
+func (t *Task) DoneForwarding(c Current) { t.current = c }
+
 // Current returns the input record being processed; Valid is false during
 // punctuation.
 func (t *Task) Current() Current { return t.current }
