@@ -102,8 +102,11 @@ func (a *App) Run(ctx context.Context) error {
 	if !a.started.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning
 	}
-	in, err := openInstance(a)
+	in, err := openInstance(ctx, a)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // cancelled while starting: a clean stop
+		}
 		return err
 	}
 	workers, err := a.newWorkers(ctx, in)
@@ -112,7 +115,7 @@ func (a *App) Run(ctx context.Context) error {
 	} else if ctx.Err() != nil {
 		err = nil // cancelled while starting: a clean stop
 	}
-	return errors.Join(err, in.close())
+	return errors.Join(err, in.close(err == nil))
 }
 
 // newWorkers sets up the App's workers, then lets them join the group one
@@ -193,6 +196,9 @@ type runner struct {
 	// when caching is disabled), with its share of CacheMaxBytes. One
 	// goroutine runs the tasks, so it needs no locking.
 	cache *engine.RecordCache
+	// global keeps the instance's global stores up to date; nil
+	// without any.
+	global *globalThread
 
 	// produceCtx outlives Run's ctx so that output already handed to the
 	// producer is still delivered during shutdown.
@@ -233,6 +239,7 @@ func newRunner(ctx context.Context, a *App, in *instance, index int, first *runn
 		inst:        in,
 		state:       in.state,
 		storage:     in.storage,
+		global:      in.global,
 		produceCtx:  context.WithoutCancel(ctx),
 		tasks:       map[engine.TaskID]*engine.Task{},
 		inputs:      map[topicPartition]taskInput{},
@@ -459,6 +466,9 @@ func (r *runner) run(ctx context.Context) error {
 		}
 		r.mu.Lock()
 		err := r.fatal
+		if err == nil {
+			err = r.global.Err()
+		}
 		if err == nil {
 			err = r.process(fetches)
 		}

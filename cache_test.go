@@ -11,8 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/ktable"
+	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/state"
 	"github.com/strata-go/strata/topology"
 )
@@ -126,5 +130,54 @@ func TestCacheConfig(t *testing.T) {
 				t.Fatalf("New = %v, want ErrInvalidConfig with %q", err, tc.err)
 			}
 		})
+	}
+}
+
+// When a cache flush forwards an entry, what processors downstream write
+// carries the entry's time, not that of the last record processed: Kafka
+// Streams restores the entry's record context. A deletion at 5 ms and an
+// update at 9 ms land in one commit; the deletion, applied to a second
+// cached table as the first one flushes, still reaches "out" at 5 ms.
+func TestCacheFlushForwardsAtEntryTime(t *testing.T) {
+	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in"}, {Name: "out"}}})
+	b := topology.NewBuilder()
+	first := ktable.From(b, "in", serde.String(), serde.String(), ktable.Named("first"))
+	ktable.FromStream(first.ToStream(), ktable.Named("copy")).ToStream().To("out")
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	defer cancel()
+	cfg := testConfig(t, c, "flush-time")
+	cfg.CommitInterval = 100 * time.Millisecond
+	app, err := strata.New(top, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, app)
+	at := func(ms int64) time.Time { return time.UnixMilli(ms) }
+	if err := c.Produce(ctx, &kgo.Record{Topic: "in", Key: []byte("k1"), Value: []byte("a"), Timestamp: at(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if recs, err := c.Consume(ctx, "out", 1); err != nil {
+		t.Fatalf("consume: %v (got %d)", err, len(recs))
+	}
+	if err := c.Produce(ctx,
+		&kgo.Record{Topic: "in", Key: []byte("k1"), Value: nil, Timestamp: at(5)},
+		&kgo.Record{Topic: "in", Key: []byte("k2"), Value: []byte("b"), Timestamp: at(9)},
+	); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := c.Consume(ctx, "out", 3)
+	if err != nil {
+		t.Fatalf("consume: %v (got %d)", err, len(recs))
+	}
+	r.stopAndWait(t)
+	for _, rec := range recs[1:] {
+		want := map[string]int64{"k1": 5, "k2": 9}[string(rec.Key)]
+		if got := rec.Timestamp.UnixMilli(); got != want {
+			t.Errorf("%s (value %q) at %d ms, want %d ms: the time of the input record", rec.Key, rec.Value, got, want)
+		}
 	}
 }

@@ -53,6 +53,22 @@
 // running it): copies of its state kept warm by tailing its changelogs,
 // read_committed. When the task moves, for instance because its instance
 // failed, it goes preferably to the instance of its most caught-up replica,
-// which then restores only the changelog's tail. Restoration is reported to Config.RestoreListener, logged,
-// and measured as OpenTelemetry metrics on Config.MeterProvider.
+// which then restores only the changelog's tail. Restoration is reported to
+// Config.RestoreListener, logged, and measured as OpenTelemetry metrics on
+// Config.MeterProvider.
+//
+// # Global tables
+//
+// A global table (ktable.Global, or any store added with
+// topology.AddGlobalStore) is held in full by every instance, shared by its
+// workers. Before it
+// creates its group client, an App restores its global stores with a client
+// of its own that belongs to no group and reads every partition of every
+// global topic, read_committed, up to their last stable offsets, starting
+// where the checkpoint in "<StateDir>/<ApplicationID>/global" says it
+// stopped. It then keeps reading them in a goroutine of its own, applying
+// updates while the tasks run and read the stores; those updates are
+// checkpointed every CommitInterval and on a clean stop. An error there, such
+// as an update that cannot be decoded under BadRecordFail, stops Run with
+// that error. Restored records count in Metrics.RestoredRecords.
 package strata

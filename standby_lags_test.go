@@ -36,11 +36,11 @@ func TestLocalLags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := openInstance(a)
+	in, err := openInstance(t.Context(), a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer in.close()
+	defer in.close(false)
 	r, err := newRunner(t.Context(), a, in, 0, nil) // creates the changelog
 	if err != nil {
 		t.Fatal(err)

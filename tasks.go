@@ -125,6 +125,7 @@ func (r *runner) newTask(id engine.TaskID, cache *engine.RecordCache) (*engine.T
 		Now:           time.Now,
 		State:         r.stateConfig(),
 		Cache:         cache,
+		Global:        r.global.globalTask(),
 	})
 }
 

@@ -15,7 +15,8 @@ import (
 // own client, transactional session, tasks and share of the record cache,
 // polling on its own goroutine. What the workers of one instance share is an
 // instance: the lock on the state directory, the Pebble storage and its block
-// cache, the per-task directory locks, the App's metrics and its crash hook.
+// cache, the per-task directory locks, the global stores and their thread,
+// the App's metrics and its crash hook.
 
 // instance is what the workers of one App share.
 type instance struct {
@@ -24,10 +25,13 @@ type instance struct {
 	state   *stateDir
 	storage *storage
 	dirs    taskDirs
+	// global keeps the global stores up to date; nil without any.
+	global *globalThread
 }
 
-// openInstance takes what the workers share.
-func openInstance(a *App) (*instance, error) {
+// openInstance takes what the workers share, and restores the global
+// stores before any worker exists.
+func openInstance(ctx context.Context, a *App) (*instance, error) {
 	in := &instance{dirs: taskDirs{held: map[engine.TaskID]chan struct{}{}}}
 	// Only apps with persistent stores use, and so lock, a state
 	// directory: stateless instances can share a machine's default.
@@ -38,13 +42,24 @@ func openInstance(a *App) (*instance, error) {
 		}
 	}
 	in.storage = newStorage(a.cfg.StateMemoryBytes)
+	var state engine.StateConfig
+	if in.state != nil {
+		state = engine.StateConfig{Dir: in.state.path, Open: in.storage.open}
+	}
+	var err error
+	if in.global, err = startGlobal(ctx, a, state, a.cfg.Logger.With("application", a.cfg.ApplicationID)); err != nil {
+		return nil, errors.Join(err, in.close(false))
+	}
 	return in, nil
 }
 
-// close releases what openInstance took, once every worker stopped.
-func (in *instance) close() error {
+// close releases what openInstance took, once every worker stopped: the
+// tasks, which read the global stores, are closed. With clean set, the
+// global stores are checkpointed.
+func (in *instance) close(clean bool) error {
+	err := in.global.close(clean)
 	in.storage.close()
-	return in.state.unlock()
+	return errors.Join(err, in.state.unlock())
 }
 
 // taskDirs makes sure that at most one worker of an instance opens a task's

@@ -199,10 +199,3 @@ func (p *tableSideProc[K, VT, VO, VR]) result(k K, v VT, has bool, other VO, fou
 }
 
 func (p *tableSideProc[K, VT, VO, VR]) Close() error { return nil }
-
-// mergeProc forwards its input: the node two join sides merge into.
-type mergeProc[K, V any] struct{ ctx topology.Context[K, V] }
-
-func (p *mergeProc[K, V]) Init(ctx topology.Context[K, V]) error { p.ctx = ctx; return nil }
-func (p *mergeProc[K, V]) Process(r topology.Record[K, V]) error { return p.ctx.Forward(r) }
-func (p *mergeProc[K, V]) Close() error                          { return nil }

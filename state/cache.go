@@ -217,7 +217,10 @@ func (s *kvStore[K, V]) writeFlushed(entries []engine.CacheEntry) error {
 			}
 			c.HasOld = true
 		}
-		if err := l(c); err != nil {
+		prev := s.task.ForwardingAt(e.Timestamp)
+		err = l(c)
+		s.task.DoneForwarding(prev)
+		if err != nil {
 			return fmt.Errorf("flush listener: %w", err)
 		}
 	}
