@@ -1,0 +1,221 @@
+// Command bench measures Strata's runtime end to end on franz-go's kfake
+// broker, started in this process, against a plain franz-go consume →
+// produce loop in the same run.
+//
+// Each run of a scenario gets a fresh broker with N preloaded records (keys
+// cycling through -keys distinct keys, 16-byte values) on -partitions
+// partitions, and is timed from the first input batch fetched to the last
+// output record acknowledged or, where commits decide (exactly-once, counts),
+// to the last commit answered. Its output is then read back and checked:
+// every record mapped, every key's final count exact. Repetitions are
+// interleaved across scenarios, and the report is a markdown table of the
+// median records/s and the range.
+//
+//	go run ./bench -n 1000000 -count 3
+//	go run ./bench -run 'count-eos' -count 1 -cpuprofile cpu.pprof
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/strata-go/strata/internal/benchkit"
+)
+
+// config is the command line.
+type config struct {
+	records    int
+	keys       int
+	partitions int
+	run        string
+	count      int
+	stateDir   string
+	cpuProfile string
+	// progress, if set, gets a line per run.
+	progress io.Writer
+}
+
+func main() {
+	cfg := config{progress: os.Stderr}
+	flag.IntVar(&cfg.records, "n", 1_000_000, "records preloaded and processed per run")
+	flag.IntVar(&cfg.keys, "keys", 10_000, "distinct keys of the preloaded records")
+	flag.IntVar(&cfg.partitions, "partitions", 8, "partitions of the input and output topics")
+	flag.StringVar(&cfg.run, "run", ".", "regular expression selecting the scenarios: plain, map-alos, map-eos, count-alos, count-eos")
+	flag.IntVar(&cfg.count, "count", 3, "runs of each scenario; the report gives their median and range")
+	flag.StringVar(&cfg.stateDir, "statedir", "", "directory for the apps' state stores (default: a new temporary directory, removed afterwards)")
+	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of each timed run to this file (with -<scenario>-<run> before the extension when several runs are selected)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	results, err := run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	report(os.Stdout, cfg, results)
+}
+
+// result holds one scenario's runs.
+type result struct {
+	scenario benchkit.Scenario
+	rates    []float64 // records/s of each run
+}
+
+// run measures the selected scenarios cfg.count times each.
+func run(ctx context.Context, cfg config) ([]result, error) {
+	if cfg.records <= 0 || cfg.keys <= 0 || cfg.partitions <= 0 || cfg.count <= 0 {
+		return nil, errors.New("-n, -keys, -partitions and -count must be positive")
+	}
+	re, err := regexp.Compile(cfg.run)
+	if err != nil {
+		return nil, fmt.Errorf("-run: %w", err)
+	}
+	var results []result
+	for _, s := range benchkit.Scenarios() {
+		if re.MatchString(s.Name) {
+			results = append(results, result{scenario: s})
+		}
+	}
+	if len(results) == 0 {
+		return nil, fmt.Errorf("-run %q selects no scenario", cfg.run)
+	}
+	dir := cfg.stateDir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "strata-bench-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+	}
+	// Repetitions are interleaved so that a noisy moment on the
+	// machine does not fall on one scenario's runs only.
+	for rep := range cfg.count {
+		for i := range results {
+			s := results[i].scenario
+			took, err := runOnce(ctx, cfg, s, rep, filepath.Join(dir, fmt.Sprintf("%s-%d", s.Name, rep)), len(results)*cfg.count > 1)
+			if err != nil {
+				return nil, fmt.Errorf("%s, run %d: %w", s.Name, rep+1, err)
+			}
+			rate := float64(cfg.records) / took.Seconds()
+			results[i].rates = append(results[i].rates, rate)
+			if cfg.progress != nil {
+				fmt.Fprintf(cfg.progress, "%-10s run %d/%d: %s records/s (%v)\n", s.Name, rep+1, cfg.count, human(rate), took.Round(time.Millisecond))
+			}
+		}
+	}
+	return results, nil
+}
+
+// runOnce runs s on a fresh, preloaded broker.
+func runOnce(ctx context.Context, cfg config, s benchkit.Scenario, rep int, stateDir string, severalRuns bool) (time.Duration, error) {
+	c, err := benchkit.Start(ctx, int32(cfg.partitions), cfg.records, cfg.keys)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	runtime.GC() // the preload's garbage is not the run's
+	if cfg.cpuProfile != "" {
+		path := cfg.cpuProfile
+		if severalRuns {
+			ext := filepath.Ext(path)
+			path = fmt.Sprintf("%s-%s-%d%s", strings.TrimSuffix(path, ext), s.Name, rep+1, ext)
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return 0, err
+		}
+		// The profile covers the run and the check of its output.
+		defer pprof.StopCPUProfile()
+	}
+	return s.Run(ctx, benchkit.Env{
+		Cluster:  c,
+		In:       benchkit.InTopic,
+		Out:      benchkit.OutTopic,
+		Records:  cfg.records,
+		Keys:     cfg.keys,
+		StateDir: stateDir,
+	})
+}
+
+// Targets of issue 5, on the project's 2-core machine.
+const (
+	mapEOSTarget   = 0.60    // of the plain loop's median
+	countEOSTarget = 400_000 // records/s
+)
+
+// report writes the results as a markdown table.
+func report(w io.Writer, cfg config, results []result) {
+	fmt.Fprintf(w, "%d records, %d keys, %d partitions, %d runs each, GOMAXPROCS %d\n\n",
+		cfg.records, cfg.keys, cfg.partitions, cfg.count, runtime.GOMAXPROCS(0))
+	fmt.Fprintln(w, "| scenario | what runs | records/s (median) | range | of plain loop | target |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	var plain float64
+	for _, r := range results {
+		if r.scenario.Name == "plain" {
+			plain = median(r.rates)
+		}
+	}
+	for _, r := range results {
+		med := median(r.rates)
+		share := ""
+		if plain > 0 {
+			share = fmt.Sprintf("%.0f%%", 100*med/plain)
+		}
+		target := ""
+		switch r.scenario.Name {
+		case "plain":
+			target = "baseline"
+		case "map-eos":
+			target = fmt.Sprintf("≥ %.0f%% of plain", 100*mapEOSTarget)
+			if plain > 0 {
+				target += ": " + metOrMissed(med >= mapEOSTarget*plain)
+			}
+		case "count-eos":
+			target = fmt.Sprintf("≥ %s records/s: %s", human(countEOSTarget), metOrMissed(med >= countEOSTarget))
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s – %s | %s | %s |\n", r.scenario.Name, r.scenario.Description,
+			human(med), human(slices.Min(r.rates)), human(slices.Max(r.rates)), share, target)
+	}
+}
+
+func metOrMissed(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "missed"
+}
+
+// median returns the median of xs, which must not be empty.
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// human formats a rate as 1.23M, 456k or 789.
+func human(x float64) string {
+	switch {
+	case x >= 1e6:
+		return fmt.Sprintf("%.2fM", x/1e6)
+	case x >= 1e3:
+		return fmt.Sprintf("%.0fk", x/1e3)
+	}
+	return fmt.Sprintf("%.0f", x)
+}
