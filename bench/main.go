@@ -125,31 +125,54 @@ func runOnce(ctx context.Context, cfg config, s benchkit.Scenario, rep int, stat
 	}
 	defer c.Close()
 	runtime.GC() // the preload's garbage is not the run's
-	if cfg.cpuProfile != "" {
-		path := cfg.cpuProfile
-		if severalRuns {
-			ext := filepath.Ext(path)
-			path = fmt.Sprintf("%s-%s-%d%s", strings.TrimSuffix(path, ext), s.Name, rep+1, ext)
-		}
-		f, err := os.Create(path)
-		if err != nil {
-			return 0, err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return 0, err
-		}
-		// The profile covers the run and the check of its output.
-		defer pprof.StopCPUProfile()
-	}
-	return s.Run(ctx, benchkit.Env{
+	env := benchkit.Env{
 		Cluster:  c,
 		In:       benchkit.InTopic,
 		Out:      benchkit.OutTopic,
 		Records:  cfg.records,
 		Keys:     cfg.keys,
 		StateDir: stateDir,
-	})
+	}
+	stopProfile, err := startProfile(cfg.cpuProfile, s.Name, rep, severalRuns)
+	if err != nil {
+		return 0, err
+	}
+	took, err := s.Run(ctx, env)
+	if perr := stopProfile(); err == nil {
+		err = perr
+	}
+	if err != nil {
+		return 0, err
+	}
+	if err := s.Check(ctx, env); err != nil {
+		return 0, err
+	}
+	return took, nil
+}
+
+// startProfile starts a CPU profile into path, named for scenario and rep
+// if severalRuns, and returns the function that stops it. An empty path
+// profiles nothing.
+func startProfile(path, scenario string, rep int, severalRuns bool) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	if severalRuns {
+		ext := filepath.Ext(path)
+		path = fmt.Sprintf("%s-%s-%d%s", strings.TrimSuffix(path, ext), scenario, rep+1, ext)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
 
 // Targets of issue 5, on the project's 2-core machine.

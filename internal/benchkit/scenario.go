@@ -40,22 +40,25 @@ type Scenario struct {
 	Name string
 	// Description says what runs, for the report.
 	Description string
-	// Run runs the scenario once on env and checks its output. It
-	// returns the time measured: from the first input batch fetched to
-	// the last output acknowledged (map-through at least once), or to
-	// the last commit answered (everything else).
+	// Run runs the scenario once on env. It returns the time measured:
+	// from the first input batch fetched to the last output acknowledged
+	// (the plain loop, map-through at least once), or to the last commit
+	// answered (everything else).
 	Run func(ctx context.Context, env Env) (time.Duration, error)
+	// Check reads env's output after Run and checks it is complete: every
+	// record mapped, or every key's final count exact.
+	Check func(ctx context.Context, env Env) error
 }
 
 // Scenarios returns the scenarios in the order the bench command runs them;
 // the first, "plain", is the baseline.
 func Scenarios() []Scenario {
 	return []Scenario{
-		{"plain", "franz-go consume → produce loop", runPlain},
-		{"map-alos", "Strata MapValues, at least once", mapThrough(strata.AtLeastOnce)},
-		{"map-eos", "Strata MapValues, exactly once", mapThrough(strata.ExactlyOnce)},
-		{"count-alos", "Strata count by key (Pebble), at least once", countByKey(strata.AtLeastOnce)},
-		{"count-eos", "Strata count by key (Pebble), exactly once", countByKey(strata.ExactlyOnce)},
+		{"plain", "franz-go consume → produce loop", runPlain, checkMapped},
+		{"map-alos", "Strata MapValues, at least once", mapThrough(strata.AtLeastOnce), checkMapped},
+		{"map-eos", "Strata MapValues, exactly once", mapThrough(strata.ExactlyOnce), checkMapped},
+		{"count-alos", "Strata count by key (Pebble), at least once", countByKey(strata.AtLeastOnce), checkCounts},
+		{"count-eos", "Strata count by key (Pebble), exactly once", countByKey(strata.ExactlyOnce), checkCounts},
 	}
 }
 
@@ -65,16 +68,16 @@ func runPlain(ctx context.Context, env Env) (time.Duration, error) {
 	if err := PlainLoop(ctx, env.Cluster, env.In, env.Out, env.Records, opts...); err != nil {
 		return 0, err
 	}
-	return timed(ctx, clock.ToLastOutput(), env, func(recs []*kgo.Record) error { return CheckMapped(recs, env.Records) })
+	return measured(clock.ToLastOutput())
 }
 
-// timed checks env's output and returns took, failing if the clock missed
-// the start or the end of the run.
-func timed(ctx context.Context, took time.Duration, env Env, check func([]*kgo.Record) error) (time.Duration, error) {
+// measured returns took, failing if the clock missed the start or the end
+// of the run.
+func measured(took time.Duration) (time.Duration, error) {
 	if took <= 0 {
 		return 0, fmt.Errorf("the clock saw no input fetched or no output or commit after it")
 	}
-	return took, checkOutput(ctx, env, check)
+	return took, nil
 }
 
 func mapThrough(g strata.Guarantee) func(context.Context, Env) (time.Duration, error) {
@@ -86,11 +89,10 @@ func mapThrough(g strata.Guarantee) func(context.Context, Env) (time.Duration, e
 		}
 		// At least once, output is done when acknowledged; exactly
 		// once, when the transaction holding it commits.
-		took := clock.ToLastOutput()
 		if g == strata.ExactlyOnce {
-			took = clock.ToLastCommit()
+			return measured(clock.ToLastCommit())
 		}
-		return timed(ctx, took, env, func(recs []*kgo.Record) error { return CheckMapped(recs, env.Records) })
+		return measured(clock.ToLastOutput())
 	}
 }
 
@@ -101,8 +103,16 @@ func countByKey(g strata.Guarantee) func(context.Context, Env) (time.Duration, e
 		if _, err := CountByKey(ctx, env, g); err != nil {
 			return 0, err
 		}
-		return timed(ctx, clock.ToLastCommit(), env, func(recs []*kgo.Record) error { return CheckCounts(recs, env.Records, env.Keys) })
+		return measured(clock.ToLastCommit())
 	}
+}
+
+func checkMapped(ctx context.Context, env Env) error {
+	return checkOutput(ctx, env, func(recs []*kgo.Record) error { return CheckMapped(recs, env.Records) })
+}
+
+func checkCounts(ctx context.Context, env Env) error {
+	return checkOutput(ctx, env, func(recs []*kgo.Record) error { return CheckCounts(recs, env.Records, env.Keys) })
 }
 
 // checkOutput reads env.Out and checks it with check.
