@@ -29,6 +29,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/strata-go/strata/internal/benchkit"
@@ -71,6 +72,15 @@ func main() {
 type result struct {
 	scenario benchkit.Scenario
 	rates    []float64 // records/s of each run
+	cpu      []float64 // CPU time per record of each run, in µs
+}
+
+// measurement is what one run measured: the time from the first record
+// fetched to the end of the run, and the CPU time the whole process (broker
+// included) used from the start of the app to its stop. Where other work
+// shares the machine, CPU time per record varies less than records/s.
+type measurement struct {
+	took, cpu time.Duration
 }
 
 // run measures the selected scenarios cfg.count times each.
@@ -103,14 +113,17 @@ func run(ctx context.Context, cfg config) ([]result, error) {
 	for rep := range cfg.count {
 		for i := range results {
 			s := results[i].scenario
-			took, err := runOnce(ctx, cfg, s, rep, filepath.Join(dir, fmt.Sprintf("%s-%d", s.Name, rep)), len(results)*cfg.count > 1)
+			m, err := runOnce(ctx, cfg, s, rep, filepath.Join(dir, fmt.Sprintf("%s-%d", s.Name, rep)), len(results)*cfg.count > 1)
 			if err != nil {
 				return nil, fmt.Errorf("%s, run %d: %w", s.Name, rep+1, err)
 			}
-			rate := float64(cfg.records) / took.Seconds()
+			rate := float64(cfg.records) / m.took.Seconds()
+			cpu := float64(m.cpu.Microseconds()) / float64(cfg.records)
 			results[i].rates = append(results[i].rates, rate)
+			results[i].cpu = append(results[i].cpu, cpu)
 			if cfg.progress != nil {
-				fmt.Fprintf(cfg.progress, "%-10s run %d/%d: %s records/s (%v)\n", s.Name, rep+1, cfg.count, human(rate), took.Round(time.Millisecond))
+				fmt.Fprintf(cfg.progress, "%-10s run %d/%d: %s records/s (%v), %.2f µs CPU/record\n",
+					s.Name, rep+1, cfg.count, human(rate), m.took.Round(time.Millisecond), cpu)
 			}
 		}
 	}
@@ -118,10 +131,10 @@ func run(ctx context.Context, cfg config) ([]result, error) {
 }
 
 // runOnce runs s on a fresh, preloaded broker.
-func runOnce(ctx context.Context, cfg config, s benchkit.Scenario, rep int, stateDir string, severalRuns bool) (time.Duration, error) {
+func runOnce(ctx context.Context, cfg config, s benchkit.Scenario, rep int, stateDir string, severalRuns bool) (measurement, error) {
 	c, err := benchkit.Start(ctx, int32(cfg.partitions), cfg.records, cfg.keys)
 	if err != nil {
-		return 0, err
+		return measurement{}, err
 	}
 	defer c.Close()
 	runtime.GC() // the preload's garbage is not the run's
@@ -135,19 +148,30 @@ func runOnce(ctx context.Context, cfg config, s benchkit.Scenario, rep int, stat
 	}
 	stopProfile, err := startProfile(cfg.cpuProfile, s.Name, rep, severalRuns)
 	if err != nil {
-		return 0, err
+		return measurement{}, err
 	}
+	cpu0 := cpuTime()
 	took, err := s.Run(ctx, env)
+	cpu := cpuTime() - cpu0
 	if perr := stopProfile(); err == nil {
 		err = perr
 	}
 	if err != nil {
-		return 0, err
+		return measurement{}, err
 	}
 	if err := s.Check(ctx, env); err != nil {
-		return 0, err
+		return measurement{}, err
 	}
-	return took, nil
+	return measurement{took: took, cpu: cpu}, nil
+}
+
+// cpuTime returns the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // startProfile starts a CPU profile into path, named for scenario and rep
@@ -185,8 +209,8 @@ const (
 func report(w io.Writer, cfg config, results []result) {
 	fmt.Fprintf(w, "%d records, %d keys, %d partitions, %d runs each, GOMAXPROCS %d\n\n",
 		cfg.records, cfg.keys, cfg.partitions, cfg.count, runtime.GOMAXPROCS(0))
-	fmt.Fprintln(w, "| scenario | what runs | records/s (median) | range | of plain loop | target |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| scenario | what runs | records/s (median) | range | of plain loop | CPU µs/record (median) | target |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	var plain float64
 	for _, r := range results {
 		if r.scenario.Name == "plain" {
@@ -211,8 +235,8 @@ func report(w io.Writer, cfg config, results []result) {
 		case "count-eos":
 			target = fmt.Sprintf("≥ %s records/s: %s", human(countEOSTarget), metOrMissed(med >= countEOSTarget))
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s – %s | %s | %s |\n", r.scenario.Name, r.scenario.Description,
-			human(med), human(slices.Min(r.rates)), human(slices.Max(r.rates)), share, target)
+		fmt.Fprintf(w, "| %s | %s | %s | %s – %s | %s | %.2f | %s |\n", r.scenario.Name, r.scenario.Description,
+			human(med), human(slices.Min(r.rates)), human(slices.Max(r.rates)), share, median(r.cpu), target)
 	}
 }
 
