@@ -182,6 +182,8 @@ func newRunner(ctx context.Context, a *App) (*runner, error) {
 			wrapped := fmt.Errorf("produce to %s[%d]: %w", rec.Topic, rec.Partition, err)
 			r.produceErr.CompareAndSwap(nil, &wrapped)
 		}
+		// franz-go is done with the record: the next output reuses it.
+		engine.FreeOutputRecord(rec)
 	}
 	var sources []string
 	for topic := range a.top.TopicSubtopology {
