@@ -44,6 +44,7 @@ type config struct {
 	count      int
 	stateDir   string
 	cpuProfile string
+	warmup     bool
 	// progress, if set, gets a line per run.
 	progress io.Writer
 }
@@ -57,6 +58,7 @@ func main() {
 	flag.IntVar(&cfg.count, "count", 3, "runs of each scenario; the report gives their median and range")
 	flag.StringVar(&cfg.stateDir, "statedir", "", "directory for the apps' state stores (default: a new temporary directory, removed afterwards)")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of each timed run to this file (with -<scenario>-<run> before the extension when several runs are selected)")
+	flag.BoolVar(&cfg.warmup, "warmup", true, "run the first selected scenario once, unreported, before measuring: a process's first run is slower while its heap grows")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -108,12 +110,23 @@ func run(ctx context.Context, cfg config) ([]result, error) {
 		}
 		defer os.RemoveAll(dir)
 	}
+	if cfg.warmup {
+		s := results[0].scenario
+		if _, err := runOnce(ctx, cfg, s, filepath.Join(dir, s.Name+"-warmup"), ""); err != nil {
+			return nil, fmt.Errorf("%s, warm-up: %w", s.Name, err)
+		}
+	}
 	// Repetitions are interleaved so that a noisy moment on the
 	// machine does not fall on one scenario's runs only.
 	for rep := range cfg.count {
 		for i := range results {
 			s := results[i].scenario
-			m, err := runOnce(ctx, cfg, s, rep, filepath.Join(dir, fmt.Sprintf("%s-%d", s.Name, rep)), len(results)*cfg.count > 1)
+			profile := cfg.cpuProfile
+			if profile != "" && len(results)*cfg.count > 1 {
+				ext := filepath.Ext(profile)
+				profile = fmt.Sprintf("%s-%s-%d%s", strings.TrimSuffix(profile, ext), s.Name, rep+1, ext)
+			}
+			m, err := runOnce(ctx, cfg, s, filepath.Join(dir, fmt.Sprintf("%s-%d", s.Name, rep)), profile)
 			if err != nil {
 				return nil, fmt.Errorf("%s, run %d: %w", s.Name, rep+1, err)
 			}
@@ -130,8 +143,9 @@ func run(ctx context.Context, cfg config) ([]result, error) {
 	return results, nil
 }
 
-// runOnce runs s on a fresh, preloaded broker.
-func runOnce(ctx context.Context, cfg config, s benchkit.Scenario, rep int, stateDir string, severalRuns bool) (measurement, error) {
+// runOnce runs s on a fresh, preloaded broker, with a CPU profile into
+// profile unless it is empty.
+func runOnce(ctx context.Context, cfg config, s benchkit.Scenario, stateDir, profile string) (measurement, error) {
 	c, err := benchkit.Start(ctx, int32(cfg.partitions), cfg.records, cfg.keys)
 	if err != nil {
 		return measurement{}, err
@@ -146,7 +160,7 @@ func runOnce(ctx context.Context, cfg config, s benchkit.Scenario, rep int, stat
 		Keys:     cfg.keys,
 		StateDir: stateDir,
 	}
-	stopProfile, err := startProfile(cfg.cpuProfile, s.Name, rep, severalRuns)
+	stopProfile, err := startProfile(profile)
 	if err != nil {
 		return measurement{}, err
 	}
@@ -174,16 +188,11 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// startProfile starts a CPU profile into path, named for scenario and rep
-// if severalRuns, and returns the function that stops it. An empty path
-// profiles nothing.
-func startProfile(path, scenario string, rep int, severalRuns bool) (stop func() error, err error) {
+// startProfile starts a CPU profile into path and returns the function that
+// stops it. An empty path profiles nothing.
+func startProfile(path string) (stop func() error, err error) {
 	if path == "" {
 		return func() error { return nil }, nil
-	}
-	if severalRuns {
-		ext := filepath.Ext(path)
-		path = fmt.Sprintf("%s-%s-%d%s", strings.TrimSuffix(path, ext), scenario, rep+1, ext)
 	}
 	f, err := os.Create(path)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 func TestEveryScenarioRuns(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cfg := config{records: 3000, keys: 100, partitions: 4, run: ".", count: 1, stateDir: t.TempDir()}
+	cfg := config{records: 3000, keys: 100, partitions: 4, run: ".", count: 1, stateDir: t.TempDir(), warmup: true}
 	results, err := run(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
