@@ -45,6 +45,7 @@ type config struct {
 	stateDir   string
 	cpuProfile string
 	warmup     bool
+	maxPoll    int
 	// progress, if set, gets a line per run.
 	progress io.Writer
 }
@@ -59,6 +60,7 @@ func main() {
 	flag.StringVar(&cfg.stateDir, "statedir", "", "directory for the apps' state stores (default: a new temporary directory, removed afterwards)")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of each timed run to this file (with -<scenario>-<run> before the extension when several runs are selected)")
 	flag.BoolVar(&cfg.warmup, "warmup", true, "run the first selected scenario once, unreported, before measuring: a process's first run is slower while its heap grows")
+	flag.IntVar(&cfg.maxPoll, "maxpoll", 0, "the Strata apps' Config.MaxPollRecords (default: Strata's default)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -159,6 +161,8 @@ func runOnce(ctx context.Context, cfg config, s benchkit.Scenario, stateDir, pro
 		Records:  cfg.records,
 		Keys:     cfg.keys,
 		StateDir: stateDir,
+
+		MaxPollRecords: cfg.maxPoll,
 	}
 	stopProfile, err := startProfile(profile)
 	if err != nil {

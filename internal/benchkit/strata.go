@@ -30,6 +30,9 @@ type Env struct {
 	Logger *slog.Logger
 	// ClientOptions are added to every Kafka client of the run.
 	ClientOptions []kgo.Opt
+	// MaxPollRecords is the apps' Config.MaxPollRecords; zero means
+	// Strata's default.
+	MaxPollRecords int
 }
 
 // MapThrough runs, as a Strata app with guarantee g, the plain loop's
@@ -94,12 +97,13 @@ func runApp(ctx context.Context, env Env, bld *topology.Builder, id string, g st
 		logger = slog.New(slog.DiscardHandler)
 	}
 	app, err := strata.New(top, strata.Config{
-		ApplicationID: id,
-		Brokers:       env.Cluster.Addrs(),
-		Guarantee:     g,
-		StateDir:      env.StateDir,
-		Logger:        logger,
-		ClientOptions: env.ClientOptions,
+		ApplicationID:  id,
+		Brokers:        env.Cluster.Addrs(),
+		Guarantee:      g,
+		StateDir:       env.StateDir,
+		Logger:         logger,
+		ClientOptions:  env.ClientOptions,
+		MaxPollRecords: env.MaxPollRecords,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", id, err)
