@@ -144,7 +144,9 @@ func (s *kvStore[K, V]) writeFlushed(entries []engine.CacheEntry) error {
 	if l != nil {
 		for _, e := range entries {
 			var old []byte
-			if s.sendOld || e.Value == nil {
+			if (s.sendOld || e.Value == nil) && e.OldKnown {
+				old = e.Old
+			} else if s.sendOld || e.Value == nil {
 				v, ok, err := s.db.Get(e.Key)
 				if err != nil {
 					return fmt.Errorf("read old value: %w", err)
