@@ -61,7 +61,9 @@ type CachedKeyValueStore[K, V any] interface {
 	// SetFlushListener sets the function told about every key a flush
 	// writes, once per key and flush, after the store and changelog
 	// writes, with the new value and, if sendOldValues is set, the old
-	// one (read from the store before the flush overwrote it). A delete
+	// one (the store's value before the flush overwrote it, which the
+	// cache kept if it held the key before the write, or else read from
+	// the store). A delete
 	// of a key the store does not hold is skipped entirely: nothing is
 	// written, logged or reported. An error from the listener fails the
 	// flush. Aggregations forward their results from it, as Kafka

@@ -63,7 +63,8 @@ type RecordCache struct {
 // CacheStats are a record cache's counters.
 type CacheStats struct {
 	// Entries and Bytes are what the cache holds now; Bytes counts keys,
-	// values and CacheEntryOverhead per entry.
+	// values, the old values kept for dirty entries (CacheEntry.Old) and
+	// CacheEntryOverhead per entry.
 	Entries int64
 	Bytes   int64
 	// Hits and Misses count lookups with Get.
