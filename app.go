@@ -141,6 +141,8 @@ type runner struct {
 	// caching is disabled). One goroutine runs the tasks, so it needs no
 	// locking.
 	cache *engine.RecordCache
+	// global keeps the global stores up to date; nil without any.
+	global *globalThread
 
 	// produceCtx outlives Run's ctx so that output already handed to the
 	// producer is still delivered during shutdown.
@@ -204,6 +206,10 @@ func newRunner(ctx context.Context, a *App) (*runner, error) {
 	if !a.cfg.DisableCache {
 		r.cache = engine.NewRecordCache(a.cfg.CacheMaxBytes)
 	}
+	if r.global, err = startGlobal(ctx, a, r.stateConfig(), r.log); err != nil {
+		r.release()
+		return nil, err
+	}
 	ropts := append([]kgo.Opt(nil), a.cfg.ClientOptions...)
 	ropts = append(ropts,
 		kgo.SeedBrokers(a.cfg.Brokers...),
@@ -266,6 +272,7 @@ func newRunner(ctx context.Context, a *App) (*runner, error) {
 
 // release frees what newRunner acquired, after the tasks are closed.
 func (r *runner) release() error {
+	gerr := r.global.close(!r.failed)
 	if r.cl != nil {
 		r.cl.Close()
 	}
@@ -273,7 +280,7 @@ func (r *runner) release() error {
 		r.restoreClient.Close()
 	}
 	r.storage.close()
-	return r.state.unlock()
+	return errors.Join(gerr, r.state.unlock())
 }
 
 // hasPersistentStores reports whether any store of top keeps data on disk.
@@ -354,6 +361,9 @@ func (r *runner) run(ctx context.Context) error {
 		}
 		r.mu.Lock()
 		err := r.fatal
+		if err == nil {
+			err = r.global.Err()
+		}
 		if err == nil {
 			err = r.process(fetches)
 		}

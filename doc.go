@@ -42,4 +42,18 @@
 // while the rest keep running. Standby replicas and warm-up (Kafka Streams'
 // KIP-441) are not implemented yet; members already exchange a versioned
 // userdata field for the task lags they will need.
+//
+// # Global tables
+//
+// A global table (ktable.Global, or any store added with
+// topology.AddGlobalStore) is held in full by every instance. Before it
+// creates its group client, an App restores its global stores with a client
+// of its own that belongs to no group and reads every partition of every
+// global topic, read_committed, up to their last stable offsets, starting
+// where the checkpoint in "<StateDir>/<ApplicationID>/global" says it
+// stopped. It then keeps reading them in a goroutine of its own, applying
+// updates while the tasks run and read the stores; those updates are
+// checkpointed every CommitInterval and on a clean stop. An error there, such
+// as an update that cannot be decoded under BadRecordFail, stops Run with
+// that error. Restored records count in Metrics.RestoredRecords.
 package strata

@@ -102,6 +102,7 @@ func (r *runner) createTask(id engine.TaskID) (*engine.Task, error) {
 		Now:           time.Now,
 		State:         r.stateConfig(),
 		Cache:         r.cache,
+		Global:        r.global.globalTask(),
 	})
 }
 

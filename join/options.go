@@ -19,6 +19,7 @@ const (
 	optName optKind = 1 << iota
 	optStore
 	optSerdes
+	optResultSerde
 )
 
 var optNames = []struct {
@@ -28,6 +29,7 @@ var optNames = []struct {
 	{optName, "Named"},
 	{optStore, "WithStoreOptions"},
 	{optSerdes, "WithKeySerde/WithValueSerdes"},
+	{optResultSerde, "WithResultSerde"},
 }
 
 func (k optKind) String() string {
@@ -41,13 +43,14 @@ func (k optKind) String() string {
 }
 
 type options struct {
-	op         string
-	name       string
-	storeOpts  []state.Option
-	keySerde   any // serde.Serde[K]
-	leftSerde  any // serde.Serde[V1]
-	rightSerde any // serde.Serde[V2]
-	set        optKind
+	op          string
+	name        string
+	storeOpts   []state.Option
+	keySerde    any // serde.Serde[K]
+	leftSerde   any // serde.Serde[V1]
+	rightSerde  any // serde.Serde[V2]
+	resultSerde any // serde.Serde[VR]
+	set         optKind
 }
 
 type option struct {
@@ -88,6 +91,14 @@ func WithValueSerdes[V1, V2 any](left serde.Serde[V1], right serde.Serde[V2]) Op
 			o.rightSerde = right
 		}
 	}}
+}
+
+// WithResultSerde sets the serde of the join's result values, for joins
+// whose result is written to a store or topic: a materialized table join,
+// a foreign-key join, or a later To or repartition of the result. Without
+// it, serde.Default for the result type is used.
+func WithResultSerde[VR any](s serde.Serde[VR]) Option {
+	return option{optResultSerde, func(o *options) { o.resultSerde = s }}
 }
 
 // collect applies opts for the join op, which takes the options in accepts.

@@ -60,12 +60,7 @@ func aggregate[K, V, VA any](g *GroupedStream[K, V], op string, start func(K, V)
 		return &aggregateProc[K, V, VA]{store: storeName, start: start, add: add, skipTombstones: skipTombstones}
 	}, dsl.Stream[K, V](in).Node())
 	b.ConnectStores(procName, storeName)
-	return Table[K, VA]{
-		changes:    dsl.NewStream[K, Change[VA]](b, procName, g.keySerde, nil, false),
-		keySerde:   g.keySerde,
-		valueSerde: vs,
-		store:      storeName,
-	}
+	return newTable(b, procName, g.keySerde, vs, storeName)
 }
 
 // aggregateProc folds records into their key's aggregate and forwards each
@@ -88,7 +83,7 @@ func (p *aggregateProc[K, V, VA]) Init(ctx topology.Context[K, Change[VA]]) erro
 		return err
 	}
 	p.rows = s
-	p.out.init(ctx, s)
+	p.out.Init(ctx, s)
 	return nil
 }
 
@@ -120,5 +115,5 @@ func (p *aggregateProc[K, V, VA]) Process(r topology.Record[K, V]) error {
 	}
 	out := topology.WithValue(r, Change[VA]{New: agg, Old: old.Value, HasNew: true, HasOld: ok})
 	out.Timestamp = ts
-	return p.out.update(out)
+	return p.out.Update(out)
 }

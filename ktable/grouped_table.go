@@ -67,8 +67,8 @@ func GroupTableBy[K, V, K2, V2 any](t Table[K, V], fn func(key K, value V) (K2, 
 	if fn == nil {
 		b.Fail(fmt.Errorf("GroupTableBy: nil selector"))
 	}
-	tks, _ := any(t.keySerde).(serde.Serde[K2])
-	tvs, _ := any(t.valueSerde).(serde.Serde[V2])
+	tks, _ := any(t.keySerde()).(serde.Serde[K2])
+	tvs, _ := any(t.valueSerde()).(serde.Serde[V2])
 	ks := dsl.SerdeOr(b, "GroupTableBy", "key", o.keySerde, tks)
 	vs := dsl.SerdeOr(b, "GroupTableBy", "value", o.valueSerde, tvs)
 	if ks == nil {
@@ -189,12 +189,7 @@ func tableAggregate[K, V, VA any](g *GroupedTable[K, V], op, procPrefix string, 
 		return &tableAggregateProc[K, V, VA]{store: storeName, start: start, add: add, sub: sub}
 	}, in)
 	b.ConnectStores(procName, storeName)
-	return Table[K, VA]{
-		changes:    dsl.NewStream[K, Change[VA]](b, procName, g.keySerde, nil, false),
-		keySerde:   g.keySerde,
-		valueSerde: vs,
-		store:      storeName,
-	}
+	return newTable(b, procName, g.keySerde, vs, storeName)
 }
 
 // tableSelectProc maps each row change to the changes of the groups it
@@ -295,7 +290,7 @@ func (p *tableAggregateProc[K, V, VA]) Init(ctx topology.Context[K, Change[VA]])
 		return err
 	}
 	p.rows = s
-	p.out.init(ctx, s)
+	p.out.Init(ctx, s)
 	return nil
 }
 
@@ -339,7 +334,7 @@ func (p *tableAggregateProc[K, V, VA]) Process(r topology.Record[K, Change[V]]) 
 	}
 	out := topology.WithValue(r, Change[VA]{New: agg, Old: old.Value, HasNew: true, HasOld: hadOld})
 	out.Timestamp = ts
-	return p.out.update(out)
+	return p.out.Update(out)
 }
 
 // changeSerde encodes a Change for the repartition topic of a table

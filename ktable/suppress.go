@@ -217,8 +217,8 @@ func (t Table[K, V]) Suppress(s Suppression, opts ...Option) Table[K, V] {
 	if s.buffer.err != nil {
 		fail("%v", s.buffer.err)
 	}
-	ks := dsl.SerdeOr(b, "Table.Suppress", "key", o.keySerde, t.keySerde)
-	vs := dsl.SerdeOr(b, "Table.Suppress", "value", o.valueSerde, t.valueSerde)
+	ks := dsl.SerdeOr(b, "Table.Suppress", "key", o.keySerde, t.keySerde())
+	vs := dsl.SerdeOr(b, "Table.Suppress", "value", o.valueSerde, t.valueSerde())
 	if ks == nil || vs == nil {
 		var k K
 		var v V
@@ -243,7 +243,7 @@ func (t Table[K, V]) Suppress(s Suppression, opts ...Option) Table[K, V] {
 	if ks != nil && vs != nil {
 		b.ConnectStores(name, storeName)
 	}
-	return Table[K, V]{changes: dsl.NewStream[K, Change[V]](b, name, ks, nil, false), keySerde: ks, valueSerde: vs}
+	return newTable(b, name, ks, vs, "")
 }
 
 // windowEndOf returns a function reading the window end of a key of type K

@@ -13,31 +13,32 @@ import (
 // Change is one update of a table row: the row's value after and before.
 // HasNew is false when the update deletes the row; HasOld is false when the
 // row did not exist before.
-type Change[V any] struct {
-	New    V
-	Old    V
-	HasNew bool
-	HasOld bool
-}
+type Change[V any] = dsl.Change[V]
 
 // Table is a typed table: the node of a topology whose output is a stream
-// of row updates.
-type Table[K, V any] struct {
-	changes    dsl.Stream[K, Change[V]]
-	keySerde   serde.Serde[K]
-	valueSerde serde.Serde[V]
-	// store is the name of a key-value store of state.Timestamped[V] that
-	// holds the table's current rows, or "" when it is not materialized.
-	store string
+// of row updates. Tables are values; every operation returns a new one.
+// The zero Table is not usable; tables come from [From], [FromStream],
+// aggregations and operations on other tables.
+type Table[K, V any] dsl.Table[K, V]
+
+func (t Table[K, V]) core() dsl.Table[K, V] { return dsl.Table[K, V](t) }
+
+func (t Table[K, V]) builder() *topology.Builder { return t.core().Builder() }
+
+func (t Table[K, V]) node() string { return t.core().Node() }
+
+func (t Table[K, V]) keySerde() serde.Serde[K] { return t.core().KeySerde() }
+
+func (t Table[K, V]) valueSerde() serde.Serde[V] { return t.core().ValueSerde() }
+
+// newTable returns the table whose updates node forwards.
+func newTable[K, V any](b *topology.Builder, node string, ks serde.Serde[K], vs serde.Serde[V], store string) Table[K, V] {
+	return Table[K, V](dsl.NewTable(dsl.NewStream[K, Change[V]](b, node, ks, nil, false), ks, vs, store))
 }
-
-func (t Table[K, V]) builder() *topology.Builder { return t.changes.Builder() }
-
-func (t Table[K, V]) node() string { return t.changes.Node() }
 
 // StoreName is the name of the store holding the table's rows, or "" when
 // the table is not materialized.
-func (t Table[K, V]) StoreName() string { return t.store }
+func (t Table[K, V]) StoreName() string { return t.core().Store() }
 
 // ToStream returns the table's updates as a stream: each update's new value,
 // or a tombstone for a deleted row.
@@ -48,7 +49,7 @@ func (t Table[K, V]) ToStream(opts ...Option) kstream.Stream[K, V] {
 	topology.AddProcessor(b, name, func() topology.Processor[K, Change[V], K, V] {
 		return &toStreamProc[K, V]{}
 	}, t.node())
-	return kstream.Stream[K, V](dsl.NewStream(b, name, t.keySerde, t.valueSerde, false))
+	return kstream.Stream[K, V](dsl.NewStream(b, name, t.keySerde(), t.valueSerde(), false))
 }
 
 type toStreamProc[K, V any] struct{ base[K, V] }
@@ -104,19 +105,14 @@ func materialize[K, V any](s kstream.Stream[K, V], storeName, procName string, k
 	c := dsl.Stream[K, V](s)
 	b := c.Builder()
 	if ks == nil || vs == nil {
-		return Table[K, V]{changes: dsl.NewStream[K, Change[V]](b, c.Node(), nil, nil, false)}
+		return newTable[K, V](b, c.Node(), nil, nil, "")
 	}
 	state.AddKeyValueStore(b, storeName, ks, state.TimestampedSerde(vs), storeOptions(o)...)
 	topology.AddProcessor(b, procName, func() topology.Processor[K, V, K, Change[V]] {
 		return &tableSourceProc[K, V]{store: storeName, node: procName}
 	}, c.Node())
 	b.ConnectStores(procName, storeName)
-	return Table[K, V]{
-		changes:    dsl.NewStream[K, Change[V]](b, procName, ks, nil, false),
-		keySerde:   ks,
-		valueSerde: vs,
-		store:      storeName,
-	}
+	return newTable(b, procName, ks, vs, storeName)
 }
 
 // tableSourceProc applies updates to the rows and forwards each as a
@@ -136,7 +132,7 @@ func (p *tableSourceProc[K, V]) Init(ctx topology.Context[K, Change[V]]) error {
 		return err
 	}
 	p.rows = s
-	p.out.init(ctx, s)
+	p.out.Init(ctx, s)
 	return nil
 }
 
@@ -163,7 +159,7 @@ func (p *tableSourceProc[K, V]) Process(r topology.Record[K, V]) error {
 			return err
 		}
 	}
-	return p.out.update(topology.WithValue(r, ch))
+	return p.out.Update(topology.WithValue(r, ch))
 }
 
 // Filter keeps the rows for which keep returns true: a row that stops
@@ -188,7 +184,7 @@ func (t Table[K, V]) filter(op string, pred func(K, V) bool, not bool, opts []Op
 	topology.AddProcessor(b, name, func() topology.Processor[K, Change[V], K, Change[V]] {
 		return &tableFilterProc[K, V]{pred: pred, not: not}
 	}, t.node())
-	return Table[K, V]{changes: dsl.NewStream[K, Change[V]](b, name, t.keySerde, nil, false), keySerde: t.keySerde, valueSerde: t.valueSerde}
+	return newTable(b, name, t.keySerde(), t.valueSerde(), "")
 }
 
 type tableFilterProc[K, V any] struct {
@@ -225,7 +221,7 @@ func MapValues[K, V, V2 any](t Table[K, V], fn func(key K, value V) V2, opts ...
 		return &tableMapProc[K, V, V2]{fn: fn}
 	}, t.node())
 	vs := dsl.SerdeOr[V2](b, "ktable.MapValues", "value", o.valueSerde, nil)
-	return Table[K, V2]{changes: dsl.NewStream[K, Change[V2]](b, name, t.keySerde, nil, false), keySerde: t.keySerde, valueSerde: vs}
+	return newTable(b, name, t.keySerde(), vs, "")
 }
 
 type tableMapProc[K, V, V2 any] struct {

@@ -325,7 +325,7 @@ func TestMapValuesNeedsASerdeOnlyToWrite(t *testing.T) {
 	b := topology.NewBuilder()
 	table1 := From(b, "topic1", serde.String(), serde.String())
 	pairs := MapValues(table1, func(k, v string) pair { return pair{k, v} }, WithValueSerde(serde.JSON[pair]()))
-	if pairs.valueSerde == nil {
+	if pairs.valueSerde() == nil {
 		t.Fatal("MapValues dropped WithValueSerde's serde")
 	}
 	GroupTableBy(pairs, func(k string, p pair) (string, string) { return p.B, k }).Count().ToStream().To("out")

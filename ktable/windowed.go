@@ -159,11 +159,7 @@ func aggregateWindows[K, V, VA any](ws *TimeWindowedStream[K, V], op string, sta
 	if ks != nil {
 		b.ConnectStores(procName, storeName)
 	}
-	return Table[window.Windowed[K], VA]{
-		changes:    dsl.NewStream[window.Windowed[K], Change[VA]](b, procName, ks, nil, false),
-		keySerde:   ks,
-		valueSerde: vs,
-	}
+	return newTable(b, procName, ks, vs, "")
 }
 
 // truncMillis truncates d to whole milliseconds, the precision of windows.

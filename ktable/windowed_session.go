@@ -141,11 +141,7 @@ func aggregateSessions[K, V, VA any](ss *SessionWindowedStream[K, V], op string,
 	if ks != nil {
 		b.ConnectStores(procName, storeName)
 	}
-	return Table[window.Windowed[K], VA]{
-		changes:    dsl.NewStream[window.Windowed[K], Change[VA]](b, procName, ks, nil, false),
-		keySerde:   ks,
-		valueSerde: vs,
-	}
+	return newTable(b, procName, ks, vs, "")
 }
 
 // sessionAggProc aggregates records into session windows, as Kafka Streams'

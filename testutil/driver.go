@@ -65,6 +65,8 @@ type Driver struct {
 	// internal lists the application's internal topics: repartition
 	// topics and changelogs.
 	internal map[string]bool
+	// global is the task keeping the global stores, or nil.
+	global *engine.Task
 }
 
 // topicLog is an in-memory topic: every record written, and a read cursor
@@ -159,6 +161,14 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (*Driver, erro
 	if cfg.CacheMaxBytes > 0 {
 		cache = engine.NewRecordCache(cfg.CacheMaxBytes)
 	}
+	stateCfg := engine.StateConfig{Dir: "/state", Open: func(dir string) (engine.TaskStorage, error) {
+		// Files live in memory: a write-ahead log would protect
+		// nothing and cost a copy of every write.
+		return kv.OpenPebble(dir, kv.PebbleOptions{FS: d.fs, DisableWAL: true})
+	}}
+	if err := d.openGlobal(stateCfg); err != nil {
+		return nil, err
+	}
 	for _, st := range d.top.Subtopologies {
 		// As in Kafka Streams, a sub-topology has as many tasks as its
 		// largest input topic has partitions.
@@ -173,13 +183,9 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (*Driver, erro
 				Logger:        cfg.Logger,
 				OnBadRecord:   engine.BadRecordPolicy(cfg.OnBadRecord),
 				Now:           func() time.Time { return d.now },
-				State: engine.StateConfig{Dir: "/state", Open: func(dir string) (engine.TaskStorage, error) {
-					// Files live in memory: a write-ahead log
-					// would protect nothing and cost a copy of
-					// every write.
-					return kv.OpenPebble(dir, kv.PebbleOptions{FS: d.fs, DisableWAL: true})
-				}},
-				Cache: cache,
+				State:         stateCfg,
+				Cache:         cache,
+				Global:        d.global,
 			})
 			if err != nil {
 				return nil, err
@@ -326,7 +332,7 @@ func (d *Driver) ProducedTopics() []string {
 // SkippedRecords returns how many bad input records the tasks skipped.
 func (d *Driver) SkippedRecords() int64 {
 	var n int64
-	for _, t := range d.order {
+	for _, t := range d.storeTasks() {
 		n += t.Metrics.SkippedRecords
 	}
 	return n
@@ -341,6 +347,10 @@ func (d *Driver) Close() error {
 	var errs []error
 	for _, t := range d.order {
 		errs = append(errs, t.Close())
+	}
+	if d.global != nil {
+		// After the tasks, which close their views of its stores.
+		errs = append(errs, d.global.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -373,6 +383,7 @@ func (d *Driver) readTopics() []string {
 	for t := range d.top.TopicSubtopology {
 		out = append(out, t)
 	}
+	out = append(out, d.top.GlobalTopics()...)
 	sort.Strings(out)
 	return out
 }
@@ -401,7 +412,7 @@ func (d *Driver) writes(topic string) (bool, []string) {
 // keys where a key is needed, records too late for their window).
 func (d *Driver) DroppedRecords() int64 {
 	var n int64
-	for _, t := range d.order {
+	for _, t := range d.storeTasks() {
 		n += t.Metrics.DroppedRecords
 	}
 	return n

@@ -16,7 +16,7 @@ import (
 func storeParts[T any](d *Driver, name, kind string) []T {
 	d.tb.Helper()
 	var parts []T
-	for _, t := range d.order {
+	for _, t := range d.storeTasks() {
 		s := t.StoreByName(name)
 		if s == nil {
 			continue
@@ -68,7 +68,7 @@ func KeyValueStore[K, V any](d *Driver, name string) *KeyValueStoreView[K, V] {
 // values as stores of V, or nil if the store is not one.
 func timestampedParts[K, V any](d *Driver, name string) []state.ReadOnlyKeyValueStore[K, V] {
 	var parts []state.ReadOnlyKeyValueStore[K, V]
-	for _, t := range d.order {
+	for _, t := range d.storeTasks() {
 		s := t.StoreByName(name)
 		if s == nil {
 			continue

@@ -54,7 +54,7 @@ type InputTopic[K, V any] struct {
 // topic.
 func NewInputTopic[K, V any](d *Driver, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V]) *InputTopic[K, V] {
 	d.tb.Helper()
-	if _, ok := d.top.TopicSubtopology[topic]; !ok {
+	if !d.reads(topic) {
 		d.tb.Fatalf("testutil: input topic %q: the topology does not read it (it reads %q)", topic, d.readTopics())
 	}
 	if keySerde == nil || valueSerde == nil {

@@ -55,6 +55,9 @@ func nodeKindOf(k engine.Kind) NodeKind {
 type Description struct {
 	// Subtopologies in ID order.
 	Subtopologies []SubtopologyDescription
+	// GlobalStores are the update paths of the global stores, in ID
+	// order, after the sub-topologies.
+	GlobalStores []GlobalStoreDescription
 }
 
 // SubtopologyDescription describes one sub-topology: a connected group of
@@ -101,6 +104,9 @@ func (t *Topology) Describe() *Description {
 	d := &Description{Subtopologies: make([]SubtopologyDescription, 0, len(top.Subtopologies))}
 	for _, st := range top.Subtopologies {
 		d.Subtopologies = append(d.Subtopologies, describeSubtopology(st))
+	}
+	for i, st := range top.Globals {
+		d.GlobalStores = append(d.GlobalStores, describeGlobal(st, len(top.Subtopologies)+i))
 	}
 	return d
 }
@@ -222,6 +228,10 @@ func (d *Description) String() string {
 	for i := range d.Subtopologies {
 		sb.WriteString("  ")
 		d.Subtopologies[i].writeText(&sb)
+	}
+	for i := range d.GlobalStores {
+		sb.WriteString("  ")
+		d.GlobalStores[i].writeText(&sb)
 	}
 	return sb.String()
 }

@@ -191,6 +191,11 @@ func (c *procContext[K, V]) SkipRecord(reason string) { c.task.Drop(c.node, reas
 
 func (c *procContext[K, V]) StateStore(name string) (StateStore, error) {
 	if !slices.Contains(c.stores, name) {
+		// Global stores are read without being connected, as in
+		// Kafka Streams.
+		if g, err := c.task.GlobalStore(name); g != nil || err != nil {
+			return g, err
+		}
 		return nil, fmt.Errorf("processor %q is not connected to store %q (connected: %q); connect it with Builder.ConnectStores or the DSL's WithStores", c.node, name, c.stores)
 	}
 	s := c.task.StoreByName(name)

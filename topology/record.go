@@ -1,11 +1,12 @@
 package topology
 
 import (
-	"fmt"
 	"time"
 	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/strata-go/strata/internal/engine"
 )
 
 // Record is one key-value record flowing through a topology.
@@ -107,5 +108,6 @@ type TaskID struct {
 	Partition   int32
 }
 
-// String formats the ID as "subtopology_partition".
-func (id TaskID) String() string { return fmt.Sprintf("%d_%d", id.Subtopology, id.Partition) }
+// String formats the ID as "subtopology_partition", or "global" for the
+// task that keeps global stores up to date.
+func (id TaskID) String() string { return engine.TaskID(id).String() }

@@ -2,9 +2,10 @@
 // join, window): the typed handle on a topology node that kstream.Stream and
 // ktable.Table are defined on.
 //
-// kstream.Stream[K, V] is declared as dsl.Stream[K, V], so Strata's packages
-// convert between them for free, while users see an opaque type and no
-// conversion hatch. kstream never imports ktable; ktable imports kstream.
+// kstream.Stream[K, V] is declared as dsl.Stream[K, V], and ktable.Table[K, V]
+// as dsl.Table[K, V], so Strata's packages convert between them for free,
+// while users see opaque types and no conversion hatch. kstream never imports
+// ktable; ktable imports kstream; join imports both.
 package dsl
 
 import (

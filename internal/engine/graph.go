@@ -51,6 +51,9 @@ type NodeDef struct {
 	// Partitions is the partition count an internal sink asks for its
 	// topic; 0 derives it from the sub-topology writing it.
 	Partitions int
+	// Global marks the source and processor that keep a global store up
+	// to date (see Topology.Globals); they run in no task of their own.
+	Global bool
 	// New makes a fresh instance for one task.
 	New func() Node
 
@@ -123,6 +126,10 @@ type Topology struct {
 	Subtopologies []*Subtopology
 	// TopicSubtopology maps each source topic to the sub-topology reading it.
 	TopicSubtopology map[string]int
+	// Globals are the groups that keep global stores up to date, one per
+	// global store: its source and update processor. They are not
+	// sub-topologies: no task is made for them (see NewGlobalTask).
+	Globals []*Subtopology
 }
 
 // Freeze validates the graph and splits it into sub-topologies. It returns
@@ -194,6 +201,7 @@ func Freeze(g *Graph) (*Topology, []error) {
 		}
 	}
 	errs = append(errs, checkCopartitions(g)...)
+	errs = append(errs, checkGlobals(g)...)
 	if cyc := findCycle(g); cyc != nil {
 		errs = append(errs, fmt.Errorf("the topology has a cycle: %s", strings.Join(cyc, " -> ")))
 	}
@@ -290,6 +298,9 @@ func split(g *Graph) *Topology {
 	t := &Topology{Graph: g, TopicSubtopology: map[string]int{}}
 	byRoot := map[int]*Subtopology{}
 	for _, n := range g.Nodes {
+		if n.Global {
+			continue
+		}
 		r := find(n.Index)
 		st := byRoot[r]
 		if st == nil {
@@ -314,6 +325,7 @@ func split(g *Graph) *Topology {
 			t.TopicSubtopology[topic] = st.ID
 		}
 	}
+	t.Globals = splitGlobals(g)
 	return t
 }
 

@@ -151,6 +151,14 @@ func (t *Topology) planRepartitions(writer map[string]*NodeDef, partitions func(
 			return c, nil
 		}
 		if visiting[topic] {
+			if fixed == nil {
+				// First pass: internal topics that feed each other
+				// (a foreign-key join's subscription and response
+				// topics) are each co-partitioned with a topic that
+				// fixes their count in the second pass; until then,
+				// the cycle adds nothing.
+				return 0, nil
+			}
 			return 0, fmt.Errorf("the partition count of internal topic %q depends on itself", topic)
 		}
 		visiting[topic] = true

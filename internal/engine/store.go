@@ -46,6 +46,10 @@ type StoreDef struct {
 	// the offset its task has committed, its raw records converted by the
 	// store (Kafka Streams' source-topic changelog of a table).
 	SourceTopic string
+	// Global is set by Freeze for a store that a global store processor
+	// updates (see NodeDef.Global): one instance per application
+	// instance, in the global task, read by every task through views.
+	Global bool
 	// New makes the store's instance for one task.
 	New func() Store
 }

@@ -17,8 +17,14 @@ type TaskID struct {
 	Partition   int32
 }
 
-// String formats the ID as "subtopology_partition".
-func (id TaskID) String() string { return fmt.Sprintf("%d_%d", id.Subtopology, id.Partition) }
+// String formats the ID as "subtopology_partition", or "global" for
+// GlobalTaskID.
+func (id TaskID) String() string {
+	if id == GlobalTaskID {
+		return "global"
+	}
+	return fmt.Sprintf("%d_%d", id.Subtopology, id.Partition)
+}
 
 // BadRecordPolicy says what a task does with an input record it cannot
 // decode or whose timestamp is invalid.
@@ -47,6 +53,9 @@ type TaskConfig struct {
 	// same goroutine runs; nil means no caching: every store writes
 	// through. See [Task.NamedCache].
 	Cache *RecordCache
+	// Global is the instance's global task (NewGlobalTask), whose stores
+	// the task's processors read through views; nil when there is none.
+	Global *Task
 }
 
 // Metrics are a task's counters. They are only touched by the goroutine
@@ -77,6 +86,8 @@ type Task struct {
 	byTopic   map[string]*Input
 	// sourceChangelogs maps stores restored from a source topic to it.
 	sourceChangelogs map[string]string
+	// globalViews are the task's views of global stores, by name.
+	globalViews map[string]Store
 
 	streamTime int64
 	current    Current
@@ -112,6 +123,13 @@ type Current struct {
 // NewTask instantiates the nodes of st for one partition and wires them
 // together. Nodes are initialised by Init.
 func NewTask(top *Topology, st *Subtopology, partition int32, cfg TaskConfig) (*Task, error) {
+	return newTask(top, st, TaskID{Subtopology: st.ID, Partition: partition}, nil, cfg)
+}
+
+// newTask makes the task id of st. It reads partition id.Partition of each
+// source topic, or, when partitions is set, every partition of each, up to
+// the count partitions returns (the global task).
+func newTask(top *Topology, st *Subtopology, id TaskID, partitions func(topic string) int, cfg TaskConfig) (*Task, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -119,7 +137,7 @@ func NewTask(top *Topology, st *Subtopology, partition int32, cfg TaskConfig) (*
 		cfg.Now = time.Now
 	}
 	t := &Task{
-		ID:         TaskID{Subtopology: st.ID, Partition: partition},
+		ID:         id,
 		cfg:        cfg,
 		byTopic:    map[string]*Input{},
 		streamTime: UnknownTime,
@@ -161,9 +179,15 @@ func NewTask(top *Topology, st *Subtopology, partition int32, cfg TaskConfig) (*
 			return nil, fmt.Errorf("task %s: node %q is not a source", t.ID, def.Name)
 		}
 		for _, topic := range def.Topics {
-			in := &Input{Topic: topic, Partition: partition, q: src.NewQueue(topic, partition), next: -1}
-			t.inputs = append(t.inputs, in)
-			t.byTopic[topic] = in
+			first, end := id.Partition, id.Partition+1
+			if partitions != nil {
+				first, end = 0, int32(partitions(topic))
+			}
+			for p := first; p < end; p++ {
+				in := &Input{Topic: topic, Partition: p, q: src.NewQueue(topic, p), next: -1}
+				t.inputs = append(t.inputs, in)
+				t.byTopic[topic] = in
+			}
 		}
 	}
 	t.cfg.Logger = t.cfg.Logger.With("task", t.ID.String())
@@ -202,6 +226,11 @@ func (t *Task) Close() error {
 	for i, n := range t.nodes {
 		if err := n.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("task %s: close %q: %w", t.ID, t.names[i], err))
+		}
+	}
+	for name, v := range t.globalViews {
+		if err := v.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("task %s: close view of global store %q: %w", t.ID, name, err))
 		}
 	}
 	for _, s := range t.storeList {

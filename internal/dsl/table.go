@@ -1,0 +1,56 @@
+package dsl
+
+import (
+	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/topology"
+)
+
+// Change is one update of a table row: the row's value after and before.
+// HasNew is false when the update deletes the row; HasOld is false when the
+// row did not exist before. ktable.Change is an alias of it.
+type Change[V any] struct {
+	New    V
+	Old    V
+	HasNew bool
+	HasOld bool
+}
+
+// Table is a typed handle on a table: the node whose output is the stream
+// of the table's row updates, the serdes of its keys and values, and the
+// store holding its rows when it is materialized.
+//
+// ktable.Table[K, V] is declared as dsl.Table[K, V], so that package join
+// reaches a table's parts by conversion while users see an opaque type.
+type Table[K, V any] struct {
+	changes    Stream[K, Change[V]]
+	keySerde   serde.Serde[K]
+	valueSerde serde.Serde[V]
+	store      string
+}
+
+// NewTable returns a handle on the table whose updates changes carries.
+// Serdes may be nil when unknown; store is the name of a key-value store
+// of state.Timestamped[V] holding the table's current rows, or "" when the
+// table is not materialized.
+func NewTable[K, V any](changes Stream[K, Change[V]], ks serde.Serde[K], vs serde.Serde[V], store string) Table[K, V] {
+	return Table[K, V]{changes: changes, keySerde: ks, valueSerde: vs, store: store}
+}
+
+// Changes is the stream of the table's row updates.
+func (t Table[K, V]) Changes() Stream[K, Change[V]] { return t.changes }
+
+// Builder is the builder the table's node belongs to.
+func (t Table[K, V]) Builder() *topology.Builder { return t.changes.Builder() }
+
+// Node is the name of the node whose output is the table's updates.
+func (t Table[K, V]) Node() string { return t.changes.Node() }
+
+// KeySerde is the key serde known for the table, or nil.
+func (t Table[K, V]) KeySerde() serde.Serde[K] { return t.keySerde }
+
+// ValueSerde is the value serde known for the table, or nil.
+func (t Table[K, V]) ValueSerde() serde.Serde[V] { return t.valueSerde }
+
+// Store is the name of the store holding the table's rows, or "" when the
+// table is not materialized.
+func (t Table[K, V]) Store() string { return t.store }

@@ -1,0 +1,79 @@
+package join
+
+import (
+	"math"
+	"sync"
+
+	"github.com/strata-go/strata/topology"
+)
+
+// sharedTimes tracks the earliest time in one task's outer store, so that
+// the join's two processors, which share the store, skip scanning it while
+// no record in it can be due: Kafka Streams' TimeTracker.minTime, which it
+// shares the same way. Both processors run on their task's goroutine.
+type sharedTimes struct {
+	// min is the earliest time in the store or before it: unknownMin
+	// until the first scan (a store restored from its changelog may hold
+	// anything), emptyMin when the store holds nothing.
+	min  int64
+	refs int
+}
+
+const (
+	unknownMin = math.MinInt64
+	emptyMin   = math.MaxInt64
+)
+
+// keep notes a record kept at ts.
+func (t *sharedTimes) keep(ts int64) {
+	if t.min != unknownMin {
+		t.min = min(t.min, ts)
+	}
+}
+
+// scanned notes the earliest time left in the store after a scan.
+func (t *sharedTimes) scanned(earliest int64) { t.min = earliest }
+
+// mayHold reports whether the store may hold records at ts.
+func (t *sharedTimes) mayHold(ts int64) bool { return t.min == unknownMin || ts >= t.min }
+
+// mayBeDue reports whether the earliest record may be due at stream time
+// st, given how long after its time its window closes.
+func (t *sharedTimes) mayBeDue(closesAfter, st int64) bool {
+	switch t.min {
+	case unknownMin:
+		return true
+	case emptyMin:
+		return false
+	}
+	return t.min+closesAfter < st
+}
+
+// The sharedTimes of each outer store instance: one per task, found by both
+// of the task's join processors through the store they share.
+var (
+	timesMu sync.Mutex
+	times   = map[topology.StateStore]*sharedTimes{}
+)
+
+func shareTimes(store topology.StateStore) *sharedTimes {
+	timesMu.Lock()
+	defer timesMu.Unlock()
+	t := times[store]
+	if t == nil {
+		t = &sharedTimes{min: unknownMin}
+		times[store] = t
+	}
+	t.refs++
+	return t
+}
+
+func unshareTimes(store topology.StateStore) {
+	timesMu.Lock()
+	defer timesMu.Unlock()
+	if t := times[store]; t != nil {
+		if t.refs--; t.refs <= 0 {
+			delete(times, store)
+		}
+	}
+}

@@ -1,0 +1,137 @@
+package join
+
+import (
+	"fmt"
+
+	"github.com/strata-go/strata/internal/dsl"
+	"github.com/strata-go/strata/kstream"
+	"github.com/strata-go/strata/ktable"
+	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/state"
+	"github.com/strata-go/strata/topology"
+)
+
+// StreamTable joins each record of s with the row of t that has its key,
+// Kafka Streams' KStream#join(KTable): only stream records trigger output,
+// and they meet the table's current row, not the one current at the record's
+// timestamp. A record whose key has no row produces nothing; the result
+// keeps the stream record's key, timestamp and headers.
+//
+// Records with a null value, or a null key, cannot be joined: they are
+// dropped, counted and logged. If the stream's key may have changed since it
+// was read, the stream goes through a repartition topic first,
+// "<applicationID>-<name>-repartition" (<name> is the Named name, else the
+// stream's node, as in Kafka Streams). The stream's and the table's source
+// topics must have the same number of partitions, which the application
+// checks when it starts. A table without a store is materialized for the
+// join (docs/deviations.md).
+//
+// Options: [Named] (the join processor), [WithKeySerde] and
+// [WithValueSerdes] (the repartition topic, a materialized table),
+// [WithStoreOptions] (a materialized table's store), [WithResultSerde] (the
+// result stream's value serde).
+func StreamTable[K, V1, V2, VR any](s kstream.Stream[K, V1], t ktable.Table[K, V2], joiner func(key K, left V1, right V2) VR, opts ...Option) kstream.Stream[K, VR] {
+	return streamTable(s, t, "join.StreamTable", joiner, nil, opts)
+}
+
+// StreamTableLeft is [StreamTable] as a left join, KStream#leftJoin(KTable):
+// every stream record produces a result, the joiner getting a nil right
+// value when the table has no row for the key. As in Kafka Streams since
+// 3.7 (KIP-962), a record with a null key and a value is joined with no row
+// rather than dropped, when the stream is not repartitioned (a repartition
+// drops null keys); records with a null value are dropped.
+func StreamTableLeft[K, V1, V2, VR any](s kstream.Stream[K, V1], t ktable.Table[K, V2], joiner func(key K, left V1, right *V2) VR, opts ...Option) kstream.Stream[K, VR] {
+	return streamTable(s, t, "join.StreamTableLeft", nil, joiner, opts)
+}
+
+func streamTable[K, V1, V2, VR any](s kstream.Stream[K, V1], t ktable.Table[K, V2], op string, inner func(K, V1, V2) VR, left func(K, V1, *V2) VR, opts []Option) kstream.Stream[K, VR] {
+	c, tc := dsl.Stream[K, V1](s), dsl.Table[K, V2](t)
+	b := c.Builder()
+	if b == nil || tc.Builder() == nil {
+		panic(op + ": a zero Stream or Table; they come from From and from operations on others")
+	}
+	if b != tc.Builder() {
+		b.Fail(fmt.Errorf("%s: the stream and the table belong to different builders", op))
+	}
+	o := collect(b, op, opts, optName|optStore|optSerdes|optResultSerde)
+	name := o.nameOr(b, "KSTREAM-JOIN-")
+	if inner == nil && left == nil {
+		b.Fail(fmt.Errorf("%s %q: nil joiner", op, name))
+	}
+	if c.RepartitionRequired() {
+		// Named after the join, else after the stream's node, as
+		// Kafka Streams names it.
+		prefix := c.Node()
+		if o.name != "" {
+			prefix = o.name
+		}
+		ks := dsl.SerdeOr(b, op, "key", o.keySerde, c.KeySerde())
+		vs := dsl.SerdeOr(b, op, "left value", o.leftSerde, c.ValueSerde())
+		s = s.Repartition(kstream.Named(prefix), kstream.WithSerdes(ks, vs))
+		c = dsl.Stream[K, V1](s)
+	}
+	r := rowsOf(b, op, name, "right", tc, o.keySerde, o.rightSerde, o)
+	topology.AddProcessor(b, name, func() topology.Processor[K, V1, K, VR] {
+		return &streamTableProc[K, V1, V2, VR]{store: r.store, inner: inner, left: left}
+	}, c.Node())
+	if r.store != "" {
+		b.ConnectStores(name, r.store)
+	}
+	b.Copartition(name, r.node)
+	var vr serde.Serde[VR] // unknown unless given, as kstream.MapValues leaves it
+	if o.resultSerde != nil {
+		vr = dsl.SerdeOr[VR](b, op, "result", o.resultSerde, nil)
+	}
+	return kstream.Stream[K, VR](dsl.NewStream(b, name, c.KeySerde(), vr, false))
+}
+
+// streamTableProc looks each stream record's key up in the table's store.
+type streamTableProc[K, V1, V2, VR any] struct {
+	ctx   topology.Context[K, VR]
+	store string
+	rows  state.KeyValueStore[K, state.Timestamped[V2]]
+	inner func(K, V1, V2) VR  // set for the inner join
+	left  func(K, V1, *V2) VR // set for the left join
+}
+
+func (p *streamTableProc[K, V1, V2, VR]) Init(ctx topology.Context[K, VR]) error {
+	p.ctx = ctx
+	s, err := lookupRows[K, V2](ctx, p.store)
+	if err != nil {
+		return err
+	}
+	p.rows = s
+	return nil
+}
+
+func (p *streamTableProc[K, V1, V2, VR]) Process(r topology.Record[K, V1]) error {
+	if r.IsTombstone() {
+		p.ctx.SkipRecord("null value in stream-table join")
+		return nil
+	}
+	if r.HasNullKey() {
+		if p.left == nil {
+			p.ctx.SkipRecord("null key in stream-table join")
+			return nil
+		}
+		return p.ctx.Forward(topology.WithValue(r, p.left(r.Key, r.Value, nil)))
+	}
+	row, ok, err := p.rows.Get(r.Key)
+	if err != nil {
+		return fmt.Errorf("stream-table join: read store %q: %w", p.store, err)
+	}
+	switch {
+	case p.inner != nil && ok:
+		return p.ctx.Forward(topology.WithValue(r, p.inner(r.Key, r.Value, row.Value)))
+	case p.left != nil && ok:
+		// A copy escapes to the joiner, so that row does not escape,
+		// and the inner join does not allocate it.
+		right := row.Value
+		return p.ctx.Forward(topology.WithValue(r, p.left(r.Key, r.Value, &right)))
+	case p.left != nil:
+		return p.ctx.Forward(topology.WithValue(r, p.left(r.Key, r.Value, nil)))
+	}
+	return nil
+}
+
+func (p *streamTableProc[K, V1, V2, VR]) Close() error { return nil }
