@@ -7,9 +7,11 @@
 // partitions, and is timed from the first input batch fetched to the last
 // output record acknowledged or, where commits decide (exactly-once, counts),
 // to the last commit answered. Its output is then read back and checked:
-// every record mapped, every key's final count exact. Repetitions are
-// interleaved across scenarios, and the report is a markdown table of the
-// median records/s and the range.
+// every record mapped, every key's final count exact. After an unreported
+// warm-up run, repetitions are interleaved across scenarios, and the report
+// is a markdown table of the median records/s, their range, and the median
+// CPU time per record (the whole process's, broker included), which varies
+// less than records/s when other work shares the machine.
 //
 //	go run ./bench -n 1000000 -count 3
 //	go run ./bench -run 'count-eos' -count 1 -cpuprofile cpu.pprof
