@@ -252,6 +252,8 @@ func newRunner(ctx context.Context, a *App, in *instance, index int, first *runn
 			wrapped := fmt.Errorf("produce to %s[%d]: %w", rec.Topic, rec.Partition, err)
 			r.produceErr.CompareAndSwap(nil, &wrapped)
 		}
+		// franz-go is done with the record: the next output reuses it.
+		engine.FreeOutputRecord(rec)
 	}
 	// Everything a task needs is set up before the group client exists:
 	// it joins the group, and may be assigned partitions, as soon as it

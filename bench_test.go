@@ -1,11 +1,9 @@
 package strata_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,7 +12,7 @@ import (
 
 	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/embedded"
-	"github.com/strata-go/strata/kstream"
+	"github.com/strata-go/strata/internal/benchkit"
 	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/state"
 	"github.com/strata-go/strata/topology"
@@ -60,63 +58,19 @@ func benchOnKafka(b *testing.B, load, run func(b *testing.B, c *embedded.Cluster
 
 // preload writes n records with 10k distinct keys.
 func preload(b *testing.B, c *embedded.Cluster, n int) {
-	cl, err := c.Client(kgo.ProducerLinger(5 * time.Millisecond))
-	if err != nil {
+	if err := benchkit.Preload(context.Background(), c, "in", n, benchKeys); err != nil {
 		b.Fatal(err)
-	}
-	defer cl.Close()
-	value := bytes.Repeat([]byte("v"), 16)
-	var failed atomic.Pointer[error]
-	for i := 0; i < n; i++ {
-		r := &kgo.Record{Topic: "in", Key: fmt.Appendf(nil, "key-%05d", i%10000), Value: value}
-		cl.Produce(context.Background(), r, func(_ *kgo.Record, err error) {
-			if err != nil {
-				failed.CompareAndSwap(nil, &err)
-			}
-		})
-	}
-	if err := cl.Flush(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	if err := failed.Load(); err != nil {
-		b.Fatal(*err)
 	}
 }
+
+// benchKeys is the number of distinct keys of the preloaded records.
+const benchKeys = 10_000
 
 // plainLoop is the baseline: one franz-go client consuming "in" from the
 // start, upper-casing each value and producing it to "out".
 func plainLoop(b *testing.B, c *embedded.Cluster, n int) {
-	cl, err := c.Client(
-		kgo.ConsumeTopics("in"),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-	)
-	if err != nil {
+	if err := benchkit.PlainLoop(context.Background(), c, "in", "out", n); err != nil {
 		b.Fatal(err)
-	}
-	defer cl.Close()
-	ctx := context.Background()
-	var failed atomic.Pointer[error]
-	seen := 0
-	for seen < n {
-		fetches := cl.PollFetches(ctx)
-		if err := fetches.Err(); err != nil {
-			b.Fatal(err)
-		}
-		fetches.EachRecord(func(r *kgo.Record) {
-			seen++
-			out := &kgo.Record{Topic: "out", Key: r.Key, Value: bytes.ToUpper(r.Value)}
-			cl.Produce(ctx, out, func(_ *kgo.Record, err error) {
-				if err != nil {
-					failed.CompareAndSwap(nil, &err)
-				}
-			})
-		})
-	}
-	if err := cl.Flush(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := failed.Load(); err != nil {
-		b.Fatal(*err)
 	}
 }
 
@@ -124,39 +78,8 @@ func plainLoop(b *testing.B, c *embedded.Cluster, n int) {
 // stops once every record has been processed; Run returns after flushing
 // and committing, so the output is acknowledged when it returns.
 func strataMapThrough(b *testing.B, c *embedded.Cluster, n int) {
-	var processed atomic.Int64
-	done := make(chan struct{})
-	bld := topology.NewBuilder()
-	in := kstream.From(bld, "in", serde.String(), serde.String())
-	upper := kstream.MapValues(in, func(_, v string) string { return strings.ToUpper(v) })
-	upper.Peek(func(string, string) {
-		if processed.Add(1) == int64(n) {
-			close(done)
-		}
-	}).To("out")
-	top, err := bld.Build()
-	if err != nil {
-		b.Fatal(err)
-	}
-	app, err := strata.New(top, strata.Config{
-		ApplicationID: "bench-map-through",
-		Brokers:       c.Addrs(),
-		StateDir:      b.TempDir(),
-		Logger:        slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- app.Run(ctx) }()
-	select {
-	case <-done:
-	case err := <-errc:
-		b.Fatalf("app stopped early: %v", err)
-	}
-	cancel()
-	if err := <-errc; err != nil {
+	env := benchkit.Env{Cluster: c, In: "in", Out: "out", Records: n, Keys: benchKeys, StateDir: b.TempDir()}
+	if _, err := benchkit.MapThrough(context.Background(), env, strata.AtLeastOnce); err != nil {
 		b.Fatal(err)
 	}
 }

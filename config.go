@@ -147,7 +147,9 @@ type Config struct {
 	// (state.Caching; the DSL's aggregations) collect their updates
 	// between commits, so that many updates of a key become one store
 	// write, one changelog record and one record downstream. Keys, values
-	// and a fixed overhead per entry count towards it; when it is full,
+	// (and the previous value of each key written since it was last
+	// stored, kept for the flush) and a fixed overhead per entry count
+	// towards it; when it is full,
 	// the least recently used entries of the store being written are
 	// written through and dropped. Default 10 MiB, Kafka's default. As in
 	// Kafka Streams, the budget is split evenly between the instance's

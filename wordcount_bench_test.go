@@ -7,12 +7,12 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/internal/benchkit"
 	"github.com/strata-go/strata/kstream"
 	"github.com/strata-go/strata/ktable"
 	"github.com/strata-go/strata/serde"
@@ -60,14 +60,8 @@ func benchWordCount(b *testing.B, run func(b *testing.B, c *embedded.Cluster, n 
 // 10k distinct keys, the words cycling through the vocabulary so that each
 // is counted about as often as any other.
 func preloadLines(b *testing.B, c *embedded.Cluster, n int) {
-	cl, err := c.Client(kgo.ProducerLinger(5 * time.Millisecond))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Close()
-	var failed atomic.Pointer[error]
 	var line []byte
-	for i := 0; i < n; i++ {
+	err := benchkit.ProduceAll(context.Background(), c, n, func(i int) *kgo.Record {
 		line = line[:0]
 		for j := range benchWordsPerLine {
 			if j > 0 {
@@ -78,18 +72,10 @@ func preloadLines(b *testing.B, c *embedded.Cluster, n int) {
 			// each 10k words, in a scattered order.
 			line = fmt.Appendf(line, "w%04d", (i*benchWordsPerLine*7919+j*7919)%benchVocabulary)
 		}
-		r := &kgo.Record{Topic: "in", Key: fmt.Appendf(nil, "key-%05d", i%10000), Value: append([]byte(nil), line...)}
-		cl.Produce(context.Background(), r, func(_ *kgo.Record, err error) {
-			if err != nil {
-				failed.CompareAndSwap(nil, &err)
-			}
-		})
-	}
-	if err := cl.Flush(context.Background()); err != nil {
+		return &kgo.Record{Topic: "in", Key: benchkit.Key(i, benchKeys), Value: append([]byte(nil), line...)}
+	})
+	if err != nil {
 		b.Fatal(err)
-	}
-	if err := failed.Load(); err != nil {
-		b.Fatal(*err)
 	}
 }
 

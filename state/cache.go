@@ -61,7 +61,9 @@ type CachedKeyValueStore[K, V any] interface {
 	// SetFlushListener sets the function told about every key a flush
 	// writes, once per key and flush, after the store and changelog
 	// writes, with the new value and, if sendOldValues is set, the old
-	// one (read from the store before the flush overwrote it). A delete
+	// one (the store's value before the flush overwrote it, which the
+	// cache kept if it held the key before the write, or else read from
+	// the store). A delete
 	// of a key the store does not hold is skipped entirely: nothing is
 	// written, logged or reported. An error from the listener fails the
 	// flush. Aggregations forward their results from it, as Kafka
@@ -144,7 +146,9 @@ func (s *kvStore[K, V]) writeFlushed(entries []engine.CacheEntry) error {
 	if l != nil {
 		for _, e := range entries {
 			var old []byte
-			if s.sendOld || e.Value == nil {
+			if (s.sendOld || e.Value == nil) && e.OldKnown {
+				old = e.Old
+			} else if s.sendOld || e.Value == nil {
 				v, ok, err := s.db.Get(e.Key)
 				if err != nil {
 					return fmt.Errorf("read old value: %w", err)

@@ -5,8 +5,6 @@ import (
 	"hash/fnv"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/strata-go/strata/internal/engine"
 	"github.com/strata-go/strata/internal/kv"
 	"github.com/strata-go/strata/serde"
@@ -174,13 +172,10 @@ func writeTime(t *engine.Task) int64 {
 // stamped ts (Unix milliseconds). key and value must stay untouched until
 // the record is acknowledged.
 func (sp *spec) sendChangelogAt(t *engine.Task, topic string, key, value []byte, ts int64) error {
-	err := t.Send(&kgo.Record{
-		Topic:     topic,
-		Partition: t.ChangelogPartition(),
-		Key:       key,
-		Value:     value,
-		Timestamp: time.UnixMilli(ts),
-	})
+	r := engine.NewOutputRecord()
+	r.Topic, r.Partition, r.Key, r.Value = topic, t.ChangelogPartition(), key, value
+	r.Timestamp = time.UnixMilli(ts)
+	err := t.Send(r)
 	if err != nil {
 		return fmt.Errorf("write changelog: %w", err)
 	}

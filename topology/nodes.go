@@ -333,12 +333,8 @@ func (s *sinkNode[K, V]) receive(r Record[K, V]) error {
 		p = int32(s.next % uint32(n))
 		s.next++
 	}
-	return t.Send(&kgo.Record{
-		Topic:     topic,
-		Partition: p,
-		Key:       kb,
-		Value:     vb,
-		Timestamp: r.Timestamp,
-		Headers:   headersToKgo(r.Headers),
-	})
+	out := engine.NewOutputRecord()
+	out.Topic, out.Partition, out.Key, out.Value = topic, p, kb, vb
+	out.Timestamp, out.Headers = r.Timestamp, headersToKgo(r.Headers)
+	return t.Send(out)
 }

@@ -63,7 +63,8 @@ type RecordCache struct {
 // CacheStats are a record cache's counters.
 type CacheStats struct {
 	// Entries and Bytes are what the cache holds now; Bytes counts keys,
-	// values and CacheEntryOverhead per entry.
+	// values, the old values kept for dirty entries (CacheEntry.Old) and
+	// CacheEntryOverhead per entry.
 	Entries int64
 	Bytes   int64
 	// Hits and Misses count lookups with Get.
@@ -118,6 +119,14 @@ type CacheEntry struct {
 	// Timestamp is the time, in Unix milliseconds, the value was
 	// written with: the timestamp of the record being processed then.
 	Timestamp int64
+	// OldKnown reports that Old is the key's value in the store, as of
+	// the previous flush: the cache knows it when the key was cached
+	// clean (loaded from the store, or flushed) before this round of
+	// writes. Old is then nil if the store does not hold the key. When
+	// OldKnown is false, a flush function that needs the old value reads
+	// the store.
+	Old      []byte
+	OldKnown bool
 }
 
 // cacheEntry is one cached key.
@@ -131,6 +140,11 @@ type cacheEntry struct {
 	tomb  bool
 	dirty bool
 	live  bool // in its named cache's map
+	// old is the store's value of a dirty entry, copied from the entry
+	// when it was clean, if oldKnown: a clean entry's value is the
+	// store's. It saves a flush the store read of each key's old value.
+	old      []byte
+	oldKnown bool
 	// prev and next link the named cache's LRU list; dprev and dnext its
 	// dirty list.
 	prev, next   *cacheEntry
@@ -146,7 +160,7 @@ func (e *cacheEntry) value() []byte {
 	return e.buf[e.klen:]
 }
 
-func (e *cacheEntry) size() int64 { return int64(len(e.buf)) + CacheEntryOverhead }
+func (e *cacheEntry) size() int64 { return int64(len(e.buf)+len(e.old)) + CacheEntryOverhead }
 
 // mapKey is the entry's key as a string sharing its bytes, so inserting a
 // key allocates no string. It is safe because the key bytes do not change
@@ -171,6 +185,11 @@ func (e *cacheEntry) setValue(value []byte, tomb, fresh bool) {
 		e.buf = buf
 	}
 	e.buf = append(e.buf[:e.klen], value...)
+}
+
+// flushEntry is what a flush of e hands the flush function.
+func (e *cacheEntry) flushEntry() CacheEntry {
+	return CacheEntry{Key: e.key(), Value: e.value(), Timestamp: e.ts, Old: e.old, OldKnown: e.oldKnown}
 }
 
 // newEntry returns an entry holding key and value, reusing a free one if
@@ -300,6 +319,15 @@ func (n *NamedCache) put(key, value []byte, tomb bool, ts int64, dirty bool) {
 			c.stats.Overwrites++
 		}
 		n.resize(-e.size())
+		if dirty && !e.dirty {
+			// A clean entry holds the store's value: keep it as the
+			// old value for the flush. The copy is the entry's own: a
+			// flush function may still hold the previous one.
+			e.old, e.oldKnown = nil, true
+			if !e.tomb {
+				e.old = append([]byte{}, e.value()...)
+			}
+		}
 		e.setValue(value, tomb, n.flushing > 0)
 		n.touch(e)
 	} else {
@@ -381,16 +409,22 @@ func (n *NamedCache) flush(evicted *cacheEntry) error {
 	if evicted != nil {
 		n.unlinkDirty(evicted)
 		evicted.dirty = false
-		entries = append(entries, CacheEntry{Key: evicted.key(), Value: evicted.value(), Timestamp: evicted.ts})
+		entries = append(entries, evicted.flushEntry())
 		flushed = append(flushed, evicted)
+		evicted.old, evicted.oldKnown = nil, false
 	}
 	// Everything is marked clean before the flush function runs, so
 	// that writes it makes to this cache are dirty again afterwards.
 	for e := n.dirtyHead; e != nil; {
 		next := e.dnext
 		e.dprev, e.dnext, e.dirty = nil, nil, false
-		entries = append(entries, CacheEntry{Key: e.key(), Value: e.value(), Timestamp: e.ts})
+		entries = append(entries, e.flushEntry())
 		flushed = append(flushed, e)
+		// Once flushed, the entry's value is the store's.
+		if e.live {
+			n.resize(-int64(len(e.old)))
+		}
+		e.old, e.oldKnown = nil, false
 		e = next
 	}
 	n.dirtyHead, n.dirtyTail, n.dirtyLen = nil, nil, 0

@@ -188,8 +188,9 @@ func TestCacheTombstones(t *testing.T) {
 }
 
 func TestCacheLRUOrder(t *testing.T) {
-	// Room for three entries of this size.
-	c := NewRecordCache(3 * size("k1", "v"))
+	// Room for three entries of this size, and for the one-byte old
+	// value k2 keeps once it is written again after the flush.
+	c := NewRecordCache(3*size("k1", "v") + 1)
 	var log flushLog
 	n := c.Named("s", log.fn)
 	put(t, n, "k1", "v", 1)

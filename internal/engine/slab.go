@@ -1,6 +1,11 @@
 package engine
 
-import "unsafe"
+import (
+	"sync"
+	"unsafe"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
 
 const slabChunk = 64 << 10
 
@@ -33,4 +38,25 @@ func (t *Task) KeepOutput(b []byte) {
 // has acknowledged every record, for instance.
 func (t *Task) ReleaseOutputBuffers() {
 	t.slab = t.slab[:0]
+}
+
+// recordPool recycles output records: sinks and changelogs take them with
+// NewOutputRecord, and a collector that is done with a record once it is
+// produced returns it with FreeOutputRecord. A record is about 200 bytes
+// with pointers; allocating one per output record was a sixth of the
+// runtime's CPU time in the map-through benchmark (go run ./bench).
+var recordPool = sync.Pool{New: func() any { return new(kgo.Record) }}
+
+// NewOutputRecord returns a zeroed record to fill and hand to Collector.Send.
+func NewOutputRecord() *kgo.Record {
+	return recordPool.Get().(*kgo.Record)
+}
+
+// FreeOutputRecord zeroes r and lets NewOutputRecord return it again. A
+// collector calls it once the record is produced and nothing refers to it
+// any more (in franz-go, in the produce promise); a collector that keeps
+// records, as the test driver does, never calls it.
+func FreeOutputRecord(r *kgo.Record) {
+	*r = kgo.Record{}
+	recordPool.Put(r)
 }
