@@ -18,32 +18,30 @@ import (
 	"github.com/strata-go/strata/topology"
 )
 
-// crashingCounter counts like counter and calls crash after its n-th
-// record, in the middle of the app's work.
+// crashingCounter counts like counter and calls each after every record it
+// counted, in the middle of the app's work: each may crash the app.
 type crashingCounter struct {
 	counter
-	seen  *atomic.Int64
-	n     int64
-	crash func()
+	each func()
 }
 
 func (c *crashingCounter) Process(r topology.Record[string, string]) error {
 	if err := c.counter.Process(r); err != nil {
 		return err
 	}
-	if c.seen.Add(1) == c.n && c.crash != nil {
-		c.crash()
-	}
+	c.each()
 	return nil
 }
 
-func crashTopology(t *testing.T, seen *atomic.Int64, n int64, crash func()) *topology.Topology {
+// crashTopology counts records of "in" per key into "out", calling each
+// after every record.
+func crashTopology(t *testing.T, each func()) *topology.Topology {
 	t.Helper()
 	b := topology.NewBuilder()
 	state.AddKeyValueStore(b, "counts", serde.String(), serde.Int64())
 	topology.AddSource(b, "src", topology.Source[string, string]{Topics: []string{"in"}, KeySerde: serde.String(), ValueSerde: serde.String()})
 	topology.AddProcessor(b, "count", func() topology.Processor[string, string, string, int64] {
-		return &crashingCounter{seen: seen, n: n, crash: crash}
+		return &crashingCounter{each: each}
 	}, "src")
 	b.ConnectStores("count", "counts")
 	topology.AddSink(b, "sink", topology.Sink[string, int64]{Topic: "out", KeySerde: serde.String(), ValueSerde: serde.Int64()}, "count")
@@ -93,7 +91,11 @@ func TestCrashRecovery(t *testing.T) {
 			}
 			var seen atomic.Int64
 			var app1 *strata.App
-			top := crashTopology(t, &seen, n/2, func() { strata.Crash(app1) })
+			top := crashTopology(t, func() {
+				if seen.Add(1) == n/2 {
+					strata.Crash(app1)
+				}
+			})
 			app1, err := strata.New(top, cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -108,8 +110,7 @@ func TestCrashRecovery(t *testing.T) {
 				}
 			}
 
-			var seen2 atomic.Int64
-			app2, err := strata.New(crashTopology(t, &seen2, 0, nil), cfg)
+			app2, err := strata.New(crashTopology(t, func() {}), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,33 +148,43 @@ func runUntilCounts(t *testing.T, c *embedded.Cluster, app *strata.App, model ma
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- app.Run(ctx) }()
-	cl, err := c.Client(kgo.ConsumeTopics("out"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	rctx, rcancel := context.WithTimeout(context.Background(), testTimeout)
 	defer rcancel()
+	err := waitCounts(rctx, c, model, exact)
+	cancel()
+	if runErr := <-errc; err != nil || runErr != nil {
+		t.Fatalf("outputs did not reach the model's counts: %v; Run: %v", err, runErr)
+	}
+}
+
+// waitCounts reads out read_committed from the start until, for every key,
+// the latest count read reaches its model count (exactly, if exact). It
+// returns an error, naming a key that is not there, when ctx ends first.
+func waitCounts(ctx context.Context, c *embedded.Cluster, model map[string]int64, exact bool) error {
+	cl, err := c.Client(kgo.ConsumeTopics("out"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
 	latest := map[string]int64{}
-	done := func() bool {
+	missing := func() string {
 		for k, want := range model {
 			if got := latest[k]; got < want || exact && got != want {
-				return false
+				return fmt.Sprintf("%s at %d, want %d", k, got, want)
 			}
 		}
-		return true
+		return ""
 	}
-	for !done() {
-		f := cl.PollFetches(rctx)
-		if rctx.Err() != nil {
-			cancel()
-			t.Fatalf("outputs did not reach the model's counts: %v; Run: %v", rctx.Err(), <-errc)
+	for {
+		m := missing()
+		if m == "" {
+			return nil
+		}
+		f := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %s", ctx.Err(), m)
 		}
 		f.EachRecord(func(r *kgo.Record) { latest[string(r.Key)] = int64(binary.BigEndian.Uint64(r.Value)) })
-	}
-	cancel()
-	if err := <-errc; err != nil {
-		t.Fatalf("Run: %v", err)
 	}
 }
 
