@@ -3,7 +3,6 @@ package state
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -128,6 +127,7 @@ type windowStore[K, V any] struct {
 	valueSerde serde.Serde[V]
 	size       int64 // ms
 	dups       bool
+	seq        dupSeq // numbers duplicates when dups
 }
 
 // windowSeqLen is the length of the sequence number ending window keys.
@@ -141,7 +141,15 @@ var zeroSeq = []byte{0, 0, 0, 0}
 
 func (s *windowStore[K, V]) Name() string { return s.spec.name }
 
-func (s *windowStore[K, V]) Init(t *engine.Task) error { return s.open(t) }
+func (s *windowStore[K, V]) Init(t *engine.Task) error {
+	if err := s.open(t); err != nil {
+		return err
+	}
+	if err := s.loadSeq(); err != nil {
+		return s.fail("init", err)
+	}
+	return nil
+}
 
 func (s *windowStore[K, V]) Flush() error { return s.flush() }
 
@@ -167,7 +175,7 @@ func (s *windowStore[K, V]) Put(key K, value V, windowStart time.Time) error {
 	raw := s.rawPrefix(kb, ts)
 	seq := uint32(0)
 	if s.dups {
-		if seq, err = s.nextSeq(raw); err != nil {
+		if seq, err = s.nextSeq(); err != nil {
 			return s.fail("put", err)
 		}
 	}
@@ -188,25 +196,6 @@ func (s *windowStore[K, V]) Put(key K, value V, windowStart time.Time) error {
 		return s.fail("put", err)
 	}
 	return s.log(ck, vb)
-}
-
-// nextSeq returns the sequence number of a new duplicate of the window whose
-// entry keys start with prefix: one more than the last one's. Numbering per
-// key and window, rather than per store as Kafka Streams does, needs no
-// state to survive restarts.
-func (s *windowStore[K, V]) nextSeq(prefix []byte) (uint32, error) {
-	it := s.db.Iter(prefix, prefixEnd(prefix), true)
-	seq := uint32(1)
-	if it.Next() {
-		k := it.Key()
-		last := be32(k[len(k)-windowSeqLen:])
-		if last == math.MaxUint32 {
-			it.Close()
-			return 0, errors.New("too many duplicates of one key and window")
-		}
-		seq = last + 1
-	}
-	return seq, it.Close()
 }
 
 func (s *windowStore[K, V]) Fetch(key K, windowStart time.Time) (V, bool, error) {
@@ -401,6 +390,7 @@ func (s *windowStore[K, V]) Restore(recs []*kgo.Record) error {
 			return nil, false, s.corrupt(r, fmt.Sprintf("key of %d bytes is shorter than the %d of a window start and sequence number", len(r.Key), windowLogSuffixLen))
 		}
 		ts := be64(r.Key[n:])
+		s.restoredSeq(r.Key)
 		if s.expired(ts) {
 			return nil, false, nil
 		}
