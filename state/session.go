@@ -159,12 +159,7 @@ func (s *sessionStore[K, V]) write(key K, start, end int64, vb []byte, op string
 	if err := s.advance(end); err != nil {
 		return err
 	}
-	if vb == nil {
-		err = s.db.Delete(raw)
-	} else {
-		err = s.db.Set(raw, vb)
-	}
-	if err != nil {
+	if err := s.putRaw(raw, vb); err != nil {
 		return s.fail(op, err)
 	}
 	return s.log(ck, vb)

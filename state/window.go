@@ -187,12 +187,7 @@ func (s *windowStore[K, V]) Put(key K, value V, windowStart time.Time) error {
 	if err := s.advance(ts); err != nil {
 		return err
 	}
-	if vb == nil {
-		err = s.db.Delete(raw)
-	} else {
-		err = s.db.Set(raw, vb)
-	}
-	if err != nil {
+	if err := s.putRaw(raw, vb); err != nil {
 		return s.fail("put", err)
 	}
 	return s.log(ck, vb)

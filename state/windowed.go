@@ -63,10 +63,11 @@ type segmented struct {
 	// dropped counts puts dropped because their window had expired.
 	dropped int64
 
-	keyBuf []byte // serialized record keys of reads and unlogged writes
-	valBuf []byte // serialized values of unlogged writes
-	rawBuf []byte // kv keys
-	decBuf []byte // unescaped record keys being decoded
+	keyBuf  []byte // serialized record keys of reads and unlogged writes
+	valBuf  []byte // serialized values of unlogged writes
+	rawBuf  []byte // kv keys
+	decBuf  []byte // unescaped record keys being decoded
+	timeBuf []byte // the stream time being saved
 }
 
 func newSegmented(sp *spec, retention int64) segmented {
@@ -179,6 +180,38 @@ func (s *segmented) dropLate(ts int64) {
 	s.dropped++
 	s.task.Logger().Debug("skipping write to expired window", "store", s.spec.name,
 		"time", ts, "stream_time", s.streamTime, "retention_ms", s.retention)
+}
+
+// putRaw stores an entry, or deletes it if vb is nil. A persistent store
+// whose stream time moved since it was last saved saves it in the same
+// batch: one commit rather than two (one now, one at the next flush), as
+// the driver commits after every record.
+func (s *segmented) putRaw(raw, vb []byte) error {
+	if s.spec.inMemory || !s.known || (s.saved && s.savedTime == s.streamTime) {
+		if vb == nil {
+			return s.db.Delete(raw)
+		}
+		return s.db.Set(raw, vb)
+	}
+	b := s.db.NewBatch()
+	var err error
+	if vb == nil {
+		err = b.Delete(raw)
+	} else {
+		err = b.Set(raw, vb)
+	}
+	s.timeBuf = appendTime(s.timeBuf[:0], s.streamTime)
+	if err == nil {
+		err = b.Set(metaKey, s.timeBuf)
+	}
+	if err == nil {
+		err = b.Commit()
+	}
+	if err != nil {
+		return err
+	}
+	s.saved, s.savedTime = true, s.streamTime
+	return nil
 }
 
 // flush saves the stream time of a persistent store, so that it still
