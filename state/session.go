@@ -224,31 +224,27 @@ func (s *sessionStore[K, V]) find(keyFrom, keyTo K, earliestEnd, latestStart int
 	if err != nil {
 		return nil, err
 	}
+	it := newSegmentIter(s.decode)
 	lo, hi, ok := s.timeRange(earliestEnd, math.MaxInt64)
 	if !ok || bytes.Compare(escFrom, escTo) > 0 {
-		return newSegmentIter(&mergeIter{}, s.decode), nil
+		return it, nil
 	}
-	m := s.scan(s.segment(lo), s.segment(hi), reverse, func(seg []byte) segmentRange {
-		return segmentRange{
-			lower: appendTime(append(seg[:len(seg):len(seg)], escFrom...), lo),
-			upper: prefixEnd(append(seg[:len(seg):len(seg)], escTo...)),
-		}
-	}, func(suffix []byte) (bool, error) {
+	s.scan(&it.m, s.segment(lo), s.segment(hi), reverse, appendTime(escFrom, lo), escTo, func(suffix []byte) (bool, error) {
 		n, err := escapedLen(suffix)
 		if err != nil || len(suffix) != n+16 {
 			return false, fmt.Errorf("malformed session key")
 		}
 		return readTime(suffix[n:]) >= lo && readTime(suffix[n+8:]) <= latestStart, nil
 	})
-	return newSegmentIter(m, s.decode), nil
+	return it, nil
 }
 
 func (s *sessionStore[K, V]) All() (Iterator[window.Windowed[K], V], error) {
-	lo, hi, ok := s.timeRange(math.MinInt64, math.MaxInt64)
-	if !ok {
-		return newSegmentIter(&mergeIter{}, s.decode), nil
+	it := newSegmentIter(s.decode)
+	if lo, hi, ok := s.timeRange(math.MinInt64, math.MaxInt64); ok {
+		s.scan(&it.m, s.segment(lo), s.segment(hi), false, nil, nil, inTimes(lo, hi))
 	}
-	return newSegmentIter(s.scan(s.segment(lo), s.segment(hi), false, wholeSegment, inTimes(lo, hi)), s.decode), nil
+	return it, nil
 }
 
 // decode decodes an entry to its key, session and value.

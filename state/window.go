@@ -245,36 +245,38 @@ func (s *windowStore[K, V]) BackwardFetchRange(key K, from, to time.Time) (Itera
 }
 
 func (s *windowStore[K, V]) fetchRange(key K, from, to int64, reverse bool) (Iterator[time.Time, V], error) {
+	it := newSegmentIter(s.decodeTime)
 	lo, hi, ok := s.timeRange(from, to)
 	if !ok {
-		return newSegmentIter(&mergeIter{}, s.decodeTime(0)), nil
+		return it, nil
 	}
-	kb, err := s.keySerde.Serialize(nil, s.changelog, key)
+	kb, err := encodeKey(&s.segmented, s.keySerde, key, false)
 	if err != nil {
 		return nil, s.fail("fetch: serialize key", err)
 	}
-	esc := appendEscaped(nil, kb)
-	m := s.scan(s.segment(lo), s.segment(hi), reverse, func(seg []byte) segmentRange {
-		p := append(seg, esc...)
-		return segmentRange{
-			lower: appendTime(p[:len(p):len(p)], lo),
-			upper: prefixEnd(appendTime(p[:len(p):len(p)], hi)),
-		}
-	}, nil)
-	return newSegmentIter(m, s.decodeTime(len(esc))), nil
+	// sufBuf: [escaped key][lo][escaped key][hi]
+	b := appendEscaped(s.sufBuf[:0], kb)
+	n := len(b)
+	b = appendTime(b, lo)
+	m := len(b)
+	b = appendTime(append(b, b[:n]...), hi)
+	s.sufBuf = b
+	s.scan(&it.m, s.segment(lo), s.segment(hi), reverse, b[:m], b[m:], nil)
+	return it, nil
 }
 
-// decodeTime decodes entries of one key, whose escaped form is escLen bytes
-// long, to their window start and value.
-func (s *windowStore[K, V]) decodeTime(escLen int) func(suffix, value []byte) (time.Time, V, error) {
-	return func(suffix, value []byte) (time.Time, V, error) {
-		ts := readTime(suffix[escLen:])
-		v, err := s.valueSerde.Deserialize(s.changelog, value)
-		if err != nil {
-			return time.Time{}, v, fmt.Errorf("value: %w", err)
-		}
-		return timeOf(ts), v, nil
+// decodeTime decodes an entry of one key to its window start and value.
+func (s *windowStore[K, V]) decodeTime(suffix, value []byte) (time.Time, V, error) {
+	ts, err := segmentTime(suffix)
+	if err != nil {
+		var zero V
+		return time.Time{}, zero, err
 	}
+	v, err := s.valueSerde.Deserialize(s.changelog, value)
+	if err != nil {
+		return time.Time{}, v, fmt.Errorf("value: %w", err)
+	}
+	return timeOf(ts), v, nil
 }
 
 // decodeWindowed decodes an entry to its key, window and value.
@@ -321,17 +323,13 @@ func (s *windowStore[K, V]) fetchKeyRange(keyFrom, keyTo K, from, to int64, reve
 	if err != nil {
 		return nil, err
 	}
+	it := newSegmentIter(s.decodeWindowed)
 	lo, hi, ok := s.timeRange(from, to)
 	if !ok || bytes.Compare(escFrom, escTo) > 0 {
-		return newSegmentIter(&mergeIter{}, s.decodeWindowed), nil
+		return it, nil
 	}
-	m := s.scan(s.segment(lo), s.segment(hi), reverse, func(seg []byte) segmentRange {
-		return segmentRange{
-			lower: appendTime(append(seg[:len(seg):len(seg)], escFrom...), lo),
-			upper: prefixEnd(appendTime(append(seg[:len(seg):len(seg)], escTo...), hi)),
-		}
-	}, inTimes(lo, hi))
-	return newSegmentIter(m, s.decodeWindowed), nil
+	s.scan(&it.m, s.segment(lo), s.segment(hi), reverse, appendTime(escFrom, lo), appendTime(escTo, hi), inTimes(lo, hi))
+	return it, nil
 }
 
 // escapeKeyRange serializes and escapes the bounds of a key range.
@@ -364,16 +362,12 @@ func (s *windowStore[K, V]) BackwardAll() (Iterator[window.Windowed[K], V], erro
 }
 
 func (s *windowStore[K, V]) fetchAll(from, to int64, reverse bool) Iterator[window.Windowed[K], V] {
-	lo, hi, ok := s.timeRange(from, to)
-	if !ok {
-		return newSegmentIter(&mergeIter{}, s.decodeWindowed)
+	it := newSegmentIter(s.decodeWindowed)
+	if lo, hi, ok := s.timeRange(from, to); ok {
+		s.scan(&it.m, s.segment(lo), s.segment(hi), reverse, nil, nil, inTimes(lo, hi))
 	}
-	m := s.scan(s.segment(lo), s.segment(hi), reverse, wholeSegment, inTimes(lo, hi))
-	return newSegmentIter(m, s.decodeWindowed)
+	return it
 }
-
-// wholeSegment bounds a scan of every entry of a segment.
-func wholeSegment(seg []byte) segmentRange { return segmentRange{lower: seg, upper: prefixEnd(seg)} }
 
 // Restore applies changelog records keyed in Kafka's WindowKeySchema format.
 // Records for windows that have expired by then are skipped, and segments

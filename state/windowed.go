@@ -63,11 +63,13 @@ type segmented struct {
 	// dropped counts puts dropped because their window had expired.
 	dropped int64
 
-	keyBuf  []byte // serialized record keys of reads and unlogged writes
-	valBuf  []byte // serialized values of unlogged writes
-	rawBuf  []byte // kv keys
-	decBuf  []byte // unescaped record keys being decoded
-	timeBuf []byte // the stream time being saved
+	keyBuf   []byte // serialized record keys of reads and unlogged writes
+	valBuf   []byte // serialized values of unlogged writes
+	rawBuf   []byte // kv keys
+	decBuf   []byte // unescaped record keys being decoded
+	timeBuf  []byte // the stream time being saved
+	boundBuf []byte // bounds of a segment scan
+	sufBuf   []byte // the suffixes of a fetch's bounds
 }
 
 func newSegmented(sp *spec, retention int64) segmented {
@@ -342,25 +344,39 @@ func (s *segmented) corrupt(r *kgo.Record, why string) error {
 		s.spec.name, r.Topic, r.Partition, r.Offset, why)
 }
 
-// segmentRange is a scan of one segment, [lower, upper).
-type segmentRange struct{ lower, upper []byte }
-
-// scan opens one iterator per segment from segLo to segHi with bounds from
-// bounds, and merges them in order of their keys without the segment
-// prefix: record key, then time.
-func (s *segmented) scan(segLo, segHi int64, reverse bool, bounds func(seg []byte) segmentRange,
-	keep func(suffix []byte) (bool, error)) *mergeIter {
+// scan fills m with one iterator per segment from segLo to segHi, each over
+// [segment+loSuffix, prefixEnd(segment+hiSuffix)) (an empty hiSuffix bounds
+// the whole segment), merged in order of their keys without the segment
+// prefix: record key, then time. The bounds are built in a scratch buffer:
+// kv stores copy them.
+func (s *segmented) scan(m *mergeIter, segLo, segHi int64, reverse bool, loSuffix, hiSuffix []byte,
+	keep func(suffix []byte) (bool, error)) {
 	segLo = max(segLo, s.liveFrom)
-	m := &mergeIter{reverse: reverse, keep: keep}
+	m.reverse, m.keep = reverse, keep
+	m.its, m.heads = m.itsBuf[:0], m.headsBuf[:0]
 	for seg := segLo; seg <= segHi; seg++ {
-		r := bounds(appendTime(nil, seg))
-		m.its = append(m.its, s.db.Iter(r.lower, r.upper, reverse))
+		b := append(appendTime(s.boundBuf[:0], seg), loSuffix...)
+		n := len(b)
+		b = append(appendTime(b, seg), hiSuffix...)
+		s.boundBuf = b
+		m.its = append(m.its, s.db.Iter(b[:n], incrementPrefix(b[n:]), reverse))
+		m.heads = append(m.heads, false)
 		if seg == math.MaxInt64 {
 			break
 		}
 	}
-	m.heads = make([]bool, len(m.its))
-	return m
+}
+
+// incrementPrefix turns p, in place, into the least key greater than every
+// key with prefix p, or returns nil if there is none (p all 0xFF).
+func incrementPrefix(p []byte) []byte {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] < 0xFF {
+			p[i]++
+			return p[:i+1]
+		}
+	}
+	return nil
 }
 
 // mergeIter merges per-segment kv iterators by the entry keys without their
@@ -368,13 +384,17 @@ func (s *segmented) scan(segLo, segHi int64, reverse bool, bounds func(seg []byt
 // (about three: the segment interval is half the retention), so it picks the
 // next entry by a linear scan.
 type mergeIter struct {
-	its     []kv.Iterator
-	heads   []bool
-	reverse bool
-	keep    func(suffix []byte) (bool, error)
-	started bool
-	cur     int
-	err     error
+	its   []kv.Iterator
+	heads []bool
+	// itsBuf and headsBuf hold its and heads when they fit, as they do
+	// for the few segments a window fetch spans.
+	itsBuf   [2]kv.Iterator
+	headsBuf [2]bool
+	reverse  bool
+	keep     func(suffix []byte) (bool, error)
+	started  bool
+	cur      int
+	err      error
 }
 
 // next advances to the next entry and reports whether there is one.
@@ -452,6 +472,7 @@ func (m *mergeIter) close() error {
 			err = cerr
 		}
 	}
+	clear(m.itsBuf[:])
 	m.its, m.heads = nil, nil
 	return err
 }
@@ -459,7 +480,7 @@ func (m *mergeIter) close() error {
 // segmentIter is a typed iterator over a mergeIter, with the semantics of
 // decodeIterator.
 type segmentIter[K, V any] struct {
-	m      *mergeIter
+	m      mergeIter
 	decode func(suffix, value []byte) (K, V, error)
 	key    K
 	value  V
@@ -467,8 +488,10 @@ type segmentIter[K, V any] struct {
 	closed bool
 }
 
-func newSegmentIter[K, V any](m *mergeIter, decode func(suffix, value []byte) (K, V, error)) *segmentIter[K, V] {
-	return &segmentIter[K, V]{m: m, decode: decode}
+// newSegmentIter returns an empty iterator; segmented.scan fills its
+// mergeIter.
+func newSegmentIter[K, V any](decode func(suffix, value []byte) (K, V, error)) *segmentIter[K, V] {
+	return &segmentIter[K, V]{decode: decode}
 }
 
 func (it *segmentIter[K, V]) Next() bool {

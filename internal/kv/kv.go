@@ -36,8 +36,9 @@ type Store interface {
 	DeleteRange(start, end []byte) error
 	// Iter returns an iterator over the keys in [lower, upper), in
 	// ascending order, or descending when reverse is true. A nil bound
-	// is unbounded. Key and Value are valid until the next call to Next
-	// and must not be modified.
+	// is unbounded. The store copies the bounds: the caller may reuse
+	// them once Iter returns. Key and Value are valid until the next call
+	// to Next and must not be modified.
 	//
 	// The iterator reads a consistent snapshot taken when Iter is called:
 	// writes made to the store while it is open (Set, Delete, DeleteRange,

@@ -307,13 +307,6 @@ func (v *pebbleView) key(k []byte) []byte {
 	return v.scratch
 }
 
-// withPrefix returns a new slice prefix+k.
-func (v *pebbleView) withPrefix(k []byte) []byte {
-	out := make([]byte, len(v.prefix)+len(k))
-	copy(out[copy(out, v.prefix):], k)
-	return out
-}
-
 // bounds maps view bounds to DB bounds, clamped to the prefix's range. A nil
 // lower stays nil only for the empty prefix; a nil upper is nil only when
 // the prefix's range is unbounded above.
@@ -322,11 +315,22 @@ func (v *pebbleView) withPrefix(k []byte) []byte {
 // least key), which also avoids a crash in Pebble's invariants-mode (race
 // build) seek code on a non-nil empty key.
 func (v *pebbleView) bounds(lower, upper []byte) (lo, hi []byte) {
+	// One allocation for both.
+	n := 0
 	if len(lower) > 0 || len(v.prefix) > 0 {
-		lo = v.withPrefix(lower)
+		n += len(v.prefix) + len(lower)
 	}
 	if upper != nil {
-		hi = v.withPrefix(upper)
+		n += len(v.prefix) + len(upper)
+	}
+	buf := make([]byte, 0, n)
+	if len(lower) > 0 || len(v.prefix) > 0 {
+		buf = append(append(buf, v.prefix...), lower...)
+		lo = buf[:len(buf):len(buf)]
+	}
+	if upper != nil {
+		buf = append(append(buf, v.prefix...), upper...)
+		hi = buf[len(lo):len(buf):len(buf)]
 	} else {
 		hi = v.upper
 	}
