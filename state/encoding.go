@@ -107,13 +107,15 @@ func readTime(b []byte) int64 { return int64(binary.BigEndian.Uint64(b) ^ timeBi
 //
 // Segment ids of real times begin with 0x7F or 0x80 once biased, so keys
 // beginning with 0xFF never collide with entries: metaKey, the store's
-// persisted stream time, lives there.
+// persisted stream time, and seqKey, its duplicate-number reservation, live
+// there.
 const segPrefixLen = 8
 
 var (
 	// metaPrefix bounds the entries: every entry key is below it.
 	metaPrefix = []byte{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}
-	// metaKey holds the store's stream time, written on Flush.
+	// metaKey holds the store's stream time, written by the put that
+	// moves it or on Flush.
 	metaKey = append(append([]byte(nil), metaPrefix...), "stream-time"...)
 )
 
