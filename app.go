@@ -73,10 +73,14 @@ type Metrics struct {
 	// StandbyRecords counts changelog records applied to standby
 	// replicas (Config.StandbyReplicas).
 	StandbyRecords int64
+	// Fenced counts the times a worker's transactional producer was
+	// fenced under exactly-once and the worker recovered by rejoining
+	// the group (see ErrFenced).
+	Fenced int64
 }
 
 type metrics struct {
-	processed, skipped, commits, restored, dropped, standby atomic.Int64
+	processed, skipped, commits, restored, dropped, standby, fenced atomic.Int64
 }
 
 // Metrics returns the App's counters. It is safe to call while Run runs.
@@ -88,6 +92,7 @@ func (a *App) Metrics() Metrics {
 		RestoredRecords: a.metrics.restored.Load(),
 		DroppedRecords:  a.metrics.dropped.Load(),
 		StandbyRecords:  a.metrics.standby.Load(),
+		Fenced:          a.metrics.fenced.Load(),
 	}
 }
 
@@ -220,6 +225,13 @@ type runner struct {
 	lastPurge   time.Time
 	fatal       error
 	failed      bool
+	// stopped is set when the worker stops (cleanly, on failure or by
+	// the crash hook): an assignment arriving while its client closes
+	// opens no task.
+	stopped bool
+	// fenced counts recent fencings of the worker's producer; used by
+	// the poll loop only.
+	fenced fences
 }
 
 // newRunner sets worker index up, short of joining the group (see join).
@@ -376,6 +388,9 @@ func (r *runner) join(ctx context.Context) error {
 // the workers share is released by Run once all have stopped.
 func (r *runner) release() error {
 	if r.cl != nil {
+		// A rebalance held back for an open transaction would hold
+		// Close back too.
+		r.cl.AllowRebalance()
 		r.cl.Close()
 	}
 	if r.restoreClient != nil {
@@ -455,13 +470,19 @@ func (r *runner) run(ctx context.Context) error {
 		fetches := r.cl.PollRecords(pctx, r.cfg.MaxPollRecords)
 		cancel()
 		if r.eos && r.rebalanced.Swap(false) {
-			// A rebalance ran while no transaction was open; the
-			// session would abort the next one. Ending the empty
-			// session resets it and rewinds to the committed offsets:
-			// the records just polled are fetched again.
-			if _, err := r.sess.End(r.produceCtx, kgo.TryAbort); err != nil {
-				r.cl.AllowRebalance()
-				return r.abort(fmt.Errorf("strata: reset transaction session: %w", err))
+			// A rebalance ran (between transactions, or partitions
+			// were lost mid-transaction); the session would abort
+			// the next commit. Ending the session resets it and
+			// rewinds to the committed offsets: the records just
+			// polled are fetched again.
+			if err := r.resetSession(); err != nil {
+				if !isFenced(err) || ctx.Err() != nil {
+					return r.abort(err)
+				}
+				if err := r.rejoinFenced(ctx, err); err != nil {
+					return r.abort(err)
+				}
+				continue
 			}
 			r.cl.AllowRebalance()
 			continue
@@ -482,22 +503,37 @@ func (r *runner) run(ctx context.Context) error {
 		}
 		if r.crashing() {
 			r.mu.Unlock()
-			r.cl.AllowRebalance() // or closing the client waits for it
 			return r.crashed()
 		}
 		// Cancelling ctx asks for a clean stop, which commits: it must
-		// not cut a commit short. Under exactly-once every poll's work
-		// commits before rebalances may proceed.
-		if err == nil && (r.eos || time.Since(r.lastCommit) >= r.cfg.CommitInterval) {
+		// not cut a commit short.
+		if err == nil && time.Since(r.lastCommit) >= r.cfg.CommitInterval {
 			err = r.commit(r.produceCtx)
 		}
+		open := r.txnOpen()
 		r.mu.Unlock()
-		r.cl.AllowRebalance()
+		if err != nil && r.eos && isFenced(err) && ctx.Err() == nil {
+			if err = r.rejoinFenced(ctx, err); err == nil {
+				continue
+			}
+		}
 		if err != nil {
 			return r.abort(err)
 		}
+		// Under exactly-once a rebalance runs only between
+		// transactions: while one is open the loop polls on, and lets
+		// the rebalance proceed once it has committed, at most
+		// CommitInterval later.
+		if !open {
+			r.cl.AllowRebalance()
+		}
 	}
 }
+
+// txnOpen reports whether, under exactly-once, work was done since the last
+// commit: records polled or output produced, which the next transaction
+// commit covers.
+func (r *runner) txnOpen() bool { return r.eos && (r.inTxn || r.polled > 0) }
 
 // process hands fetched records to their tasks and processes them.
 func (r *runner) process(fetches kgo.Fetches) error {
@@ -639,6 +675,7 @@ func (r *runner) shutdown() error {
 	ctx, cancel := context.WithTimeout(r.produceCtx, 30*time.Second)
 	defer cancel()
 	r.mu.Lock()
+	r.stopped = true
 	err := r.commit(ctx)
 	if err != nil {
 		r.failed = true
@@ -660,7 +697,7 @@ func (r *runner) shutdown() error {
 // session timeout would later.
 func (r *runner) crashed() error {
 	r.mu.Lock()
-	r.failed = true
+	r.failed, r.stopped = true, true
 	for _, t := range r.tasks {
 		t.Close()
 		r.inst.dirs.unlock(t.ID)
@@ -681,7 +718,7 @@ var errCrashed = errors.New("strata: crashed by test hook")
 // work is processed again by whoever takes the partitions next.
 func (r *runner) abort(cause error) error {
 	r.mu.Lock()
-	r.failed = true
+	r.failed, r.stopped = true, true
 	closeErr := r.abortTransaction(r.produceCtx)
 	// Standby tasks close without a checkpoint too: the failure may be
 	// theirs, a batch half applied.

@@ -62,14 +62,17 @@ type Config struct {
 	// Guarantee selects at-least-once (the default) or exactly-once
 	// processing.
 	//
-	// Under exactly-once, one transaction covers each poll's records
-	// (up to MaxPollRecords): their output, their changelog writes and
-	// their offsets commit together, before the app lets a rebalance
-	// proceed, so no rebalance lands inside a transaction.
-	// CommitInterval does not apply. If a transaction aborts, the tasks'
-	// local state is wiped and restored from the changelogs, and the
-	// records are processed again. An unclean stop leaves no checkpoint,
-	// so the next start restores from the changelogs too.
+	// Under exactly-once, one transaction covers everything processed
+	// in a CommitInterval: the output, the changelog writes and the
+	// input offsets commit together. A rebalance waits until the open
+	// transaction has committed (at most CommitInterval), so none lands
+	// inside a transaction. If a transaction aborts, the tasks' local
+	// state is wiped and restored from the changelogs, and the records
+	// are processed again. An unclean stop leaves no checkpoint, so the
+	// next start restores from the changelogs too. If another producer
+	// fences the worker's transactional ID, the worker drops its tasks'
+	// uncommitted state, initialises its producer again and rejoins the
+	// group (see ErrFenced).
 	Guarantee Guarantee
 
 	// InstanceID identifies this instance among the application's
@@ -102,11 +105,13 @@ type Config struct {
 	// instances. Default 0.
 	StandbyReplicas int
 
-	// CommitInterval is how often processed input offsets are committed,
-	// after the output they caused is acknowledged. Default 5s. Kafka
-	// Streams defaults to 30s under at-least-once; Strata commits more
-	// often because a commit is cheap (one flush and one request) and a
-	// shorter interval means less to reprocess after a crash.
+	// CommitInterval is how often a worker commits. Under at-least-once
+	// a commit flushes the output and then commits the input offsets of
+	// what was processed; default 5s (Kafka Streams: 30s; a commit is
+	// cheap, one flush and one request, and a shorter interval leaves
+	// less to reprocess after a crash). Under exactly-once it ends the
+	// open transaction, which makes its output visible to read_committed
+	// consumers; default 100ms, as in Kafka Streams.
 	CommitInterval time.Duration
 
 	// PollTimeout bounds how long a poll waits for records, and so how
@@ -193,8 +198,11 @@ const (
 	defaultCacheMaxBytes  = 10 << 20
 	defaultStateMemory    = 64 << 20
 	defaultCommitInterval = 5 * time.Second
-	defaultPollTimeout    = 100 * time.Millisecond
-	defaultMaxPollRecords = 10000
+	// defaultTxnCommitInterval is CommitInterval's default under
+	// exactly-once.
+	defaultTxnCommitInterval = 100 * time.Millisecond
+	defaultPollTimeout       = 100 * time.Millisecond
+	defaultMaxPollRecords    = 10000
 )
 
 // withDefaults validates c and returns it with defaults filled in.
@@ -224,6 +232,8 @@ func (c Config) withDefaults() (Config, error) {
 	switch {
 	case c.CommitInterval < 0:
 		return bad("CommitInterval", "must not be negative, got %v", c.CommitInterval)
+	case c.CommitInterval == 0 && c.Guarantee == ExactlyOnce:
+		c.CommitInterval = defaultTxnCommitInterval
 	case c.CommitInterval == 0:
 		c.CommitInterval = defaultCommitInterval
 	}

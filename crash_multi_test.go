@@ -56,7 +56,7 @@ const (
 	crashRecords    = 3000
 	crashKeys       = 50
 	crashKills      = 5
-	crashPollMax    = 50 // records per poll, and so per transaction
+	crashPollMax    = 50 // records per poll; a transaction spans the polls of CommitInterval
 )
 
 func newCrashPlan(seed uint64) *crashPlan {

@@ -23,16 +23,19 @@
 // acknowledged by the brokers before the input offsets that caused them are
 // committed, so a crash may repeat output but never loses it.
 //
-// With Config.Guarantee set to ExactlyOnce, each poll's records are
-// processed in one Kafka transaction that holds their output records, their
-// state stores' changelog writes and their input offsets (committed with the
-// consumer group's metadata, so a zombie of an old generation is fenced).
-// Consumers reading read_committed see each input's effect exactly once. The
-// transaction commits before the app lets a rebalance proceed, so no
-// rebalance lands inside one; if a transaction aborts anyway, the tasks'
-// local state is wiped and restored from the changelogs, and the records are
-// processed again. An instance that stops uncleanly leaves no checkpoint, so
-// its tasks' state is restored from the changelogs when they start again.
+// With Config.Guarantee set to ExactlyOnce, each worker processes its records
+// in Kafka transactions, one per Config.CommitInterval (100ms by default),
+// each holding the output records, the state stores' changelog writes and
+// the input offsets (committed with the consumer group's metadata, so a
+// zombie of an old generation is fenced). Consumers reading read_committed
+// see each input's effect exactly once. A rebalance waits until the open
+// transaction has committed, so none lands inside one; if a transaction
+// aborts anyway, the tasks' local state is wiped and restored from the
+// changelogs, and the records are processed again. A worker whose
+// transactional producer is fenced drops its uncommitted state, initialises
+// its producer again and rejoins the group (ErrFenced if that keeps
+// happening). An instance that stops uncleanly leaves no checkpoint, so its
+// tasks' state is restored from the changelogs when they start again.
 //
 // # Assignment
 //

@@ -102,6 +102,24 @@ func (r *runner) rollback(ctx context.Context) error {
 	return r.fatal
 }
 
+// resetSession ends the transaction session after a rebalance, aborting
+// the transaction if one was open, in which case the tasks' state, which may
+// hold its writes, is rolled back.
+func (r *runner) resetSession() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	open := r.txnOpen()
+	r.inTxn, r.polled = false, 0
+	if _, err := r.sess.End(r.produceCtx, kgo.TryAbort); err != nil {
+		return fmt.Errorf("strata: reset transaction session: %w", err)
+	}
+	if open {
+		r.log.Warn("partitions lost mid-transaction; aborted it, restoring the tasks' state and processing its records again")
+		return r.rollback(r.produceCtx)
+	}
+	return nil
+}
+
 // prepareExactlyOnce readies a task's state directory before its stores
 // open. Under exactly-once local state is trusted only if it was closed
 // cleanly, which the checkpoint records; the checkpoint is removed now so

@@ -13,13 +13,15 @@ import (
 	"github.com/strata-go/strata/embedded"
 )
 
-// TestFencedInstanceStopsWriting fences a running exactly-once instance: a
-// producer takes its transactional ID, as a second instance started with
-// the same InstanceID would. The fenced instance's next commit fails; it
-// stops with the error and commits nothing more. Started again, it fences
-// the intruder in turn and finishes the input, and read_committed readers
-// see every key's counts exactly once: 1, 2, ..., its input count.
-func TestFencedInstanceStopsWriting(t *testing.T) {
+// TestFencedInstanceRejoins fences a running exactly-once instance: a
+// producer takes its transactional ID, as a second instance started with the
+// same InstanceID would, and leaves a transaction of its own aborted. The
+// instance's next transaction fails; it drops its uncommitted state,
+// initialises its producer again, which fences the intruder in turn, rejoins
+// the group and finishes the input. Read_committed readers see every key's
+// counts exactly once: 1, 2, ..., its input count, and nothing of the
+// intruder's.
+func TestFencedInstanceRejoins(t *testing.T) {
 	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{
 		{Name: "in", Partitions: 4}, {Name: "out", Partitions: 4},
 	}})
@@ -41,16 +43,11 @@ func TestFencedInstanceStopsWriting(t *testing.T) {
 	}
 	cfg := crashConfig(t, c, strata.ExactlyOnce, 0)
 	cfg.ApplicationID = "fencing"
-	newApp := func() *strata.App {
-		app, err := strata.New(crashTopology(t, func() {}), cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return app
+	app, err := strata.New(crashTopology(t, func() {}), cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
-
-	first := newApp()
-	r := start(t, first)
+	r := start(t, app)
 	produce(500)
 	if err := waitCounts(ctx, c, produced, true); err != nil {
 		t.Fatal(err)
@@ -74,14 +71,23 @@ func TestFencedInstanceStopsWriting(t *testing.T) {
 	}
 
 	produce(500)
-	err = r.wait(t)
-	if !errors.Is(err, kerr.ProducerFenced) {
-		t.Fatalf("fenced instance: Run = %v, want an error wrapping kerr.ProducerFenced", err)
+	if err := waitCounts(ctx, c, produced, true); err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("fenced instance stopped: %v", err)
+	if n := app.Metrics().Fenced; n != 1 {
+		t.Fatalf("Metrics().Fenced = %d, want 1", n)
+	}
+	// The instance took its transactional ID back: the intruder is
+	// fenced now.
+	if err := intruder.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	perr := intruder.ProduceSync(ctx, &kgo.Record{Topic: "out", Key: []byte("intruder"), Value: []byte("y")}).FirstErr()
+	eerr := intruder.EndTransaction(ctx, kgo.TryCommit)
+	if err := errors.Join(perr, eerr); !errors.Is(err, kerr.ProducerFenced) && !errors.Is(err, kerr.InvalidProducerEpoch) {
+		t.Fatalf("intruder's transaction after the instance rejoined: %v, want it fenced", err)
+	}
 
-	second := newApp()
-	r = start(t, second)
 	produce(500)
 	if err := waitCounts(ctx, c, produced, true); err != nil {
 		t.Fatal(err)

@@ -21,6 +21,9 @@ import (
 func (r *runner) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[string][]int32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.stopped {
+		return
+	}
 	r.syncStandbys()
 	r.openAssigned(ctx, assigned)
 	r.log.Info("partitions assigned", "partitions", assigned, "tasks", len(r.tasks))
