@@ -189,7 +189,11 @@ type runner struct {
 	// session then aborts its next transaction, so the loop resets it
 	// before doing any work.
 	rebalanced atomic.Bool
-	adm        *kadm.Client
+	// rebalanceWaits is set by the client when a rebalance waits for
+	// the loop to allow it: under exactly-once, the loop then commits
+	// the open transaction at once.
+	rebalanceWaits atomic.Bool
+	adm            *kadm.Client
 	// restoreClient reads changelogs, read_committed, with transaction
 	// markers kept so that restoration sees where the log ends.
 	restoreClient *kgo.Client
@@ -351,6 +355,9 @@ func (r *runner) join(ctx context.Context) error {
 		kgo.OnPartitionsAssigned(r.onAssigned),
 		kgo.OnPartitionsRevoked(r.onRevoked),
 		kgo.OnPartitionsLost(r.onLost),
+		// A rebalance waiting for the open transaction asks the loop
+		// to commit it now rather than at the end of CommitInterval.
+		kgo.OnPartitionsCallbackBlocked(func(context.Context, *kgo.Client) { r.rebalanceWaits.Store(true) }),
 	)
 	if a.cfg.Guarantee == ExactlyOnce {
 		opts = append(opts,
@@ -507,7 +514,8 @@ func (r *runner) run(ctx context.Context) error {
 		}
 		// Cancelling ctx asks for a clean stop, which commits: it must
 		// not cut a commit short.
-		if err == nil && time.Since(r.lastCommit) >= r.cfg.CommitInterval {
+		waits := r.rebalanceWaits.Swap(false)
+		if err == nil && (time.Since(r.lastCommit) >= r.cfg.CommitInterval || waits && r.txnOpen()) {
 			err = r.commit(r.produceCtx)
 		}
 		open := r.txnOpen()
@@ -522,8 +530,8 @@ func (r *runner) run(ctx context.Context) error {
 		}
 		// Under exactly-once a rebalance runs only between
 		// transactions: while one is open the loop polls on, and lets
-		// the rebalance proceed once it has committed, at most
-		// CommitInterval later.
+		// a rebalance proceed once the transaction has committed,
+		// which a waiting rebalance hastens.
 		if !open {
 			r.cl.AllowRebalance()
 		}

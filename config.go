@@ -65,8 +65,8 @@ type Config struct {
 	// Under exactly-once, one transaction covers everything processed
 	// in a CommitInterval: the output, the changelog writes and the
 	// input offsets commit together. A rebalance waits until the open
-	// transaction has committed (at most CommitInterval), so none lands
-	// inside a transaction. If a transaction aborts, the tasks' local
+	// transaction has committed, which the worker then does at once, so
+	// none lands inside a transaction. If a transaction aborts, the tasks' local
 	// state is wiped and restored from the changelogs, and the records
 	// are processed again. An unclean stop leaves no checkpoint, so the
 	// next start restores from the changelogs too. If another producer

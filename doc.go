@@ -29,7 +29,8 @@
 // the input offsets (committed with the consumer group's metadata, so a
 // zombie of an old generation is fenced). Consumers reading read_committed
 // see each input's effect exactly once. A rebalance waits until the open
-// transaction has committed, so none lands inside one; if a transaction
+// transaction has committed, which the worker then does at once, so none
+// lands inside one; if a transaction
 // aborts anyway, the tasks' local state is wiped and restored from the
 // changelogs, and the records are processed again. A worker whose
 // transactional producer is fenced drops its uncommitted state, initialises
