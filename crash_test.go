@@ -188,4 +188,19 @@ func waitCounts(ctx context.Context, c *embedded.Cluster, model map[string]int64
 	}
 }
 
+// produceCounting writes n records to "in", keys cycling through k00 to
+// k<keys-1>, and adds them to model.
+func produceCounting(ctx context.Context, t *testing.T, c *embedded.Cluster, model map[string]int64, n, keys int) {
+	t.Helper()
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		k := fmt.Sprintf("k%02d", i%keys)
+		recs[i] = &kgo.Record{Topic: "in", Key: []byte(k), Value: []byte("x")}
+		model[k]++
+	}
+	if err := c.Produce(ctx, recs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func removeAll(dir string) error { return os.RemoveAll(dir) }

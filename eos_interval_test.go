@@ -2,12 +2,9 @@ package strata_test
 
 import (
 	"context"
-	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/embedded"
@@ -29,18 +26,7 @@ func TestExactlyOnceTransactionSpansCommitInterval(t *testing.T) {
 	defer cancel()
 	const keys, batch = 20, 200
 	produced := map[string]int64{}
-	produce := func(n int) {
-		t.Helper()
-		recs := make([]*kgo.Record, n)
-		for i := range recs {
-			k := fmt.Sprintf("k%02d", i%keys)
-			recs[i] = &kgo.Record{Topic: "in", Key: []byte(k), Value: []byte("x")}
-			produced[k]++
-		}
-		if err := c.Produce(ctx, recs...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	produce := func(n int) { produceCounting(ctx, t, c, produced, n, keys) }
 	var counted atomic.Int64
 	firstBatch := make(chan struct{})
 	each := func() {

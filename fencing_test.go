@@ -3,7 +3,6 @@ package strata_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -29,18 +28,7 @@ func TestFencedInstanceRejoins(t *testing.T) {
 	defer cancel()
 	const keys = 20
 	produced := map[string]int64{}
-	produce := func(n int) {
-		t.Helper()
-		recs := make([]*kgo.Record, n)
-		for i := range recs {
-			k := fmt.Sprintf("k%02d", i%keys)
-			recs[i] = &kgo.Record{Topic: "in", Key: []byte(k), Value: []byte("x")}
-			produced[k]++
-		}
-		if err := c.Produce(ctx, recs...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	produce := func(n int) { produceCounting(ctx, t, c, produced, n, keys) }
 	cfg := crashConfig(t, c, strata.ExactlyOnce, 0)
 	cfg.ApplicationID = "fencing"
 	app, err := strata.New(crashTopology(t, func() {}), cfg)
