@@ -351,6 +351,10 @@ func (r *runner) join(ctx context.Context) error {
 		// members can be upgraded one instance at a time.
 		kgo.Balancers(r.balancer(), kgo.RangeBalancer()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Transaction markers move a partition's position: with them
+		// a task sees when it has read all a partition holds (idle.go
+		// in package engine).
+		kgo.KeepControlRecords(),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.OnPartitionsAssigned(r.onAssigned),
 		kgo.OnPartitionsRevoked(r.onRevoked),
@@ -556,10 +560,16 @@ func (r *runner) process(fetches kgo.Fetches) error {
 	}
 	r.touched = r.touched[:0]
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-		if err != nil || len(p.Records) == 0 {
+		if err != nil {
 			return
 		}
 		in, ok := r.inputs[topicPartition{p.Topic, p.Partition}]
+		if ok && r.cfg.MaxTaskIdle >= 0 {
+			in.task.SetEnd(p.Topic, p.LastStableOffset)
+		}
+		if len(p.Records) == 0 {
+			return
+		}
 		if !ok {
 			r.log.Warn("records for a partition with no task", "topic", p.Topic, "partition", p.Partition)
 			return

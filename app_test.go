@@ -130,6 +130,7 @@ func TestConfigValidation(t *testing.T) {
 		{"Brokers", func(c *strata.Config) { c.Brokers = nil }},
 		{"Brokers[1]", func(c *strata.Config) { c.Brokers = []string{"localhost:9092", ""} }},
 		{"CommitInterval", func(c *strata.Config) { c.CommitInterval = -time.Second }},
+		{"MaxTaskIdle", func(c *strata.Config) { c.MaxTaskIdle = time.Second }},
 		{"PollTimeout", func(c *strata.Config) { c.PollTimeout = -time.Millisecond }},
 		{"MaxPollRecords", func(c *strata.Config) { c.MaxPollRecords = -1 }},
 		{"OnBadRecord", func(c *strata.Config) { c.OnBadRecord = topology.BadRecordPolicy(7) }},

@@ -114,6 +114,18 @@ type Config struct {
 	// consumers; default 100ms, as in Kafka Streams.
 	CommitInterval time.Duration
 
+	// MaxTaskIdle is Kafka Streams' max.task.idle.ms, in part. A task
+	// reading several partitions (a join's or a merge's inputs)
+	// processes their records in timestamp order; with the default, 0,
+	// it holds its buffered records back while one of its partitions has
+	// none buffered but is known to hold more (its fetched position is
+	// below the partition's last stable offset), so that a stream-table
+	// join sees a table update that precedes a stream record. A negative
+	// value never holds a task back. Positive values, with which Kafka
+	// Streams also waits that long on partitions that are caught up, are
+	// not supported.
+	MaxTaskIdle time.Duration
+
 	// PollTimeout bounds how long a poll waits for records, and so how
 	// late a commit or a wall-clock punctuation can run while input is
 	// idle. Default 100ms.
@@ -236,6 +248,9 @@ func (c Config) withDefaults() (Config, error) {
 		c.CommitInterval = defaultTxnCommitInterval
 	case c.CommitInterval == 0:
 		c.CommitInterval = defaultCommitInterval
+	}
+	if c.MaxTaskIdle > 0 {
+		return bad("MaxTaskIdle", "positive values (%v) are not supported: use 0 to wait for lagging inputs, or a negative value never to wait", c.MaxTaskIdle)
 	}
 	switch {
 	case c.PollTimeout < 0:

@@ -33,6 +33,8 @@ func (r *runner) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[str
 // partitions to them. A failure is kept in r.fatal for the poll loop.
 // Called with mu held.
 func (r *runner) openAssigned(ctx context.Context, assigned map[string][]int32) {
+	var opened []*engine.Task
+	defer func() { r.learnPositions(ctx, opened) }()
 	for topic, parts := range assigned {
 		st, ok := r.app.top.TopicSubtopology[topic]
 		if !ok {
@@ -61,6 +63,7 @@ func (r *runner) openAssigned(ctx context.Context, assigned map[string][]int32) 
 				}
 				r.tasks[id] = t
 				r.setActive(id, true)
+				opened = append(opened, t)
 			}
 			r.inputs[topicPartition{topic, p}] = taskInput{task: t, input: t.Input(topic)}
 		}

@@ -109,6 +109,10 @@ type Input struct {
 	// next is the offset after the last record added (processed, buffered
 	// or skipped).
 	next int64
+	// end is the partition's end as last learnt (its last stable offset,
+	// what a read_committed consumer can read), -1 while unknown: the
+	// input lags while next is below it (see idle.go).
+	end int64
 }
 
 // Current describes the input record being processed.
@@ -184,7 +188,7 @@ func newTask(top *Topology, st *Subtopology, id TaskID, partitions func(topic st
 				first, end = 0, int32(partitions(topic))
 			}
 			for p := first; p < end; p++ {
-				in := &Input{Topic: topic, Partition: p, q: src.NewQueue(topic, p), next: -1}
+				in := &Input{Topic: topic, Partition: p, q: src.NewQueue(topic, p), next: -1, end: -1}
 				t.inputs = append(t.inputs, in)
 				t.byTopic[topic] = in
 			}
@@ -269,8 +273,15 @@ func (t *Task) Input(topic string) *Input { return t.byTopic[topic] }
 // Add decodes and buffers records of one input, in offset order. A record
 // that cannot be decoded is handled by the bad-record policy: with
 // BadRecordFail, Add returns its error and buffers nothing after it.
+// Transaction markers (control records) only move the input's position.
 func (t *Task) Add(in *Input, recs ...*kgo.Record) error {
 	for _, r := range recs {
+		if r.Attrs.IsControl() {
+			// A transaction marker: no data, but the partition's
+			// position moves past it.
+			in.next = r.Offset + 1
+			continue
+		}
 		if err := in.q.Add(r); err != nil {
 			if t.cfg.OnBadRecord == BadRecordFail {
 				return fmt.Errorf("task %s: %w", t.ID, err)
@@ -295,8 +306,11 @@ func (t *Task) Buffered() int {
 // ProcessOne processes the buffered record with the smallest timestamp
 // across the task's inputs (ties go to the input added first), then fires
 // stream-time punctuations that are due. It reports false when nothing was
-// buffered.
+// buffered, or when an input known to lag holds the task back (Waiting).
 func (t *Task) ProcessOne() (bool, error) {
+	if t.Waiting() {
+		return false, nil
+	}
 	var pick *Input
 	var pickTime int64
 	for _, in := range t.inputs {
