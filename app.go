@@ -51,49 +51,11 @@ func New(top *topology.Topology, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{top: engine.Built(*top).Topology().Resolve(cfg.ApplicationID), cfg: cfg, restoreMetrics: rm, crash: make(chan struct{})}, nil
-}
-
-// Metrics is a snapshot of an App's counters.
-type Metrics struct {
-	// Processed counts input records processed.
-	Processed int64
-	// SkippedRecords counts bad input records skipped by the
-	// BadRecordSkip policy.
-	SkippedRecords int64
-	// Commits counts successful offset commits.
-	Commits int64
-	// RestoredRecords counts changelog records applied to state stores
-	// while restoring them.
-	RestoredRecords int64
-	// DroppedRecords counts records operators dropped on purpose: null
-	// keys where a key is needed, records too late for their window.
-	// Each is also logged.
-	DroppedRecords int64
-	// StandbyRecords counts changelog records applied to standby
-	// replicas (Config.StandbyReplicas).
-	StandbyRecords int64
-	// Fenced counts the times a worker's transactional producer was
-	// fenced under exactly-once and the worker recovered by rejoining
-	// the group (see ErrFenced).
-	Fenced int64
-}
-
-type metrics struct {
-	processed, skipped, commits, restored, dropped, standby, fenced atomic.Int64
-}
-
-// Metrics returns the App's counters. It is safe to call while Run runs.
-func (a *App) Metrics() Metrics {
-	return Metrics{
-		Processed:       a.metrics.processed.Load(),
-		SkippedRecords:  a.metrics.skipped.Load(),
-		Commits:         a.metrics.commits.Load(),
-		RestoredRecords: a.metrics.restored.Load(),
-		DroppedRecords:  a.metrics.dropped.Load(),
-		StandbyRecords:  a.metrics.standby.Load(),
-		Fenced:          a.metrics.fenced.Load(),
+	a := &App{top: engine.Built(*top).Topology().Resolve(cfg.ApplicationID), cfg: cfg, restoreMetrics: rm, crash: make(chan struct{})}
+	if err := a.metrics.observe(cfg.MeterProvider, cfg.ApplicationID); err != nil {
+		return nil, err
 	}
+	return a, nil
 }
 
 // Run joins the consumer group with Config.Workers members and processes

@@ -65,8 +65,7 @@
 //
 // A global table (ktable.Global, or any store added with
 // topology.AddGlobalStore) is held in full by every instance, shared by its
-// workers. Before it
-// creates its group client, an App restores its global stores with a client
+// workers. Before it creates its group client, an App restores its global stores with a client
 // of its own that belongs to no group and reads every partition of every
 // global topic, read_committed, up to their last stable offsets, starting
 // where the checkpoint in "<StateDir>/<ApplicationID>/global" says it
@@ -75,4 +74,13 @@
 // checkpointed every CommitInterval and on a clean stop. An error there, such
 // as an update that cannot be decoded under BadRecordFail, stops Run with
 // that error. Restored records count in Metrics.RestoredRecords.
+//
+// # Observability
+//
+// App.Metrics returns the App's counters: records processed, skipped and
+// dropped, commits, standby and restored records, fencings. The same
+// counters, and restoration's progress per task and store, are reported as
+// OpenTelemetry metrics to Config.MeterProvider. Config.Logger receives the
+// runtime's structured log: assignments, restorations, commits that fail,
+// records skipped or dropped, and why a worker stopped.
 package strata

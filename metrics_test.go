@@ -2,71 +2,67 @@ package strata_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/embedded"
-	"github.com/strata-go/strata/kstream"
-	"github.com/strata-go/strata/serde"
-	"github.com/strata-go/strata/topology"
 )
 
-// TestDroppedRecordsMetric: records with null keys cannot be repartitioned;
-// the app drops them and counts them in Metrics.
-func TestDroppedRecordsMetric(t *testing.T) {
+// TestCountersExported checks that an App's counters reach its
+// MeterProvider: after a run, each OpenTelemetry counter, with the
+// application's attribute, holds what App.Metrics reports.
+func TestCountersExported(t *testing.T) {
 	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in", Partitions: 2}, {Name: "out", Partitions: 2}}})
-	b := topology.NewBuilder()
-	kstream.From(b, "in", serde.String(), serde.String()).Repartition(kstream.Named("rekey")).To("out")
-	top, err := b.Build()
+	cfg := testConfig(t, c, "counters")
+	cfg.DisableCache = true // one output per input
+	reader := sdkmetric.NewManualReader()
+	cfg.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	app, err := strata.New(countTopology(t, nil), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := strata.New(top, strata.Config{ApplicationID: "dropped", Brokers: c.Addrs(), StateDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs := []*kgo.Record{
-		{Topic: "in", Value: []byte("no key 1")},
-		{Topic: "in", Key: []byte("a"), Value: []byte("keyed")},
-		{Topic: "in", Value: []byte("no key 2")},
-		{Topic: "in", Key: []byte("b"), Value: []byte("keyed")},
-	}
-	if err := c.Produce(context.Background(), recs...); err != nil {
-		t.Fatal(err)
-	}
-	runUntil(t, c, app, 2)
-	if m := app.Metrics(); m.DroppedRecords != 2 {
-		t.Fatalf("Metrics() = %+v, want 2 dropped records", m)
-	}
-}
+	keys := []string{"a", "b", "c", "a", "b", "a"}
+	produceKeys(t, c, keys)
+	runUntil(t, c, app, len(keys))
 
-// TestRepartitionTopicsArePurged: once processed records' offsets are
-// committed, the runtime deletes them from the repartition topic.
-func TestRepartitionTopicsArePurged(t *testing.T) {
-	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in", Partitions: 2}, {Name: "out", Partitions: 2}}})
-	b := topology.NewBuilder()
-	kstream.From(b, "in", serde.String(), serde.String()).Repartition(kstream.Named("rekey")).To("out")
-	top, err := b.Build()
-	if err != nil {
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
 		t.Fatal(err)
 	}
-	app, err := strata.New(top, strata.Config{ApplicationID: "purge", Brokers: c.Addrs(), StateDir: t.TempDir(), Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
+	got := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		if sm.Scope.Name != "github.com/strata-go/strata" {
+			continue
+		}
+		for _, m := range sm.Metrics {
+			sum, ok := m.Data.(metricdata.Sum[int64])
+			if !ok || !sum.IsMonotonic {
+				continue
+			}
+			for _, dp := range sum.DataPoints {
+				if v, ok := dp.Attributes.Value("application"); ok && v.AsString() == "counters" {
+					got[m.Name] = dp.Value
+				}
+			}
+		}
 	}
-	produceKeys(t, c, []string{"a", "b", "c", "d", "e", "f"})
-	runUntil(t, c, app, 6) // the clean stop commits, then purges
-	starts, err := c.Admin().ListStartOffsets(context.Background(), "purge-rekey-repartition")
-	if err != nil {
-		t.Fatal(err)
+	m := app.Metrics()
+	if m.Processed != int64(len(keys)) || m.Commits < 1 {
+		t.Fatalf("Metrics() = %+v, want %d processed and a commit", m, len(keys))
 	}
-	var purged int64
-	starts.Each(func(o kadm.ListedOffset) { purged += o.Offset })
-	if purged != 6 {
-		t.Fatalf("the repartition topic starts %d records in, want all 6 purged", purged)
+	for name, want := range map[string]int64{
+		"strata.records.processed": m.Processed,
+		"strata.records.skipped":   m.SkippedRecords,
+		"strata.records.dropped":   m.DroppedRecords,
+		"strata.commits":           m.Commits,
+		"strata.standby.records":   m.StandbyRecords,
+		"strata.fenced":            m.Fenced,
+	} {
+		if v, ok := got[name]; !ok || v != want {
+			t.Errorf("%s = %d (reported: %v), want %d", name, v, ok, want)
+		}
 	}
 }
