@@ -158,6 +158,9 @@ func aggregateWindows[K, V, VA any](ws *TimeWindowedStream[K, V], op string, sta
 	}
 	if ks != nil {
 		b.ConnectStores(procName, storeName)
+		if emitOnClose {
+			addProgressStore(b, storeName, procName, o.storeOpts)
+		}
 	}
 	return newTable(b, procName, ks, vs, "")
 }
@@ -196,7 +199,9 @@ func (p *windowAggProc[K, V, VA]) Init(ctx topology.Context[window.Windowed[K], 
 		return err
 	}
 	p.rows = s
-	p.closed.emittedTo = -1
+	if p.emitOnClose {
+		return p.closed.progress.load(ctx, p.store)
+	}
 	return nil
 }
 
@@ -268,21 +273,20 @@ func (p *windowAggProc[K, V, VA]) Process(r topology.Record[K, V]) error {
 // close, for EmitOnWindowClose: Kafka Streams'
 // AbstractKStreamTimeWindowAggregateProcessor.maybeForwardFinalResult.
 type closedWindows[K, VA any] struct {
-	// emittedTo is the latest window start emitted through, -1 before
+	// progress is the latest window start emitted through, -1 before
 	// the first emission (window starts are never negative).
-	emittedTo int64
+	progress emitProgress
 }
 
-// emit forwards every window whose start is after emittedTo and at most
+// emit forwards every window whose start is after the progress and at most
 // upper, the latest start of a closed window, in order of start, then key.
 // Each goes with the timestamp of its latest record and the headers of the
 // record that closed it, as in Kafka Streams.
 func (c *closedWindows[K, VA]) emit(ctx topology.Context[window.Windowed[K], Change[VA]], rows state.WindowStore[K, state.Timestamped[VA]], headers []topology.Header, upper int64) error {
-	if upper <= c.emittedTo {
+	if upper <= c.progress.to {
 		return nil
 	}
-	lower := c.emittedTo + 1
-	c.emittedTo = upper
+	lower := c.progress.to + 1
 	it, err := rows.FetchAll(time.UnixMilli(lower), time.UnixMilli(upper))
 	if err != nil {
 		return err
@@ -308,7 +312,7 @@ func (c *closedWindows[K, VA]) emit(ctx topology.Context[window.Windowed[K], Cha
 			return err
 		}
 	}
-	return nil
+	return c.progress.advance(upper)
 }
 
 // addMillisSat returns a+b, saturating at the int64 bounds.

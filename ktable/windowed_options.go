@@ -27,12 +27,17 @@ func (emitOnCloseOption) applyTo(o *options) { o.set |= optEmitOnClose }
 //
 // Strata checks for closed windows on every record the aggregation takes
 // (not on those it skips, such as records with a null key); Kafka Streams
-// does at
-// most once per emit interval of wall-clock time (an internal config, 1s by
-// default), which changes only when results appear, not what they are. Kafka
-// Streams also keeps the last close time it emitted in its commit metadata;
-// Strata keeps it in memory, so after a restart windows that had closed
-// shortly before (and are still in the store) may be emitted again.
+// does at most once per emit interval of wall-clock time (an internal
+// config, 1s by default), which changes only when results appear, not what
+// they are.
+//
+// How far it has emitted is kept in a key-value store of the aggregation's
+// own, named after its window or session store with "-emit-progress" and
+// logged to that store's changelog ("<ApplicationID>-<store>-emit-progress-
+// changelog"); Kafka Streams keeps it in the metadata of its committed
+// offsets. Under exactly-once the progress commits with the results, so a
+// task that moves or restarts emits each window exactly once. The store
+// takes the aggregation's WithStoreOptions.
 func EmitOnWindowClose() Option { return emitOnCloseOption{} }
 
 // windowOptions takes EmitOnWindowClose out of opts, reporting whether it

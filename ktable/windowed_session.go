@@ -140,6 +140,9 @@ func aggregateSessions[K, V, VA any](ss *SessionWindowedStream[K, V], op string,
 	}, dsl.Stream[K, V](in).Node())
 	if ks != nil {
 		b.ConnectStores(procName, storeName)
+		if emitOnClose {
+			addProgressStore(b, storeName, procName, o.storeOpts)
+		}
 	}
 	return newTable(b, procName, ks, vs, "")
 }
@@ -157,9 +160,9 @@ type sessionAggProc[K, V, VA any] struct {
 	skipTombstones bool
 	emitOnClose    bool
 	sessions       state.SessionStore[K, VA]
-	// emittedTo is the latest session end emitted through, for
+	// progress is the latest session end emitted through, for
 	// EmitOnWindowClose; -1 before the first emission.
-	emittedTo int64
+	progress emitProgress
 	// merged holds the sessions a record merges, reused between records.
 	merged []state.KeyValue[window.Windowed[K], VA]
 }
@@ -171,7 +174,9 @@ func (p *sessionAggProc[K, V, VA]) Init(ctx topology.Context[window.Windowed[K],
 		return err
 	}
 	p.sessions = s
-	p.emittedTo = -1
+	if p.emitOnClose {
+		return p.progress.load(ctx, p.store)
+	}
 	return nil
 }
 
@@ -272,17 +277,16 @@ func (p *sessionAggProc[K, V, VA]) Process(r topology.Record[K, V]) error {
 	})
 }
 
-// emitClosed forwards every session that ends after emittedTo and at most
+// emitClosed forwards every session that ends after the progress and at most
 // upper, in order of end, then
 // key, then start, each with its end as timestamp and the headers of the
 // record that closed it, as Kafka Streams' emit-on-close session store
 // returns them.
 func (p *sessionAggProc[K, V, VA]) emitClosed(upper int64) error {
-	if upper <= p.emittedTo {
+	if upper <= p.progress.to {
 		return nil
 	}
-	lower := p.emittedTo + 1
-	p.emittedTo = upper
+	lower := p.progress.to + 1
 	// The session store has no query by end time across keys; it holds
 	// only the sessions of the last gap + grace, so a scan is short.
 	it, err := p.sessions.All()
@@ -307,5 +311,5 @@ func (p *sessionAggProc[K, V, VA]) emitClosed(upper int64) error {
 			return err
 		}
 	}
-	return nil
+	return p.progress.advance(upper)
 }

@@ -45,7 +45,9 @@ func (p *slidingAggProc[K, V, VA]) Init(ctx topology.Context[window.Windowed[K],
 		return err
 	}
 	p.rows = s
-	p.closed.emittedTo = -1
+	if p.emitOnClose {
+		return p.closed.progress.load(ctx, p.store)
+	}
 	return nil
 }
 
