@@ -481,7 +481,14 @@ func (r *runner) run(ctx context.Context) error {
 		// Cancelling ctx asks for a clean stop, which commits: it must
 		// not cut a commit short.
 		waits := r.rebalanceWaits.Swap(false)
-		if err == nil && (time.Since(r.lastCommit) >= r.cfg.CommitInterval || waits && r.txnOpen()) {
+		due := time.Since(r.lastCommit) >= r.cfg.CommitInterval
+		// An exactly-once commit processes what waiting tasks hold
+		// (commitTransaction); while one waits for a lagging input,
+		// the commit is put off, by up to maxCommitDefer.
+		if due && r.eos && !waits && time.Since(r.lastCommit) < r.cfg.CommitInterval+maxCommitDefer && r.waiting() {
+			due = false
+		}
+		if err == nil && (due || waits && r.txnOpen()) {
 			err = r.commit(r.produceCtx)
 		}
 		open := r.txnOpen()
@@ -546,15 +553,37 @@ func (r *runner) process(fetches kgo.Fetches) error {
 		return err
 	}
 	for _, t := range r.touched {
-		before, dropped := t.Metrics.Processed, t.Metrics.DroppedRecords
-		err := t.ProcessAll()
-		r.app.metrics.processed.Add(t.Metrics.Processed - before)
-		r.app.metrics.dropped.Add(t.Metrics.DroppedRecords - dropped)
-		if err != nil {
+		if err := r.processWith(t, t.ProcessAll); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// processWith runs process, t.ProcessAll or t.ProcessAllNow, counting what
+// it processes and drops.
+func (r *runner) processWith(t *engine.Task, process func() error) error {
+	before, dropped := t.Metrics.Processed, t.Metrics.DroppedRecords
+	err := process()
+	r.app.metrics.processed.Add(t.Metrics.Processed - before)
+	r.app.metrics.dropped.Add(t.Metrics.DroppedRecords - dropped)
+	return err
+}
+
+// maxCommitDefer bounds how long an exactly-once commit waits, past its
+// interval, for tasks waiting on lagging inputs; then they process what
+// they hold.
+const maxCommitDefer = 5 * time.Second
+
+// waiting reports whether a task holds back buffered records for a lagging
+// input (Config.MaxTaskIdle). Called with mu held.
+func (r *runner) waiting() bool {
+	for _, t := range r.tasks {
+		if t.Buffered() > 0 && t.Waiting() {
+			return true
+		}
+	}
+	return false
 }
 
 // punctuate fires due wall-clock punctuations in every task.

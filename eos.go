@@ -34,6 +34,16 @@ func (r *runner) commitTransaction(ctx context.Context) error {
 	if !r.inTxn && r.polled == 0 {
 		return nil
 	}
+	// The session commits the offset of every record polled: a record a
+	// task holds back for a lagging input (Config.MaxTaskIdle) is
+	// processed now, or it would be committed unprocessed.
+	for _, t := range r.tasks {
+		if t.Buffered() > 0 {
+			if err := r.processWith(t, t.ProcessAllNow); err != nil {
+				return err
+			}
+		}
+	}
 	for _, t := range r.tasks {
 		if err := t.FlushStores(); err != nil {
 			return fmt.Errorf("strata: %w", err)

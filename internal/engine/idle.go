@@ -32,7 +32,7 @@ func (in *Input) lagging() bool {
 // Waiting reports whether the task holds back its buffered records because
 // an input lags (see ProcessOne).
 func (t *Task) Waiting() bool {
-	if len(t.inputs) < 2 {
+	if len(t.inputs) < 2 || t.enforce {
 		return false
 	}
 	for _, in := range t.inputs {
@@ -41,4 +41,14 @@ func (t *Task) Waiting() bool {
 		}
 	}
 	return false
+}
+
+// ProcessAllNow processes every buffered record, even while an input lags:
+// Kafka Streams' enforced processing. The runtime calls it before an
+// exactly-once commit, which commits the offsets of every record polled, so
+// that none is committed unprocessed.
+func (t *Task) ProcessAllNow() error {
+	t.enforce = true
+	defer func() { t.enforce = false }()
+	return t.ProcessAll()
 }

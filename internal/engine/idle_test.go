@@ -123,6 +123,23 @@ func TestTaskWaitsForLaggingInput(t *testing.T) {
 	if got := fmt.Sprint(out.values); got != "[b@10 b@15 a@20 a@30]" || !task.Waiting() {
 		t.Fatalf("b lags again: sent %s, waiting = %v", got, task.Waiting())
 	}
+	// Enforced processing (before an exactly-once commit) processes what
+	// is held back, and the task waits again afterwards.
+	if err := task.ProcessAllNow(); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(out.values); got != "[b@10 b@15 a@20 a@30 a@40]" || task.Buffered() != 0 {
+		t.Fatalf("after ProcessAllNow: sent %s, %d buffered", got, task.Buffered())
+	}
+	if err := task.Add(a, rec(3, 50, "a@50")); err != nil {
+		t.Fatal(err)
+	}
+	if err := task.ProcessAll(); err != nil {
+		t.Fatal(err)
+	}
+	if !task.Waiting() || task.Buffered() != 1 {
+		t.Fatalf("after ProcessAllNow, b still lags: waiting = %v, %d buffered", task.Waiting(), task.Buffered())
+	}
 }
 
 // TestTaskWithUnknownEndsDoesNotWait is the test driver's case: no ends

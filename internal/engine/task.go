@@ -99,6 +99,9 @@ type Task struct {
 
 	Metrics Metrics
 	closed  bool
+	// enforce processes buffered records even while an input lags
+	// (ProcessAllNow).
+	enforce bool
 }
 
 // Input is one topic-partition a task reads.
