@@ -44,7 +44,8 @@ type crashPlan struct {
 	keys  []string // input keys, in the order produced
 	model map[string]int64
 	// killAt[n] crashes whichever instance counts the n-th record (over
-	// all instances, reprocessing included); keepState[i] says whether
+	// all instances, reprocessing included), or if that one is crashing
+	// already, the next one to count a record; keepState[i] says whether
 	// the i-th crashed instance restarts with its state directory.
 	killAt    map[int64]int
 	keepState []bool
@@ -126,6 +127,11 @@ func crashRun(t *testing.T, g strata.Guarantee, plan *crashPlan) {
 	defer cancel()
 
 	var counted, kills atomic.Int64
+	// pending is the kill whose record was counted by an instance that
+	// was crashing already, still counting the rest of its poll: the
+	// next instance to count a record takes it. -1 when none.
+	var pending atomic.Int64
+	pending.Store(-1)
 	var wg sync.WaitGroup
 	failed := make(chan error, crashInstances)
 	for i := range crashInstances {
@@ -140,8 +146,14 @@ func crashRun(t *testing.T, g strata.Guarantee, plan *crashPlan) {
 				var kill atomic.Int64
 				kill.Store(-1)
 				app, err := strata.New(crashTopology(t, func() {
-					k, ok := plan.killAt[counted.Add(1)]
-					if ok && kill.CompareAndSwap(-1, int64(k)) {
+					if k, ok := plan.killAt[counted.Add(1)]; ok {
+						pending.Store(int64(k))
+					}
+					if kill.Load() >= 0 {
+						return // crashing already
+					}
+					if k := pending.Load(); k >= 0 && pending.CompareAndSwap(k, -1) {
+						kill.Store(k)
 						kills.Add(1)
 						strata.Crash(app)
 					}
