@@ -15,8 +15,13 @@ type sharedTimes struct {
 	// min is the earliest time in the store or before it: unknownMin
 	// until the first scan (a store restored from its changelog may hold
 	// anything), emptyMin when the store holds nothing.
-	min  int64
-	refs int
+	min int64
+	// max is the latest time the store may hold records at, once
+	// maxKnown: read from the store's last key on first use, then raised
+	// by every keep (removals leave it, an upper bound, as it is).
+	max      int64
+	maxKnown bool
+	refs     int
 }
 
 const (
@@ -29,6 +34,7 @@ func (t *sharedTimes) keep(ts int64) {
 	if t.min != unknownMin {
 		t.min = min(t.min, ts)
 	}
+	t.max = max(t.max, ts)
 }
 
 // scanned notes the earliest time left in the store after a scan.

@@ -226,18 +226,47 @@ func openOuterBuffer[K, V1, V2, VR any](ctx topology.Context[K, VR], cfg *joinCo
 
 func (b *outerBuffer[K, V1, V2, VR]) close() { unshareTimes(b.raw) }
 
-// keep adds a record that found no partner to the outer store.
+// keep adds a record that found no partner to the outer store. The records
+// of one key, time and side are kept together, as Kafka Streams'
+// ListValueStore does, so keep reads what the store holds for them first,
+// unless it holds nothing that late.
 func (b *outerBuffer[K, V1, V2, VR]) keep(key K, ts int64, left bool, add func(*outerValues[V1, V2])) error {
+	if !b.times.maxKnown {
+		if err := b.readMax(); err != nil {
+			return err
+		}
+	}
 	k := outerKey[K]{ts: ts, left: left, key: key}
-	vs, _, err := b.store.Get(k)
-	if err != nil {
-		return err
+	var vs outerValues[V1, V2]
+	if ts <= b.times.max {
+		var err error
+		if vs, _, err = b.store.Get(k); err != nil {
+			return err
+		}
 	}
 	add(&vs)
 	if err := b.store.Put(k, vs); err != nil {
 		return err
 	}
 	b.times.keep(ts)
+	return nil
+}
+
+// readMax sets the latest time in the store from its last key: the store
+// is ordered by time first.
+func (b *outerBuffer[K, V1, V2, VR]) readMax() error {
+	it, err := b.store.ReverseAll()
+	if err != nil {
+		return err
+	}
+	b.times.max = math.MinInt64
+	if it.Next() {
+		b.times.max = it.Key().ts
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	b.times.maxKnown = true
 	return nil
 }
 
