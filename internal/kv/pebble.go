@@ -582,11 +582,12 @@ func (v *pebbleView) Close() error {
 		return nil
 	}
 	n := v.iters.closeAll()
-	v.db.unregister(v)
-	if n == 0 {
-		return nil
+	var err error
+	if v.db.buf != nil {
+		err = v.db.buf.unhook(v)
 	}
-	return leakError(fmt.Sprintf("pebble store %q of %s", v.prefix, v.db.dir), n)
+	v.db.unregister(v)
+	return errors.Join(err, leakError(fmt.Sprintf("pebble store %q of %s", v.prefix, v.db.dir), n))
 }
 
 // pebbleIter adapts a pebble.Iterator (which reads the point-in-time state of

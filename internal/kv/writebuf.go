@@ -41,6 +41,59 @@ type writeBuffer struct {
 	cur   *bufBatch
 	free  []*bufIter
 	opts  pebble.IterOptions // scratch for NewIter and SetOptions
+	hooks []commitHook
+}
+
+// commitHook is a view's function to run before each commit (OnCommit),
+// with the function it writes through.
+type commitHook struct {
+	v   *pebbleView
+	fn  func(set func(key, value []byte) error) error
+	set func(key, value []byte) error
+}
+
+// CommitHooks is implemented by the stores of Pebble DBs: a store of a DB
+// with a write buffer (PebbleOptions.WriteBuffer) can have a function run
+// just before each commit of the buffer, to add writes to that commit.
+type CommitHooks interface {
+	// OnCommit sets fn, replacing any earlier one, to run before each
+	// commit of the DB's write buffer and when the store is closed, and
+	// reports whether it will: false when the DB has no write buffer (or
+	// the store is closed). What fn writes with set, a key and value of
+	// the store, goes into that commit; set copies both.
+	OnCommit(fn func(set func(key, value []byte) error) error) bool
+}
+
+// OnCommit implements CommitHooks.
+func (v *pebbleView) OnCommit(fn func(set func(key, value []byte) error) error) bool {
+	w := v.db.buf
+	if w == nil || v.closed.Load() {
+		return false
+	}
+	for i := range w.hooks {
+		if w.hooks[i].v == v {
+			w.hooks[i].fn = fn
+			return true
+		}
+	}
+	w.hooks = append(w.hooks, commitHook{v: v, fn: fn, set: func(key, value []byte) error {
+		return w.cur.b.Set(v.key(key), value, nil)
+	}})
+	return true
+}
+
+// OnCommit of a read-only store sets nothing: it does not write.
+func (readOnlyView) OnCommit(func(set func(key, value []byte) error) error) bool { return false }
+
+// unhook runs v's commit hook, if it has one, a last time and removes it.
+func (w *writeBuffer) unhook(v *pebbleView) error {
+	for i := range w.hooks {
+		if h := w.hooks[i]; h.v == v {
+			w.hooks = append(w.hooks[:i], w.hooks[i+1:]...)
+			return h.fn(h.set)
+		}
+	}
+	return nil
 }
 
 // bufBatch is one batch of a write buffer.
@@ -87,11 +140,16 @@ func (w *writeBuffer) wrote() error {
 // batch. Iterators kept for reuse are closed: they read the database as
 // it was before the commit.
 func (w *writeBuffer) commit() error {
+	var errs []error
+	for _, h := range w.hooks {
+		if err := h.fn(h.set); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	old := w.cur
 	if old.b.Empty() {
-		return nil
+		return errors.Join(errs...)
 	}
-	var errs []error
 	for _, p := range w.free {
 		errs = append(errs, p.it.Close())
 		old.readers--

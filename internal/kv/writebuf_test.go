@@ -274,3 +274,50 @@ func TestWriteBufferIterReuseAllocs(t *testing.T) {
 		t.Errorf("Iter, Next and Close allocate %.1f times; want at most 2 (the handle)", allocs)
 	}
 }
+
+func TestWriteBufferCommitHooks(t *testing.T) {
+	plain := openPebble(t, "plain", kv.PebbleOptions{FS: vfs.NewMem()})
+	if plain.Store([]byte("p")).(kv.CommitHooks).OnCommit(func(func(k, v []byte) error) error { return nil }) {
+		t.Error("OnCommit on a DB without a write buffer reports that it will run")
+	}
+
+	db := openPebble(t, "db", kv.PebbleOptions{FS: vfs.NewMem(), WriteBuffer: 4 << 10})
+	s := db.Store([]byte("p"))
+	if db.ReadOnlyStore([]byte("p")).(kv.CommitHooks).OnCommit(nil) {
+		t.Error("OnCommit on a read-only store reports that it will run")
+	}
+	runs := 0
+	if !s.(kv.CommitHooks).OnCommit(func(set func(k, v []byte) error) error {
+		runs++
+		return set([]byte("meta"), []byte(fmt.Sprint(runs)))
+	}) {
+		t.Fatal("OnCommit on a buffered DB reports that it will not run")
+	}
+	mustSet(t, s, "a", "1")
+	if runs != 0 {
+		t.Fatalf("the hook ran %d times before any commit", runs)
+	}
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := committed(t, db, "pmeta"); runs != 1 || !ok || v != "1" {
+		t.Fatalf("after Flush: %d runs, committed meta %q, %v; want 1 run and its write committed", runs, v, ok)
+	}
+	// A commit because the buffer is full runs it too.
+	for i := 0; runs == 1 && i < 100; i++ {
+		mustSet(t, s, fmt.Sprint("k", i), "v")
+	}
+	if v, ok := committed(t, db, "pmeta"); runs != 2 || v != "2" || !ok {
+		t.Fatalf("after filling the buffer: %d runs, committed meta %q, %v", runs, v, ok)
+	}
+	// Closing the store runs it a last time; the DB's close commits it.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := committed(t, db, "pmeta"); runs != 3 || v != "3" {
+		t.Fatalf("after closing the store and flushing: %d runs, committed meta %q", runs, v)
+	}
+}
