@@ -254,27 +254,6 @@ func TestWriteBufferIteratorSnapshots(t *testing.T) {
 	}
 }
 
-// TestWriteBufferIterReuseAllocs checks that a buffered store reuses its
-// iterators: opening, using and closing one allocates only the Iterator
-// handle.
-func TestWriteBufferIterReuseAllocs(t *testing.T) {
-	db := openPebble(t, "db", kv.PebbleOptions{FS: vfs.NewMem(), WriteBuffer: kv.DefaultWriteBuffer})
-	s := db.Store([]byte("p"))
-	for i := range 100 {
-		mustSet(t, s, fmt.Sprintf("k%03d", i), "v")
-	}
-	lo, hi := []byte("k010"), []byte("k020")
-	allocs := testing.AllocsPerRun(100, func() {
-		it := s.Iter(lo, hi, false)
-		for it.Next() {
-		}
-		_ = it.Close()
-	})
-	if allocs > 2 {
-		t.Errorf("Iter, Next and Close allocate %.1f times; want at most 2 (the handle)", allocs)
-	}
-}
-
 func TestWriteBufferCommitHooks(t *testing.T) {
 	plain := openPebble(t, "plain", kv.PebbleOptions{FS: vfs.NewMem()})
 	if plain.Store([]byte("p")).(kv.CommitHooks).OnCommit(func(func(k, v []byte) error) error { return nil }) {
