@@ -221,7 +221,7 @@ func openOuterBuffer[K, V1, V2, VR any](ctx topology.Context[K, VR], cfg *joinCo
 	if err != nil {
 		return nil, err
 	}
-	return &outerBuffer[K, V1, V2, VR]{cfg: cfg, store: s, raw: raw, times: shareTimes(raw)}, nil
+	return &outerBuffer[K, V1, V2, VR]{cfg: cfg, store: s, raw: raw, times: shareTimes(raw, trackableKey[K]())}, nil
 }
 
 func (b *outerBuffer[K, V1, V2, VR]) close() { unshareTimes(b.raw) }
@@ -249,6 +249,7 @@ func (b *outerBuffer[K, V1, V2, VR]) keep(key K, ts int64, left bool, add func(*
 		return err
 	}
 	b.times.keep(ts)
+	b.times.track(k)
 	return nil
 }
 
@@ -277,10 +278,15 @@ func (b *outerBuffer[K, V1, V2, VR]) matched(key K, ts int64, left bool) error {
 		return nil
 	}
 	k := outerKey[K]{ts: ts, left: left, key: key}
-	_, ok, err := b.store.Get(k)
-	if err != nil || !ok {
-		return err
+	if !b.times.holds(k) {
+		// As Kafka Streams' putIfAbsent(key, null): no tombstone for
+		// a key the store does not hold.
+		_, ok, err := b.store.Get(k)
+		if err != nil || !ok {
+			return err
+		}
 	}
+	b.times.untrack(k)
 	return b.store.Delete(k)
 }
 
@@ -342,6 +348,7 @@ func (b *outerBuffer[K, V1, V2, VR]) emitClosed(ctx topology.Context[K, VR], st,
 				return err
 			}
 		}
+		b.times.untrack(e.Key)
 		if err := b.store.Delete(e.Key); err != nil {
 			return err
 		}
