@@ -28,7 +28,18 @@ func newStorage(budget int64) *storage {
 	}
 }
 
+// open opens a task's database, which only the task's goroutine uses: its
+// writes collect in a write buffer (kv.PebbleOptions.WriteBuffer),
+// committed to Pebble when full and when the task's state is flushed, before
+// a checkpoint is written.
 func (s *storage) open(dir string) (engine.TaskStorage, error) {
+	return kv.OpenPebble(dir, kv.PebbleOptions{Cache: s.cache, MemTableSize: s.memtable, WriteBuffer: kv.DefaultWriteBuffer})
+}
+
+// openShared opens the global task's database, which the other tasks read,
+// each from its own goroutine, through read-only views: it has no write
+// buffer, which is for one goroutine only.
+func (s *storage) openShared(dir string) (engine.TaskStorage, error) {
 	return kv.OpenPebble(dir, kv.PebbleOptions{Cache: s.cache, MemTableSize: s.memtable})
 }
 

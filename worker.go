@@ -44,7 +44,7 @@ func openInstance(ctx context.Context, a *App) (*instance, error) {
 	in.storage = newStorage(a.cfg.StateMemoryBytes)
 	var state engine.StateConfig
 	if in.state != nil {
-		state = engine.StateConfig{Dir: in.state.path, Open: in.storage.open}
+		state = engine.StateConfig{Dir: in.state.path, Open: in.storage.openShared}
 	}
 	var err error
 	if in.global, err = startGlobal(ctx, a, state, a.cfg.Logger.With("application", a.cfg.ApplicationID)); err != nil {

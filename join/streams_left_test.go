@@ -1,9 +1,14 @@
 package join_test
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/strata-go/strata/join"
+	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/testutil"
 )
 
 // The tests of this file mirror Kafka Streams' KStreamKStreamLeftJoinTest.
@@ -154,4 +159,42 @@ func TestLeftJoinAsymmetricWindow(t *testing.T) {
 		{"R0:a0@100", "0:A0+a0@100"},
 		{"R1:a1@102", "1:A1+null@1"},
 	})
+}
+
+// TestLeftOuterStoreChangelog checks what the outer store logs: a left
+// record without a partner is put, the first right record to join it
+// removes it with one tombstone, and the right records joining it later,
+// or joining a left record that found its partner at once, log nothing, as
+// Kafka Streams' putIfAbsent(key, null) on its outer store.
+func TestLeftOuterStoreChangelog(t *testing.T) {
+	h := newHarness(t, leftJoin, join.Within(ms(100), 0))
+	h.run(t, []step{
+		{"L0:A0@1", ""},
+		{"R0:a0@2", "0:A0+a0@2"},
+		{"R0:b0@3", "0:A0+b0@3"},
+		{"R1:c1@4 L1:C1@5", "1:C1+c1@5"},
+		{"R1:d1@6", "1:C1+d1@6"},
+	})
+	var topic string
+	for _, p := range h.d.ProducedTopics() {
+		if strings.Contains(p, "OUTERSHARED") {
+			topic = p
+		}
+	}
+	if topic == "" {
+		t.Fatalf("no outer store changelog among %q", h.d.ProducedTopics())
+	}
+	var got []string
+	for _, r := range testutil.NewOutputTopic(h.d, topic, serde.Bytes(), serde.Bytes()).ReadAll() {
+		v := "put"
+		if r.NullValue {
+			v = "tombstone"
+		}
+		got = append(got, fmt.Sprintf("%x %s", r.Key, v))
+	}
+	// Time 1, left side (1), key int32 0.
+	key := "0000000000000001" + "01" + "00000000"
+	if want := []string{key + " put", key + " tombstone"}; !slices.Equal(got, want) {
+		t.Fatalf("outer store changelog:\n%q\nwant\n%q", got, want)
+	}
 }

@@ -221,23 +221,53 @@ func openOuterBuffer[K, V1, V2, VR any](ctx topology.Context[K, VR], cfg *joinCo
 	if err != nil {
 		return nil, err
 	}
-	return &outerBuffer[K, V1, V2, VR]{cfg: cfg, store: s, raw: raw, times: shareTimes(raw)}, nil
+	return &outerBuffer[K, V1, V2, VR]{cfg: cfg, store: s, raw: raw, times: shareTimes(raw, trackableKey[K]())}, nil
 }
 
 func (b *outerBuffer[K, V1, V2, VR]) close() { unshareTimes(b.raw) }
 
-// keep adds a record that found no partner to the outer store.
+// keep adds a record that found no partner to the outer store. The records
+// of one key, time and side are kept together, as Kafka Streams'
+// ListValueStore does, so keep reads what the store holds for them first,
+// unless it holds nothing that late.
 func (b *outerBuffer[K, V1, V2, VR]) keep(key K, ts int64, left bool, add func(*outerValues[V1, V2])) error {
+	if !b.times.maxKnown {
+		if err := b.readMax(); err != nil {
+			return err
+		}
+	}
 	k := outerKey[K]{ts: ts, left: left, key: key}
-	vs, _, err := b.store.Get(k)
-	if err != nil {
-		return err
+	var vs outerValues[V1, V2]
+	if ts <= b.times.max {
+		var err error
+		if vs, _, err = b.store.Get(k); err != nil {
+			return err
+		}
 	}
 	add(&vs)
 	if err := b.store.Put(k, vs); err != nil {
 		return err
 	}
 	b.times.keep(ts)
+	b.times.track(k)
+	return nil
+}
+
+// readMax sets the latest time in the store from its last key: the store
+// is ordered by time first.
+func (b *outerBuffer[K, V1, V2, VR]) readMax() error {
+	it, err := b.store.ReverseAll()
+	if err != nil {
+		return err
+	}
+	b.times.max = math.MinInt64
+	if it.Next() {
+		b.times.max = it.Key().ts
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	b.times.maxKnown = true
 	return nil
 }
 
@@ -248,10 +278,15 @@ func (b *outerBuffer[K, V1, V2, VR]) matched(key K, ts int64, left bool) error {
 		return nil
 	}
 	k := outerKey[K]{ts: ts, left: left, key: key}
-	_, ok, err := b.store.Get(k)
-	if err != nil || !ok {
-		return err
+	if !b.times.holds(k) {
+		// As Kafka Streams' putIfAbsent(key, null): no tombstone for
+		// a key the store does not hold.
+		_, ok, err := b.store.Get(k)
+		if err != nil || !ok {
+			return err
+		}
 	}
+	b.times.untrack(k)
 	return b.store.Delete(k)
 }
 
@@ -313,6 +348,7 @@ func (b *outerBuffer[K, V1, V2, VR]) emitClosed(ctx topology.Context[K, VR], st,
 				return err
 			}
 		}
+		b.times.untrack(e.Key)
 		if err := b.store.Delete(e.Key); err != nil {
 			return err
 		}

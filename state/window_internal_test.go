@@ -37,6 +37,13 @@ func (nopProcessor) Close() error                                  { return nil 
 // in fs.
 func openTask(t *testing.T, fs vfs.FS, declare func(*topology.Builder)) (*engine.Task, *sentRecords) {
 	t.Helper()
+	return openTaskWith(t, kv.PebbleOptions{FS: fs}, declare)
+}
+
+// openTaskWith is openTask with the given options for the task's Pebble
+// database.
+func openTaskWith(t *testing.T, opts kv.PebbleOptions, declare func(*topology.Builder)) (*engine.Task, *sentRecords) {
+	t.Helper()
 	b := topology.NewBuilder()
 	declare(b)
 	topology.AddSource(b, "src", topology.Source[string, string]{Topics: []string{"in"}, KeySerde: serde.String(), ValueSerde: serde.String()})
@@ -52,7 +59,7 @@ func openTask(t *testing.T, fs vfs.FS, declare func(*topology.Builder)) (*engine
 		ApplicationID: "app",
 		Collector:     out,
 		State: engine.StateConfig{Dir: "/state", Open: func(dir string) (engine.TaskStorage, error) {
-			return kv.OpenPebble(dir, kv.PebbleOptions{FS: fs})
+			return kv.OpenPebble(dir, opts)
 		}},
 	})
 	if err != nil {
@@ -210,6 +217,46 @@ func TestWindowStreamTimeSurvivesReopen(t *testing.T) {
 			}
 			if v, ok, _ := s.Fetch("b", at(100_000)); !ok || v != "new" {
 				t.Fatalf("Fetch(b, 100000) = %q, %v", v, ok)
+			}
+		})
+	}
+}
+
+// TestWindowStreamTimeWithWriteBuffer checks that over a write buffer, puts
+// leave saving stream time to the buffer's commits, which save it: on Flush,
+// and when the store closes without one.
+func TestWindowStreamTimeWithWriteBuffer(t *testing.T) {
+	for _, flushed := range []bool{true, false} {
+		t.Run(fmt.Sprint("flushed=", flushed), func(t *testing.T) {
+			opts := kv.PebbleOptions{FS: vfs.NewMem(), WriteBuffer: kv.DefaultWriteBuffer}
+			declare := func(b *topology.Builder) {
+				AddWindowStore(b, "s", serde.String(), serde.String(), time.Minute, 2*time.Minute)
+			}
+			task, _ := openTaskWith(t, opts, declare)
+			s := task.StoreByName("s").(*windowStore[string, string])
+			at := time.UnixMilli
+			check(t, s.Put("a", "old", at(50_000)))
+			check(t, s.Put("b", "new", at(170_001)))
+			if _, ok, err := s.db.Get(metaKey); err != nil || ok {
+				t.Fatalf("stream time saved by a put (%v, %v); want it left to the buffer's commit", ok, err)
+			}
+			if flushed {
+				check(t, task.FlushStores())
+				check(t, task.FlushStorage())
+				if v, ok, err := s.db.Get(metaKey); err != nil || !ok || readTime(v) != 170_001 {
+					t.Fatalf("stream time after Flush: %x, %v, %v", v, ok, err)
+				}
+			}
+			check(t, task.Close())
+
+			task, _ = openTaskWith(t, opts, declare)
+			defer task.Close()
+			s = task.StoreByName("s").(*windowStore[string, string])
+			if !s.known || !s.saved || s.streamTime != 170_001 {
+				t.Fatalf("stream time after reopening = %d (known %v, saved %v), want 170001 saved", s.streamTime, s.known, s.saved)
+			}
+			if _, ok, _ := s.Fetch("a", at(50_000)); ok {
+				t.Fatal("a window expired before the restart is returned after it")
 			}
 		})
 	}

@@ -57,6 +57,10 @@ type segmented struct {
 	streamTime int64 // ms
 	savedTime  int64 // streamTime as last written to metaKey
 	saved      bool
+	// hooked is set when the kv.Store has a write buffer that saves
+	// stream time in each of its commits (kv.CommitHooks): puts and
+	// flushes then leave it to that.
+	hooked bool
 	// liveFrom is the lowest segment that may hold entries; those below
 	// were dropped. math.MinInt64 until the first drop.
 	liveFrom int64
@@ -92,7 +96,24 @@ func (s *segmented) open(t *engine.Task) error {
 	if err := s.loadStreamTime(); err != nil {
 		return s.fail("init", err)
 	}
+	if h, ok := db.(kv.CommitHooks); ok && !s.spec.inMemory {
+		s.hooked = h.OnCommit(s.saveTime)
+	}
 	return s.dropExpired()
+}
+
+// saveTime writes stream time with set if it moved since it was last
+// saved.
+func (s *segmented) saveTime(set func(key, value []byte) error) error {
+	if !s.known || (s.saved && s.savedTime == s.streamTime) {
+		return nil
+	}
+	s.timeBuf = appendTime(s.timeBuf[:0], s.streamTime)
+	if err := set(metaKey, s.timeBuf); err != nil {
+		return s.fail("save stream time", err)
+	}
+	s.saved, s.savedTime = true, s.streamTime
+	return nil
 }
 
 // loadStreamTime reads the stream time a persistent store saved on its last
@@ -187,9 +208,10 @@ func (s *segmented) dropLate(ts int64) {
 // putRaw stores an entry, or deletes it if vb is nil. A persistent store
 // whose stream time moved since it was last saved saves it in the same
 // batch: one commit rather than two (one now, one at the next flush), as
-// the driver commits after every record.
+// the driver commits after every record. Over a write buffer, which saves
+// it in each of its commits, it writes the entry alone.
 func (s *segmented) putRaw(raw, vb []byte) error {
-	if s.spec.inMemory || !s.known || (s.saved && s.savedTime == s.streamTime) {
+	if s.hooked || s.spec.inMemory || !s.known || (s.saved && s.savedTime == s.streamTime) {
 		if vb == nil {
 			return s.db.Delete(raw)
 		}
@@ -219,7 +241,7 @@ func (s *segmented) putRaw(raw, vb []byte) error {
 // flush saves the stream time of a persistent store, so that it still
 // filters expired entries after a restart.
 func (s *segmented) flush() error {
-	if s.spec.inMemory || !s.known || (s.saved && s.savedTime == s.streamTime) {
+	if s.hooked || s.spec.inMemory || !s.known || (s.saved && s.savedTime == s.streamTime) {
 		return nil
 	}
 	if err := s.db.Set(metaKey, appendTime(nil, s.streamTime)); err != nil {

@@ -179,12 +179,17 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (_ *Driver, er
 			d.blockCache.Unref() // databases opened hold their own references
 		}
 	}()
-	stateCfg := engine.StateConfig{Dir: "/state", Open: func(dir string) (engine.TaskStorage, error) {
-		// Files live in memory: a write-ahead log would protect
-		// nothing and cost a copy of every write.
-		return kv.OpenPebble(dir, kv.PebbleOptions{FS: d.fs, DisableWAL: true, Cache: d.blockCache})
-	}}
-	if err := d.openGlobal(stateCfg); err != nil {
+	// Files live in memory: a write-ahead log would protect nothing and
+	// cost a copy of every write. As in the runtime, task databases
+	// buffer their writes (each is used by its task's goroutine only),
+	// and the global one does not (tasks read it through views).
+	openDB := func(buffer int) func(dir string) (engine.TaskStorage, error) {
+		return func(dir string) (engine.TaskStorage, error) {
+			return kv.OpenPebble(dir, kv.PebbleOptions{FS: d.fs, DisableWAL: true, Cache: d.blockCache, WriteBuffer: buffer})
+		}
+	}
+	stateCfg := engine.StateConfig{Dir: "/state", Open: openDB(kv.DefaultWriteBuffer)}
+	if err := d.openGlobal(engine.StateConfig{Dir: stateCfg.Dir, Open: openDB(0)}); err != nil {
 		return nil, err
 	}
 	for _, st := range d.top.Subtopologies {

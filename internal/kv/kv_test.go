@@ -66,44 +66,56 @@ func TestPebbleViews(t *testing.T) {
 		{"lowest", "\x00\x00", []string{"\x00\x01", "\x00\x02"}},
 		{"highest", "\xff\xff", []string{"\xff\xfe", "\xfe\xff"}},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			kvtest.Run(t, func(t *testing.T) kv.Store {
-				db := openPebble(t, "db", kv.PebbleOptions{FS: vfs.NewMem()})
-				for _, n := range c.neighbors {
-					v := db.Store([]byte(n))
-					for _, k := range []string{"", "\x00", "\x00\x00", "a", "\xff", "\xff\xff\xff"} {
-						if err := v.Set([]byte(k), []byte(n+"/"+k)); err != nil {
-							t.Fatal(err)
-						}
-					}
-					// Leave some neighbours open, close others: both
-					// must be isolated.
-					if n[len(n)-1]%2 == 0 {
-						if err := v.Close(); err != nil {
-							t.Fatal(err)
-						}
-					}
-				}
-				before, n := outside(t, db, c.tested)
-				if n != 6*len(c.neighbors) {
-					t.Fatalf("setup: %d keys outside the view", n)
-				}
-				t.Cleanup(func() {
-					if after, _ := outside(t, db, c.tested); after != before {
-						t.Errorf("keys outside view %q changed:\nbefore %s\nafter  %s", c.tested, before, after)
-					}
+	for _, buffer := range []int{0, kv.DefaultWriteBuffer} {
+		for _, c := range cases {
+			t.Run(fmt.Sprintf("%s/WriteBuffer=%d", c.name, buffer), func(t *testing.T) {
+				kvtest.Run(t, func(t *testing.T) kv.Store {
+					return openView(t, c.tested, c.neighbors, buffer)
 				})
-				return db.Store([]byte(c.tested))
 			})
-		})
+		}
 	}
 }
 
+// openView opens a DB whose stores under neighbors hold keys at the edges
+// of their prefixes, and returns its store under tested. At the end of the
+// test, every key outside the tested view must be unchanged.
+func openView(t *testing.T, tested string, neighbors []string, buffer int) kv.Store {
+	db := openPebble(t, "db", kv.PebbleOptions{FS: vfs.NewMem(), WriteBuffer: buffer})
+	for _, n := range neighbors {
+		v := db.Store([]byte(n))
+		for _, k := range []string{"", "\x00", "\x00\x00", "a", "\xff", "\xff\xff\xff"} {
+			if err := v.Set([]byte(k), []byte(n+"/"+k)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Leave some neighbours open, close others: both must be
+		// isolated.
+		if n[len(n)-1]%2 == 0 {
+			if err := v.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	before, n := outside(t, db, tested)
+	if n != 6*len(neighbors) {
+		t.Fatalf("setup: %d keys outside the view", n)
+	}
+	t.Cleanup(func() {
+		if after, _ := outside(t, db, tested); after != before {
+			t.Errorf("keys outside view %q changed:\nbefore %s\nafter  %s", tested, before, after)
+		}
+	})
+	return db.Store([]byte(tested))
+}
+
 // outside lists the DB's keys and values that are not under prefix, and
-// counts them.
+// counts them. It flushes the DB first, committing its write buffer.
 func outside(t *testing.T, db *kv.PebbleDB, prefix string) (string, int) {
 	t.Helper()
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	it, err := db.Pebble().NewIter(nil)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log"
 	"os"
@@ -59,18 +60,37 @@ type PebbleOptions struct {
 	// instead of restoring from the changelog (see docs/state-layout.md for
 	// the measured costs).
 	DisableWAL bool
+	// WriteBuffer, when above 0, buffers the writes of all the DB's
+	// stores (Set, Delete, DeleteRange, Batch.Commit) in one indexed
+	// Pebble batch of about this many bytes, which their reads go
+	// through, so that they see every write. The buffer is committed to
+	// Pebble, as one atomic write, when it is full, on Flush (before the
+	// WAL sync or memtable flush) and on Close. Iterators are then reused
+	// between commits instead of created for every Iter. Its size counts
+	// memtable space, and is capped at a quarter of MemTableSize. 0, the
+	// default, writes every operation through to Pebble; Strata's task
+	// databases use DefaultWriteBuffer.
+	//
+	// A buffered DB, its stores and read-only stores included, must be
+	// used by one goroutine at a time. A process crash loses the writes
+	// not yet committed, as it can lose those not yet flushed: only Flush
+	// makes writes durable either way.
+	WriteBuffer int
 }
 
 // PebbleDB is one Pebble database holding many stores. Each store is a view
-// of the keys under a prefix (Store). The DB is safe for concurrent use by
-// the goroutines of its stores; each store is used by one goroutine at a
-// time, and Close must not run concurrently with any store's use.
+// of the keys under a prefix (Store). Without a write buffer
+// (PebbleOptions.WriteBuffer), the DB is safe for concurrent use by the
+// goroutines of its stores; each store is used by one goroutine at a time,
+// and Close must not run concurrently with any store's use. With one, the
+// whole DB is used by one goroutine at a time.
 type PebbleDB struct {
 	db          *pebble.DB
 	dir         string
 	lock        *pebble.Lock
 	walDisabled bool
 	closed      atomic.Bool
+	buf         *writeBuffer // nil unless PebbleOptions.WriteBuffer > 0
 
 	mu    sync.Mutex // guards views and the closed transition
 	views map[*pebbleView]struct{}
@@ -124,13 +144,17 @@ func OpenPebble(dir string, opts PebbleOptions) (*PebbleDB, error) {
 		_ = lock.Close()
 		return nil, fmt.Errorf("kv: open pebble %q: %w", dir, err)
 	}
-	return &PebbleDB{
+	d := &PebbleDB{
 		db:          db,
 		dir:         dir,
 		lock:        lock,
 		walDisabled: opts.DisableWAL,
 		views:       make(map[*pebbleView]struct{}),
-	}, nil
+	}
+	if opts.WriteBuffer > 0 {
+		d.buf = newWriteBuffer(db, opts.WriteBuffer, memTable)
+	}
+	return d, nil
 }
 
 // lockDir takes the Pebble lock of dir, classifying a held lock as ErrLocked.
@@ -227,11 +251,17 @@ func (d *PebbleDB) Store(prefix []byte) Store {
 	return v
 }
 
-// Flush makes every write to the DB's stores durable: an fsync of the WAL,
-// or, with DisableWAL, a flush of the memtables to sstables.
+// Flush makes every write to the DB's stores durable: it commits the write
+// buffer, if any, then fsyncs the WAL, or, with DisableWAL, flushes the
+// memtables to sstables.
 func (d *PebbleDB) Flush() error {
 	if d.closed.Load() {
 		return ErrClosed
+	}
+	if d.buf != nil {
+		if err := d.buf.commit(); err != nil {
+			return err
+		}
 	}
 	if d.walDisabled {
 		return d.db.Flush()
@@ -240,12 +270,14 @@ func (d *PebbleDB) Flush() error {
 }
 
 // Pebble returns the underlying database, for metrics and maintenance
-// (Compact, Metrics). Writes through it bypass the stores' prefixes.
+// (Compact, Metrics). Writes through it bypass the stores' prefixes and the
+// write buffer, and reads through it do not see the buffer.
 func (d *PebbleDB) Pebble() *pebble.DB { return d.db }
 
 // Close closes the stores still open (joining their ErrIteratorLeak
-// errors), flushes the memtables if the WAL is disabled (otherwise the WAL
-// holds them), and closes the database. Closing twice is not an error.
+// errors), commits the write buffer, flushes the memtables if the WAL is
+// disabled (otherwise the WAL holds them), and closes the database. Closing
+// twice is not an error.
 func (d *PebbleDB) Close() error {
 	d.mu.Lock()
 	if d.closed.Load() {
@@ -262,6 +294,9 @@ func (d *PebbleDB) Close() error {
 	var errs []error
 	for _, v := range views {
 		errs = append(errs, v.Close())
+	}
+	if d.buf != nil {
+		errs = append(errs, d.buf.close())
 	}
 	if d.walDisabled {
 		errs = append(errs, d.db.Flush())
@@ -323,7 +358,13 @@ func (v *pebbleView) bounds(lower, upper []byte) (lo, hi []byte) {
 	if upper != nil {
 		n += len(v.prefix) + len(upper)
 	}
-	buf := make([]byte, 0, n)
+	_, lo, hi = v.appendBounds(make([]byte, 0, n), lower, upper)
+	return lo, hi
+}
+
+// appendBounds is bounds building both bounds in buf, which it returns
+// grown. Once buf is large enough, it does not allocate.
+func (v *pebbleView) appendBounds(buf, lower, upper []byte) (_, lo, hi []byte) {
 	if len(lower) > 0 || len(v.prefix) > 0 {
 		buf = append(append(buf, v.prefix...), lower...)
 		lo = buf[:len(buf):len(buf)]
@@ -334,14 +375,21 @@ func (v *pebbleView) bounds(lower, upper []byte) (lo, hi []byte) {
 	} else {
 		hi = v.upper
 	}
-	return lo, hi
+	return buf, lo, hi
 }
 
 func (v *pebbleView) Get(key []byte) ([]byte, bool, error) {
 	if v.closed.Load() {
 		return nil, false, ErrClosed
 	}
-	val, closer, err := v.db.db.Get(v.key(key))
+	var val []byte
+	var closer io.Closer
+	var err error
+	if b := v.db.buf; b != nil {
+		val, closer, err = b.batch().Get(v.key(key))
+	} else {
+		val, closer, err = v.db.db.Get(v.key(key))
+	}
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, nil
 	}
@@ -356,12 +404,24 @@ func (v *pebbleView) Set(key, value []byte) error {
 	if v.closed.Load() {
 		return ErrClosed
 	}
+	if b := v.db.buf; b != nil {
+		if err := b.batch().Set(v.key(key), value, nil); err != nil {
+			return err
+		}
+		return b.wrote()
+	}
 	return v.db.db.Set(v.key(key), value, pebble.NoSync)
 }
 
 func (v *pebbleView) Delete(key []byte) error {
 	if v.closed.Load() {
 		return ErrClosed
+	}
+	if b := v.db.buf; b != nil {
+		if err := b.batch().Delete(v.key(key), nil); err != nil {
+			return err
+		}
+		return b.wrote()
 	}
 	return v.db.db.Delete(v.key(key), pebble.NoSync)
 }
@@ -386,7 +446,22 @@ func (v *pebbleView) DeleteRange(start, end []byte) error {
 	if bytes.Compare(lo, hi) >= 0 {
 		return nil
 	}
+	if b := v.db.buf; b != nil {
+		if err := b.batch().DeleteRange(lo, hi, nil); err != nil {
+			return err
+		}
+		return b.wrote()
+	}
 	return v.db.db.DeleteRange(lo, hi, pebble.NoSync)
+}
+
+// newIter returns a Pebble iterator over the DB and its write buffer, for
+// a use that ends before the next write.
+func (d *PebbleDB) newIter(o *pebble.IterOptions) (*pebble.Iterator, error) {
+	if d.buf != nil {
+		return d.buf.batch().NewIter(o)
+	}
+	return d.db.NewIter(o)
 }
 
 // lastKey returns the greatest DB key >= lo, if any.
@@ -394,7 +469,7 @@ func (v *pebbleView) lastKey(lo []byte) ([]byte, bool, error) {
 	if len(lo) == 0 {
 		lo = nil
 	}
-	it, err := v.db.db.NewIter(&pebble.IterOptions{LowerBound: lo})
+	it, err := v.db.newIter(&pebble.IterOptions{LowerBound: lo})
 	if err != nil {
 		return nil, false, err
 	}
@@ -410,6 +485,18 @@ func (v *pebbleView) Iter(lower, upper []byte, reverse bool) Iterator {
 		return &errIter{err: ErrClosed}
 	}
 	it := &pebbleIter{v: v, reverse: reverse, slotIdx: -1}
+	if b := v.db.buf; b != nil {
+		// The range is empty exactly when the view's is.
+		if upper != nil && bytes.Compare(lower, upper) >= 0 {
+			it.done = true
+		} else if bi, err := b.iter(v, lower, upper); err != nil {
+			it.err, it.done = err, true
+		} else {
+			it.it, it.buf = bi.it, bi
+		}
+		v.iters.add(it)
+		return it
+	}
 	lo, hi := v.bounds(lower, upper)
 	if hi != nil && bytes.Compare(lo, hi) >= 0 {
 		it.done = true
@@ -444,7 +531,7 @@ func (v *pebbleView) ApproximateCount() (int64, error) {
 		return 0, ErrClosed
 	}
 	lo, hi := v.bounds(nil, nil)
-	it, err := v.db.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	it, err := v.db.newIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return 0, err
 	}
@@ -495,11 +582,12 @@ func (v *pebbleView) Close() error {
 		return nil
 	}
 	n := v.iters.closeAll()
-	v.db.unregister(v)
-	if n == 0 {
-		return nil
+	var err error
+	if v.db.buf != nil {
+		err = v.db.buf.unhook(v)
 	}
-	return leakError(fmt.Sprintf("pebble store %q of %s", v.prefix, v.db.dir), n)
+	v.db.unregister(v)
+	return errors.Join(err, leakError(fmt.Sprintf("pebble store %q of %s", v.prefix, v.db.dir), n))
 }
 
 // pebbleIter adapts a pebble.Iterator (which reads the point-in-time state of
@@ -507,6 +595,7 @@ func (v *pebbleView) Close() error {
 type pebbleIter struct {
 	v       *pebbleView
 	it      *pebble.Iterator // nil for an empty range or after release
+	buf     *bufIter         // it's holder, over a write buffer; else nil
 	reverse bool
 	started bool
 	valid   bool // positioned on a key
@@ -519,16 +608,24 @@ type pebbleIter struct {
 func (it *pebbleIter) slot() *int { return &it.slotIdx }
 
 func (it *pebbleIter) forceClose() {
-	_ = it.release()
+	_ = it.release(false)
 	it.state = iterClosedByStore
 }
 
-func (it *pebbleIter) release() error {
+// release closes the Pebble iterator, or, with reuse set and a write
+// buffer, gives it back to the buffer for reuse.
+func (it *pebbleIter) release(reuse bool) error {
 	it.valid = false
 	if it.it == nil {
 		return nil
 	}
-	err := it.it.Close()
+	var err error
+	if it.buf != nil {
+		err = it.v.db.buf.release(it.buf, reuse && it.err == nil)
+		it.buf = nil
+	} else {
+		err = it.it.Close()
+	}
 	it.it = nil
 	return err
 }
@@ -594,7 +691,7 @@ func (it *pebbleIter) Err() error {
 func (it *pebbleIter) Close() error {
 	return closeIter(&it.state, func() error {
 		it.v.iters.remove(it)
-		err := it.release()
+		err := it.release(true)
 		if it.err != nil {
 			return it.err
 		}
@@ -647,6 +744,13 @@ func (b *pebbleBatch) Commit() error {
 	if b.v.closed.Load() {
 		_ = pb.Close()
 		return ErrClosed
+	}
+	if buf := b.v.db.buf; buf != nil {
+		err := errors.Join(buf.batch().Apply(pb, nil), pb.Close())
+		if err != nil {
+			return err
+		}
+		return buf.wrote()
 	}
 	err := b.v.db.db.Apply(pb, pebble.NoSync)
 	return errors.Join(err, pb.Close())
