@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log"
 	"os"
@@ -382,14 +381,10 @@ func (v *pebbleView) Get(key []byte) ([]byte, bool, error) {
 	if v.closed.Load() {
 		return nil, false, ErrClosed
 	}
-	var val []byte
-	var closer io.Closer
-	var err error
-	if b := v.db.buf; b != nil {
-		val, closer, err = b.batch().Get(v.key(key))
-	} else {
-		val, closer, err = v.db.db.Get(v.key(key))
+	if b := v.db.buf; b != nil && !b.batch().Empty() {
+		return b.get(v, key)
 	}
+	val, closer, err := v.db.db.Get(v.key(key))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, nil
 	}

@@ -196,6 +196,31 @@ func (w *writeBuffer) iter(v *pebbleView, lower, upper []byte) (*bufIter, error)
 	return p, nil
 }
 
+// get reads key of v through the buffer and the database with a reused
+// iterator bounded to the key: a batch's Get would allocate two iterators
+// over the batch each time.
+func (w *writeBuffer) get(v *pebbleView, key []byte) ([]byte, bool, error) {
+	v.scratch = append(append(v.scratch[:0], key...), 0)
+	p, err := w.iter(v, v.scratch[:len(key)], v.scratch)
+	if err != nil {
+		return nil, false, err
+	}
+	var out []byte
+	ok := p.it.First()
+	if !ok {
+		if err := p.it.Error(); err != nil {
+			return nil, false, errors.Join(err, w.release(p, false))
+		}
+	} else {
+		val, err := p.it.ValueAndErr()
+		if err != nil {
+			return nil, false, errors.Join(err, w.release(p, false))
+		}
+		out = append(make([]byte, 0, len(val)), val...)
+	}
+	return out, ok, w.release(p, true)
+}
+
 // release takes back an iterator its user closed: it is kept for reuse if
 // it reads the current batch, else closed. keep false closes it anyway.
 func (w *writeBuffer) release(p *bufIter, keep bool) error {

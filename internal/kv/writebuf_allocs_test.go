@@ -34,3 +34,22 @@ func TestWriteBufferIterReuseAllocs(t *testing.T) {
 		t.Errorf("Iter, Next and Close allocate %.1f times; want at most 2 (the handle)", allocs)
 	}
 }
+
+// TestWriteBufferGetAllocs checks that a Get through a buffer holding
+// writes reuses an iterator: it allocates only the copy of the value.
+func TestWriteBufferGetAllocs(t *testing.T) {
+	db := openPebble(t, "db", kv.PebbleOptions{FS: vfs.NewMem(), WriteBuffer: kv.DefaultWriteBuffer})
+	s := db.Store([]byte("p"))
+	for i := range 100 {
+		mustSet(t, s, fmt.Sprintf("k%03d", i), "v")
+	}
+	key := []byte("k050")
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, ok, err := s.Get(key); !ok || err != nil {
+			t.Fatalf("Get = %v, %v", ok, err)
+		}
+	})
+	if allocs > 1 {
+		t.Errorf("Get allocates %.1f times; want at most 1 (the value)", allocs)
+	}
+}

@@ -300,3 +300,28 @@ func TestWriteBufferCommitHooks(t *testing.T) {
 		t.Fatalf("after closing the store and flushing: %d runs, committed meta %q", runs, v)
 	}
 }
+
+// TestWriteBufferGetExactKey checks that a Get through a non-empty buffer
+// finds only its key: not a longer key it is a prefix of, not a key of
+// another view, and keys both in Pebble and in the buffer.
+func TestWriteBufferGetExactKey(t *testing.T) {
+	db := openPebble(t, "db", kv.PebbleOptions{FS: vfs.NewMem(), WriteBuffer: kv.DefaultWriteBuffer})
+	s, other := db.Store([]byte("p")), db.Store([]byte("q"))
+	mustSet(t, s, "k1", "committed")
+	mustSet(t, other, "k", "other view")
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	mustSet(t, s, "k2", "buffered")
+	mustSet(t, s, "k\x00", "nul")
+	for key, want := range map[string]string{"k1": "committed", "k2": "buffered", "k\x00": "nul"} {
+		if v, ok := mustGet(t, s, key); !ok || v != want {
+			t.Errorf("Get(%q) = %q, %v; want %q", key, v, ok, want)
+		}
+	}
+	for _, key := range []string{"k", "k0", "k3", ""} {
+		if v, ok := mustGet(t, s, key); ok {
+			t.Errorf("Get(%q) = %q; want no value", key, v)
+		}
+	}
+}
