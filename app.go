@@ -127,6 +127,10 @@ type topicPartition struct {
 type taskInput struct {
 	task  *engine.Task
 	input *engine.Input
+	// restoring marks a task still restoring. Its partitions are
+	// paused; records fetched before the pause are buffered, and
+	// processed once it is restored.
+	restoring bool
 }
 
 // runner is one worker of an App's run: its client, tasks and commit state.
@@ -186,11 +190,20 @@ type runner struct {
 	// repartition marks the app's repartition topics.
 	repartition map[string]bool
 	committed   map[topicPartition]int64
-	touched     []*engine.Task
-	lastCommit  time.Time
-	lastPurge   time.Time
-	fatal       error
-	failed      bool
+	// restoring are the tasks whose stores are being restored, and
+	// restoringChangelog routes their changelog partitions to them.
+	restoring          map[engine.TaskID]*restoration
+	restoringChangelog map[topicPartition]*restoration
+	// restoringCount is len(restoring), for the loop to read without mu.
+	restoringCount atomic.Int32
+	// group is the group client as the rebalance callbacks get it, which
+	// may be before join sets cl.
+	group      atomic.Pointer[kgo.Client]
+	touched    []*engine.Task
+	lastCommit time.Time
+	lastPurge  time.Time
+	fatal      error
+	failed     bool
 	// stopped is set when the worker stops (cleanly, on failure or by
 	// the crash hook): an assignment arriving while its client closes
 	// opens no task.
@@ -224,6 +237,9 @@ func newRunner(ctx context.Context, a *App, in *instance, index int, first *runn
 		partitions:  map[string]int{},
 		repartition: map[string]bool{},
 		committed:   map[topicPartition]int64{},
+
+		restoring:          map[engine.TaskID]*restoration{},
+		restoringChangelog: map[topicPartition]*restoration{},
 	}
 	r.onProduced = func(rec *kgo.Record, err error) {
 		if err != nil {
@@ -439,9 +455,17 @@ func (r *runner) run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return r.shutdown()
 		}
-		pctx, cancel := context.WithTimeout(ctx, r.cfg.PollTimeout)
-		fetches := r.cl.PollRecords(pctx, r.cfg.MaxPollRecords)
-		cancel()
+		// While tasks restore, the restore client's poll is where the
+		// loop waits; the group's poll only takes what is buffered
+		// (PollRecords without a context).
+		var fetches kgo.Fetches
+		if r.restoringCount.Load() > 0 {
+			fetches = r.cl.PollRecords(nil, r.cfg.MaxPollRecords)
+		} else {
+			pctx, cancel := context.WithTimeout(ctx, r.cfg.PollTimeout)
+			fetches = r.cl.PollRecords(pctx, r.cfg.MaxPollRecords)
+			cancel()
+		}
 		if r.eos && r.rebalanced.Swap(false) {
 			// A rebalance ran (between transactions, or partitions
 			// were lost mid-transaction); the session would abort
@@ -473,6 +497,9 @@ func (r *runner) run(ctx context.Context) error {
 		}
 		if err == nil {
 			err = r.updateStandbys(ctx)
+		}
+		if err == nil && len(r.restoring) > 0 {
+			err = r.restoreSome(ctx)
 		}
 		if r.crashing() {
 			r.mu.Unlock()
@@ -547,7 +574,9 @@ func (r *runner) process(fetches kgo.Fetches) error {
 		skipped := in.task.Metrics.SkippedRecords
 		err = in.task.Add(in.input, p.Records...)
 		r.app.metrics.skipped.Add(in.task.Metrics.SkippedRecords - skipped)
-		r.touched = append(r.touched, in.task)
+		if !in.restoring {
+			r.touched = append(r.touched, in.task)
+		}
 	})
 	if err != nil {
 		return err
@@ -707,6 +736,7 @@ func (r *runner) shutdown() error {
 func (r *runner) crashed() error {
 	r.mu.Lock()
 	r.failed, r.stopped = true, true
+	r.closeRestoring(nil, false)
 	for _, t := range r.tasks {
 		t.Close()
 		r.inst.dirs.unlock(t.ID)

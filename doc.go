@@ -50,6 +50,17 @@
 // standby replicas); a task without an owner goes preferably to the instance
 // whose state of it is the least behind.
 //
+// # Restoration
+//
+// A task's stores are restored from their changelogs, from the offsets its
+// checkpoint records (or the beginning) to their ends, before the task
+// processes anything. A worker restores in its poll loop, a fetch at a
+// time between its other tasks' work, with the restoring task's input
+// partitions paused, so a long restoration holds back neither the other
+// tasks nor the group's rebalances. Restoration is reported to
+// Config.RestoreListener, logged, and measured as OpenTelemetry metrics on
+// Config.MeterProvider.
+//
 // # Standby replicas
 //
 // With Config.StandbyReplicas set, each task with a persistent, logged store
@@ -57,16 +68,14 @@
 // running it): copies of its state kept warm by tailing its changelogs,
 // read_committed. When the task moves, for instance because its instance
 // failed, it goes preferably to the instance of its most caught-up replica,
-// which then restores only the changelog's tail. Restoration is reported to
-// Config.RestoreListener, logged, and measured as OpenTelemetry metrics on
-// Config.MeterProvider.
+// which then restores only the changelog's tail.
 //
 // # Global tables
 //
 // A global table (ktable.Global, or any store added with
 // topology.AddGlobalStore) is held in full by every instance, shared by its
-// workers. Before it creates its group client, an App restores its global stores with a client
-// of its own that belongs to no group and reads every partition of every
+// workers. Before it creates its group client, an App restores its global
+// stores with a client of its own that belongs to no group and reads every partition of every
 // global topic, read_committed, up to their last stable offsets, starting
 // where the checkpoint in "<StateDir>/<ApplicationID>/global" says it
 // stopped. It then keeps reading them in a goroutine of its own, applying

@@ -43,44 +43,72 @@ type restorePlan struct {
 	// source marks a source topic serving as the store's changelog: it
 	// is restored up to the task's committed offset, not to its end.
 	source bool
+	// persistent marks a store whose local state outlives the task, and
+	// so goes in its checkpoint.
+	persistent bool
 	// attrs are the store's metric attributes.
 	attrs metric.MeasurementOption
 }
 
-// restore brings the task's logged stores up to date from their changelogs,
-// from the checkpointed offset (or the beginning) to the last stable offset,
-// before the task processes anything. A store whose changelog is a source
-// topic is restored up to the offset the group committed for the task:
-// processing applies what follows.
-func (r *runner) restore(ctx context.Context, t *engine.Task, checkpoint map[string]int64) error {
-	var plans []*restorePlan
+// restoration is a task whose stores are being restored from their
+// changelogs. The poll loop restores a little on every turn (restoreSome),
+// between the active tasks' work, and activates the task once every plan is
+// done; the task's input partitions are paused meanwhile.
+type restoration struct {
+	task *engine.Task
+	// plans are every logged store's, done or not; active maps the
+	// changelog partitions still being read to their plan.
+	plans  []*restorePlan
+	active map[string]*restorePlan
+	began  time.Time
+	// paused are the task's input partitions, paused until it is
+	// active.
+	paused map[string][]int32
+}
+
+// resumeRestored fetches again the partitions of a restoration. Called with
+// mu held.
+func (r *runner) resumeRestored(rs *restoration) {
+	if cl := r.group.Load(); cl != nil && len(rs.paused) > 0 {
+		cl.ResumeFetchPartitions(rs.paused)
+	}
+	rs.paused = nil
+}
+
+// planRestore works out how far each of the task's logged stores must be
+// restored: from the checkpointed offset (or the beginning) to the
+// changelog's last stable offset, or, for a store whose changelog is a source
+// topic, to the offset the group committed for the task, processing
+// applying what follows. It starts reading what must be read, with the
+// restore client, and reports a restoration with no active plan when there
+// is nothing to restore.
+func (r *runner) planRestore(ctx context.Context, t *engine.Task, checkpoint map[string]int64) (*restoration, error) {
+	rs := &restoration{task: t, active: map[string]*restorePlan{}, began: time.Now(), paused: map[string][]int32{}}
 	var topics, sources []string
-	skipped := t.Metrics.SkippedRecords
-	defer func() { r.app.metrics.skipped.Add(t.Metrics.SkippedRecords - skipped) }()
 	for _, s := range t.Stores() {
 		def := r.app.top.Graph.Store(s.Name())
 		if !def.Logged && def.SourceTopic == "" {
 			continue
 		}
-		p := &restorePlan{store: s, topic: t.Changelog(s.Name()), source: def.SourceTopic != ""}
+		p := &restorePlan{store: s, topic: t.Changelog(s.Name()), source: def.SourceTopic != "", persistent: def.Persistent}
 		if p.source {
 			sources = append(sources, p.topic)
 		}
 		if def.Persistent {
 			p.start = checkpoint[p.topic]
 		}
-		plans = append(plans, p)
+		rs.plans = append(rs.plans, p)
 		topics = append(topics, p.topic)
 	}
-	if len(plans) == 0 {
-		return nil
+	if len(rs.plans) == 0 {
+		return rs, nil
 	}
 	// The last stable offset is the end of what read_committed can see:
 	// records of open transactions above it are not restored, as they
 	// may still abort.
 	ends, err := r.listOffsets(ctx, r.adm.ListCommittedOffsets, topics, t.ID.Partition)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var committed kadm.OffsetResponses
 	if len(sources) > 0 {
@@ -88,13 +116,12 @@ func (r *runner) restore(ctx context.Context, t *engine.Task, checkpoint map[str
 			err = committed.Error()
 		}
 		if err != nil {
-			return fmt.Errorf("fetch committed offsets of %q: %w", sources, err)
+			return nil, fmt.Errorf("fetch committed offsets of %q: %w", sources, err)
 		}
 	}
 	id := topology.TaskID(t.ID)
 	want := map[string]map[int32]kgo.Offset{}
-	active := map[string]*restorePlan{}
-	for _, p := range plans {
+	for _, p := range rs.plans {
 		lo, _ := ends.Lookup(p.topic, t.ID.Partition)
 		p.end = lo.Offset
 		if p.source {
@@ -107,7 +134,7 @@ func (r *runner) restore(ctx context.Context, t *engine.Task, checkpoint map[str
 			t.SetPosition(p.topic, p.end)
 		}
 		if p.start > p.end {
-			return fmt.Errorf("store %q: checkpoint offset %d is past the end %d of changelog %q: %w", p.store.Name(), p.start, p.end, p.topic, errStaleCheckpoint)
+			return nil, fmt.Errorf("store %q: checkpoint offset %d is past the end %d of changelog %q: %w", p.store.Name(), p.start, p.end, p.topic, errStaleCheckpoint)
 		}
 		p.next = p.start
 		if p.start == p.end {
@@ -120,82 +147,145 @@ func (r *runner) restore(ctx context.Context, t *engine.Task, checkpoint map[str
 		r.app.restoreMetrics.started(p)
 		r.log.Info("restoring store", "task", id.String(), "store", p.store.Name(), "changelog", p.topic, "from", p.start, "to", p.end)
 		want[p.topic] = map[int32]kgo.Offset{t.ID.Partition: kgo.NewOffset().At(p.start)}
-		active[p.topic] = p
+		rs.active[p.topic] = p
 	}
-	if len(active) == 0 {
-		return nil
+	for topic := range rs.active {
+		r.restoringChangelog[topicPartition{topic, t.ID.Partition}] = rs
 	}
-	began := time.Now()
-	rc := r.restoreClient
-	rc.AddConsumePartitions(want)
-	defer func() {
-		parts := map[string][]int32{}
-		for topic := range want {
-			parts[topic] = []int32{t.ID.Partition}
+	if len(want) > 0 {
+		r.restoreClient.AddConsumePartitions(want)
+	}
+	return rs, nil
+}
+
+// restoreSome restores for up to PollTimeout, and activates the tasks
+// that are then restored. Called with mu held.
+func (r *runner) restoreSome(ctx context.Context) error {
+	done, err := r.restoreStep(ctx, r.cfg.PollTimeout)
+	if err == nil && len(done) > 0 {
+		err = r.activate(ctx, done)
+	}
+	if ctx.Err() != nil {
+		return nil // a clean stop: the loop shuts down next
+	}
+	return err
+}
+
+// restoreStep polls the restore client once, for at most wait, and applies
+// what it fetched to the stores being restored. It returns the
+// restorations that completed. Called with mu held.
+func (r *runner) restoreStep(ctx context.Context, wait time.Duration) ([]*restoration, error) {
+	pctx, cancel := context.WithTimeout(ctx, wait)
+	fetches := r.restoreClient.PollFetches(pctx)
+	cancel()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var ferr error
+	fetches.EachError(func(topic string, p int32, err error) {
+		if ferr == nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			ferr = fmt.Errorf("fetch changelog %s[%d]: %w", topic, p, err)
 		}
-		rc.RemoveConsumePartitions(parts)
-	}()
-	for len(active) > 0 {
-		fetches := rc.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		var ferr error
-		fetches.EachError(func(topic string, p int32, err error) {
-			if ferr == nil {
-				ferr = fmt.Errorf("fetch changelog %s[%d]: %w", topic, p, err)
-			}
-		})
+	})
+	if ferr != nil {
+		return nil, ferr
+	}
+	var done []*restoration
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		if ferr != nil {
-			return ferr
+			return
 		}
-		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
-			p := active[fp.Topic]
-			if ferr != nil || p == nil || fp.Partition != t.ID.Partition {
-				return
+		rs := r.restoringChangelog[topicPartition{fp.Topic, fp.Partition}]
+		if rs == nil {
+			return // a plan that ended or was dropped
+		}
+		finished, err := r.applyFetched(rs, fp)
+		if err != nil {
+			ferr = fmt.Errorf("strata: restore task %s: %w", rs.task.ID, err)
+		} else if finished {
+			done = append(done, rs)
+		}
+	})
+	return done, ferr
+}
+
+// applyFetched applies one fetched changelog partition to its plan, and
+// reports whether that completed the task's restoration.
+func (r *runner) applyFetched(rs *restoration, fp kgo.FetchTopicPartition) (bool, error) {
+	t := rs.task
+	p := rs.active[fp.Topic]
+	if p == nil || fp.Partition != t.ID.Partition {
+		return false, nil
+	}
+	id := topology.TaskID(t.ID)
+	skipped := t.Metrics.SkippedRecords
+	defer func() { r.app.metrics.skipped.Add(t.Metrics.SkippedRecords - skipped) }()
+	for _, rec := range fp.Records {
+		if rec.Offset >= p.end {
+			break
+		}
+		p.next = rec.Offset + 1
+		// Transaction markers occupy offsets but hold no data; they
+		// are kept so that the end is seen.
+		if rec.Attrs.IsControl() {
+			continue
+		}
+		// A source topic may hold null keys, which the store skips as
+		// processing does.
+		if rec.Key == nil && !p.source {
+			return false, fmt.Errorf("store %q: corrupt changelog record at %s[%d]@%d: null key", p.store.Name(), rec.Topic, rec.Partition, rec.Offset)
+		}
+		p.pending = append(p.pending, rec)
+		if len(p.pending) >= restoreBatch {
+			if err := r.applyRestore(id, p); err != nil {
+				return false, err
 			}
-			for _, rec := range fp.Records {
-				if rec.Offset >= p.end {
-					break
-				}
-				p.next = rec.Offset + 1
-				// Transaction markers occupy offsets but hold no
-				// data; they are kept so that the end is seen.
-				if rec.Attrs.IsControl() {
-					continue
-				}
-				// A source topic may hold null keys, which the
-				// store skips as processing does.
-				if rec.Key == nil && !p.source {
-					ferr = fmt.Errorf("store %q: corrupt changelog record at %s[%d]@%d: null key", p.store.Name(), rec.Topic, rec.Partition, rec.Offset)
-					return
-				}
-				p.pending = append(p.pending, rec)
-				if len(p.pending) >= restoreBatch {
-					if ferr = r.applyRestore(id, p); ferr != nil {
-						return
-					}
-				}
-			}
-			if ferr == nil && p.next >= p.end {
-				if ferr = r.applyRestore(id, p); ferr != nil {
-					return
-				}
-				delete(active, fp.Topic)
-				r.app.restoreMetrics.ended(p)
-				took := time.Since(began)
-				if l := r.cfg.RestoreListener; l != nil {
-					l.OnRestoreEnd(id, p.store.Name(), p.records, took)
-				}
-				r.log.Info("restored store", "task", id.String(), "store", p.store.Name(), "records", p.records, "took", took,
-					"records_per_second", int64(float64(p.records)/max(took.Seconds(), 1e-9)))
-			}
-		})
-		if ferr != nil {
-			return ferr
 		}
 	}
-	return nil
+	if p.next < p.end {
+		return false, nil
+	}
+	if err := r.applyRestore(id, p); err != nil {
+		return false, err
+	}
+	delete(rs.active, fp.Topic)
+	delete(r.restoringChangelog, topicPartition{fp.Topic, fp.Partition})
+	r.restoreClient.RemoveConsumePartitions(map[string][]int32{fp.Topic: {fp.Partition}})
+	r.app.restoreMetrics.ended(p)
+	took := time.Since(rs.began)
+	if l := r.cfg.RestoreListener; l != nil {
+		l.OnRestoreEnd(id, p.store.Name(), p.records, took)
+	}
+	r.log.Info("restored store", "task", id.String(), "store", p.store.Name(), "records", p.records, "took", took,
+		"records_per_second", int64(float64(p.records)/max(took.Seconds(), 1e-9)))
+	return len(rs.active) == 0, nil
+}
+
+// stopRestore stops reading the changelogs of a restoration that is
+// dropped before it completed.
+func (r *runner) stopRestore(rs *restoration) {
+	parts := map[string][]int32{}
+	for topic := range rs.active {
+		parts[topic] = []int32{rs.task.ID.Partition}
+		delete(r.restoringChangelog, topicPartition{topic, rs.task.ID.Partition})
+	}
+	if len(parts) > 0 {
+		r.restoreClient.RemoveConsumePartitions(parts)
+	}
+	clear(rs.active)
+}
+
+// restoredOffsets are the changelog offsets a restoration has reached, for
+// the checkpoint of a task closed before it completed: its local state
+// holds the changelogs up to there.
+func (rs *restoration) restoredOffsets() map[string]int64 {
+	out := map[string]int64{}
+	for _, p := range rs.plans {
+		if p.persistent {
+			out[p.topic] = p.next
+		}
+	}
+	return out
 }
 
 // applyRestore writes a plan's pending records to its store.

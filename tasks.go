@@ -13,12 +13,14 @@ import (
 	"github.com/strata-go/strata/internal/engine"
 )
 
-// onAssigned opens a task for every newly assigned partition: it restores
-// the task's stores, then initialises its processors. Restoration runs here,
-// before any record of the partition is fetched, so nothing is processed
-// against incomplete state. Heartbeats go on meanwhile; a rebalance that
-// starts during a long restore waits for it.
-func (r *runner) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[string][]int32) {
+// onAssigned opens a task for every newly assigned partition. A task whose
+// stores have something to restore starts restoring, its partitions paused:
+// the poll loop restores it between the other tasks' work (restoreSome) and
+// activates it once restored, so nothing is processed against incomplete
+// state and a long restoration holds back neither the worker's other tasks
+// nor the group's rebalances.
+func (r *runner) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
+	r.group.Store(cl)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stopped {
@@ -26,7 +28,7 @@ func (r *runner) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[str
 	}
 	r.syncStandbys()
 	r.openAssigned(ctx, assigned)
-	r.log.Info("partitions assigned", "partitions", assigned, "tasks", len(r.tasks))
+	r.log.Info("partitions assigned", "partitions", assigned, "tasks", len(r.tasks), "restoring", len(r.restoring))
 }
 
 // openAssigned opens the tasks of newly assigned partitions and routes the
@@ -34,7 +36,12 @@ func (r *runner) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[str
 // Called with mu held.
 func (r *runner) openAssigned(ctx context.Context, assigned map[string][]int32) {
 	var opened []*engine.Task
-	defer func() { r.learnPositions(ctx, opened) }()
+	// A restoring task's partitions are not fetched until it is
+	// restored: nothing of them is polled, so nothing of them is
+	// committed meanwhile. A partition stays paused through its
+	// revocation, so one assigned again to a task that does not restore
+	// is resumed.
+	pause, resume := map[string][]int32{}, map[string][]int32{}
 	for topic, parts := range assigned {
 		st, ok := r.app.top.TopicSubtopology[topic]
 		if !ok {
@@ -42,9 +49,17 @@ func (r *runner) openAssigned(ctx context.Context, assigned map[string][]int32) 
 		}
 		for _, p := range parts {
 			id := engine.TaskID{Subtopology: st, Partition: p}
+			if rs := r.restoring[id]; rs != nil {
+				r.inputs[topicPartition{topic, p}] = taskInput{task: rs.task, input: rs.task.Input(topic), restoring: true}
+				pause[topic] = append(pause[topic], p)
+				continue
+			}
 			t := r.tasks[id]
 			if t == nil {
-				var err error
+				var (
+					rs  *restoration
+					err error
+				)
 				// A standby of the task here becomes the active
 				// task: its checkpoint leaves only the tail to
 				// restore. (syncStandbys closes it already, unless
@@ -53,7 +68,10 @@ func (r *runner) openAssigned(ctx context.Context, assigned map[string][]int32) 
 					err = r.closeStandby(id, true)
 				}
 				if err == nil {
-					t, err = r.openTask(ctx, id)
+					rs, err = r.openTask(ctx, id)
+				}
+				if err == nil && len(rs.active) == 0 {
+					t, err = rs.task, r.initTask(rs.task)
 				}
 				if err != nil {
 					if r.fatal == nil {
@@ -61,20 +79,83 @@ func (r *runner) openAssigned(ctx context.Context, assigned map[string][]int32) 
 					}
 					continue
 				}
-				r.tasks[id] = t
 				r.setActive(id, true)
+				if t == nil {
+					r.restoring[id] = rs
+					r.inputs[topicPartition{topic, p}] = taskInput{task: rs.task, input: rs.task.Input(topic), restoring: true}
+					pause[topic] = append(pause[topic], p)
+					continue
+				}
+				r.tasks[id] = t
 				opened = append(opened, t)
 			}
 			r.inputs[topicPartition{topic, p}] = taskInput{task: t, input: t.Input(topic)}
+			resume[topic] = append(resume[topic], p)
 		}
 	}
+	if cl := r.group.Load(); cl != nil {
+		cl.ResumeFetchPartitions(resume)
+		cl.PauseFetchPartitions(pause)
+	}
+	for topic, parts := range pause {
+		for _, p := range parts {
+			rs := r.restoring[engine.TaskID{Subtopology: r.app.top.TopicSubtopology[topic], Partition: p}]
+			rs.paused[topic] = append(rs.paused[topic], p)
+		}
+	}
+	r.restoringCount.Store(int32(len(r.restoring)))
+	r.learnPositions(ctx, opened)
 }
 
-// openTask creates a task, restores its stores and initialises it. A
-// checkpoint that does not fit the changelog (the topic was recreated, for
-// instance) means the local state cannot be trusted: it is wiped and restored
-// from the beginning.
-func (r *runner) openTask(ctx context.Context, id engine.TaskID) (*engine.Task, error) {
+// activate makes restored tasks active: it initialises their processors
+// and processes the records they buffered meanwhile. Called with mu held.
+func (r *runner) activate(ctx context.Context, done []*restoration) error {
+	var opened []*engine.Task
+	defer func() { r.restoringCount.Store(int32(len(r.restoring))) }()
+	for _, rs := range done {
+		t := rs.task
+		delete(r.restoring, t.ID)
+		if err := r.initTask(t); err != nil {
+			r.inst.dirs.unlock(t.ID)
+			r.setActive(t.ID, false)
+			return err
+		}
+		r.tasks[t.ID] = t
+		r.resumeRestored(rs)
+		for tp, in := range r.inputs {
+			if in.task == t {
+				in.restoring = false
+				r.inputs[tp] = in
+			}
+		}
+		opened = append(opened, t)
+		r.log.Info("task restored", "task", t.ID.String(), "took", time.Since(rs.began))
+	}
+	r.learnPositions(ctx, opened)
+	for _, t := range opened {
+		if err := r.processWith(t, t.ProcessAll); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// initTask initialises a restored task's processors; on failure the task is
+// closed and its directory released.
+func (r *runner) initTask(t *engine.Task) error {
+	if err := t.Init(); err != nil {
+		err = errors.Join(err, t.Close())
+		r.inst.dirs.unlock(t.ID)
+		return fmt.Errorf("strata: open task %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// openTask creates a task, opens its stores and plans their restoration,
+// which has begun when it returns. A checkpoint that does not fit the
+// changelog (the topic was recreated, for instance) means the local state
+// cannot be trusted: it is wiped and restored from the beginning.
+func (r *runner) openTask(ctx context.Context, id engine.TaskID) (*restoration, error) {
 	if err := r.inst.dirs.lock(ctx, id); err != nil {
 		return nil, fmt.Errorf("strata: open task %s: wait for its state directory: %w", id, err)
 	}
@@ -83,12 +164,13 @@ func (r *runner) openTask(ctx context.Context, id engine.TaskID) (*engine.Task, 
 		r.inst.dirs.unlock(id)
 		return nil, err
 	}
+	var rs *restoration
 	checkpoint, err := readCheckpoint(t.StateDir())
 	if err == nil {
 		err = r.prepareExactlyOnce(t, checkpoint)
 	}
 	if err == nil {
-		err = r.restoreInto(ctx, t, checkpoint)
+		rs, err = r.restoreInto(ctx, t, checkpoint)
 	}
 	if errors.Is(err, errStaleCheckpoint) {
 		r.log.Warn("local state does not match its changelog; wiping and restoring it", "task", id.String(), "err", err)
@@ -98,12 +180,9 @@ func (r *runner) openTask(ctx context.Context, id engine.TaskID) (*engine.Task, 
 		}
 		if err == nil {
 			if t, err = r.createTask(id); err == nil {
-				err = r.restoreInto(ctx, t, map[string]int64{})
+				rs, err = r.restoreInto(ctx, t, map[string]int64{})
 			}
 		}
-	}
-	if err == nil {
-		err = t.Init()
 	}
 	if err != nil {
 		if t != nil {
@@ -112,7 +191,7 @@ func (r *runner) openTask(ctx context.Context, id engine.TaskID) (*engine.Task, 
 		r.inst.dirs.unlock(id)
 		return nil, fmt.Errorf("strata: open task %s: %w", id, err)
 	}
-	return t, nil
+	return rs, nil
 }
 
 func (r *runner) createTask(id engine.TaskID) (*engine.Task, error) {
@@ -135,11 +214,11 @@ func (r *runner) newTask(id engine.TaskID, cache *engine.RecordCache) (*engine.T
 	})
 }
 
-func (r *runner) restoreInto(ctx context.Context, t *engine.Task, checkpoint map[string]int64) error {
+func (r *runner) restoreInto(ctx context.Context, t *engine.Task, checkpoint map[string]int64) (*restoration, error) {
 	if err := t.InitStores(); err != nil {
-		return err
+		return nil, err
 	}
-	return r.restore(ctx, t, checkpoint)
+	return r.planRestore(ctx, t, checkpoint)
 }
 
 // closeTasks closes the tasks that read any of parts (all tasks when parts
@@ -147,6 +226,7 @@ func (r *runner) restoreInto(ctx context.Context, t *engine.Task, checkpoint map
 // it is made durable and checkpointed, so that a task coming back restores
 // only the changelog's tail. Called with mu held.
 func (r *runner) closeTasks(ctx context.Context, parts map[string][]int32, clean bool) error {
+	errs := []error{r.closeRestoring(parts, clean)}
 	var closing []*engine.Task
 	for _, t := range r.tasks {
 		if parts == nil || readsAny(t, parts) {
@@ -154,9 +234,8 @@ func (r *runner) closeTasks(ctx context.Context, parts map[string][]int32, clean
 		}
 	}
 	if len(closing) == 0 {
-		return nil
+		return errors.Join(errs...)
 	}
-	var errs []error
 	if clean {
 		errs = append(errs, r.checkpoint(ctx, closing))
 	}
@@ -225,6 +304,41 @@ func (r *runner) checkpoint(ctx context.Context, tasks []*engine.Task) error {
 	return errors.Join(errs...)
 }
 
+// closeRestoring closes the tasks still restoring that read any of parts
+// (all of them when parts is nil). With clean set, each is checkpointed at
+// the changelog offsets it has restored, which it holds: if it comes back,
+// it restores only the rest. Called with mu held.
+func (r *runner) closeRestoring(parts map[string][]int32, clean bool) error {
+	var errs []error
+	for id, rs := range r.restoring {
+		t := rs.task
+		if parts != nil && !readsAny(t, parts) {
+			continue
+		}
+		r.stopRestore(rs)
+		if offsets := rs.restoredOffsets(); clean && len(offsets) > 0 && t.StateDir() != "" {
+			if err := t.FlushStorage(); err != nil {
+				errs = append(errs, err)
+			} else if err := writeCheckpoint(t.StateDir(), offsets); err != nil {
+				errs = append(errs, fmt.Errorf("strata: task %s: %w", id, err))
+			}
+		}
+		errs = append(errs, t.Close())
+		r.inst.dirs.unlock(id)
+		r.setActive(id, false)
+		// A partition stays paused through its revocation.
+		r.resumeRestored(rs)
+		delete(r.restoring, id)
+		for tp, in := range r.inputs {
+			if in.task == t {
+				delete(r.inputs, tp)
+			}
+		}
+	}
+	r.restoringCount.Store(int32(len(r.restoring)))
+	return errors.Join(errs...)
+}
+
 // changelogsOf lists the changelogs of t's persistent logged stores.
 func changelogsOf(r *runner, t *engine.Task) []string {
 	var topics []string
@@ -247,7 +361,8 @@ func readsAny(t *engine.Task, parts map[string][]int32) bool {
 	return false
 }
 
-func (r *runner) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+func (r *runner) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+	r.group.Store(cl)
 	if len(revoked) == 0 {
 		// A cooperative rebalance began and nothing of ours moves:
 		// no commit, and no reset of the transaction session.
@@ -258,7 +373,7 @@ func (r *runner) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 	if r.eos {
 		r.rebalanced.Store(true)
 	}
-	if len(r.tasks) == 0 {
+	if len(r.tasks) == 0 && len(r.restoring) == 0 {
 		return
 	}
 	clean := !r.failed && !r.crashing()
@@ -279,10 +394,11 @@ func (r *runner) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 	if err := r.closeTasks(ctx, revoked, clean); err != nil {
 		r.log.Error("close revoked tasks", "err", err)
 	}
-	r.log.Info("partitions revoked", "partitions", revoked, "tasks", len(r.tasks))
+	r.log.Info("partitions revoked", "partitions", revoked, "tasks", len(r.tasks), "restoring", len(r.restoring))
 }
 
-func (r *runner) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
+func (r *runner) onLost(ctx context.Context, cl *kgo.Client, lost map[string][]int32) {
+	r.group.Store(cl)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.eos {
