@@ -285,6 +285,10 @@ func newRunner(ctx context.Context, a *App, in *instance, index int, first *runn
 		r.release()
 		return nil, err
 	}
+	if err := r.ensureDeadLetterTopic(ctx); err != nil {
+		r.release()
+		return nil, err
+	}
 	return r, nil
 }
 

@@ -134,6 +134,7 @@ func TestConfigValidation(t *testing.T) {
 		{"PollTimeout", func(c *strata.Config) { c.PollTimeout = -time.Millisecond }},
 		{"MaxPollRecords", func(c *strata.Config) { c.MaxPollRecords = -1 }},
 		{"OnBadRecord", func(c *strata.Config) { c.OnBadRecord = topology.BadRecordPolicy(7) }},
+		{"DeadLetterTopic", func(c *strata.Config) { c.DeadLetterTopic = "dlq" }},
 		{"StateMemoryBytes", func(c *strata.Config) { c.StateMemoryBytes = -1 }},
 		{"StateMemoryBytes", func(c *strata.Config) { c.StateMemoryBytes = 1 << 20 }},
 		{"Guarantee", func(c *strata.Config) { c.Guarantee = strata.Guarantee(7) }},
@@ -251,19 +252,26 @@ func badRecordSetup(t *testing.T, policy topology.BadRecordPolicy) (*embedded.Cl
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg := testConfig(t, c, "bad-records")
+	cfg.OnBadRecord = policy
+	return c, copyInt64s(t, cfg)
+}
+
+// copyInt64s returns an App with cfg that copies "in" to "out", decoding
+// string keys and int64 values.
+func copyInt64s(t *testing.T, cfg strata.Config) *strata.App {
+	t.Helper()
 	b := topology.NewBuilder()
 	kstream.From(b, "in", serde.String(), serde.Int64()).To("out")
 	top, err := b.Build()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(t, c, "bad-records")
-	cfg.OnBadRecord = policy
 	app, err := strata.New(top, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, app
+	return app
 }
 
 func TestBadRecordFail(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/strata-go/strata/deadletter"
 	"github.com/strata-go/strata/topology"
 )
 
@@ -143,6 +144,15 @@ type Config struct {
 	// topology.BadRecordFail: Run returns an error carrying the record's
 	// topic, partition and offset.
 	OnBadRecord topology.BadRecordPolicy
+
+	// DeadLetterTopic is where the policy topology.BadRecordDeadLetter
+	// writes bad input records (see package deadletter). The app creates
+	// it at startup if it does not exist, with as many partitions as its
+	// largest input topic; a record goes to the partition of its input
+	// partition's number modulo the topic's count. Default
+	// "<ApplicationID>-dead-letter". Setting it with another policy is an
+	// error.
+	DeadLetterTopic string
 
 	// Logger receives the runtime's logs. Default: slog.Default().
 	Logger *slog.Logger
@@ -275,6 +285,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if !c.OnBadRecord.Valid() {
 		return bad("OnBadRecord", "unknown policy %d", c.OnBadRecord)
+	}
+	switch {
+	case c.OnBadRecord != topology.BadRecordDeadLetter && c.DeadLetterTopic != "":
+		return bad("DeadLetterTopic", "is set to %q, but OnBadRecord is %s, not dead-letter", c.DeadLetterTopic, c.OnBadRecord)
+	case c.OnBadRecord == topology.BadRecordDeadLetter && c.DeadLetterTopic == "":
+		c.DeadLetterTopic = deadletter.DefaultTopic(c.ApplicationID)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

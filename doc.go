@@ -84,6 +84,17 @@
 // as an update that cannot be decoded under BadRecordFail, stops Run with
 // that error. Restored records count in Metrics.RestoredRecords.
 //
+// # Bad records
+//
+// An input record whose key or value cannot be deserialized, or whose
+// timestamp is invalid, is handled by Config.OnBadRecord: by default Run
+// stops with a *topology.BadRecordError naming it; topology.BadRecordSkip
+// logs, counts (Metrics.SkippedRecords) and skips it;
+// topology.BadRecordDeadLetter also writes it, as read, to
+// Config.DeadLetterTopic with headers saying where it came from and why
+// (package deadletter, which reads and replays that topic). Under
+// exactly-once the dead-letter record commits with the input offset.
+//
 // # Observability
 //
 // App.Metrics returns the App's counters: records processed, skipped and

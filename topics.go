@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata/internal/engine"
+	"github.com/strata-go/strata/topology"
 )
 
 // ensureInternalTopics creates the app's missing internal topics
@@ -67,6 +68,45 @@ func (r *runner) ensureInternalTopics(ctx context.Context) error {
 		r.log.Info("created internal topic", "topic", t.Name, "partitions", t.Partitions)
 		r.partitions[t.Name] = t.Partitions
 	}
+	return nil
+}
+
+// ensureDeadLetterTopic creates the dead-letter topic if the bad-record
+// policy writes to it and it does not exist, with as many partitions as the
+// largest input topic, and records its partition count.
+func (r *runner) ensureDeadLetterTopic(ctx context.Context) error {
+	if r.cfg.OnBadRecord != topology.BadRecordDeadLetter {
+		return nil
+	}
+	topic := r.cfg.DeadLetterTopic
+	details, err := r.adm.ListTopics(ctx, topic)
+	if err != nil {
+		return fmt.Errorf("strata: look up dead-letter topic %q: %w", topic, err)
+	}
+	if d, ok := details[topic]; ok && d.Err == nil {
+		r.partitions[topic] = len(d.Partitions)
+		return nil
+	} else if ok && !errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
+		return fmt.Errorf("strata: look up dead-letter topic %q: %w", topic, d.Err)
+	}
+	n := 1
+	for _, src := range r.sources() {
+		n = max(n, r.partitions[src])
+	}
+	resp, err := r.adm.CreateTopic(ctx, int32(n), r.cfg.ReplicationFactor, nil, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return fmt.Errorf("strata: create dead-letter topic %q: %w", topic, err)
+	}
+	if err != nil {
+		// Created meanwhile by another instance: its count wins; the
+		// producer looks it up when it first writes.
+		return nil
+	}
+	r.log.Info("created dead-letter topic", "topic", topic, "partitions", n)
+	r.partitions[topic] = n
 	return nil
 }
 

@@ -33,6 +33,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
+// DefaultTopic is the dead-letter topic of an application whose
+// configuration names none: "<applicationID>-dead-letter".
+func DefaultTopic(applicationID string) string { return applicationID + "-dead-letter" }
+
 // Header keys of a dead-letter record.
 const (
 	HeaderException = "__streams.errors.exception"

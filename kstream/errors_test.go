@@ -2,9 +2,12 @@ package kstream_test
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/strata-go/strata/deadletter"
 	"github.com/strata-go/strata/kstream"
 	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/testutil"
@@ -230,4 +233,47 @@ func TestZeroStreamPanics(t *testing.T) {
 	b := topology.NewBuilder()
 	branches := kstream.From(b, "in", serde.String(), serde.String()).Split().Branch("a", func(_, _ string) bool { return true }).NoDefault()
 	branches["typo"].To("out")
+}
+
+func TestBadRecordDeadLetter(t *testing.T) {
+	b := topology.NewBuilder()
+	kstream.From(b, "in", serde.String(), serde.Int64()).To("out")
+	d := testutil.NewDriver(t, build(t, b), testutil.Config{OnBadRecord: topology.BadRecordDeadLetter, Partitions: map[string]int{"in": 2}})
+	in := testutil.NewInputTopic(d, "in", serde.String(), serde.Int64())
+	o := testutil.NewOutputTopic(d, "out", serde.String(), serde.Int64())
+	dead := testutil.NewOutputTopic(d, "test-dead-letter", serde.String(), serde.Bytes())
+	in.Pipe("a", 1)
+	if err := in.PipeRaw([]byte("a"), []byte{1, 2, 3}, at(7)); err != nil {
+		t.Fatalf("PipeRaw with BadRecordDeadLetter: %v", err)
+	}
+	in.Pipe("a", 2)
+	expectKVs(t, o, testutil.KV("a", int64(1)), testutil.KV("a", int64(2)))
+	if dead.Len() != 1 {
+		t.Fatalf("%d dead-letter records, want 1", dead.Len())
+	}
+	r := dead.ReadRecord()
+	headers := map[string]string{}
+	for _, h := range r.Headers {
+		headers[h.Key] = string(h.Value)
+	}
+	want := map[string]string{
+		deadletter.HeaderException: deadletter.ReasonDeserialization,
+		deadletter.HeaderTopic:     "in",
+		deadletter.HeaderPartition: fmt.Sprint(kafkaPartition("a", 2)),
+		deadletter.HeaderOffset:    "1",
+	}
+	for k, v := range want {
+		if headers[k] != v {
+			t.Errorf("header %s = %q, want %q", k, headers[k], v)
+		}
+	}
+	if !strings.Contains(headers[deadletter.HeaderMessage], "value") {
+		t.Errorf("message %q does not name the value", headers[deadletter.HeaderMessage])
+	}
+	if r.Key != "a" || string(r.Value) != "\x01\x02\x03" || r.Timestamp.UnixMilli() != 7 {
+		t.Errorf("dead letter %s=%q @%d, want the record a=\"\\x01\\x02\\x03\" @7", r.Key, r.Value, r.Timestamp.UnixMilli())
+	}
+	if n := d.SkippedRecords(); n != 1 {
+		t.Errorf("SkippedRecords() = %d, want 1", n)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/strata-go/strata/kstream"
 	"github.com/strata-go/strata/serde"
@@ -126,4 +127,39 @@ func ExampleStream_Print() {
 	// Output:
 	// [debug]: a, 1
 	// [debug]: b, 2
+}
+
+// With the dead-letter policy, a record whose value does not decode is
+// written, as read, to the dead-letter topic, with headers saying where it
+// came from and why; the others are processed.
+func ExampleFrom_deadLetter() {
+	b := topology.NewBuilder()
+	kstream.From(b, "readings", serde.String(), serde.Int64()).To("copies")
+	top, err := b.Build()
+	if err != nil {
+		panic(err)
+	}
+	d := testutil.NewDriver(exampleT{}, top, testutil.Config{ApplicationID: "meter", OnBadRecord: topology.BadRecordDeadLetter})
+	in := testutil.NewInputTopic(d, "readings", serde.String(), serde.Int64())
+	in.Pipe("m1", 42)
+	if err := in.PipeRaw([]byte("m2"), []byte("forty-two"), time.UnixMilli(0)); err != nil {
+		panic(err)
+	}
+	for _, kv := range testutil.NewOutputTopic(d, "copies", serde.String(), serde.Int64()).ReadKeyValues() {
+		fmt.Println("copied", kv.Key, kv.Value)
+	}
+	for _, r := range testutil.NewOutputTopic(d, "meter-dead-letter", serde.String(), serde.String()).ReadAll() {
+		fmt.Printf("dead letter %s=%s\n", r.Key, r.Value)
+		for _, h := range r.Headers {
+			fmt.Printf("  %s: %s\n", h.Key, h.Value)
+		}
+	}
+	// Output:
+	// copied m1 42
+	// dead letter m2=forty-two
+	//   __streams.errors.exception: deserialization
+	//   __streams.errors.message: bad record at readings[0]@1: value: serde: invalid length: int64 needs 8 bytes, got 9
+	//   __streams.errors.topic: readings
+	//   __streams.errors.partition: 0
+	//   __streams.errors.offset: 1
 }

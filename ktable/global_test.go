@@ -117,3 +117,34 @@ func TestGlobalTable(t *testing.T) {
 		}
 	}
 }
+
+// Under the dead-letter policy, a global topic's bad record is skipped, not
+// written to the dead-letter topic: a global store is updated outside the
+// tasks' transactions.
+func TestGlobalTableDeadLetterPolicySkips(t *testing.T) {
+	b := topology.NewBuilder()
+	g := ktable.Global(b, "rates", serde.String(), serde.Int64(), ktable.Named("rates"))
+	kstream.From(b, "in", serde.String(), serde.String()).To("out")
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := testutil.NewDriver(t, top, testutil.Config{OnBadRecord: topology.BadRecordDeadLetter})
+	rates := testutil.NewInputTopic(d, "rates", serde.String(), serde.Int64())
+	dead := testutil.NewOutputTopic(d, "test-dead-letter", serde.String(), serde.Bytes())
+	rates.Pipe("eur", 100)
+	if err := rates.PipeRaw([]byte("usd"), []byte{1}, time.Unix(1, 0)); err != nil {
+		t.Fatalf("PipeRaw into a global topic under the dead-letter policy: %v", err)
+	}
+	rates.Pipe("gbp", 120)
+	if n := dead.Len(); n != 0 {
+		t.Errorf("%d dead-letter records of the global topic, want 0", n)
+	}
+	if n := d.SkippedRecords(); n != 1 {
+		t.Errorf("SkippedRecords() = %d, want 1", n)
+	}
+	view := testutil.KeyValueStore[string, int64](d, g.StoreName())
+	if got := view.All(); len(got) != 2 || got[0].Key != "eur" || got[1].Key != "gbp" {
+		t.Errorf("global store holds %v, want eur and gbp", got)
+	}
+}

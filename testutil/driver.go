@@ -14,6 +14,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/strata-go/strata/deadletter"
 	"github.com/strata-go/strata/internal/engine"
 	"github.com/strata-go/strata/internal/kv"
 	"github.com/strata-go/strata/topology"
@@ -33,6 +34,10 @@ type Config struct {
 	// OnBadRecord says what happens to input records that cannot be
 	// decoded. Default topology.BadRecordFail.
 	OnBadRecord topology.BadRecordPolicy
+	// DeadLetterTopic is where topology.BadRecordDeadLetter writes bad
+	// records; read them with NewOutputTopic and deadletter.Parse.
+	// Default "<ApplicationID>-dead-letter" (deadletter.DefaultTopic).
+	DeadLetterTopic string
 	// Logger receives the tasks' logs. Default: discarded.
 	Logger *slog.Logger
 	// CacheMaxBytes is the budget of the record cache that stores with
@@ -136,6 +141,9 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (_ *Driver, er
 	if !cfg.OnBadRecord.Valid() {
 		return nil, fmt.Errorf("Config.OnBadRecord: unknown policy %d", cfg.OnBadRecord)
 	}
+	if cfg.DeadLetterTopic == "" {
+		cfg.DeadLetterTopic = deadletter.DefaultTopic(cfg.ApplicationID)
+	}
 	if cfg.CacheMaxBytes < 0 {
 		return nil, fmt.Errorf("Config.CacheMaxBytes = %d: must not be negative", cfg.CacheMaxBytes)
 	}
@@ -201,14 +209,15 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (_ *Driver, er
 		}
 		for p := 0; p < n; p++ {
 			task, err := engine.NewTask(d.top, st, int32(p), engine.TaskConfig{
-				ApplicationID: cfg.ApplicationID,
-				Collector:     (*collector)(d),
-				Logger:        cfg.Logger,
-				OnBadRecord:   engine.BadRecordPolicy(cfg.OnBadRecord),
-				Now:           func() time.Time { return d.now },
-				State:         stateCfg,
-				Cache:         cache,
-				Global:        d.global,
+				ApplicationID:   cfg.ApplicationID,
+				Collector:       (*collector)(d),
+				Logger:          cfg.Logger,
+				OnBadRecord:     engine.BadRecordPolicy(cfg.OnBadRecord),
+				DeadLetterTopic: cfg.DeadLetterTopic,
+				Now:             func() time.Time { return d.now },
+				State:           stateCfg,
+				Cache:           cache,
+				Global:          d.global,
 			})
 			if err != nil {
 				return nil, err
@@ -415,8 +424,8 @@ func (d *Driver) readTopics() []string {
 	return out
 }
 
-// writes reports whether some sink may write topic, and the fixed topics
-// sinks write.
+// writes reports whether some sink (or the dead-letter policy) may write
+// topic, and the fixed topics sinks write.
 func (d *Driver) writes(topic string) (bool, []string) {
 	var fixed []string
 	dynamic := false
@@ -432,7 +441,8 @@ func (d *Driver) writes(topic string) (bool, []string) {
 	}
 	sort.Strings(fixed)
 	fixed = slices.Compact(fixed)
-	return dynamic || d.internal[topic] || slices.Contains(fixed, topic), fixed
+	deadLetter := d.cfg.OnBadRecord == topology.BadRecordDeadLetter && topic == d.cfg.DeadLetterTopic
+	return dynamic || deadLetter || d.internal[topic] || slices.Contains(fixed, topic), fixed
 }
 
 // DroppedRecords returns how many records operators dropped on purpose (null

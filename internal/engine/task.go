@@ -37,6 +37,10 @@ const (
 	// BadRecordSkip logs the record's coordinates and the reason, counts
 	// it, and goes on with the next record.
 	BadRecordSkip
+	// BadRecordDeadLetter writes the record as it was read to
+	// TaskConfig.DeadLetterTopic (deadletter.New), logs and counts it as
+	// BadRecordSkip does, and goes on.
+	BadRecordDeadLetter
 )
 
 // TaskConfig is what a task needs from whoever runs it.
@@ -45,6 +49,8 @@ type TaskConfig struct {
 	Collector     Collector
 	Logger        *slog.Logger
 	OnBadRecord   BadRecordPolicy
+	// DeadLetterTopic is where BadRecordDeadLetter writes bad records.
+	DeadLetterTopic string
 	// Now returns the wall-clock time; the test driver supplies a mock.
 	Now func() time.Time
 	// State says where persistent stores keep their data.
@@ -286,11 +292,9 @@ func (t *Task) Add(in *Input, recs ...*kgo.Record) error {
 			continue
 		}
 		if err := in.q.Add(r); err != nil {
-			if t.cfg.OnBadRecord == BadRecordFail {
-				return fmt.Errorf("task %s: %w", t.ID, err)
+			if err := t.badRecord(r, err); err != nil {
+				return err
 			}
-			t.Metrics.SkippedRecords++
-			t.cfg.Logger.Warn("skipping bad input record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
 		}
 		in.next = r.Offset + 1
 	}
