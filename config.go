@@ -199,8 +199,8 @@ type Config struct {
 	// counter of records restored) and strata.restore.remaining (a gauge
 	// of offsets left to restore, 0 once restored), both with attributes
 	// "task" and "store", to MeterProvider.
-	// Global stores' restoration is logged and counted in
-	// Metrics.RestoredRecords, not reported to the listener.
+	// A global store's restoration is reported per partition of its
+	// topic, with the task ID "global_<partition>" (Subtopology -1).
 	RestoreListener RestoreListener
 
 	// MeterProvider receives the app's OpenTelemetry metrics, under the

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata/internal/engine"
+	"github.com/strata-go/strata/topology"
 )
 
 // globalThread keeps an instance's global stores up to date, as Kafka
@@ -238,6 +239,14 @@ func (g *globalThread) restore(ctx context.Context, ends kadm.ListedOffsets) err
 	skipped := g.task.Metrics.SkippedRecords
 	defer func() { g.app.metrics.skipped.Add(g.task.Metrics.SkippedRecords - skipped) }()
 	g.log.Info("restoring global stores", "partitions", len(behind))
+	// Each partition behind is reported as a store's restoration of
+	// its own, under the task ID "global_<partition>".
+	plans := make(map[topicPartition]*restorePlan, len(behind))
+	for tp, end := range behind {
+		p := &restorePlan{store: g.stores[tp.topic], topic: tp.topic, start: g.next[tp], end: end, next: g.next[tp]}
+		plans[tp] = p
+		g.app.restoreStarted(g.log, globalTaskID(tp.partition), p)
+	}
 	var batch []*kgo.Record
 	for len(behind) > 0 {
 		fetches := g.cl.PollFetches(ctx)
@@ -265,10 +274,16 @@ func (g *globalThread) restore(ctx context.Context, ends kadm.ListedOffsets) err
 					return
 				}
 				restored += int64(len(batch))
-				g.app.metrics.restored.Add(int64(len(batch)))
+				if p := plans[tp]; p != nil {
+					p.next = g.next[tp]
+					g.app.restoredBatch(globalTaskID(tp.partition), p, len(batch))
+				} else {
+					g.app.metrics.restored.Add(int64(len(batch)))
+				}
 			}
 			if end, ok := behind[tp]; ok && g.next[tp] >= end {
 				delete(behind, tp)
+				g.app.restoreEnded(g.log, globalTaskID(tp.partition), plans[tp], time.Since(began))
 			}
 		})
 		clear(batch)
@@ -279,6 +294,12 @@ func (g *globalThread) restore(ctx context.Context, ends kadm.ListedOffsets) err
 	took := time.Since(began)
 	g.log.Info("restored global stores", "records", restored, "took", took)
 	return nil
+}
+
+// globalTaskID is the task ID under which the restoration of partition p of
+// a global topic is reported: "global_<p>".
+func globalTaskID(p int32) topology.TaskID {
+	return topology.TaskID{Subtopology: engine.GlobalTaskID.Subtopology, Partition: p}
 }
 
 // run applies updates until ctx is cancelled or applying fails.

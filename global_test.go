@@ -245,6 +245,8 @@ func TestGlobalTableCheckpoint(t *testing.T) {
 	produce(ctx, country("c0", 2000, 0),
 		&kgo.Record{Topic: "countries", Partition: 2, Key: []byte("c2")},
 		country("c9", 1009, 1))
+	listener := &restoreCounter{}
+	cfg.RestoreListener = listener
 	second, err := strata.New(globalJoinTopology(t), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -258,6 +260,22 @@ func TestGlobalTableCheckpoint(t *testing.T) {
 	r.stopAndWait(t)
 	if n := second.Metrics().RestoredRecords; n != 3 {
 		t.Errorf("second start restored %d records, want only the 3 written since the checkpoint", n)
+	}
+	// The listener heard of each partition's restoration: from the
+	// checkpoint's offset 3, one record each.
+	listener.mu.Lock()
+	defer listener.mu.Unlock()
+	for p := range 3 {
+		key := fmt.Sprintf("countries/global_%d", p)
+		if start, ok := listener.starts[key]; !ok || start != 3 {
+			t.Errorf("restoration of %s started at %d (reported: %v), want 3", key, start, ok)
+		}
+		if n, ok := listener.ends[key]; !ok || n != 1 {
+			t.Errorf("restoration of %s ended with %d records (reported: %v), want 1", key, n, ok)
+		}
+	}
+	if len(listener.starts) != 3 || len(listener.ends) != 3 {
+		t.Errorf("listener heard of %v starts and %v ends, want 3 partitions", listener.starts, listener.ends)
 	}
 }
 

@@ -140,12 +140,7 @@ func (r *runner) planRestore(ctx context.Context, t *engine.Task, checkpoint map
 		if p.start == p.end {
 			continue
 		}
-		if l := r.cfg.RestoreListener; l != nil {
-			l.OnRestoreStart(id, p.store.Name(), p.topic, p.start, p.end)
-		}
-		p.attrs = restoreAttrs(id, p.store.Name())
-		r.app.restoreMetrics.started(p)
-		r.log.Info("restoring store", "task", id.String(), "store", p.store.Name(), "changelog", p.topic, "from", p.start, "to", p.end)
+		r.app.restoreStarted(r.log, id, p)
 		want[p.topic] = map[int32]kgo.Offset{t.ID.Partition: kgo.NewOffset().At(p.start)}
 		rs.active[p.topic] = p
 	}
@@ -251,13 +246,7 @@ func (r *runner) applyFetched(rs *restoration, fp kgo.FetchTopicPartition) (bool
 	delete(rs.active, fp.Topic)
 	delete(r.restoringChangelog, topicPartition{fp.Topic, fp.Partition})
 	r.restoreClient.RemoveConsumePartitions(map[string][]int32{fp.Topic: {fp.Partition}})
-	r.app.restoreMetrics.ended(p)
-	took := time.Since(rs.began)
-	if l := r.cfg.RestoreListener; l != nil {
-		l.OnRestoreEnd(id, p.store.Name(), p.records, took)
-	}
-	r.log.Info("restored store", "task", id.String(), "store", p.store.Name(), "records", p.records, "took", took,
-		"records_per_second", int64(float64(p.records)/max(took.Seconds(), 1e-9)))
+	r.app.restoreEnded(r.log, id, p, time.Since(rs.began))
 	return len(rs.active) == 0, nil
 }
 
@@ -296,15 +285,9 @@ func (r *runner) applyRestore(id topology.TaskID, p *restorePlan) error {
 	if err := p.store.Restore(p.pending); err != nil {
 		return err
 	}
-	n := len(p.pending)
-	p.records += int64(n)
-	r.app.metrics.restored.Add(int64(n))
-	r.app.restoreMetrics.batch(p, n)
+	r.app.restoredBatch(id, p, len(p.pending))
 	clear(p.pending)
 	p.pending = p.pending[:0]
-	if l := r.cfg.RestoreListener; l != nil {
-		l.OnBatchRestored(id, p.store.Name(), p.next, n)
-	}
 	return nil
 }
 

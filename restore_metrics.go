@@ -3,6 +3,8 @@ package strata
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -71,4 +73,36 @@ func (m *restoreMetrics) batch(p *restorePlan, n int) {
 // ended records that p's store is restored.
 func (m *restoreMetrics) ended(p *restorePlan) {
 	m.remaining.Record(context.Background(), 0, p.attrs)
+}
+
+// restoreStarted reports that p's restoration for task id begins: to the
+// RestoreListener, the log and the metrics.
+func (a *App) restoreStarted(log *slog.Logger, id topology.TaskID, p *restorePlan) {
+	if l := a.cfg.RestoreListener; l != nil {
+		l.OnRestoreStart(id, p.store.Name(), p.topic, p.start, p.end)
+	}
+	p.attrs = restoreAttrs(id, p.store.Name())
+	a.restoreMetrics.started(p)
+	log.Info("restoring store", "task", id.String(), "store", p.store.Name(), "changelog", p.topic, "from", p.start, "to", p.end)
+}
+
+// restoredBatch reports a batch of n records applied to p's store, up to
+// offset p.next.
+func (a *App) restoredBatch(id topology.TaskID, p *restorePlan, n int) {
+	p.records += int64(n)
+	a.metrics.restored.Add(int64(n))
+	a.restoreMetrics.batch(p, n)
+	if l := a.cfg.RestoreListener; l != nil {
+		l.OnBatchRestored(id, p.store.Name(), p.next, n)
+	}
+}
+
+// restoreEnded reports that p's store is restored, took after its start.
+func (a *App) restoreEnded(log *slog.Logger, id topology.TaskID, p *restorePlan, took time.Duration) {
+	a.restoreMetrics.ended(p)
+	if l := a.cfg.RestoreListener; l != nil {
+		l.OnRestoreEnd(id, p.store.Name(), p.records, took)
+	}
+	log.Info("restored store", "task", id.String(), "store", p.store.Name(), "records", p.records, "took", took,
+		"records_per_second", int64(float64(p.records)/max(took.Seconds(), 1e-9)))
 }

@@ -88,6 +88,7 @@ func countTopology(t *testing.T, snapshot func(topology.TaskID, map[string]int64
 type restoreCounter struct {
 	mu       sync.Mutex
 	starts   map[string]int64 // store/task -> start offset
+	ends     map[string]int64 // store/task -> records restored
 	restored int64
 }
 
@@ -102,9 +103,13 @@ func (l *restoreCounter) OnRestoreStart(task topology.TaskID, store, _ string, s
 
 func (l *restoreCounter) OnBatchRestored(topology.TaskID, string, int64, int) {}
 
-func (l *restoreCounter) OnRestoreEnd(_ topology.TaskID, _ string, n int64, _ time.Duration) {
+func (l *restoreCounter) OnRestoreEnd(task topology.TaskID, store string, n int64, _ time.Duration) {
 	l.mu.Lock()
 	l.restored += n
+	if l.ends == nil {
+		l.ends = map[string]int64{}
+	}
+	l.ends[fmt.Sprintf("%s/%s", store, task)] = n
 	l.mu.Unlock()
 }
 

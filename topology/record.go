@@ -108,6 +108,8 @@ type TaskID struct {
 	Partition   int32
 }
 
-// String formats the ID as "subtopology_partition", or "global" for the
-// task that keeps global stores up to date.
+// String formats the ID as "subtopology_partition", "global" for the
+// task that keeps global stores up to date, and "global_partition" (with
+// Subtopology -1) where the restoration of one partition of a global topic
+// is reported.
 func (id TaskID) String() string { return engine.TaskID(id).String() }

@@ -17,11 +17,15 @@ type TaskID struct {
 	Partition   int32
 }
 
-// String formats the ID as "subtopology_partition", or "global" for
-// GlobalTaskID.
+// String formats the ID as "subtopology_partition", "global" for
+// GlobalTaskID, and "global_partition" for a partition of a global topic.
 func (id TaskID) String() string {
 	if id == GlobalTaskID {
 		return "global"
+	}
+	if id.Subtopology == GlobalTaskID.Subtopology {
+		// The restoration of one partition of a global topic.
+		return fmt.Sprintf("global_%d", id.Partition)
 	}
 	return fmt.Sprintf("%d_%d", id.Subtopology, id.Partition)
 }
