@@ -16,7 +16,8 @@ type Metrics struct {
 	// Processed counts input records processed.
 	Processed int64
 	// SkippedRecords counts bad input records skipped by the
-	// BadRecordSkip policy.
+	// BadRecordSkip or BadRecordDeadLetter policy (the latter also wrote
+	// them to the dead-letter topic).
 	SkippedRecords int64
 	// Commits counts successful offset commits.
 	Commits int64
@@ -49,7 +50,7 @@ var counters = []struct {
 	value                   func(*metrics) *atomic.Int64
 }{
 	{"strata.records.processed", "{record}", "Input records processed.", func(m *metrics) *atomic.Int64 { return &m.processed }},
-	{"strata.records.skipped", "{record}", "Bad input records skipped by the BadRecordSkip policy.", func(m *metrics) *atomic.Int64 { return &m.skipped }},
+	{"strata.records.skipped", "{record}", "Bad input records skipped by the BadRecordSkip or BadRecordDeadLetter policy.", func(m *metrics) *atomic.Int64 { return &m.skipped }},
 	{"strata.records.dropped", "{record}", "Records operators dropped on purpose: null keys where a key is needed, records too late for their window.", func(m *metrics) *atomic.Int64 { return &m.dropped }},
 	{"strata.commits", "{commit}", "Successful commits: offset commits under at-least-once, transactions under exactly-once.", func(m *metrics) *atomic.Int64 { return &m.commits }},
 	{"strata.standby.records", "{record}", "Changelog records applied to standby replicas.", func(m *metrics) *atomic.Int64 { return &m.standby }},
