@@ -594,12 +594,13 @@ func (r *runner) process(fetches kgo.Fetches) error {
 }
 
 // processWith runs process, t.ProcessAll or t.ProcessAllNow, counting what
-// it processes and drops.
+// it processes, drops and fails.
 func (r *runner) processWith(t *engine.Task, process func() error) error {
-	before, dropped := t.Metrics.Processed, t.Metrics.DroppedRecords
+	before, dropped, failed := t.Metrics.Processed, t.Metrics.DroppedRecords, t.Metrics.FailedRecords
 	err := process()
 	r.app.metrics.processed.Add(t.Metrics.Processed - before)
 	r.app.metrics.dropped.Add(t.Metrics.DroppedRecords - dropped)
+	r.app.metrics.failed.Add(t.Metrics.FailedRecords - failed)
 	return err
 }
 

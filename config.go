@@ -145,13 +145,29 @@ type Config struct {
 	// topic, partition and offset.
 	OnBadRecord topology.BadRecordPolicy
 
+	// OnProcessingError says what happens to a record a processor fails:
+	// one whose Process returns an error of its own (a
+	// topology.ProcessingError; errors a processor passes on from
+	// downstream through Forward are the downstream node's). That
+	// includes the DSL's processors, for instance an aggregation whose
+	// store fails. Default topology.BadRecordFail: Run returns the error
+	// (under exactly-once, the transaction aborts, so the record's
+	// partial output is discarded, and it is processed again on the next
+	// run). topology.BadRecordSkip logs and counts it
+	// (Metrics.FailedRecords) and goes on with the next record;
+	// topology.BadRecordDeadLetter also writes it, as read, to
+	// DeadLetterTopic. With either, what the record's processing wrote
+	// before the failure (state, output) stays, as in Kafka Streams.
+	OnProcessingError topology.BadRecordPolicy
+
 	// DeadLetterTopic is where the policy topology.BadRecordDeadLetter
-	// writes bad input records (see package deadletter). The app creates
+	// (of OnBadRecord or OnProcessingError) writes records (see package
+	// deadletter). The app creates
 	// it at startup if it does not exist, with as many partitions as its
 	// largest input topic; a record goes to the partition of its input
 	// partition's number modulo the topic's count. Default
-	// "<ApplicationID>-dead-letter". Setting it with another policy is an
-	// error.
+	// "<ApplicationID>-dead-letter". Setting it when neither policy is
+	// dead-letter is an error.
 	DeadLetterTopic string
 
 	// Logger receives the runtime's logs. Default: slog.Default().
@@ -286,10 +302,13 @@ func (c Config) withDefaults() (Config, error) {
 	if !c.OnBadRecord.Valid() {
 		return bad("OnBadRecord", "unknown policy %d", c.OnBadRecord)
 	}
+	if !c.OnProcessingError.Valid() {
+		return bad("OnProcessingError", "unknown policy %d", c.OnProcessingError)
+	}
 	switch {
-	case c.OnBadRecord != topology.BadRecordDeadLetter && c.DeadLetterTopic != "":
-		return bad("DeadLetterTopic", "is set to %q, but OnBadRecord is %s, not dead-letter", c.DeadLetterTopic, c.OnBadRecord)
-	case c.OnBadRecord == topology.BadRecordDeadLetter && c.DeadLetterTopic == "":
+	case !c.deadLetters() && c.DeadLetterTopic != "":
+		return bad("DeadLetterTopic", "is set to %q, but neither OnBadRecord (%s) nor OnProcessingError (%s) is dead-letter", c.DeadLetterTopic, c.OnBadRecord, c.OnProcessingError)
+	case c.deadLetters() && c.DeadLetterTopic == "":
 		c.DeadLetterTopic = deadletter.DefaultTopic(c.ApplicationID)
 	}
 	if c.Logger == nil {
@@ -366,4 +385,9 @@ func defaultInstanceID(stateDir string) string {
 	}
 	sum := sha256.Sum256([]byte(abs))
 	return string(clean) + "-" + hex.EncodeToString(sum[:4])
+}
+
+// deadLetters reports whether a policy writes to the dead-letter topic.
+func (c Config) deadLetters() bool {
+	return c.OnBadRecord == topology.BadRecordDeadLetter || c.OnProcessingError == topology.BadRecordDeadLetter
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/deadletter"
 	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/kstream"
+	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/topology"
 )
 
@@ -104,5 +106,80 @@ func TestBadRecordDeadLetter(t *testing.T) {
 				t.Errorf("dead-letter topic has %d partitions, want 3 (as many as in)", n)
 			}
 		})
+	}
+}
+
+// failOn forwards each value upper-cased, then fails the value "boom".
+type failOn struct {
+	ctx topology.Context[string, string]
+}
+
+func (p *failOn) Init(ctx topology.Context[string, string]) error { p.ctx = ctx; return nil }
+func (p *failOn) Close() error                                    { return nil }
+func (p *failOn) Process(r topology.Record[string, string]) error {
+	if err := p.ctx.Forward(topology.WithValue(r, strings.ToUpper(r.Value))); err != nil {
+		return err
+	}
+	if r.Value == "boom" {
+		return errBoom
+	}
+	return nil
+}
+
+// TestProcessingErrorDeadLetter: under exactly-once with the dead-letter
+// processing-error policy, a record the processor fails goes to the
+// dead-letter topic, once, committed; the output the processor forwarded
+// before failing stays, and the records after it are processed.
+func TestProcessingErrorDeadLetter(t *testing.T) {
+	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in"}, {Name: "out"}}})
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	defer cancel()
+	var in []*kgo.Record
+	for _, v := range []string{"a", "boom", "b"} {
+		in = append(in, &kgo.Record{Topic: "in", Key: []byte("k"), Value: []byte(v)})
+	}
+	if err := c.Produce(ctx, in...); err != nil {
+		t.Fatal(err)
+	}
+	b := topology.NewBuilder()
+	kstream.Process(kstream.From(b, "in", serde.String(), serde.String()),
+		func() topology.Processor[string, string, string, string] { return &failOn{} }, kstream.Named("upper")).
+		To("out", kstream.WithSerdes(serde.String(), serde.String()))
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, c, "failing")
+	cfg.Guarantee = strata.ExactlyOnce
+	cfg.OnProcessingError = topology.BadRecordDeadLetter
+	app, err := strata.New(top, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, app)
+	if _, err := c.Consume(ctx, "out", 3); err != nil {
+		t.Fatal(err)
+	}
+	r.stopAndWait(t)
+	var got []string
+	for _, rec := range readUntilMarker(t, c, "out", "marker") {
+		got = append(got, string(rec.Value))
+	}
+	if strings.Join(got, " ") != "A BOOM B" {
+		t.Errorf("output %v, want [A BOOM B]", got)
+	}
+	dead := readUntilMarker(t, c, "failing-dead-letter", "marker")
+	if len(dead) != 1 {
+		t.Fatalf("%d dead-letter records, want 1", len(dead))
+	}
+	d, err := deadletter.Parse(dead[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(d.Value) != "boom" || d.Topic != "in" || d.Offset != 1 || d.Reason != deadletter.ReasonProcessing || !strings.Contains(d.Message, `node "upper": boom`) {
+		t.Errorf("dead letter %+v; want in@1 boom, reason processing, the node's error", d)
+	}
+	if m := app.Metrics(); m.FailedRecords != 1 || m.Processed != 2 {
+		t.Errorf("Metrics() = %+v, want 1 failed and 2 processed", m)
 	}
 }

@@ -94,6 +94,9 @@
 // Config.DeadLetterTopic with headers saying where it came from and why
 // (package deadletter, which reads and replays that topic). Under
 // exactly-once the dead-letter record commits with the input offset.
+// Config.OnProcessingError applies the same policies to a record a
+// processor fails (a topology.ProcessingError), counted in
+// Metrics.FailedRecords.
 //
 // # Observability
 //

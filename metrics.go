@@ -19,6 +19,9 @@ type Metrics struct {
 	// BadRecordSkip or BadRecordDeadLetter policy (the latter also wrote
 	// them to the dead-letter topic).
 	SkippedRecords int64
+	// FailedRecords counts records a processor failed that the
+	// OnProcessingError policy skipped or wrote to the dead-letter topic.
+	FailedRecords int64
 	// Commits counts successful offset commits.
 	Commits int64
 	// RestoredRecords counts changelog records applied to state stores
@@ -39,7 +42,7 @@ type Metrics struct {
 
 // metrics are an App's counters, updated by its workers.
 type metrics struct {
-	processed, skipped, commits, restored, dropped, standby, fenced atomic.Int64
+	processed, skipped, failed, commits, restored, dropped, standby, fenced atomic.Int64
 }
 
 // OpenTelemetry counters of an App, with the attribute "application" (the
@@ -51,6 +54,7 @@ var counters = []struct {
 }{
 	{"strata.records.processed", "{record}", "Input records processed.", func(m *metrics) *atomic.Int64 { return &m.processed }},
 	{"strata.records.skipped", "{record}", "Bad input records skipped by the BadRecordSkip or BadRecordDeadLetter policy.", func(m *metrics) *atomic.Int64 { return &m.skipped }},
+	{"strata.records.failed", "{record}", "Records a processor failed that the OnProcessingError policy skipped or dead-lettered.", func(m *metrics) *atomic.Int64 { return &m.failed }},
 	{"strata.records.dropped", "{record}", "Records operators dropped on purpose: null keys where a key is needed, records too late for their window.", func(m *metrics) *atomic.Int64 { return &m.dropped }},
 	{"strata.commits", "{commit}", "Successful commits: offset commits under at-least-once, transactions under exactly-once.", func(m *metrics) *atomic.Int64 { return &m.commits }},
 	{"strata.standby.records", "{record}", "Changelog records applied to standby replicas.", func(m *metrics) *atomic.Int64 { return &m.standby }},
@@ -87,6 +91,7 @@ func (a *App) Metrics() Metrics {
 	return Metrics{
 		Processed:       a.metrics.processed.Load(),
 		SkippedRecords:  a.metrics.skipped.Load(),
+		FailedRecords:   a.metrics.failed.Load(),
 		Commits:         a.metrics.commits.Load(),
 		RestoredRecords: a.metrics.restored.Load(),
 		DroppedRecords:  a.metrics.dropped.Load(),

@@ -57,6 +57,7 @@ func TestCountersExported(t *testing.T) {
 		"strata.records.processed": m.Processed,
 		"strata.records.skipped":   m.SkippedRecords,
 		"strata.records.dropped":   m.DroppedRecords,
+		"strata.records.failed":    m.FailedRecords,
 		"strata.commits":           m.Commits,
 		"strata.standby.records":   m.StandbyRecords,
 		"strata.fenced":            m.Fenced,

@@ -203,15 +203,16 @@ func (r *runner) createTask(id engine.TaskID) (*engine.Task, error) {
 func (r *runner) newTask(id engine.TaskID, cache *engine.RecordCache) (*engine.Task, error) {
 	st := r.app.top.Subtopologies[id.Subtopology]
 	return engine.NewTask(r.app.top, st, id.Partition, engine.TaskConfig{
-		ApplicationID:   r.cfg.ApplicationID,
-		Collector:       (*producer)(r),
-		Logger:          r.log,
-		OnBadRecord:     engine.BadRecordPolicy(r.cfg.OnBadRecord),
-		DeadLetterTopic: r.cfg.DeadLetterTopic,
-		Now:             time.Now,
-		State:           r.stateConfig(),
-		Cache:           cache,
-		Global:          r.global.globalTask(),
+		ApplicationID:     r.cfg.ApplicationID,
+		Collector:         (*producer)(r),
+		Logger:            r.log,
+		OnBadRecord:       engine.BadRecordPolicy(r.cfg.OnBadRecord),
+		OnProcessingError: engine.BadRecordPolicy(r.cfg.OnProcessingError),
+		DeadLetterTopic:   r.cfg.DeadLetterTopic,
+		Now:               time.Now,
+		State:             r.stateConfig(),
+		Cache:             cache,
+		Global:            r.global.globalTask(),
 	})
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata/internal/engine"
-	"github.com/strata-go/strata/topology"
 )
 
 // ensureInternalTopics creates the app's missing internal topics
@@ -71,11 +70,11 @@ func (r *runner) ensureInternalTopics(ctx context.Context) error {
 	return nil
 }
 
-// ensureDeadLetterTopic creates the dead-letter topic if the bad-record
-// policy writes to it and it does not exist, with as many partitions as the
+// ensureDeadLetterTopic creates the dead-letter topic if a policy writes to
+// it and it does not exist, with as many partitions as the
 // largest input topic, and records its partition count.
 func (r *runner) ensureDeadLetterTopic(ctx context.Context) error {
-	if r.cfg.OnBadRecord != topology.BadRecordDeadLetter {
+	if !r.cfg.deadLetters() {
 		return nil
 	}
 	topic := r.cfg.DeadLetterTopic

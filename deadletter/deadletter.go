@@ -51,6 +51,10 @@ const (
 	// ReasonDeserialization: the key or value could not be deserialized,
 	// or the timestamp was invalid.
 	ReasonDeserialization = "deserialization"
+	// ReasonProcessing: a processor failed the record (a
+	// topology.ProcessingError, under the policy
+	// Config.OnProcessingError).
+	ReasonProcessing = "processing"
 )
 
 // ErrNotDeadLetter is returned by Parse for a record without the headers of

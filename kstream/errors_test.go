@@ -248,14 +248,7 @@ func TestBadRecordDeadLetter(t *testing.T) {
 	}
 	in.Pipe("a", 2)
 	expectKVs(t, o, testutil.KV("a", int64(1)), testutil.KV("a", int64(2)))
-	if dead.Len() != 1 {
-		t.Fatalf("%d dead-letter records, want 1", dead.Len())
-	}
-	r := dead.ReadRecord()
-	headers := map[string]string{}
-	for _, h := range r.Headers {
-		headers[h.Key] = string(h.Value)
-	}
+	r, headers := onlyDeadLetter(t, dead)
 	want := map[string]string{
 		deadletter.HeaderException: deadletter.ReasonDeserialization,
 		deadletter.HeaderTopic:     "in",

@@ -163,3 +163,51 @@ func ExampleFrom_deadLetter() {
 	//   __streams.errors.partition: 0
 	//   __streams.errors.offset: 1
 }
+
+// parsePrice forwards the price in cents of a value such as "12.50", and
+// fails values it cannot parse.
+type parsePrice struct {
+	ctx topology.Context[string, int64]
+}
+
+func (p *parsePrice) Init(ctx topology.Context[string, int64]) error { p.ctx = ctx; return nil }
+func (p *parsePrice) Close() error                                   { return nil }
+func (p *parsePrice) Process(r topology.Record[string, string]) error {
+	var units, cents int64
+	if _, err := fmt.Sscanf(r.Value, "%d.%02d", &units, &cents); err != nil {
+		return fmt.Errorf("parse price %q: %w", r.Value, err)
+	}
+	return p.ctx.Forward(topology.WithValue(r, units*100+cents))
+}
+
+// With OnProcessingError set to dead-letter, a record the processor fails
+// goes to the dead-letter topic, and the next records are processed.
+func ExampleProcess_processingError() {
+	b := topology.NewBuilder()
+	prices := kstream.From(b, "prices", serde.String(), serde.String())
+	kstream.Process(prices, func() topology.Processor[string, string, string, int64] { return &parsePrice{} }, kstream.Named("parse")).
+		To("cents", kstream.WithSerdes(serde.String(), serde.Int64()))
+	top, err := b.Build()
+	if err != nil {
+		panic(err)
+	}
+	d := testutil.NewDriver(exampleT{}, top, testutil.Config{ApplicationID: "shop", OnProcessingError: topology.BadRecordDeadLetter})
+	in := testutil.NewInputTopic(d, "prices", serde.String(), serde.String())
+	in.PipeKeyValues(testutil.KV("tea", "3.20"), testutil.KV("cake", "three"), testutil.KV("jam", "4.05"))
+	for _, kv := range testutil.NewOutputTopic(d, "cents", serde.String(), serde.Int64()).ReadKeyValues() {
+		fmt.Println(kv.Key, kv.Value)
+	}
+	for _, r := range testutil.NewOutputTopic(d, "shop-dead-letter", serde.String(), serde.String()).ReadAll() {
+		for _, h := range r.Headers {
+			if h.Key == "__streams.errors.message" {
+				fmt.Printf("dead letter %s=%s: %s\n", r.Key, r.Value, h.Value)
+			}
+		}
+	}
+	fmt.Println("failed:", d.FailedRecords())
+	// Output:
+	// tea 320
+	// jam 405
+	// dead letter cake=three: task 0_0: node "parse": parse price "three": expected integer
+	// failed: 1
+}

@@ -34,8 +34,12 @@ type Config struct {
 	// OnBadRecord says what happens to input records that cannot be
 	// decoded. Default topology.BadRecordFail.
 	OnBadRecord topology.BadRecordPolicy
+	// OnProcessingError says what happens to a record a processor fails
+	// (a topology.ProcessingError): by default, the error is returned
+	// (PipeRaw, TryPipe) or fails the test; see strata.Config.
+	OnProcessingError topology.BadRecordPolicy
 	// DeadLetterTopic is where topology.BadRecordDeadLetter writes bad
-	// records; read them with NewOutputTopic and deadletter.Parse.
+	// and failed records; read them with NewOutputTopic.
 	// Default "<ApplicationID>-dead-letter" (deadletter.DefaultTopic).
 	DeadLetterTopic string
 	// Logger receives the tasks' logs. Default: discarded.
@@ -141,6 +145,9 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (_ *Driver, er
 	if !cfg.OnBadRecord.Valid() {
 		return nil, fmt.Errorf("Config.OnBadRecord: unknown policy %d", cfg.OnBadRecord)
 	}
+	if !cfg.OnProcessingError.Valid() {
+		return nil, fmt.Errorf("Config.OnProcessingError: unknown policy %d", cfg.OnProcessingError)
+	}
 	if cfg.DeadLetterTopic == "" {
 		cfg.DeadLetterTopic = deadletter.DefaultTopic(cfg.ApplicationID)
 	}
@@ -209,15 +216,16 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (_ *Driver, er
 		}
 		for p := 0; p < n; p++ {
 			task, err := engine.NewTask(d.top, st, int32(p), engine.TaskConfig{
-				ApplicationID:   cfg.ApplicationID,
-				Collector:       (*collector)(d),
-				Logger:          cfg.Logger,
-				OnBadRecord:     engine.BadRecordPolicy(cfg.OnBadRecord),
-				DeadLetterTopic: cfg.DeadLetterTopic,
-				Now:             func() time.Time { return d.now },
-				State:           stateCfg,
-				Cache:           cache,
-				Global:          d.global,
+				ApplicationID:     cfg.ApplicationID,
+				Collector:         (*collector)(d),
+				Logger:            cfg.Logger,
+				OnBadRecord:       engine.BadRecordPolicy(cfg.OnBadRecord),
+				OnProcessingError: engine.BadRecordPolicy(cfg.OnProcessingError),
+				DeadLetterTopic:   cfg.DeadLetterTopic,
+				Now:               func() time.Time { return d.now },
+				State:             stateCfg,
+				Cache:             cache,
+				Global:            d.global,
 			})
 			if err != nil {
 				return nil, err
@@ -370,6 +378,16 @@ func (d *Driver) SkippedRecords() int64 {
 	return n
 }
 
+// FailedRecords returns how many records processors failed that the
+// OnProcessingError policy skipped or dead-lettered.
+func (d *Driver) FailedRecords() int64 {
+	var n int64
+	for _, t := range d.storeTasks() {
+		n += t.Metrics.FailedRecords
+	}
+	return n
+}
+
 // Close closes every task. It is safe to call more than once.
 func (d *Driver) Close() error {
 	if d.closed {
@@ -441,7 +459,7 @@ func (d *Driver) writes(topic string) (bool, []string) {
 	}
 	sort.Strings(fixed)
 	fixed = slices.Compact(fixed)
-	deadLetter := d.cfg.OnBadRecord == topology.BadRecordDeadLetter && topic == d.cfg.DeadLetterTopic
+	deadLetter := (d.cfg.OnBadRecord == topology.BadRecordDeadLetter || d.cfg.OnProcessingError == topology.BadRecordDeadLetter) && topic == d.cfg.DeadLetterTopic
 	return dynamic || deadLetter || d.internal[topic] || slices.Contains(fixed, topic), fixed
 }
 

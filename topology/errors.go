@@ -3,6 +3,8 @@ package topology
 import (
 	"errors"
 	"fmt"
+
+	"github.com/strata-go/strata/internal/engine"
 )
 
 // ErrInvalidTopology is wrapped by every error Build returns. Test for it
@@ -31,6 +33,29 @@ func (e *BadRecordError) Error() string {
 
 // Unwrap returns the decoding or timestamp error.
 func (e *BadRecordError) Unwrap() error { return e.Err }
+
+// ProcessingError marks an error a Processor's Process returned for the
+// record it was processing: its own, not one a node downstream of it
+// returned through Forward (that one is the downstream node's). The
+// runtime's Config.OnProcessingError (and the test driver's) applies to
+// it; other errors (of sinks, serdes, the runtime) always stop processing.
+// It is found inside a NodeError naming the processor.
+type ProcessingError struct {
+	Err error
+}
+
+// Error returns the processor's error's text.
+func (e *ProcessingError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the processor's error.
+func (e *ProcessingError) Unwrap() error { return e.Err }
+
+func init() {
+	engine.IsProcessingError = func(err error) bool {
+		var pe *ProcessingError
+		return errors.As(err, &pe)
+	}
+}
 
 // NodeError reports an error returned by a node while processing, with the
 // node's name. Find it with errors.As; it wraps the original error.

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -75,6 +76,7 @@ func (s *sourceNode[K, V]) NewQueue(topic string, partition int32) engine.Queue 
 
 type queued[K, V any] struct {
 	rec    Record[K, V]
+	raw    *kgo.Record // as read, for the processing-error policy
 	offset int64
 	ts     int64
 }
@@ -126,7 +128,7 @@ func (q *queue[K, V]) Add(r *kgo.Record) error {
 		clear(q.buf)
 		q.buf, q.head = q.buf[:0], 0
 	}
-	q.buf = append(q.buf, queued[K, V]{rec: rec, offset: r.Offset, ts: ts})
+	q.buf = append(q.buf, queued[K, V]{rec: rec, raw: r, offset: r.Offset, ts: ts})
 	return nil
 }
 
@@ -135,6 +137,8 @@ func (q *queue[K, V]) Len() int { return len(q.buf) - q.head }
 func (q *queue[K, V]) HeadTime() int64 { return q.buf[q.head].ts }
 
 func (q *queue[K, V]) HeadOffset() int64 { return q.buf[q.head].offset }
+
+func (q *queue[K, V]) HeadRecord() *kgo.Record { return q.buf[q.head].raw }
 
 func (q *queue[K, V]) ProcessHead() error {
 	e := &q.buf[q.head]
@@ -174,7 +178,13 @@ func (n *processorNode[KIn, VIn, KOut, VOut]) Close() error {
 
 func (n *processorNode[KIn, VIn, KOut, VOut]) receive(r Record[KIn, VIn]) error {
 	if err := n.p.Process(r); err != nil {
-		return nodeError(n.name, err)
+		var ne *NodeError
+		if errors.As(err, &ne) {
+			// A downstream node's error, passed on: it names the
+			// node that failed.
+			return err
+		}
+		return &NodeError{Node: n.name, Err: &ProcessingError{Err: err}}
 	}
 	return nil
 }

@@ -36,6 +36,50 @@ func (t *Task) RestoreBadRecord(store string, r *kgo.Record, reason error) error
 	return nil
 }
 
+// IsProcessingError reports whether err holds a processor's own error for
+// its record (a topology.ProcessingError), to which the processing-error
+// policy applies. Package topology sets it.
+var IsProcessingError func(err error) bool
+
+// processingFailed applies the task's processing-error policy to r, whose
+// processing failed with err: err itself, wrapped, unless err is a
+// processor's own error (IsProcessingError) and the policy skips
+// or dead-letters it. What r's processing wrote before the failure (state,
+// output) stays, as in Kafka Streams.
+func (t *Task) processingFailed(r *kgo.Record, err error) error {
+	err = fmt.Errorf("task %s: %w", t.ID, err)
+	if t.cfg.OnProcessingError == BadRecordFail || IsProcessingError == nil || !IsProcessingError(err) {
+		return err
+	}
+	if t.cfg.OnProcessingError == BadRecordDeadLetter {
+		if werr := t.deadLetter(r, deadletter.ReasonProcessing, err); werr != nil {
+			return werr
+		}
+	}
+	t.Metrics.FailedRecords++
+	t.cfg.Logger.Warn("record failed processing; skipped by policy", "policy", t.cfg.OnProcessingError,
+		"topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
+	return nil
+}
+
+// deadLetter writes r, which failed with err for reason, to the dead-letter
+// topic through the task's collector.
+func (t *Task) deadLetter(r *kgo.Record, reason string, err error) error {
+	topic := t.cfg.DeadLetterTopic
+	n, werr := t.cfg.Collector.PartitionCount(topic)
+	if werr == nil {
+		dl := deadletter.New(topic, n, r, reason, err)
+		// The input's bytes may be reused once it is processed (the
+		// test driver's are): the output gets copies, in the slab.
+		dl.Key, dl.Value = t.keepCopy(r.Key), t.keepCopy(r.Value)
+		werr = t.cfg.Collector.Send(dl)
+	}
+	if werr != nil {
+		return fmt.Errorf("task %s: write %s[%d]@%d to dead-letter topic %q: %w (the record: %w)", t.ID, r.Topic, r.Partition, r.Offset, topic, werr, err)
+	}
+	return nil
+}
+
 // badRecord applies the task's bad-record policy to an input record that
 // cannot be decoded: an error under BadRecordFail; under
 // BadRecordDeadLetter the record goes to the dead-letter topic, through the
@@ -47,19 +91,24 @@ func (t *Task) badRecord(r *kgo.Record, reason error) error {
 	case BadRecordFail:
 		return fmt.Errorf("task %s: %w", t.ID, reason)
 	case BadRecordDeadLetter:
-		topic := t.cfg.DeadLetterTopic
-		n, err := t.cfg.Collector.PartitionCount(topic)
-		if err == nil {
-			err = t.cfg.Collector.Send(deadletter.New(topic, n, r, deadletter.ReasonDeserialization, reason))
-		}
-		if err != nil {
-			return fmt.Errorf("task %s: write %s[%d]@%d to dead-letter topic %q: %w (the record: %w)", t.ID, r.Topic, r.Partition, r.Offset, topic, err, reason)
+		if err := t.deadLetter(r, deadletter.ReasonDeserialization, reason); err != nil {
+			return err
 		}
 		t.Metrics.SkippedRecords++
-		t.cfg.Logger.Warn("bad input record written to the dead-letter topic", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "dead_letter_topic", topic, "err", reason)
+		t.cfg.Logger.Warn("bad input record written to the dead-letter topic", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "dead_letter_topic", t.cfg.DeadLetterTopic, "err", reason)
 		return nil
 	}
 	t.Metrics.SkippedRecords++
 	t.cfg.Logger.Warn("skipping bad input record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", reason)
 	return nil
+}
+
+// keepCopy copies b into the task's output slab; nil stays nil.
+func (t *Task) keepCopy(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	c := append(t.OutputBuffer(), b...)
+	t.KeepOutput(c)
+	return c
 }

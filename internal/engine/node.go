@@ -36,6 +36,8 @@ type Queue interface {
 	HeadTime() int64
 	// HeadOffset is the offset of the first buffered record.
 	HeadOffset() int64
+	// HeadRecord is the first buffered record as it was read.
+	HeadRecord() *kgo.Record
 	// ProcessHead removes the first record, tells the task it is current
 	// and forwards it to the source's children.
 	ProcessHead() error

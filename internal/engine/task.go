@@ -53,6 +53,10 @@ type TaskConfig struct {
 	Collector     Collector
 	Logger        *slog.Logger
 	OnBadRecord   BadRecordPolicy
+	// OnProcessingError is the policy for records a processor fails
+	// with a topology.ProcessingError (IsProcessingError); the default,
+	// BadRecordFail, stops processing with the error.
+	OnProcessingError BadRecordPolicy
 	// DeadLetterTopic is where BadRecordDeadLetter writes bad records.
 	DeadLetterTopic string
 	// Now returns the wall-clock time; the test driver supplies a mock.
@@ -73,6 +77,7 @@ type TaskConfig struct {
 type Metrics struct {
 	Processed      int64 // input records processed
 	SkippedRecords int64 // bad input records skipped by policy
+	FailedRecords  int64 // records whose processing failed, skipped or dead-lettered by policy
 	DroppedRecords int64 // records operators dropped on purpose (null keys, late records)
 	Punctuations   int64
 }
@@ -335,9 +340,13 @@ func (t *Task) ProcessOne() (bool, error) {
 	if pick == nil {
 		return false, nil
 	}
+	raw := pick.q.HeadRecord()
 	if err := pick.q.ProcessHead(); err != nil {
 		t.current = Current{}
-		return true, fmt.Errorf("task %s: %w", t.ID, err)
+		if err := t.processingFailed(raw, err); err != nil {
+			return true, err
+		}
+		return true, nil
 	}
 	t.current = Current{}
 	t.Metrics.Processed++
