@@ -121,10 +121,12 @@ func Topology() (*topology.Topology, error) {
 
 	// Values are read as raw bytes and decoded by Validate, not by
 	// serde.JSON[wireEvent]. A value the source's serde cannot decode is a
-	// bad record, which the app fails on or skips (strata.Config's
-	// OnBadRecord) before the topology sees it. Decoding here instead makes
-	// malformed JSON one more rejected event, with the parse error as its
-	// reason, and keeps the original bytes to forward to events.rejected.
+	// bad record, which the app fails on, skips or writes to its
+	// dead-letter topic (strata.Config's OnBadRecord) before the topology
+	// sees it. Decoding here instead makes malformed JSON one more
+	// rejected event, with the parse error as its reason, and keeps the
+	// original bytes to forward to events.rejected, a topic of the
+	// router's own design.
 	//
 	// Records keep their Kafka timestamps. Event time could come from the
 	// "at" field through kstream.WithTimestampExtractor, but an extractor
