@@ -167,7 +167,7 @@ type Config struct {
 	// largest input topic; a record goes to the partition of its input
 	// partition's number modulo the topic's count. Default
 	// "<ApplicationID>-dead-letter". Setting it when neither policy is
-	// dead-letter is an error.
+	// dead-letter is an error, as is a name Kafka would refuse.
 	DeadLetterTopic string
 
 	// Logger receives the runtime's logs. Default: slog.Default().
@@ -260,13 +260,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ApplicationID == "" {
 		return bad("ApplicationID", "must not be empty")
 	}
-	if len(c.ApplicationID) > 200 {
-		return bad("ApplicationID", "is %d characters long; at most 200 are allowed", len(c.ApplicationID))
-	}
-	for _, r := range c.ApplicationID {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return bad("ApplicationID", "%q contains %q; use ASCII letters, digits, '.', '_' and '-'", c.ApplicationID, r)
-		}
+	if err := checkTopicName(c.ApplicationID, 200); err != nil {
+		return bad("ApplicationID", "%v", err)
 	}
 	if len(c.Brokers) == 0 {
 		return bad("Brokers", "at least one seed broker is required")
@@ -310,6 +305,11 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("DeadLetterTopic", "is set to %q, but neither OnBadRecord (%s) nor OnProcessingError (%s) is dead-letter", c.DeadLetterTopic, c.OnBadRecord, c.OnProcessingError)
 	case c.deadLetters() && c.DeadLetterTopic == "":
 		c.DeadLetterTopic = deadletter.DefaultTopic(c.ApplicationID)
+	}
+	if c.DeadLetterTopic != "" {
+		if err := checkTopicName(c.DeadLetterTopic, 249); err != nil {
+			return bad("DeadLetterTopic", "%v", err)
+		}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -390,4 +390,21 @@ func defaultInstanceID(stateDir string) string {
 // deadLetters reports whether a policy writes to the dead-letter topic.
 func (c Config) deadLetters() bool {
 	return c.OnBadRecord == topology.BadRecordDeadLetter || c.OnProcessingError == topology.BadRecordDeadLetter
+}
+
+// checkTopicName checks name against Kafka's rules for topic names, with at
+// most max characters (249 for a topic; less for a prefix of topic names).
+func checkTopicName(name string, max int) error {
+	if len(name) > max {
+		return fmt.Errorf("is %d characters long; at most %d are allowed", len(name), max)
+	}
+	if name == "." || name == ".." {
+		return fmt.Errorf("%q is not a valid topic name", name)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return fmt.Errorf("%q contains %q; use ASCII letters, digits, '.', '_' and '-'", name, r)
+		}
+	}
+	return nil
 }
