@@ -135,7 +135,9 @@ func TestConfigValidation(t *testing.T) {
 		{"MaxPollRecords", func(c *strata.Config) { c.MaxPollRecords = -1 }},
 		{"OnBadRecord", func(c *strata.Config) { c.OnBadRecord = topology.BadRecordPolicy(7) }},
 		{"DeadLetterTopic", func(c *strata.Config) { c.DeadLetterTopic = "dlq" }},
-		{"DeadLetterTopic", func(c *strata.Config) { c.OnBadRecord, c.DeadLetterTopic = topology.BadRecordDeadLetter, "dead letters" }},
+		{"DeadLetterTopic", func(c *strata.Config) {
+			c.OnBadRecord, c.DeadLetterTopic = topology.BadRecordDeadLetter, "dead letters"
+		}},
 		{"OnProcessingError", func(c *strata.Config) { c.OnProcessingError = topology.BadRecordPolicy(9) }},
 		{"StateMemoryBytes", func(c *strata.Config) { c.StateMemoryBytes = -1 }},
 		{"StateMemoryBytes", func(c *strata.Config) { c.StateMemoryBytes = 1 << 20 }},
