@@ -57,7 +57,7 @@ func (t *Task) processingFailed(r *kgo.Record, err error) error {
 		}
 	}
 	t.Metrics.FailedRecords++
-	t.cfg.Logger.Warn("record failed processing; skipped by policy", "policy", t.cfg.OnProcessingError,
+	t.cfg.Logger.Warn("record failed processing; skipped by policy", "dead_lettered", t.cfg.OnProcessingError == BadRecordDeadLetter,
 		"topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
 	return nil
 }
