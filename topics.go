@@ -57,11 +57,7 @@ func (r *runner) ensureInternalTopics(ctx context.Context) error {
 		for k, v := range t.Configs {
 			configs[k] = &v
 		}
-		resp, err := r.adm.CreateTopic(ctx, int32(t.Partitions), r.cfg.ReplicationFactor, configs, t.Name)
-		if err == nil {
-			err = resp.Err
-		}
-		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		if _, err := r.createTopic(ctx, t.Name, t.Partitions, configs); err != nil {
 			return fmt.Errorf("strata: create internal topic %q for %s: %w", t.Name, t.Why, err)
 		}
 		r.log.Info("created internal topic", "topic", t.Name, "partitions", t.Partitions)
@@ -92,14 +88,11 @@ func (r *runner) ensureDeadLetterTopic(ctx context.Context) error {
 	for _, src := range r.sources() {
 		n = max(n, r.partitions[src])
 	}
-	resp, err := r.adm.CreateTopic(ctx, int32(n), r.cfg.ReplicationFactor, nil, topic)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+	created, err := r.createTopic(ctx, topic, n, nil)
+	if err != nil {
 		return fmt.Errorf("strata: create dead-letter topic %q: %w", topic, err)
 	}
-	if err != nil {
+	if !created {
 		// Created meanwhile by another instance: its count wins; the
 		// producer looks it up when it first writes.
 		return nil
@@ -107,6 +100,20 @@ func (r *runner) ensureDeadLetterTopic(ctx context.Context) error {
 	r.log.Info("created dead-letter topic", "topic", topic, "partitions", n)
 	r.partitions[topic] = n
 	return nil
+}
+
+// createTopic creates topic with n partitions, the app's replication factor
+// and configs. A topic that exists already (another instance created it
+// meanwhile) is no error; created is false then.
+func (r *runner) createTopic(ctx context.Context, topic string, n int, configs map[string]*string) (created bool, err error) {
+	resp, err := r.adm.CreateTopic(ctx, int32(n), r.cfg.ReplicationFactor, configs, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if errors.Is(err, kerr.TopicAlreadyExists) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // purgeRepartition deletes the records of repartition topics below the

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -126,14 +127,7 @@ func listedError(l kadm.ListedOffsets, topic string) error {
 }
 
 // partitionsOf returns m's partitions in order.
-func partitionsOf[V any](m map[int32]V) []int32 {
-	ps := make([]int32, 0, len(m))
-	for p := range m {
-		ps = append(ps, p)
-	}
-	sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
-	return ps
-}
+func partitionsOf[V any](m map[int32]V) []int32 { return slices.Sorted(maps.Keys(m)) }
 
 // Replay writes the records of the dead-letter topic that keep selects
 // (all of them when keep is nil) back to the topics and partitions they

@@ -94,12 +94,10 @@ func (t *Task) badRecord(r *kgo.Record, reason error) error {
 		if err := t.deadLetter(r, deadletter.ReasonDeserialization, reason); err != nil {
 			return err
 		}
-		t.Metrics.SkippedRecords++
-		t.cfg.Logger.Warn("bad input record written to the dead-letter topic", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "dead_letter_topic", t.cfg.DeadLetterTopic, "err", reason)
-		return nil
 	}
 	t.Metrics.SkippedRecords++
-	t.cfg.Logger.Warn("skipping bad input record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", reason)
+	t.cfg.Logger.Warn("skipping bad input record", "dead_lettered", t.cfg.OnBadRecord == BadRecordDeadLetter,
+		"topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", reason)
 	return nil
 }
 
