@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -114,6 +115,14 @@ type Config struct {
 	// Nil discards them.
 	Logger *slog.Logger
 
+	// DataDir, if set, is where the brokers keep their state (topics and
+	// their records, committed offsets, groups, producer IDs and
+	// transactions), so that [Cluster.Restart] brings the cluster back
+	// as [Cluster.Stop] left it, as a real cluster comes back from an
+	// outage. Empty means memory only: the state is lost on Stop, and
+	// Restart is an error.
+	DataDir string
+
 	// Options are extra kfake options, for example kfake.Ports to listen
 	// on fixed ports or kfake.AllowAutoTopicCreation. They are applied
 	// after the options derived from the fields above, so they take
@@ -138,9 +147,16 @@ type Topic struct {
 // Cluster is a running in-process Kafka-protocol cluster. Its methods are
 // safe for concurrent use.
 type Cluster struct {
-	fake  *kfake.Cluster
-	addrs []string
-	parts int32
+	// mu guards fake, which Restart replaces, and stopped.
+	mu      sync.Mutex
+	fake    *kfake.Cluster
+	stopped bool
+	// opts start the brokers again on Restart: the same options, ports
+	// and data directory.
+	opts    []kfake.Opt
+	dataDir string
+	addrs   []string
+	parts   int32
 
 	// cl is a shared client for administration and Produce; it is
 	// closed by Close.
@@ -179,6 +195,9 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if cfg.Logger != nil {
 		opts = append(opts, kfake.WithLogger(slogLogger{cfg.Logger}))
 	}
+	if cfg.DataDir != "" {
+		opts = append(opts, kfake.DataDir(cfg.DataDir))
+	}
 	opts = append(opts, cfg.Options...)
 
 	fake, err := kfake.NewCluster(opts...)
@@ -186,10 +205,19 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		return nil, fmt.Errorf("embedded: start kfake: %w", err)
 	}
 	c := &Cluster{
-		fake:  fake,
-		addrs: fake.ListenAddrs(),
-		parts: cfg.DefaultPartitions,
+		fake:    fake,
+		dataDir: cfg.DataDir,
+		addrs:   fake.ListenAddrs(),
+		parts:   cfg.DefaultPartitions,
 	}
+	ports, err := listenPorts(c.addrs)
+	if err != nil {
+		fake.Close()
+		return nil, err
+	}
+	// Restarted brokers listen where these did; kfake.Ports given in
+	// cfg.Options, applied later, would say the same.
+	c.opts = append(append([]kfake.Opt(nil), opts...), kfake.Ports(ports...))
 	c.cl, err = kgo.NewClient(kgo.SeedBrokers(c.addrs...))
 	if err != nil {
 		fake.Close()
@@ -300,12 +328,72 @@ func (c *Cluster) Admin() *kadm.Client {
 
 // Kfake returns the underlying kfake cluster, for fault injection
 // (Control, ControlKey), partition moves, adding and removing brokers, and
-// triggering compaction or retention.
+// triggering compaction or retention. After [Cluster.Restart] it returns
+// the restarted cluster: interceptors installed with Control on the old one
+// are gone.
 //
 // Calling kfake's Compact while a transaction is open on a compacted topic
 // can corrupt that topic; commit or abort transactions first.
 func (c *Cluster) Kfake() *kfake.Cluster {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return c.fake
+}
+
+// Stop stops the brokers as an outage would: they stop listening and drop
+// their connections, so clients see their requests fail and their
+// connections refused, until [Cluster.Restart]. With Config.DataDir set,
+// the brokers' state is saved there first. Stop is a no-op on a stopped or
+// closed cluster.
+func (c *Cluster) Stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped || c.closed.Load() {
+		return
+	}
+	c.stopped = true
+	c.fake.Close()
+}
+
+// Restart starts the brokers of a stopped cluster again, on the same
+// addresses, with the state Stop saved in Config.DataDir: topics and
+// records, committed offsets, groups and transactions come back, and
+// clients reconnect. It is an error without Config.DataDir, on a running
+// cluster and on a closed one.
+func (c *Cluster) Restart() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed.Load():
+		return ErrClosed
+	case !c.stopped:
+		return errors.New("embedded: restart: the cluster is running; Stop it first")
+	case c.dataDir == "":
+		return errors.New("embedded: restart: Config.DataDir is empty, so the stopped brokers kept nothing to restart with")
+	}
+	fake, err := kfake.NewCluster(c.opts...)
+	if err != nil {
+		return fmt.Errorf("embedded: restart kfake on %v: %w", c.addrs, err)
+	}
+	c.fake, c.stopped = fake, false
+	return nil
+}
+
+// listenPorts returns the ports of host:port addresses.
+func listenPorts(addrs []string) ([]int, error) {
+	ports := make([]int, 0, len(addrs))
+	for _, a := range addrs {
+		_, p, err := net.SplitHostPort(a)
+		if err != nil {
+			return nil, fmt.Errorf("embedded: broker address %q: %w", a, err)
+		}
+		port, err := strconv.Atoi(p)
+		if err != nil {
+			return nil, fmt.Errorf("embedded: broker address %q: %w", a, err)
+		}
+		ports = append(ports, port)
+	}
+	return ports, nil
 }
 
 // CreateTopics creates topics in one request. A Topic with zero Partitions
@@ -438,9 +526,13 @@ func (c *Cluster) Consume(ctx context.Context, topic string, want int) ([]*kgo.R
 // are not closed.
 func (c *Cluster) Close() {
 	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
 		c.closed.Store(true)
 		c.cl.Close()
-		c.fake.Close()
+		if !c.stopped {
+			c.fake.Close()
+		}
 	})
 }
 

@@ -461,3 +461,82 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestStopRestart stops the brokers as an outage would and restarts them
+// from their data directory: records and committed offsets survive, the
+// addresses stay, and a client that was connected carries on.
+func TestStopRestart(t *testing.T) {
+	ctx := testContext(t)
+	c := embedded.StartForTest(t, embedded.Config{
+		DataDir: t.TempDir(),
+		Topics:  []embedded.Topic{{Name: "t", Partitions: 2}},
+	})
+	addrs := c.Addrs()
+	cl, err := c.Client(kgo.DefaultProduceTopic("t"), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Key: []byte("a"), Value: []byte("1")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	got := cl.PollRecords(ctx, 1).Records()
+	if len(got) != 1 {
+		t.Fatalf("polled %d records, want 1", len(got))
+	}
+	if err := cl.CommitRecords(ctx, got...); err != nil {
+		t.Fatal(err)
+	}
+
+	c.Stop()
+	down, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	_, err = c.Admin().ListTopics(down)
+	cancel()
+	if err == nil {
+		t.Fatal("stopped brokers answered a metadata request")
+	}
+	if err := c.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.Addrs(), addrs) {
+		t.Errorf("addresses after restart %v, want %v", c.Addrs(), addrs)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Key: []byte("c"), Value: []byte("2")}).FirstErr(); err != nil {
+		t.Fatalf("produce after restart: %v", err)
+	}
+	recs, err := c.Consume(ctx, "t", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values []string
+	for _, r := range recs {
+		values = append(values, string(r.Value))
+	}
+	slices.Sort(values)
+	if !slices.Equal(values, []string{"1", "2"}) {
+		t.Errorf("after restart the topic holds %q, want 1 and 2", values)
+	}
+	offsets, err := c.Admin().FetchOffsets(ctx, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := offsets.Lookup("t", got[0].Partition); !ok || o.At != got[0].Offset+1 {
+		t.Errorf("committed offset after restart %+v, want %d", o, got[0].Offset+1)
+	}
+}
+
+func TestRestartErrors(t *testing.T) {
+	c := embedded.StartForTest(t, embedded.Config{})
+	if err := c.Restart(); err == nil || !strings.Contains(err.Error(), "running") {
+		t.Errorf("Restart of a running cluster: %v", err)
+	}
+	c.Stop()
+	if err := c.Restart(); err == nil || !strings.Contains(err.Error(), "DataDir") {
+		t.Errorf("Restart without DataDir: %v", err)
+	}
+	c.Close()
+	if err := c.Restart(); !errors.Is(err, embedded.ErrClosed) {
+		t.Errorf("Restart of a closed cluster: %v, want ErrClosed", err)
+	}
+}
