@@ -175,11 +175,19 @@ type runner struct {
 	// without any.
 	global *globalThread
 
-	// produceCtx outlives Run's ctx so that output already handed to the
-	// producer is still delivered during shutdown.
-	produceCtx context.Context
-	produceErr atomic.Pointer[error]
-	onProduced func(*kgo.Record, error)
+	// produceCtx outlives Run's ctx by Config.ShutdownTimeout, so that
+	// output already handed to the producer is still delivered during a
+	// clean stop, and bounds every wait of that stop.
+	produceCtx  context.Context
+	stopProduce context.CancelFunc
+	// output tracks the records handed to the current client
+	// (produce.go). Used by the poll loop only.
+	output *outputState
+	// poisoned are input records, by partition and offset, whose output
+	// could not be produced under exactly-once: when they come again,
+	// after the transaction aborted, the production-error policy handles
+	// them. Used by the poll loop only.
+	poisoned map[topicPartition]map[int64]productionFailure
 
 	// mu guards everything below. The poll loop holds it while it
 	// processes; rebalance callbacks take it to create and close tasks.
@@ -211,6 +219,8 @@ type runner struct {
 	// fenced counts recent fencings of the worker's producer; used by
 	// the poll loop only.
 	fenced fences
+	// warns rate-limits the log of transient failures (reset.go).
+	warns warnings
 }
 
 // newRunner sets worker index up, short of joining the group (see join).
@@ -231,7 +241,7 @@ func newRunner(ctx context.Context, a *App, in *instance, index int, first *runn
 		state:       in.state,
 		storage:     in.storage,
 		global:      in.global,
-		produceCtx:  context.WithoutCancel(ctx),
+		output:      newOutputState(),
 		tasks:       map[engine.TaskID]*engine.Task{},
 		inputs:      map[topicPartition]taskInput{},
 		partitions:  map[string]int{},
@@ -241,14 +251,7 @@ func newRunner(ctx context.Context, a *App, in *instance, index int, first *runn
 		restoring:          map[engine.TaskID]*restoration{},
 		restoringChangelog: map[topicPartition]*restoration{},
 	}
-	r.onProduced = func(rec *kgo.Record, err error) {
-		if err != nil {
-			wrapped := fmt.Errorf("produce to %s[%d]: %w", rec.Topic, rec.Partition, err)
-			r.produceErr.CompareAndSwap(nil, &wrapped)
-		}
-		// franz-go is done with the record: the next output reuses it.
-		engine.FreeOutputRecord(rec)
-	}
+	r.produceCtx, r.stopProduce = stopContext(ctx, a.cfg.ShutdownTimeout)
 	// Everything a task needs is set up before the group client exists:
 	// it joins the group, and may be assigned partitions, as soon as it
 	// is created.
@@ -346,6 +349,9 @@ func (r *runner) join(ctx context.Context) error {
 		kgo.OnPartitionsCallbackBlocked(func(context.Context, *kgo.Client) { r.rebalanceWaits.Store(true) }),
 	)
 	if a.cfg.Guarantee == ExactlyOnce {
+		// The transaction timeout comes first, so that
+		// Config.ClientOptions can change it.
+		opts = append([]kgo.Opt{kgo.TransactionTimeout(defaultTransactionTimeout)}, opts...)
 		opts = append(opts,
 			kgo.TransactionalID(transactionalID(r.cfg, r.index)),
 			// A transaction must not wait on a linger timer when it
@@ -370,7 +376,12 @@ func (r *runner) join(ctx context.Context) error {
 		// this worker, or with several workers another one, must
 		// fetch before it processes, and so before it would begin a
 		// transaction of its own.
-		if _, _, err := r.cl.ProducerID(ctx); err != nil {
+		pctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		_, _, err := r.cl.ProducerID(pctx)
+		cancel()
+		if err != nil {
+			r.closeClient(r.cl)
+			r.cl, r.sess = nil, nil
 			return fmt.Errorf("strata: initialise transactional producer %q: %w", transactionalID(r.cfg, r.index), err)
 		}
 	}
@@ -380,17 +391,15 @@ func (r *runner) join(ctx context.Context) error {
 // release closes the worker's clients, after its tasks are closed. What
 // the workers share is released by Run once all have stopped.
 func (r *runner) release() error {
-	if r.cl != nil {
-		// A rebalance held back for an open transaction would hold
-		// Close back too.
-		r.cl.AllowRebalance()
-		r.cl.Close()
-	}
+	r.closeClient(r.cl)
 	if r.restoreClient != nil {
 		r.restoreClient.Close()
 	}
 	if r.standby.client != nil {
 		r.standby.client.Close()
+	}
+	if r.stopProduce != nil {
+		r.stopProduce()
 	}
 	return nil
 }
@@ -476,14 +485,8 @@ func (r *runner) run(ctx context.Context) error {
 			// the next commit. Ending the session resets it and
 			// rewinds to the committed offsets: the records just
 			// polled are fetched again.
-			if err := r.resetSession(); err != nil {
-				if !isFenced(err) || ctx.Err() != nil {
-					return r.abort(err)
-				}
-				if err := r.rejoinFenced(ctx, err); err != nil {
-					return r.abort(err)
-				}
-				continue
+			if err := r.recover(ctx, r.resetSession()); err != nil {
+				return r.stop(err)
 			}
 			r.cl.AllowRebalance()
 			continue
@@ -520,17 +523,12 @@ func (r *runner) run(ctx context.Context) error {
 			due = false
 		}
 		if err == nil && (due || waits && r.txnOpen()) {
-			err = r.commit(r.produceCtx)
+			err = r.commit()
 		}
 		open := r.txnOpen()
 		r.mu.Unlock()
-		if err != nil && r.eos && isFenced(err) && ctx.Err() == nil {
-			if err = r.rejoinFenced(ctx, err); err == nil {
-				continue
-			}
-		}
-		if err != nil {
-			return r.abort(err)
+		if err = r.recover(ctx, err); err != nil {
+			return r.stop(err)
 		}
 		// Under exactly-once a rebalance runs only between
 		// transactions: while one is open the loop polls on, and lets
@@ -547,17 +545,26 @@ func (r *runner) run(ctx context.Context) error {
 // commit covers.
 func (r *runner) txnOpen() bool { return r.eos && (r.inTxn || r.polled > 0) }
 
-// process hands fetched records to their tasks and processes them.
+// process hands fetched records to their tasks and processes them. Fetch
+// errors that waiting cures (the brokers unreachable, a group session being
+// re-established) are logged, rate-limited; the records fetched are
+// processed either way: polled records are never dropped, since a commit
+// covers them.
 func (r *runner) process(fetches kgo.Fetches) error {
 	var err error
 	fetches.EachError(func(topic string, p int32, ferr error) {
-		if err == nil && !errors.Is(ferr, context.DeadlineExceeded) && !errors.Is(ferr, context.Canceled) && !errors.Is(ferr, kgo.ErrClientClosed) {
-			err = fmt.Errorf("strata: fetch %s[%d]: %w", topic, p, ferr)
+		switch {
+		case errors.Is(ferr, context.DeadlineExceeded), errors.Is(ferr, context.Canceled), errors.Is(ferr, kgo.ErrClientClosed):
+		case fatalFetchError(ferr):
+			if err == nil {
+				err = fmt.Errorf("strata: fetch %s[%d]: %w", topic, p, ferr)
+			}
+		case topic == "":
+			r.warns.warn(r, "poll", ferr)
+		default:
+			r.warns.warn(r, fmt.Sprintf("fetch %s[%d]", topic, p), ferr)
 		}
 	})
-	if err != nil {
-		return err
-	}
 	r.touched = r.touched[:0]
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 		if err != nil {
@@ -575,8 +582,9 @@ func (r *runner) process(fetches kgo.Fetches) error {
 			return
 		}
 		r.polled += len(p.Records)
-		skipped := in.task.Metrics.SkippedRecords
-		err = in.task.Add(in.input, p.Records...)
+		skipped, failed := in.task.Metrics.SkippedRecords, in.task.Metrics.FailedRecords
+		err = r.addRecords(in, topicPartition{p.Topic, p.Partition}, p.Records)
+		r.app.metrics.failed.Add(in.task.Metrics.FailedRecords - failed)
 		r.app.metrics.skipped.Add(in.task.Metrics.SkippedRecords - skipped)
 		if !in.restoring {
 			r.touched = append(r.touched, in.task)
@@ -633,8 +641,11 @@ func (r *runner) punctuate() error {
 
 // commit makes everything processed since the last commit durable: under
 // exactly-once as one transaction, under at-least-once by committing input
-// offsets once the output they caused is acknowledged. Called with mu held.
-func (r *runner) commit(ctx context.Context) error {
+// offsets once the output they caused is acknowledged. It waits on the
+// brokers at most commitTimeout. Called with mu held.
+func (r *runner) commit() error {
+	ctx, cancel := r.commitContext()
+	defer cancel()
 	if r.eos {
 		return r.commitTransaction(ctx)
 	}
@@ -642,7 +653,10 @@ func (r *runner) commit(ctx context.Context) error {
 }
 
 // commitOffsets waits until every output record is acknowledged, then
-// commits the input offsets of everything processed.
+// commits the input offsets of everything processed. Output not
+// acknowledged in time, or a commit the brokers do not take, is a
+// transient failure: nothing is committed, and the next commit tries
+// again.
 func (r *runner) commitOffsets(ctx context.Context) error {
 	r.lastCommit = time.Now()
 	for _, t := range r.tasks {
@@ -650,11 +664,11 @@ func (r *runner) commitOffsets(ctx context.Context) error {
 			return fmt.Errorf("strata: %w", err)
 		}
 	}
-	if err := r.cl.Flush(ctx); err != nil {
-		return fmt.Errorf("strata: flush output: %w", err)
+	if err := r.awaitOutput(ctx); err != nil {
+		return transient("output acknowledgements", err)
 	}
-	if perr := r.produceErr.Load(); perr != nil {
-		return fmt.Errorf("strata: %w", *perr)
+	if _, err := r.checkOutput(ctx); err != nil {
+		return err
 	}
 	offsets := map[string]map[int32]kgo.EpochOffset{}
 	for _, t := range r.tasks {
@@ -687,6 +701,9 @@ func (r *runner) commitOffsets(ctx context.Context) error {
 			}
 		}
 	})
+	if cerr != nil && transientCommitError(cerr) {
+		return transient("offset commit", cerr)
+	}
 	if cerr != nil {
 		return fmt.Errorf("strata: commit offsets: %w", cerr)
 	}
@@ -713,15 +730,25 @@ func (r *runner) committedOffsets() map[string]map[int32]kgo.EpochOffset {
 }
 
 // shutdown is the clean exit: commit everything processed, close tasks,
-// leave the group.
+// leave the group. It waits on the brokers until Config.ShutdownTimeout
+// after Run's context ended.
 func (r *runner) shutdown() error {
-	ctx, cancel := context.WithTimeout(r.produceCtx, 30*time.Second)
-	defer cancel()
+	ctx := r.produceCtx
 	r.mu.Lock()
 	r.stopped = true
-	err := r.commit(ctx)
+	err := r.commit()
 	if err != nil {
 		r.failed = true
+		if ctx.Err() == nil {
+			// A commit the brokers did not take within its bound,
+			// once more with what remains of the stop's.
+			var te *transientError
+			if !r.eos && errors.As(err, &te) {
+				r.log.Warn("commit on stop failed; trying once more", "err", err)
+				err = r.commitOffsets(ctx)
+				r.failed = err != nil
+			}
+		}
 	}
 	err = errors.Join(err, r.closeTasks(ctx, nil, err == nil), r.closeStandbys(true))
 	r.mu.Unlock()
@@ -758,12 +785,27 @@ func (r *runner) crashed() error {
 // errCrashed is what Run returns after the test crash hook.
 var errCrashed = errors.New("strata: crashed by test hook")
 
+// stop ends the loop with err: errStopping (a reset interrupted by Run's
+// context, after which nothing is left to commit or close) stops cleanly,
+// anything else aborts.
+func (r *runner) stop(err error) error {
+	if errors.Is(err, errStopping) {
+		r.mu.Lock()
+		r.stopped = true
+		r.mu.Unlock()
+		r.release()
+		r.log.Info("stopped")
+		return nil
+	}
+	return r.abort(err)
+}
+
 // abort is the exit on failure: nothing more is committed, so the failed
 // work is processed again by whoever takes the partitions next.
 func (r *runner) abort(cause error) error {
 	r.mu.Lock()
 	r.failed, r.stopped = true, true
-	closeErr := r.abortTransaction(r.produceCtx)
+	closeErr := r.abortTransaction()
 	// Standby tasks close without a checkpoint too: the failure may be
 	// theirs, a batch half applied.
 	closeErr = errors.Join(closeErr, r.closeTasks(context.Background(), nil, false), r.closeStandbys(false))
@@ -781,7 +823,8 @@ func (p *producer) Send(rec *kgo.Record) error {
 	if err := r.begin(); err != nil {
 		return err
 	}
-	r.cl.Produce(r.produceCtx, rec, r.onProduced)
+	r.output.sent()
+	r.cl.Produce(r.produceCtx, rec, r.output.promise)
 	return nil
 }
 

@@ -160,8 +160,42 @@ type Config struct {
 	// before the failure (state, output) stays, as in Kafka Streams.
 	OnProcessingError topology.BadRecordPolicy
 
+	// OnProductionError says what happens to an input record when an
+	// output record its processing sent cannot be produced with an error
+	// that producing it again cannot cure: the record is too large for
+	// the brokers, or invalid (kerr.MessageTooLarge, RecordListTooLarge,
+	// InvalidRecord, CorruptMessage, InvalidTimestamp). No offset is ever
+	// committed past a record whose output was not written unless this
+	// policy says so.
+	//
+	// Default topology.BadRecordFail, as Kafka Streams' default
+	// production exception handler: the commit fails (under
+	// exactly-once the transaction aborts, so none of it is visible), and
+	// Run returns an error wrapping ErrProduction that names the output
+	// topic and partition and the input record.
+	//
+	// With topology.BadRecordSkip or topology.BadRecordDeadLetter, under
+	// exactly-once the transaction aborts, the tasks' state is rolled
+	// back, and the records are processed again, except the input record
+	// whose output failed: it is skipped, with none of its effects
+	// (state, output), or written to DeadLetterTopic with the reason
+	// "production", and the transaction commits without it. Under
+	// at-least-once the failed output record is dropped, the input
+	// record's other effects stay (as in Kafka Streams, whose CONTINUE
+	// drops the one record), and under dead-letter the input record is
+	// written to DeadLetterTopic before its offset is committed. Either
+	// way it is logged and counted in Metrics.FailedRecords.
+	//
+	// Other production errors (the brokers unreachable past the commit's
+	// bound, authorization, output sent by a cache flush or punctuation,
+	// which no input record is to blame for) are not subject to the
+	// policy: they fail the commit as BadRecordFail does, except that
+	// unreachable brokers are waited for (see ShutdownTimeout).
+	OnProductionError topology.BadRecordPolicy
+
 	// DeadLetterTopic is where the policy topology.BadRecordDeadLetter
-	// (of OnBadRecord or OnProcessingError) writes records (see package
+	// (of OnBadRecord, OnProcessingError or OnProductionError) writes
+	// records (see package
 	// deadletter). The app creates
 	// it at startup if it does not exist, with as many partitions as its
 	// largest input topic; a record goes to the partition of its input
@@ -169,6 +203,14 @@ type Config struct {
 	// "<ApplicationID>-dead-letter". Setting it when neither policy is
 	// dead-letter is an error, as is a name Kafka would refuse.
 	DeadLetterTopic string
+
+	// ShutdownTimeout bounds a clean stop: once Run's context is
+	// cancelled, each worker commits what it processed, waiting at most
+	// this long for the brokers, then closes its tasks (checkpointing
+	// them if the commit succeeded) and its clients (at most 5s more).
+	// Run returns within ShutdownTimeout and a few seconds after its
+	// context is cancelled, whatever the brokers do. Default 30s.
+	ShutdownTimeout time.Duration
 
 	// Logger receives the runtime's logs. Default: slog.Default().
 	Logger *slog.Logger
@@ -250,6 +292,7 @@ const (
 	defaultTxnCommitInterval = 100 * time.Millisecond
 	defaultPollTimeout       = 100 * time.Millisecond
 	defaultMaxPollRecords    = 10000
+	defaultShutdownTimeout   = 30 * time.Second
 )
 
 // withDefaults validates c and returns it with defaults filled in.
@@ -300,9 +343,18 @@ func (c Config) withDefaults() (Config, error) {
 	if !c.OnProcessingError.Valid() {
 		return bad("OnProcessingError", "unknown policy %d", c.OnProcessingError)
 	}
+	if !c.OnProductionError.Valid() {
+		return bad("OnProductionError", "unknown policy %d", c.OnProductionError)
+	}
+	switch {
+	case c.ShutdownTimeout < 0:
+		return bad("ShutdownTimeout", "must not be negative, got %v", c.ShutdownTimeout)
+	case c.ShutdownTimeout == 0:
+		c.ShutdownTimeout = defaultShutdownTimeout
+	}
 	switch {
 	case !c.deadLetters() && c.DeadLetterTopic != "":
-		return bad("DeadLetterTopic", "is set to %q, but neither OnBadRecord (%s) nor OnProcessingError (%s) is dead-letter", c.DeadLetterTopic, c.OnBadRecord, c.OnProcessingError)
+		return bad("DeadLetterTopic", "is set to %q, but none of OnBadRecord (%s), OnProcessingError (%s) and OnProductionError (%s) is dead-letter", c.DeadLetterTopic, c.OnBadRecord, c.OnProcessingError, c.OnProductionError)
 	case c.deadLetters() && c.DeadLetterTopic == "":
 		c.DeadLetterTopic = deadletter.DefaultTopic(c.ApplicationID)
 	}
@@ -389,7 +441,8 @@ func defaultInstanceID(stateDir string) string {
 
 // deadLetters reports whether a policy writes to the dead-letter topic.
 func (c Config) deadLetters() bool {
-	return c.OnBadRecord == topology.BadRecordDeadLetter || c.OnProcessingError == topology.BadRecordDeadLetter
+	return c.OnBadRecord == topology.BadRecordDeadLetter || c.OnProcessingError == topology.BadRecordDeadLetter ||
+		c.OnProductionError == topology.BadRecordDeadLetter
 }
 
 // checkTopicName checks name against Kafka's rules for topic names, with at

@@ -26,10 +26,13 @@ func (r *runner) begin() error {
 }
 
 // commitTransaction commits the open transaction: stores flush their cached
-// updates into it, then the session flushes the output, adds the offsets of
-// every record polled since the last commit and commits. If the commit
-// fails (a rebalance or fencing got in the way), the transaction aborts and
-// the tasks' local state, which may hold its writes, is rolled back.
+// updates into it, the output is acknowledged, the production-error policy
+// looks at what failed, then the session adds the offsets of every record
+// polled since the last commit and commits. If the commit fails (a
+// rebalance or fencing got in the way, or output failed), the transaction
+// aborts and the tasks' local state, which may hold its writes, is rolled
+// back. If its end is unknown (the brokers did not answer within ctx), it
+// is aborted with a new bound, and if that fails too, the worker resets.
 func (r *runner) commitTransaction(ctx context.Context) error {
 	if !r.inTxn && r.polled == 0 {
 		return nil
@@ -50,37 +53,72 @@ func (r *runner) commitTransaction(ctx context.Context) error {
 		}
 	}
 	if err := r.begin(); err != nil {
-		return err
+		return &resetError{err}
+	}
+	if err := r.awaitOutput(ctx); err != nil {
+		return r.endFailed(fmt.Errorf("strata: commit transaction: %w", err))
+	}
+	if abort, err := r.checkOutput(ctx); abort {
+		if aerr := r.abortTransaction(); aerr != nil {
+			return r.endFailed(errors.Join(err, aerr))
+		}
+		if err != nil {
+			return err // the policy does not cover it: Run stops
+		}
+		return r.rollback()
 	}
 	committed, err := r.sess.End(ctx, kgo.TryCommit)
 	r.inTxn, r.polled = false, 0
 	if err != nil {
-		return fmt.Errorf("strata: commit transaction: %w", err)
-	}
-	if perr := r.produceErr.Load(); perr != nil {
-		return fmt.Errorf("strata: %w", *perr)
+		if isFenced(err) {
+			return fmt.Errorf("strata: commit transaction: %w", err)
+		}
+		return r.endFailed(fmt.Errorf("strata: commit transaction: %w", err))
 	}
 	if !committed {
 		r.log.Warn("transaction aborted; restoring the tasks' state and processing its records again")
-		return r.rollback(ctx)
+		return r.rollback()
 	}
 	for _, t := range r.tasks {
 		t.ReleaseOutputBuffers()
 	}
 	r.lastCommit = time.Now()
 	r.app.metrics.commits.Add(1)
-	r.purgeRepartition(ctx, r.cl.CommittedOffsets)
+	committedOffsets := r.cl.CommittedOffsets()
+	r.prunePoisoned(committedOffsets)
+	r.purgeRepartition(ctx, func() map[string]map[int32]kgo.EpochOffset { return committedOffsets })
 	return nil
 }
 
-// abortTransaction ends an open transaction without committing; the session
-// rewinds to the committed offsets. The caller rolls state back.
-func (r *runner) abortTransaction(ctx context.Context) error {
-	if !r.eos || !r.inTxn {
+// endFailed handles a transaction whose end failed with cause, other than
+// by fencing: its outcome may be unknown, and its output and offsets may be
+// pending at the brokers, holding back read_committed readers. It is
+// aborted, with a bound of its own; the state it wrote is rolled back and
+// its records are processed again. If even the abort fails, the worker's
+// client cannot be trusted: the loop resets it, and its new producer's
+// initialisation aborts the transaction.
+func (r *runner) endFailed(cause error) error {
+	r.log.Warn("transaction did not commit; aborting it", "err", cause)
+	if err := r.abortTransaction(); err != nil {
+		return &resetError{errors.Join(cause, err)}
+	}
+	return r.rollback()
+}
+
+// abortTransaction ends an open transaction without committing, waiting on
+// the brokers at most commitTimeout; the session rewinds to the committed
+// offsets. The caller rolls state back. Output handed over before is
+// discarded, its failures with it.
+func (r *runner) abortTransaction() error {
+	if !r.eos || r.sess == nil {
 		return nil
 	}
+	ctx, cancel := r.commitContext()
+	defer cancel()
 	r.inTxn, r.polled = false, 0
-	if _, err := r.sess.End(ctx, kgo.TryAbort); err != nil {
+	_, err := r.sess.End(ctx, kgo.TryAbort)
+	r.output.take()
+	if err != nil {
 		return fmt.Errorf("strata: abort transaction: %w", err)
 	}
 	return nil
@@ -90,7 +128,9 @@ func (r *runner) abortTransaction(ctx context.Context) error {
 // each task is closed without a checkpoint, its state wiped, and reopened,
 // restoring from the changelogs, which read_committed shows without the
 // aborted writes.
-func (r *runner) rollback(ctx context.Context) error {
+func (r *runner) rollback() error {
+	ctx, cancel := context.WithTimeout(r.produceCtx, attemptTimeout)
+	defer cancel()
 	assigned := map[string][]int32{}
 	for tp := range r.inputs {
 		assigned[tp.topic] = append(assigned[tp.topic], tp.partition)
@@ -109,7 +149,9 @@ func (r *runner) rollback(ctx context.Context) error {
 		return fmt.Errorf("strata: roll back state: %w", err)
 	}
 	r.openAssigned(ctx, assigned)
-	return r.fatal
+	err = r.fatal
+	r.fatal = nil
+	return err
 }
 
 // resetSession ends the transaction session after a rebalance, aborting
@@ -120,12 +162,19 @@ func (r *runner) resetSession() error {
 	defer r.mu.Unlock()
 	open := r.txnOpen()
 	r.inTxn, r.polled = false, 0
-	if _, err := r.sess.End(r.produceCtx, kgo.TryAbort); err != nil {
-		return fmt.Errorf("strata: reset transaction session: %w", err)
+	ctx, cancel := r.commitContext()
+	defer cancel()
+	_, err := r.sess.End(ctx, kgo.TryAbort)
+	r.output.take()
+	if err != nil {
+		if isFenced(err) {
+			return fmt.Errorf("strata: reset transaction session: %w", err)
+		}
+		return &resetError{fmt.Errorf("strata: reset transaction session: %w", err)}
 	}
 	if open {
 		r.log.Warn("partitions lost mid-transaction; aborted it, restoring the tasks' state and processing its records again")
-		return r.rollback(r.produceCtx)
+		return r.rollback()
 	}
 	return nil
 }

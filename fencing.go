@@ -48,42 +48,17 @@ func (f *fences) add(now time.Time) bool {
 
 // rejoinFenced recovers a worker whose producer was fenced, as Kafka
 // Streams recovers from a TaskMigratedException: the open transaction is
-// lost (the broker aborted it when the new epoch was initialised), so every
-// task is closed without a checkpoint, which under exactly-once wipes its
-// local state at reopening; the client leaves the group; a new client
-// initialises the producer again, which fences whoever had taken the
-// transactional ID over, and joins the group. Tasks then open as they are
-// assigned, restored from the changelogs, and processing resumes from the
-// committed offsets. Standby replicas are kept: they hold only committed
-// data.
+// lost (the broker aborted it when the new epoch was initialised), so the
+// worker resets (reset.go), unless it was fenced fenceLimit times within
+// fenceWindow.
 func (r *runner) rejoinFenced(ctx context.Context, cause error) error {
 	id := transactionalID(r.cfg, r.index)
 	if !r.fenced.add(time.Now()) {
 		return fmt.Errorf("%w: %q fenced %d times within %v; is another instance running with InstanceID %q? %w",
 			ErrFenced, id, fenceLimit, fenceWindow, r.cfg.InstanceID, cause)
 	}
-	r.log.Warn("transactional producer fenced; dropping uncommitted state and rejoining the group", "transactional_id", id, "err", cause)
-	r.mu.Lock()
-	r.inTxn, r.polled = false, 0
-	// Until the new client exists, a callback of the old one opens no
-	// task.
-	r.stopped = true
-	err := r.closeTasks(ctx, nil, false)
-	r.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("strata: close tasks after fencing: %w", err)
-	}
-	r.cl.AllowRebalance()
-	r.cl.Close()
-	r.mu.Lock()
-	r.stopped = false
-	clear(r.committed)
-	r.mu.Unlock()
-	// Produce errors of the fenced transaction are its own.
-	r.produceErr.Store(nil)
-	r.rebalanced.Store(false)
-	if err := r.join(ctx); err != nil {
-		return fmt.Errorf("strata: rejoin after fencing: %w", err)
+	if err := r.reset(ctx, fmt.Sprintf("transactional producer %q fenced", id), cause); err != nil {
+		return err
 	}
 	r.app.metrics.fenced.Add(1)
 	return nil

@@ -20,7 +20,9 @@ type Metrics struct {
 	// them to the dead-letter topic).
 	SkippedRecords int64
 	// FailedRecords counts records a processor failed that the
-	// OnProcessingError policy skipped or wrote to the dead-letter topic.
+	// OnProcessingError policy skipped or wrote to the dead-letter topic,
+	// and records whose output could not be produced that the
+	// OnProductionError policy did.
 	FailedRecords int64
 	// Commits counts successful offset commits.
 	Commits int64
@@ -38,11 +40,16 @@ type Metrics struct {
 	// fenced under exactly-once and the worker recovered by rejoining
 	// the group (see ErrFenced).
 	Fenced int64
+	// Resets counts the times a worker reset: dropped its uncommitted
+	// state, closed its Kafka client and joined the group with a new one,
+	// because the old one could not be trusted (a transaction whose end
+	// is unknown after an outage, a fenced producer).
+	Resets int64
 }
 
 // metrics are an App's counters, updated by its workers.
 type metrics struct {
-	processed, skipped, failed, commits, restored, dropped, standby, fenced atomic.Int64
+	processed, skipped, failed, commits, restored, dropped, standby, fenced, resets atomic.Int64
 }
 
 // OpenTelemetry counters of an App, with the attribute "application" (the
@@ -54,11 +61,12 @@ var counters = []struct {
 }{
 	{"strata.records.processed", "{record}", "Input records processed.", func(m *metrics) *atomic.Int64 { return &m.processed }},
 	{"strata.records.skipped", "{record}", "Bad input records skipped by the BadRecordSkip or BadRecordDeadLetter policy.", func(m *metrics) *atomic.Int64 { return &m.skipped }},
-	{"strata.records.failed", "{record}", "Records a processor failed that the OnProcessingError policy skipped or dead-lettered.", func(m *metrics) *atomic.Int64 { return &m.failed }},
+	{"strata.records.failed", "{record}", "Records a processor failed, or whose output could not be produced, that the OnProcessingError or OnProductionError policy skipped or dead-lettered.", func(m *metrics) *atomic.Int64 { return &m.failed }},
 	{"strata.records.dropped", "{record}", "Records operators dropped on purpose: null keys where a key is needed, records too late for their window.", func(m *metrics) *atomic.Int64 { return &m.dropped }},
 	{"strata.commits", "{commit}", "Successful commits: offset commits under at-least-once, transactions under exactly-once.", func(m *metrics) *atomic.Int64 { return &m.commits }},
 	{"strata.standby.records", "{record}", "Changelog records applied to standby replicas.", func(m *metrics) *atomic.Int64 { return &m.standby }},
 	{"strata.fenced", "{fencing}", "Times a worker's transactional producer was fenced and the worker rejoined the group.", func(m *metrics) *atomic.Int64 { return &m.fenced }},
+	{"strata.worker.resets", "{reset}", "Times a worker dropped its uncommitted state and joined the group with a new Kafka client.", func(m *metrics) *atomic.Int64 { return &m.resets }},
 }
 
 // observe registers the counters with mp, reporting m's values.
@@ -97,5 +105,6 @@ func (a *App) Metrics() Metrics {
 		DroppedRecords:  a.metrics.dropped.Load(),
 		StandbyRecords:  a.metrics.standby.Load(),
 		Fenced:          a.metrics.fenced.Load(),
+		Resets:          a.metrics.resets.Load(),
 	}
 }

@@ -32,7 +32,8 @@ func (r *runner) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[st
 }
 
 // openAssigned opens the tasks of newly assigned partitions and routes the
-// partitions to them. A failure is kept in r.fatal for the poll loop.
+// partitions to them. A failure is kept in r.fatal for the poll loop
+// (openError).
 // Called with mu held.
 func (r *runner) openAssigned(ctx context.Context, assigned map[string][]int32) {
 	var opened []*engine.Task
@@ -75,7 +76,7 @@ func (r *runner) openAssigned(ctx context.Context, assigned map[string][]int32) 
 				}
 				if err != nil {
 					if r.fatal == nil {
-						r.fatal = err
+						r.fatal = openError(err)
 					}
 					continue
 				}
@@ -386,7 +387,7 @@ func (r *runner) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[stri
 	if r.eos && (r.inTxn || r.polled > 0) {
 		clean = false
 	} else if clean {
-		if err := r.commit(ctx); err != nil {
+		if err := r.commit(); err != nil {
 			// The new owner reprocesses from the last commit: output
 			// may repeat, none is lost.
 			r.log.Error("commit on revocation", "err", err)
@@ -419,4 +420,14 @@ func (r *runner) stateConfig() engine.StateConfig {
 		return engine.StateConfig{}
 	}
 	return engine.StateConfig{Dir: r.state.path, Open: r.storage.open}
+}
+
+// openError classifies a failure to open a task: one the brokers caused
+// (they did not answer in time) resets the worker, which opens its tasks
+// again once they do; anything else stops it.
+func openError(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || kgo.IsRetryableBrokerErr(err) {
+		return &resetError{err}
+	}
+	return err
 }

@@ -55,6 +55,11 @@ const (
 	// topology.ProcessingError, under the policy
 	// Config.OnProcessingError).
 	ReasonProcessing = "processing"
+	// ReasonProduction: an output record the record's processing sent
+	// could not be produced, with an error that retrying cannot cure
+	// (the record is too large, for instance; the production-error
+	// policy, strata.Config.OnProductionError).
+	ReasonProduction = "production"
 )
 
 // ErrNotDeadLetter is returned by Parse for a record without the headers of

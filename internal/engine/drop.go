@@ -101,6 +101,29 @@ func (t *Task) badRecord(r *kgo.Record, reason error) error {
 	return nil
 }
 
+// Reject handles r, the next record of in, by policy instead of processing
+// it: its processing failed before with cause, for reason (a
+// deadletter.Reason*), in a way that would fail again, and what it wrote
+// then was rolled back. Under BadRecordDeadLetter the record goes to the
+// dead-letter topic; under BadRecordSkip and BadRecordDeadLetter it is
+// counted in Metrics.FailedRecords and logged. Under BadRecordFail, Reject
+// returns an error naming the record. The input's position moves past r.
+func (t *Task) Reject(in *Input, r *kgo.Record, policy BadRecordPolicy, reason string, cause error) error {
+	switch policy {
+	case BadRecordFail:
+		return fmt.Errorf("task %s: %s[%d]@%d: %w", t.ID, r.Topic, r.Partition, r.Offset, cause)
+	case BadRecordDeadLetter:
+		if err := t.deadLetter(r, reason, cause); err != nil {
+			return err
+		}
+	}
+	in.next = r.Offset + 1
+	t.Metrics.FailedRecords++
+	t.cfg.Logger.Warn("record failed; skipped by policy", "reason", reason, "dead_lettered", policy == BadRecordDeadLetter,
+		"topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", cause)
+	return nil
+}
+
 // keepCopy copies b into the task's output slab; nil stays nil.
 func (t *Task) keepCopy(b []byte) []byte {
 	if b == nil {

@@ -106,6 +106,9 @@ type Task struct {
 
 	streamTime int64
 	current    Current
+	// processing is the input record being processed, as read; nil
+	// outside ProcessOne. Output records note it (OutputOrigin).
+	processing *kgo.Record
 
 	streamPunct punctuations
 	wallPunct   punctuations
@@ -341,7 +344,10 @@ func (t *Task) ProcessOne() (bool, error) {
 		return false, nil
 	}
 	raw := pick.q.HeadRecord()
-	if err := pick.q.ProcessHead(); err != nil {
+	t.processing = raw
+	err := pick.q.ProcessHead()
+	t.processing = nil
+	if err != nil {
 		t.current = Current{}
 		if err := t.processingFailed(raw, err); err != nil {
 			return true, err
@@ -426,8 +432,14 @@ func (t *Task) CommittableOffsets() map[string]int64 {
 	return out
 }
 
-// Send passes an output record to the collector.
-func (t *Task) Send(r *kgo.Record) error { return t.cfg.Collector.Send(r) }
+// Send passes an output record to the collector, noting in a record from
+// NewOutputRecord the input record being processed (OutputOrigin).
+func (t *Task) Send(r *kgo.Record) error {
+	if o, ok := r.Context.(*origin); ok {
+		o.in = t.processing
+	}
+	return t.cfg.Collector.Send(r)
+}
 
 // PartitionCount asks the collector how many partitions topic has.
 func (t *Task) PartitionCount(topic string) (int, error) {
