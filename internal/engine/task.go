@@ -93,12 +93,18 @@ type Task struct {
 
 	nodes     []Node
 	names     []string
+	kinds     []Kind
 	stores    map[string]Store
 	storeList []Store
 	storage   TaskStorage
 	caches    []storeCache
 	inputs    []*Input
 	byTopic   map[string]*Input
+	// node is the node running now (EnterNode), blamed for a panic.
+	node string
+	// storeOwners maps each store to the first node connected to it,
+	// which runs its flushes at commit (flushStore).
+	storeOwners map[string]string
 	// sourceChangelogs maps stores restored from a source topic to it.
 	sourceChangelogs map[string]string
 	// globalViews are the task's views of global stores, by name.
@@ -186,6 +192,15 @@ func newTask(top *Topology, st *Subtopology, id TaskID, partitions func(topic st
 		inst[def.Name] = n
 		t.nodes = append(t.nodes, n)
 		t.names = append(t.names, def.Name)
+		t.kinds = append(t.kinds, def.Kind)
+		for _, s := range def.Stores {
+			if _, ok := t.storeOwners[s]; !ok {
+				if t.storeOwners == nil {
+					t.storeOwners = map[string]string{}
+				}
+				t.storeOwners[s] = def.Name
+			}
+		}
 	}
 	for _, def := range st.Nodes {
 		for _, c := range def.Children {
@@ -323,6 +338,8 @@ func (t *Task) Buffered() int {
 // across the task's inputs (ties go to the input added first), then fires
 // stream-time punctuations that are due. It reports false when nothing was
 // buffered, or when an input known to lag holds the task back (Waiting).
+// An error processing the record, or a panic (recovered into an error of the
+// node that panicked), goes to the processing-error policy.
 func (t *Task) ProcessOne() (bool, error) {
 	if t.Waiting() {
 		return false, nil
@@ -341,7 +358,7 @@ func (t *Task) ProcessOne() (bool, error) {
 		return false, nil
 	}
 	raw := pick.q.HeadRecord()
-	if err := pick.q.ProcessHead(); err != nil {
+	if err := t.processHead(pick, raw); err != nil {
 		t.current = Current{}
 		if err := t.processingFailed(raw, err); err != nil {
 			return true, err
@@ -434,7 +451,9 @@ func (t *Task) PartitionCount(topic string) (int, error) {
 	return t.cfg.Collector.PartitionCount(topic)
 }
 
-// PunctuateWallClock fires wall-clock punctuations due at now.
+// PunctuateWallClock fires wall-clock punctuations due at now. A panic in a
+// punctuator, or in the nodes it forwards to, is recovered into an error
+// naming the node that panicked.
 func (t *Task) PunctuateWallClock(now time.Time) error {
 	return t.wallPunct.fire(t, now.UnixMilli())
 }
