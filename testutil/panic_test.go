@@ -460,3 +460,52 @@ func TestPanicInCacheEvictionIsTheRecords(t *testing.T) {
 		t.Errorf("store counts = %v, want k=4", got)
 	}
 }
+
+// panicsIn is a processor that panics in Init or Close.
+type panicsIn struct {
+	init, close bool
+}
+
+func (p *panicsIn) Init(topology.Context[string, string]) error {
+	if p.init {
+		panic("cannot init")
+	}
+	return nil
+}
+
+func (p *panicsIn) Close() error {
+	if p.close {
+		panic("cannot close")
+	}
+	return nil
+}
+
+func (p *panicsIn) Process(topology.Record[string, string]) error { return nil }
+
+func panicsInTopology(t *testing.T, p *panicsIn) *topology.Topology {
+	t.Helper()
+	b := topology.NewBuilder()
+	s := kstream.From(b, "in", serde.String(), serde.String())
+	kstream.Process(s, func() topology.Processor[string, string, string, string] { return p }, kstream.Named("fragile")).To("out")
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return top
+}
+
+// A panic in a processor's Init or Close is an error naming it.
+func TestPanicInInitAndClose(t *testing.T) {
+	msg := fails(t, func(tb testing.TB) {
+		testutil.NewDriver(tb, panicsInTopology(t, &panicsIn{init: true}), testutil.Config{})
+	})
+	if want := `task 0_0: init "fragile": processor "fragile" panicked: cannot init`; !strings.Contains(msg, want) {
+		t.Errorf("NewDriver reported %q, want it to say %q", msg, want)
+	}
+	d := testutil.NewDriver(t, panicsInTopology(t, &panicsIn{close: true}), testutil.Config{})
+	err := d.Close()
+	var pe *topology.PanicError
+	if !errors.As(err, &pe) || pe.Node != "fragile" || !strings.Contains(err.Error(), `task 0_0: close "fragile": processor "fragile" panicked: cannot close`) {
+		t.Errorf("Close = %v; want a PanicError naming fragile", err)
+	}
+}

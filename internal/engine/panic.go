@@ -13,8 +13,9 @@ import (
 //   - while a record is processed (ProcessOne), once per record, into the
 //     processing error of the node that panicked, to which the
 //     processing-error policy applies (processingFailed);
-//   - in a punctuator (fire) or in what a cache flush at commit runs
-//     (FlushStores), into an error naming the node, returned to the caller;
+//   - in a punctuator (fire), in what a cache flush at commit runs
+//     (FlushStores), or in a node's Init or Close, into an error naming the
+//     node, returned to the caller (call);
 //   - in a source's deserializer or timestamp extractor, by the source's
 //     queue (Recovered), into a bad record.
 //
@@ -111,31 +112,17 @@ func (t *Task) processHead(in *Input, raw *kgo.Record) (err error) {
 	return in.q.ProcessHead()
 }
 
-// punctuate runs s at now on behalf of its node, recovering a panic into an
-// error naming the node that panicked (s's node, or a node it forwarded to).
-func (t *Task) punctuate(s *Schedule, now int64) (err error) {
-	prev, cur := t.EnterNode(s.node), t.current
+// call runs fn on behalf of node (a punctuator, a flush at commit, a node's
+// Init or Close), where no record is processed, recovering a panic into an
+// error naming the node that panicked: node, or a node it forwarded to.
+func (t *Task) call(node string, fn func() error) (err error) {
+	prev, cur := t.EnterNode(node), t.current
 	defer func() {
 		if v := recover(); v != nil {
 			err = t.recovered(v, nil, false)
-			t.current = cur // a flush it caused may have changed it
+			t.current = cur // a flush may have left ForwardingAt's
 		}
 		t.LeaveNode(prev)
 	}()
-	return s.fn(now)
-}
-
-// flushStore flushes s on behalf of the first node connected to it, whose
-// cache flush listener forwards what the flush writes, recovering a panic
-// into an error naming the node that panicked.
-func (t *Task) flushStore(s Store) (err error) {
-	prev, cur := t.EnterNode(t.storeOwners[s.Name()]), t.current
-	defer func() {
-		if v := recover(); v != nil {
-			err = t.recovered(v, nil, false)
-			t.current = cur // ForwardingAt without DoneForwarding
-		}
-		t.LeaveNode(prev)
-	}()
-	return s.Flush()
+	return fn()
 }

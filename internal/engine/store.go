@@ -146,6 +146,13 @@ func (t *Task) FlushStores() error {
 	}
 }
 
+// flushStore flushes s on behalf of the first node connected to it, whose
+// cache flush listener forwards what the flush writes; a panic is recovered
+// into an error naming the node that panicked.
+func (t *Task) flushStore(s Store) error {
+	return t.call(t.storeOwners[s.Name()], s.Flush)
+}
+
 // storeCache is a named cache a store of the task took.
 type storeCache struct {
 	store Store

@@ -54,7 +54,8 @@ type TaskConfig struct {
 	Logger        *slog.Logger
 	OnBadRecord   BadRecordPolicy
 	// OnProcessingError is the policy for records a processor fails
-	// with a topology.ProcessingError (IsProcessingError); the default,
+	// with a topology.ProcessingError (IsProcessingError), a panic while
+	// the record is processed included (panic.go); the default,
 	// BadRecordFail, stops processing with the error.
 	OnProcessingError BadRecordPolicy
 	// DeadLetterTopic is where BadRecordDeadLetter writes bad records.
@@ -243,17 +244,19 @@ func (t *Task) InitStores() error {
 }
 
 // Init initialises every node in insertion order. Stores must have been
-// initialised with InitStores.
+// initialised with InitStores. A panic in a node's Init is recovered into
+// an error naming it.
 func (t *Task) Init() error {
 	for i, n := range t.nodes {
-		if err := n.Init(t); err != nil {
+		if err := t.call(t.names[i], func() error { return n.Init(t) }); err != nil {
 			return fmt.Errorf("task %s: init %q: %w", t.ID, t.names[i], err)
 		}
 	}
 	return nil
 }
 
-// Close closes every node, returning all errors joined.
+// Close closes every node, returning all errors joined. A panic in a
+// node's Close is recovered into an error naming it.
 func (t *Task) Close() error {
 	if t.closed {
 		return nil
@@ -261,7 +264,7 @@ func (t *Task) Close() error {
 	t.closed = true
 	var errs []error
 	for i, n := range t.nodes {
-		if err := n.Close(); err != nil {
+		if err := t.call(t.names[i], n.Close); err != nil {
 			errs = append(errs, fmt.Errorf("task %s: close %q: %w", t.ID, t.names[i], err))
 		}
 	}
