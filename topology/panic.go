@@ -22,8 +22,9 @@ var ErrPanic = errors.New("panic in user code")
 // that panicked, for that record: it comes wrapped in a *ProcessingError,
 // and the processing-error policy (the runtime's Config.OnProcessingError)
 // applies to it, whichever node it is, a sink included. A panic in a
-// punctuator, or in a node a cache flush at commit forwards to, has no
-// record: it stops processing whatever the policy. A panic in a source's
+// punctuator, in a node a cache flush at commit forwards to, or in a
+// processor's Init or Close has no record: it stops processing whatever the
+// policy. A panic in a source's
 // deserializer or timestamp extractor makes the record a bad record (a
 // *BadRecordError wrapping the PanicError), to which the bad-record policy
 // applies, as to an error of theirs.
