@@ -322,3 +322,48 @@ func panicReadCommitted(t *testing.T, c *embedded.Cluster, topic string) []*kgo.
 	}
 	return out
 }
+
+// panicTicker schedules a wall-clock punctuation that panics.
+type panicTicker struct{}
+
+func (panicTicker) Init(ctx topology.Context[string, string]) error {
+	_, err := ctx.Schedule(10*time.Millisecond, topology.WallClockTime, func(time.Time) error {
+		panic("tick")
+	})
+	return err
+}
+func (panicTicker) Close() error                                    { return nil }
+func (panicTicker) Process(r topology.Record[string, string]) error { return nil }
+
+// TestPanicInPunctuatorStopsRun: a panic in a wall-clock punctuator, where
+// no record is processed, stops Run with an error naming the processor,
+// under any policy, instead of crashing the process.
+func TestPanicInPunctuatorStopsRun(t *testing.T) {
+	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in"}}})
+	ctx, cancel := context.WithTimeout(t.Context(), panicTimeout)
+	defer cancel()
+	b := topology.NewBuilder()
+	kstream.Process(kstream.From(b, "in", serde.String(), serde.String()),
+		func() topology.Processor[string, string, string, string] { return panicTicker{} }, kstream.Named("ticker"))
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := strata.New(top, strata.Config{
+		ApplicationID:     "panics-tick",
+		Brokers:           c.Addrs(),
+		Guarantee:         strata.ExactlyOnce,
+		OnProcessingError: topology.BadRecordSkip,
+		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
+		StateDir:          t.TempDir(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = app.Run(ctx)
+	var pe *topology.PanicError
+	if ctx.Err() != nil || !errors.As(err, &pe) || pe.Node != "ticker" || pe.HasRecord ||
+		!strings.Contains(err.Error(), `punctuate "ticker": processor "ticker" panicked: tick`) {
+		t.Fatalf("Run = %v; want it to stop with the punctuator's panic, naming processor ticker", err)
+	}
+}
