@@ -158,6 +158,18 @@ type Config struct {
 	// topology.BadRecordDeadLetter also writes it, as read, to
 	// DeadLetterTopic. With either, what the record's processing wrote
 	// before the failure (state, output) stays, as in Kafka Streams.
+	//
+	// A panic in user code while a record is processed (a processor, a
+	// DSL callback such as a mapper, aggregator or joiner, a sink's serde
+	// or partitioner) is recovered and is the record's processing error
+	// too: a *topology.PanicError, naming the node that panicked and the
+	// record (errors.Is(err, topology.ErrPanic)), wrapped in a
+	// ProcessingError, so this policy applies to it; the panic is logged
+	// at ERROR with its stack. A panic in a punctuator, downstream of a
+	// cache flush at commit, or in a processor's Init or Close has no
+	// record: Run stops with the PanicError whatever the policy. A panic in a source's deserializer
+	// or timestamp extractor makes the record a bad record (OnBadRecord),
+	// as an error of theirs does.
 	OnProcessingError topology.BadRecordPolicy
 
 	// OnProductionError says what happens to an input record when an

@@ -98,6 +98,19 @@
 // processor fails (a topology.ProcessingError), counted in
 // Metrics.FailedRecords.
 //
+// A panic in user code does not crash the process. While a record is
+// processed, a panic in a processor, a DSL callback (a mapper, predicate,
+// aggregator, joiner), a sink's serde or partitioner is recovered, logged at
+// ERROR with its stack, and becomes that record's processing error, a
+// *topology.PanicError naming the node that panicked and the record:
+// Config.OnProcessingError applies to it, so under topology.BadRecordFail
+// Run stops with it (under exactly-once, the record's transaction aborts)
+// and under skip or dead-letter the app goes on. A panic where there is no
+// record (in a punctuator, downstream of a cache flush at commit, in a
+// processor's Init or Close) stops Run with the PanicError. A panic in a source's deserializer or timestamp
+// extractor is a deserialization failure, for Config.OnBadRecord, as an
+// error of theirs is.
+//
 // # Observability
 //
 // App.Metrics returns the App's counters: records processed, skipped and

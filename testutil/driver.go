@@ -35,8 +35,9 @@ type Config struct {
 	// decoded. Default topology.BadRecordFail.
 	OnBadRecord topology.BadRecordPolicy
 	// OnProcessingError says what happens to a record a processor fails
-	// (a topology.ProcessingError): by default, the error is returned
-	// (PipeRaw, TryPipe) or fails the test; see strata.Config.
+	// (a topology.ProcessingError), or whose processing panics (a
+	// topology.PanicError): by default, the error is returned (PipeRaw,
+	// TryPipe) or fails the test; see strata.Config.
 	OnProcessingError topology.BadRecordPolicy
 	// DeadLetterTopic is where topology.BadRecordDeadLetter writes bad
 	// and failed records; read them with NewOutputTopic.

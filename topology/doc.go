@@ -32,4 +32,29 @@
 // topics; a task owns its processor instances, its stream time and its
 // punctuation schedule, and processes its records one at a time, picking the
 // buffered record with the smallest timestamp across its inputs.
+//
+// # Errors and panics
+//
+// A record's processing fails when a processor's Process returns an error of
+// its own, a [ProcessingError] (inside a [NodeError] naming the processor),
+// or when user code panics while it is processed: a processor, a DSL
+// callback, a sink's serde, partitioner or topic extractor. A task recovers
+// such a panic, once per record, into a [PanicError] naming the node that
+// panicked (the innermost one running: a processor's child that panics is
+// blamed, not the processor), the record's coordinates, the panic's value
+// and its stack, wrapped in a ProcessingError, and logs it at ERROR with the
+// stack. The processing-error policy ([BadRecordPolicy]; the runtime's
+// Config.OnProcessingError, the test driver's Config.OnProcessingError)
+// applies to both: fail stops processing with the error, skip logs, counts
+// and skips the record, dead-letter also writes it to the dead-letter topic.
+// Errors a node passes on from downstream, and a sink's own errors, always
+// stop processing.
+//
+// Where no record is processed, the policy does not apply: a panic in a
+// punctuator, in a node a store's cache flush forwards to at commit, or in a
+// processor's Init or Close, stops processing with a PanicError naming the
+// node (and, for a flush, the store). A panic in a source's deserializer or timestamp extractor makes
+// the record a bad record, a [BadRecordError] wrapping the PanicError, to
+// which the bad-record policy applies, as it does to an error of theirs.
+// errors.Is(err, [ErrPanic]) tells a panic from an error in every case.
 package topology

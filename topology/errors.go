@@ -39,7 +39,9 @@ func (e *BadRecordError) Unwrap() error { return e.Err }
 // returned through Forward (that one is the downstream node's). The
 // runtime's Config.OnProcessingError (and the test driver's) applies to
 // it; other errors (of sinks, serdes, the runtime) always stop processing.
-// It is found inside a NodeError naming the processor.
+// It is found inside a NodeError naming the processor, or, for a panic of
+// any node while it processed the record, wraps a *PanicError naming the
+// node.
 type ProcessingError struct {
 	Err error
 }

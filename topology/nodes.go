@@ -92,18 +92,28 @@ type queue[K, V any] struct {
 	partitionTime int64
 }
 
-func (q *queue[K, V]) Add(r *kgo.Record) error {
+// Add decodes r and queues it. A panic in the source's deserializers or
+// timestamp extractor makes r a bad record, as an error of theirs does.
+func (q *queue[K, V]) Add(r *kgo.Record) (err error) {
 	bad := func(part string, err error) error {
 		return &BadRecordError{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Part: part, Err: err}
 	}
+	part := "key"
+	defer func() {
+		if v := recover(); v != nil {
+			err = bad(part, q.src.task.Recovered(q.src.name, v, r))
+		}
+	}()
 	k, err := q.src.src.KeySerde.Deserialize(q.topic, r.Key)
 	if err != nil {
 		return bad("key", err)
 	}
+	part = "value"
 	v, err := q.src.src.ValueSerde.Deserialize(q.topic, r.Value)
 	if err != nil {
 		return bad("value", err)
 	}
+	part = "timestamp"
 	rec := Record[K, V]{Key: k, Value: v, Timestamp: r.Timestamp, Headers: headersFromKgo(r.Headers),
 		nullKey: r.Key == nil, nullValue: r.Value == nil}
 	if ex := q.src.src.TimestampExtractor; ex != nil {
@@ -143,8 +153,12 @@ func (q *queue[K, V]) HeadRecord() *kgo.Record { return q.buf[q.head].raw }
 func (q *queue[K, V]) ProcessHead() error {
 	e := &q.buf[q.head]
 	q.head++
-	q.src.task.SetCurrent(q.topic, q.partition, e.offset, e.ts)
-	if err := q.src.out.forward(e.rec); err != nil {
+	t := q.src.task
+	t.SetCurrent(q.topic, q.partition, e.offset, e.ts)
+	prev := t.EnterNode(q.src.name)
+	err := q.src.out.forward(e.rec)
+	t.LeaveNode(prev)
+	if err != nil {
 		return nodeError(q.src.name, err)
 	}
 	return nil
@@ -177,7 +191,11 @@ func (n *processorNode[KIn, VIn, KOut, VOut]) Close() error {
 }
 
 func (n *processorNode[KIn, VIn, KOut, VOut]) receive(r Record[KIn, VIn]) error {
-	if err := n.p.Process(r); err != nil {
+	t := n.ctx.task
+	prev := t.EnterNode(n.name) // blamed for a panic until it returns
+	err := n.p.Process(r)
+	t.LeaveNode(prev)
+	if err != nil {
 		var ne *NodeError
 		if errors.As(err, &ne) {
 			// A downstream node's error, passed on: it names the
@@ -290,6 +308,14 @@ func (s *sinkNode[K, V]) Init(t *engine.Task) error {
 func (s *sinkNode[K, V]) Close() error { return nil }
 
 func (s *sinkNode[K, V]) receive(r Record[K, V]) error {
+	prev := s.task.EnterNode(s.name) // blamed for a panic in its serdes
+	err := s.write(r)
+	s.task.LeaveNode(prev)
+	return err
+}
+
+// write encodes r and sends it.
+func (s *sinkNode[K, V]) write(r Record[K, V]) error {
 	topic, n := s.topic, s.partitions
 	if s.sink.TopicExtractor != nil {
 		var err error

@@ -5,8 +5,8 @@ import "strconv"
 // BadRecordPolicy says what a task does with an input record whose key or
 // value cannot be deserialized or whose timestamp is invalid (the runtime's
 // Config.OnBadRecord), and with a record a processor fails with a
-// ProcessingError (Config.OnProcessingError). No policy drops a record
-// silently.
+// ProcessingError (Config.OnProcessingError), a panic while it is processed
+// included (see PanicError). No policy drops a record silently.
 type BadRecordPolicy int
 
 // The values match engine.BadRecordPolicy, so runtimes convert directly.

@@ -430,9 +430,7 @@ func (n *NamedCache) flush(evicted *cacheEntry) error {
 	n.dirtyHead, n.dirtyTail, n.dirtyLen = nil, nil, 0
 	c.stats.Flushes++
 	c.stats.FlushedEntries += int64(len(entries))
-	n.flushing++
-	err := n.flushFn(entries)
-	n.flushing--
+	err := n.callFlush(entries, ownScratch)
 	for _, e := range flushed {
 		// Drop flushed tombstones, unless the flush function wrote
 		// the key again.
@@ -449,6 +447,28 @@ func (n *NamedCache) flush(evicted *cacheEntry) error {
 		c.entries, c.flushed = entries[:0], flushed[:0]
 		c.scratchBusy = false
 	}
+	return err
+}
+
+// callFlush calls the flush function with entries. A panic in it (in user
+// code it runs, downstream processors say) goes on up to the task, which
+// recovers it, but leaves the cache usable: the flush is over, and the
+// scratch slices, if the flush took them, are free again. The entries it was
+// given are then clean, as after a flush error.
+func (n *NamedCache) callFlush(entries []CacheEntry, ownScratch bool) error {
+	n.flushing++
+	done := false
+	defer func() {
+		if !done {
+			n.flushing--
+			if ownScratch {
+				n.c.scratchBusy = false
+			}
+		}
+	}()
+	err := n.flushFn(entries)
+	done = true
+	n.flushing--
 	return err
 }
 

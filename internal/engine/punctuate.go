@@ -83,7 +83,7 @@ func (p *punctuations) fire(t *Task, now int64) error {
 		fired++
 		due.next = nextPunctuation(due.next, due.interval, now)
 		t.Metrics.Punctuations++
-		if err := due.fn(now); err != nil {
+		if err := t.call(due.node, func() error { return due.fn(now) }); err != nil {
 			return fmt.Errorf("task %s: punctuate %q: %w", t.ID, due.node, err)
 		}
 	}

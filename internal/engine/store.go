@@ -117,9 +117,12 @@ func (t *Task) StateDir() string {
 // flushes again the stores whose named caches are dirty, until none is: a
 // commit leaves no dirty entry behind. In a topology, which has no cycles,
 // that takes at most one more pass per cached store.
+//
+// A panic in what a flush runs (a store's serde, processors downstream) is
+// recovered into an error naming the node that panicked.
 func (t *Task) FlushStores() error {
 	for _, s := range t.storeList {
-		if err := s.Flush(); err != nil {
+		if err := t.flushStore(s); err != nil {
 			return fmt.Errorf("task %s: flush store %q: %w", t.ID, s.Name(), err)
 		}
 	}
@@ -133,7 +136,7 @@ func (t *Task) FlushStores() error {
 				return fmt.Errorf("task %s: store %q: cache still dirty after %d flush passes: flushes keep writing to cached stores", t.ID, c.store.Name(), pass+1)
 			}
 			dirty = true
-			if err := c.store.Flush(); err != nil {
+			if err := t.flushStore(c.store); err != nil {
 				return fmt.Errorf("task %s: flush store %q: %w", t.ID, c.store.Name(), err)
 			}
 		}
@@ -141,6 +144,13 @@ func (t *Task) FlushStores() error {
 			return nil
 		}
 	}
+}
+
+// flushStore flushes s on behalf of the first node connected to it, whose
+// cache flush listener forwards what the flush writes; a panic is recovered
+// into an error naming the node that panicked.
+func (t *Task) flushStore(s Store) error {
+	return t.call(t.storeOwners[s.Name()], s.Flush)
 }
 
 // storeCache is a named cache a store of the task took.

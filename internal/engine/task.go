@@ -54,7 +54,8 @@ type TaskConfig struct {
 	Logger        *slog.Logger
 	OnBadRecord   BadRecordPolicy
 	// OnProcessingError is the policy for records a processor fails
-	// with a topology.ProcessingError (IsProcessingError); the default,
+	// with a topology.ProcessingError (IsProcessingError), a panic while
+	// the record is processed included (panic.go); the default,
 	// BadRecordFail, stops processing with the error.
 	OnProcessingError BadRecordPolicy
 	// DeadLetterTopic is where BadRecordDeadLetter writes bad records.
@@ -93,12 +94,18 @@ type Task struct {
 
 	nodes     []Node
 	names     []string
+	kinds     []Kind
 	stores    map[string]Store
 	storeList []Store
 	storage   TaskStorage
 	caches    []storeCache
 	inputs    []*Input
 	byTopic   map[string]*Input
+	// node is the node running now (EnterNode), blamed for a panic.
+	node string
+	// storeOwners maps each store to the first node connected to it,
+	// which runs its flushes at commit (flushStore).
+	storeOwners map[string]string
 	// sourceChangelogs maps stores restored from a source topic to it.
 	sourceChangelogs map[string]string
 	// globalViews are the task's views of global stores, by name.
@@ -189,6 +196,15 @@ func newTask(top *Topology, st *Subtopology, id TaskID, partitions func(topic st
 		inst[def.Name] = n
 		t.nodes = append(t.nodes, n)
 		t.names = append(t.names, def.Name)
+		t.kinds = append(t.kinds, def.Kind)
+		for _, s := range def.Stores {
+			if _, ok := t.storeOwners[s]; !ok {
+				if t.storeOwners == nil {
+					t.storeOwners = map[string]string{}
+				}
+				t.storeOwners[s] = def.Name
+			}
+		}
 	}
 	for _, def := range st.Nodes {
 		for _, c := range def.Children {
@@ -231,17 +247,19 @@ func (t *Task) InitStores() error {
 }
 
 // Init initialises every node in insertion order. Stores must have been
-// initialised with InitStores.
+// initialised with InitStores. A panic in a node's Init is recovered into
+// an error naming it.
 func (t *Task) Init() error {
 	for i, n := range t.nodes {
-		if err := n.Init(t); err != nil {
+		if err := t.call(t.names[i], func() error { return n.Init(t) }); err != nil {
 			return fmt.Errorf("task %s: init %q: %w", t.ID, t.names[i], err)
 		}
 	}
 	return nil
 }
 
-// Close closes every node, returning all errors joined.
+// Close closes every node, returning all errors joined. A panic in a
+// node's Close is recovered into an error naming it.
 func (t *Task) Close() error {
 	if t.closed {
 		return nil
@@ -249,7 +267,7 @@ func (t *Task) Close() error {
 	t.closed = true
 	var errs []error
 	for i, n := range t.nodes {
-		if err := n.Close(); err != nil {
+		if err := t.call(t.names[i], n.Close); err != nil {
 			errs = append(errs, fmt.Errorf("task %s: close %q: %w", t.ID, t.names[i], err))
 		}
 	}
@@ -326,6 +344,8 @@ func (t *Task) Buffered() int {
 // across the task's inputs (ties go to the input added first), then fires
 // stream-time punctuations that are due. It reports false when nothing was
 // buffered, or when an input known to lag holds the task back (Waiting).
+// An error processing the record, or a panic (recovered into an error of the
+// node that panicked), goes to the processing-error policy.
 func (t *Task) ProcessOne() (bool, error) {
 	if t.Waiting() {
 		return false, nil
@@ -344,10 +364,7 @@ func (t *Task) ProcessOne() (bool, error) {
 		return false, nil
 	}
 	raw := pick.q.HeadRecord()
-	t.processing = raw
-	err := pick.q.ProcessHead()
-	t.processing = nil
-	if err != nil {
+	if err := t.processHead(pick, raw); err != nil {
 		t.current = Current{}
 		if err := t.processingFailed(raw, err); err != nil {
 			return true, err
@@ -446,7 +463,9 @@ func (t *Task) PartitionCount(topic string) (int, error) {
 	return t.cfg.Collector.PartitionCount(topic)
 }
 
-// PunctuateWallClock fires wall-clock punctuations due at now.
+// PunctuateWallClock fires wall-clock punctuations due at now. A panic in a
+// punctuator, or in the nodes it forwards to, is recovered into an error
+// naming the node that panicked.
 func (t *Task) PunctuateWallClock(now time.Time) error {
 	return t.wallPunct.fire(t, now.UnixMilli())
 }
