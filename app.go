@@ -78,7 +78,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	workers, err := a.newWorkers(ctx, in)
 	if err == nil {
-		err = runWorkers(ctx, workers)
+		err = runWorkers(ctx, in, workers)
 	} else if ctx.Err() != nil {
 		err = nil // cancelled while starting: a clean stop
 	}
@@ -218,9 +218,12 @@ type runner struct {
 	stopped bool
 	// fenced counts recent fencings of the worker's producer; used by
 	// the poll loop only.
-	fenced fences
+	fenced recent
 	// warns rate-limits the log of transient failures (reset.go).
 	warns warnings
+	// replaced counts recent replacements of the worker
+	// (ReplaceWorker); used by the poll loop only.
+	replaced recent
 }
 
 // newRunner sets worker index up, short of joining the group (see join).
@@ -312,6 +315,8 @@ func (r *runner) balancer() kgo.GroupBalancer {
 	b.process = r.cfg.InstanceID
 	b.standbyReplicas = r.cfg.StandbyReplicas
 	b.onStandbys = r.setStandbys
+	b.shutdown = r.inst.stop.reason
+	b.onShutdown = r.inst.stop.tell
 	if r.state != nil {
 		b.lags = r.localLags
 	}
@@ -486,7 +491,10 @@ func (r *runner) run(ctx context.Context) error {
 			// rewinds to the committed offsets: the records just
 			// polled are fetched again.
 			if err := r.recover(ctx, r.resetSession()); err != nil {
-				return r.stop(err)
+				if err = r.uncaught(ctx, err); err != nil {
+					return r.stop(err)
+				}
+				continue
 			}
 			r.cl.AllowRebalance()
 			continue
@@ -528,7 +536,10 @@ func (r *runner) run(ctx context.Context) error {
 		open := r.txnOpen()
 		r.mu.Unlock()
 		if err = r.recover(ctx, err); err != nil {
-			return r.stop(err)
+			if err = r.uncaught(ctx, err); err != nil {
+				return r.stop(err)
+			}
+			continue
 		}
 		// Under exactly-once a rebalance runs only between
 		// transactions: while one is open the loop polls on, and lets
@@ -789,6 +800,10 @@ var errCrashed = errors.New("strata: crashed by test hook")
 // context, after which nothing is left to commit or close) stops cleanly,
 // anything else aborts.
 func (r *runner) stop(err error) error {
+	var done *stoppedError
+	if errors.As(err, &done) {
+		return done.err
+	}
 	if errors.Is(err, errStopping) {
 		r.mu.Lock()
 		r.stopped = true

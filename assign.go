@@ -92,6 +92,12 @@ type taskBalancer struct {
 	// assignment this member receives, before the partitions are
 	// assigned or revoked.
 	onStandbys func([]engine.TaskID)
+	// shutdown, when set, returns why this member's instance asks the
+	// application to stop ("" when it does not), sent in its user data.
+	shutdown func() string
+	// onShutdown, when set, is called when an assignment says the
+	// application stops, with the reason.
+	onShutdown func(reason string)
 }
 
 // newTaskBalancer returns the group balancer assigning top's tasks, using
@@ -133,6 +139,9 @@ func (b *taskBalancer) JoinGroupMetadata(topics []string, current map[string][]i
 	if b.lags != nil {
 		data.lags = b.lags()
 	}
+	if b.shutdown != nil {
+		data.shutdown = b.shutdown()
+	}
 	meta.UserData = appendTaskUserData(nil, data)
 	return meta.AppendTo(nil)
 }
@@ -156,6 +165,9 @@ func (b *taskBalancer) ParseSyncAssignment(assignment []byte) (map[string][]int3
 	}
 	if b.onStandbys != nil {
 		b.onStandbys(standbys)
+	}
+	if reason := parseAssignmentShutdown(a.UserData); reason != "" && b.onShutdown != nil {
+		b.onShutdown(reason)
 	}
 	return out, nil
 }
@@ -202,6 +214,14 @@ func (b *taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32
 		members = append(members, tm)
 	})
 	slices.SortFunc(members, func(x, y taskMember) int { return compareMembers(x.join, y.join) })
+	for _, m := range members {
+		if m.data.shutdown != "" {
+			// The application stops: no member gets a task, so
+			// none is moved to another instance on its way out.
+			b.log.Warn("task balancer: a member asks the application to stop; telling every member", "member", m.join.MemberID, "reason", m.data.shutdown)
+			return withStandbys(cb.NewPlan(), members, make([][]engine.TaskID, len(members)), m.data.shutdown)
+		}
+	}
 	p := b.plan(topics, members)
 	plan := cb.NewPlan()
 	for i, m := range members {
@@ -217,7 +237,7 @@ func (b *taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32
 			b.log.Debug("task balancer: member plan", "member", m.join.MemberID, "tasks", p.target[i], "assigned", p.assigned[i], "standbys", p.standby[i])
 		}
 	}
-	return withStandbys(plan, members, p.standby)
+	return withStandbys(plan, members, p.standby, "")
 }
 
 // compareMembers orders members as kgo does: static members first, by
@@ -529,12 +549,19 @@ func (ts *taskSpace) spread(tasks []int, n int) []int {
 //
 // A version 1 reader skips the process field; a member that sends none is
 // a process of its own.
-const taskUserDataVersion = 2
+//
+// Version 3 adds:
+//
+//	tag 3, shutdown: why the member's instance asks every instance of the
+//	  application to stop (UncaughtErrorAction StopApplication), UTF-8.
+//	  The leader then sends the reason in every member's assignment.
+const taskUserDataVersion = 3
 
 // Field tags of Strata's user data.
 const (
-	taskFieldLags    = 1
-	taskFieldProcess = 2
+	taskFieldLags     = 1
+	taskFieldProcess  = 2
+	taskFieldShutdown = 3
 )
 
 // taskUserData is what a member reports in its user data.
@@ -545,6 +572,9 @@ type taskUserData struct {
 	lags map[engine.TaskID]int64
 	// process is the member's process ID; "" when not reported.
 	process string
+	// shutdown is why the member asks the application to stop; "" when
+	// it does not.
+	shutdown string
 }
 
 // appendTaskUserData appends d's encoding to dst.
@@ -568,6 +598,9 @@ func appendTaskUserData(dst []byte, d taskUserData) []byte {
 	}
 	if d.process != "" {
 		dst = appendField(dst, taskFieldProcess, []byte(d.process))
+	}
+	if d.shutdown != "" {
+		dst = appendField(dst, taskFieldShutdown, []byte(d.shutdown))
 	}
 	return dst
 }
@@ -598,6 +631,8 @@ func parseTaskUserData(b []byte) (taskUserData, error) {
 			d.lags = lags
 		case taskFieldProcess:
 			d.process = string(field)
+		case taskFieldShutdown:
+			d.shutdown = string(field)
 		}
 		return nil
 	})

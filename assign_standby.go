@@ -35,10 +35,15 @@ import (
 //
 //	version:byte field*
 //	tag 1, standby tasks: count:uvarint (subtopology:uvarint partition:uvarint)*, sorted
-const assignmentUserDataVersion = 1
+//	tag 2, shutdown (version 2): why the application stops, UTF-8: every
+//	  member that receives it stops (UncaughtErrorAction StopApplication).
+const assignmentUserDataVersion = 2
 
-// assignmentFieldStandbys tags the standby tasks of an assignment.
-const assignmentFieldStandbys = 1
+// Field tags of an assignment's user data.
+const (
+	assignmentFieldStandbys = 1
+	assignmentFieldShutdown = 2
+)
 
 // processLags knows each member's process and each process's lag for the
 // tasks its members hold state of.
@@ -257,12 +262,17 @@ type standbyPlan struct {
 	userData map[string][]byte // by member ID
 }
 
-// withStandbys adds each member's standby tasks to plan.
-func withStandbys(plan *kgo.BalancePlan, members []taskMember, standby [][]engine.TaskID) kgo.IntoSyncAssignment {
+// withStandbys adds each member's standby tasks to plan, and, if shutdown
+// is set, the reason the application stops.
+func withStandbys(plan *kgo.BalancePlan, members []taskMember, standby [][]engine.TaskID, shutdown string) kgo.IntoSyncAssignment {
 	sp := standbyPlan{plan: plan, userData: map[string][]byte{}}
 	for i, m := range members {
-		if len(standby[i]) > 0 {
-			sp.userData[m.join.MemberID] = appendAssignmentUserData(nil, standby[i])
+		if len(standby[i]) > 0 || shutdown != "" {
+			ud := appendAssignmentUserData(nil, standby[i])
+			if shutdown != "" {
+				ud = appendField(ud, assignmentFieldShutdown, []byte(shutdown))
+			}
+			sp.userData[m.join.MemberID] = ud
 		}
 	}
 	return sp
@@ -296,6 +306,19 @@ func appendAssignmentUserData(dst []byte, standbys []engine.TaskID) []byte {
 		f = binary.AppendUvarint(f, uint64(id.Partition))
 	}
 	return appendField(dst, assignmentFieldStandbys, f)
+}
+
+// parseAssignmentShutdown returns the reason the application stops, from an
+// assignment's user data; "" when it does not (or the data is unreadable).
+func parseAssignmentShutdown(b []byte) string {
+	var reason string
+	parseFields(b, func(tag uint64, f []byte) error {
+		if tag == assignmentFieldShutdown {
+			reason = string(f)
+		}
+		return nil
+	})
+	return reason
 }
 
 // parseAssignmentUserData decodes a member's standby tasks. Empty user data

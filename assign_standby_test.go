@@ -171,7 +171,7 @@ func TestTaskBalancerProcessUserData(t *testing.T) {
 	lags := map[engine.TaskID]int64{tid(0, 1): 4}
 	enc := appendTaskUserData(nil, taskUserData{process: "host-1", lags: lags})
 	d, err := parseTaskUserData(enc)
-	if err != nil || d.version != 2 || d.process != "host-1" || !maps.Equal(d.lags, lags) {
+	if err != nil || d.version != taskUserDataVersion || d.process != "host-1" || !maps.Equal(d.lags, lags) {
 		t.Fatalf("round trip: %+v, %v", d, err)
 	}
 	// Version 1 user data, as older members send it: lags, no process.
@@ -222,5 +222,50 @@ func TestTaskBalancerAssignmentUserData(t *testing.T) {
 	parts, err := b.ParseSyncAssignment(a.AppendTo(nil))
 	if err != nil || !slices.Equal(parts["x"], []int32{3}) || !called {
 		t.Errorf("ParseSyncAssignment: %v, %v; onStandbys called with none: %v", parts, err, called)
+	}
+}
+
+// TestTaskBalancerShutdown checks how the application is stopped through the
+// group (StopApplication): a member that reports a shutdown reason makes the
+// leader assign no task and send the reason to every member, whose
+// ParseSyncAssignment hands it on.
+func TestTaskBalancerShutdown(t *testing.T) {
+	top := assignTopology(t, []string{"a"})
+	counts := map[string]int32{"a": 4}
+	enc := appendTaskUserData(nil, taskUserData{process: "p1", shutdown: "instance p1: boom"})
+	if d, err := parseTaskUserData(enc); err != nil || d.shutdown != "instance p1: boom" || d.process != "p1" {
+		t.Fatalf("round trip: %+v, %v", d, err)
+	}
+	members := []fakeMember{
+		{id: "m1", owned: map[string][]int32{"a": {0, 1}}, userData: enc},
+		{id: "m2", owned: map[string][]int32{"a": {2, 3}}, userData: reporting("p2", nil)},
+	}
+	b := newTaskBalancer(top, nil).(*taskBalancer)
+	var told []string
+	b.onShutdown = func(reason string) { told = append(told, reason) }
+	for _, sync := range syncRound(t, b, top, counts, members) {
+		parts, err := b.ParseSyncAssignment(sync.MemberAssignment)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for topic, ps := range parts {
+			if len(ps) > 0 {
+				t.Errorf("member %s assigned %s%v while the application stops", sync.MemberID, topic, ps)
+			}
+		}
+	}
+	if !slices.Equal(told, []string{"instance p1: boom", "instance p1: boom"}) {
+		t.Errorf("members were told %q, want the reason twice", told)
+	}
+	// Without a reason, nobody is told.
+	members[0].userData = reporting("p1", nil)
+	told = nil
+	for _, sync := range syncRound(t, b, top, counts, members) {
+		if _, err := b.ParseSyncAssignment(sync.MemberAssignment); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if told != nil {
+		t.Errorf("members were told %q with no member asking", told)
 	}
 }

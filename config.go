@@ -216,6 +216,16 @@ type Config struct {
 	// dead-letter is an error, as is a name Kafka would refuse.
 	DeadLetterTopic string
 
+	// OnUncaughtError decides what the App does about an error that
+	// stops one of its workers and that no record policy handled (a
+	// record failed under the policy fail, the global stores failed, a
+	// producer kept being fenced): stop this instance (StopInstance),
+	// replace the worker (ReplaceWorker) or stop every instance of the
+	// application (StopApplication); see UncaughtErrorAction. It is
+	// called on the worker's goroutine, with the error; keep it quick.
+	// Default nil: StopInstance, Run returns the error.
+	OnUncaughtError func(err error) UncaughtErrorAction
+
 	// ShutdownTimeout bounds a clean stop: once Run's context is
 	// cancelled, each worker commits what it processed, waiting at most
 	// this long for the brokers, then closes its tasks (checkpointing

@@ -59,8 +59,16 @@ func (r *runner) commitTransaction(ctx context.Context) error {
 		return r.endFailed(fmt.Errorf("strata: commit transaction: %w", err))
 	}
 	if abort, err := r.checkOutput(ctx); abort {
+		if isFenced(err) {
+			// Another producer took the transactional ID over:
+			// the loop rejoins (rejoinFenced).
+			return err
+		}
 		if aerr := r.abortTransaction(); aerr != nil {
-			return r.endFailed(errors.Join(err, aerr))
+			if isFenced(aerr) {
+				return aerr
+			}
+			return &resetError{errors.Join(err, aerr)}
 		}
 		if err != nil {
 			return err // the policy does not cover it: Run stops
@@ -68,7 +76,9 @@ func (r *runner) commitTransaction(ctx context.Context) error {
 		return r.rollback()
 	}
 	committed, err := r.sess.End(ctx, kgo.TryCommit)
-	r.inTxn, r.polled = false, 0
+	if err == nil {
+		r.inTxn, r.polled = false, 0
+	}
 	if err != nil {
 		if isFenced(err) {
 			return fmt.Errorf("strata: commit transaction: %w", err)
@@ -100,6 +110,9 @@ func (r *runner) commitTransaction(ctx context.Context) error {
 func (r *runner) endFailed(cause error) error {
 	r.log.Warn("transaction did not commit; aborting it", "err", cause)
 	if err := r.abortTransaction(); err != nil {
+		if isFenced(err) {
+			return err
+		}
 		return &resetError{errors.Join(cause, err)}
 	}
 	return r.rollback()
@@ -109,8 +122,15 @@ func (r *runner) endFailed(cause error) error {
 // the brokers at most commitTimeout; the session rewinds to the committed
 // offsets. The caller rolls state back. Output handed over before is
 // discarded, its failures with it.
+//
+// It only ends a transaction with records polled or output produced since
+// the last commit: then a poll happened since the loop last allowed a
+// rebalance, so no rebalance callback runs meanwhile. (The session's
+// callback wrappers hold the lock End takes while they call the worker's
+// callbacks, which take mu: ending a session from the loop, which holds mu,
+// while a callback runs would deadlock.)
 func (r *runner) abortTransaction() error {
-	if !r.eos || r.sess == nil {
+	if !r.txnOpen() || r.sess == nil {
 		return nil
 	}
 	ctx, cancel := r.commitContext()

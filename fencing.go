@@ -30,20 +30,21 @@ func isFenced(err error) bool {
 	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch)
 }
 
-// fences counts a worker's recent fencings.
-type fences struct{ at []time.Time }
+// recent counts a worker's recent failures of one kind (fencings,
+// replacements).
+type recent struct{ at []time.Time }
 
-// add records a fencing at now and reports whether the worker may rejoin:
-// fewer than fenceLimit fencings within fenceWindow up to now.
-func (f *fences) add(now time.Time) bool {
-	recent := f.at[:0]
+// add records a failure at now and reports whether the worker may go on:
+// fewer than limit failures within window up to now.
+func (f *recent) add(now time.Time, limit int, window time.Duration) bool {
+	kept := f.at[:0]
 	for _, t := range f.at {
-		if now.Sub(t) < fenceWindow {
-			recent = append(recent, t)
+		if now.Sub(t) < window {
+			kept = append(kept, t)
 		}
 	}
-	f.at = append(recent, now)
-	return len(f.at) < fenceLimit
+	f.at = append(kept, now)
+	return len(f.at) < limit
 }
 
 // rejoinFenced recovers a worker whose producer was fenced, as Kafka
@@ -53,7 +54,7 @@ func (f *fences) add(now time.Time) bool {
 // fenceWindow.
 func (r *runner) rejoinFenced(ctx context.Context, cause error) error {
 	id := transactionalID(r.cfg, r.index)
-	if !r.fenced.add(time.Now()) {
+	if !r.fenced.add(time.Now(), fenceLimit, fenceWindow) {
 		return fmt.Errorf("%w: %q fenced %d times within %v; is another instance running with InstanceID %q? %w",
 			ErrFenced, id, fenceLimit, fenceWindow, r.cfg.InstanceID, cause)
 	}

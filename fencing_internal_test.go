@@ -9,7 +9,7 @@ import (
 // rejoin until it has been fenced fenceLimit times within fenceWindow;
 // fencings older than the window no longer count.
 func TestFencesLimit(t *testing.T) {
-	var f fences
+	var f recent
 	t0 := time.Unix(1_000_000, 0)
 	steps := []struct {
 		at   time.Duration
@@ -28,7 +28,7 @@ func TestFencesLimit(t *testing.T) {
 		{10 * time.Minute, true},
 	}
 	for _, s := range steps {
-		if got := f.add(t0.Add(s.at)); got != s.want {
+		if got := f.add(t0.Add(s.at), fenceLimit, fenceWindow); got != s.want {
 			t.Fatalf("fenced at +%v: may rejoin = %v, want %v (fencings kept: %v)", s.at, got, s.want, f.at)
 		}
 	}

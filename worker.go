@@ -27,12 +27,16 @@ type instance struct {
 	dirs    taskDirs
 	// global keeps the global stores up to date; nil without any.
 	global *globalThread
+	// stop is how this instance and the application's others stop one
+	// another (UncaughtErrorAction StopApplication).
+	stop appStop
 }
 
 // openInstance takes what the workers share, and restores the global
 // stores before any worker exists.
 func openInstance(ctx context.Context, a *App) (*instance, error) {
 	in := &instance{dirs: taskDirs{held: map[engine.TaskID]chan struct{}{}}}
+	in.stop.told = make(chan struct{})
 	// Only apps with persistent stores use, and so lock, a state
 	// directory: stateless instances can share a machine's default.
 	if hasPersistentStores(a.top) {
@@ -129,10 +133,15 @@ func transactionalID(cfg *Config, index int) string {
 
 // runWorkers runs the workers until all stopped. The first error stops the
 // others, which shut down cleanly, and is returned; the crash hook stops
-// every worker on its own, so a crash cancels nothing.
-func runWorkers(ctx context.Context, workers []*runner) error {
+// every worker on its own, so a crash cancels nothing. When the group says
+// the application stops, every worker stops cleanly and the request's error
+// is returned.
+func runWorkers(ctx context.Context, in *instance, workers []*runner) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	in.stop.mu.Lock()
+	in.stop.cancel = cancel
+	in.stop.mu.Unlock()
 	var (
 		wg    sync.WaitGroup
 		once  sync.Once
@@ -151,5 +160,8 @@ func runWorkers(ctx context.Context, workers []*runner) error {
 		})
 	}
 	wg.Wait()
+	if first == nil {
+		first = in.stop.stopped()
+	}
 	return first
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -111,6 +112,7 @@ func (r *running) wait(t *testing.T, d time.Duration) error {
 		r.ended = true
 		return r.err
 	case <-time.After(d):
+		t.Logf("goroutines of Strata:\n%s", strataStacks())
 		t.Fatalf("Run did not return within %v", d)
 		return nil
 	}
@@ -123,6 +125,20 @@ func (r *running) stop(t *testing.T, bound time.Duration) (time.Duration, error)
 	r.cancel()
 	err := r.wait(t, bound)
 	return time.Since(began), err
+}
+
+// strataStacks returns the stacks of the goroutines running Strata's code,
+// to see where a Run that does not return waits.
+func strataStacks() string {
+	buf := make([]byte, 8<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "strata-go/strata.") {
+			out = append(out, g)
+		}
+	}
+	return strings.Join(out, "\n\n")
 }
 
 // keyedInput is the input of a counting scenario: n records over keys
