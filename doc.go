@@ -98,6 +98,14 @@
 // processor fails (a topology.ProcessingError), counted in
 // Metrics.FailedRecords.
 //
+// An output record that cannot be produced because of the record itself (too
+// large, invalid) is handled by Config.OnProductionError: by default Run
+// stops with an error wrapping ErrProduction that names the output and the
+// input record, and no offset is ever committed past a record whose output
+// was not written; skip and dead-letter let the app go on without it (under
+// exactly-once the transaction aborts and the input record is handled, with
+// none of its effects, when it is processed again).
+//
 // A panic in user code does not crash the process. While a record is
 // processed, a panic in a processor, a DSL callback (a mapper, predicate,
 // aggregator, joiner), a sink's serde or partitioner is recovered, logged at
@@ -110,6 +118,31 @@
 // processor's Init or Close) stops Run with the PanicError. A panic in a source's deserializer or timestamp
 // extractor is a deserialization failure, for Config.OnBadRecord, as an
 // error of theirs is.
+//
+// An error that stops a worker and that no record policy handled goes to
+// Config.OnUncaughtError, Kafka Streams' uncaught exception handler: stop the
+// instance (the default), replace the worker, or stop every instance of the
+// application (see UncaughtErrorAction).
+//
+// # Faults of the brokers
+//
+// Every wait of a worker on the brokers is bounded and ends when Run's
+// context does: polls by Config.PollTimeout, commits by the transaction
+// timeout under exactly-once (10s unless Config.ClientOptions set
+// kgo.TransactionTimeout) and the session timeout under at-least-once,
+// closing a client by 5s. A broker outage or a stalled group shorter than
+// these is ridden out: fetch errors are logged at WARN (at most every 10s per
+// kind) and the records fetched are processed as usual; a commit that cannot
+// complete is retried at the next one (at-least-once). Under exactly-once, a
+// transaction whose end the brokers did not confirm in time is aborted; if
+// even the abort fails, the worker resets: it drops its uncommitted state,
+// closes its client and joins the group with a new one, whose producer
+// initialisation aborts the old transaction, retrying with backoff and a
+// WARN line per attempt until the brokers answer (Metrics.Resets). Once
+// Run's context is cancelled, each worker commits what it processed, waiting
+// at most Config.ShutdownTimeout (default 30s), and Run returns within that
+// and a few seconds, whatever the brokers do. The fault suite (package
+// faults) tests each of these on the embedded broker.
 //
 // # Observability
 //

@@ -60,17 +60,25 @@ const groupResumeBound = 60 * time.Second
 // cancelled.
 func TestGroupFaultDuringTransaction(t *testing.T) {
 	t.Parallel()
+	// The record at which the fault is injected, as a share of the
+	// first batch; the long form tries more points.
+	at := []int{3}
+	if *long {
+		at = []int{10, 3, 2}
+	}
 	for _, fault := range groupFaults {
 		for _, g := range guarantees {
-			t.Run(fmt.Sprintf("%s/%s", fault.name, g), func(t *testing.T) {
-				t.Parallel()
-				groupFaultScenario(t, fault, g)
-			})
+			for _, div := range at {
+				t.Run(fmt.Sprintf("%s/%s/at-1of%d", fault.name, g, div), func(t *testing.T) {
+					t.Parallel()
+					groupFaultScenario(t, fault, g, div)
+				})
+			}
 		}
 	}
 }
 
-func groupFaultScenario(t *testing.T, fault groupFault, g strata.Guarantee) {
+func groupFaultScenario(t *testing.T, fault groupFault, g strata.Guarantee, div int) {
 	const keys, n = 20, 3000
 	c := cluster(t, countTopics()...)
 	model := countModel{}
@@ -84,7 +92,7 @@ func groupFaultScenario(t *testing.T, fault groupFault, g strata.Guarantee) {
 		once     sync.Once
 	)
 	top := countTopology(t, func(string) {
-		if seen.Add(1) == n/3 {
+		if seen.Add(1) == int64(n/div) {
 			once.Do(func() { injected <- fault.inject(c.Kfake()) })
 		}
 	})
@@ -102,7 +110,7 @@ func groupFaultScenario(t *testing.T, fault groupFault, g strata.Guarantee) {
 	select {
 	case rejoin = <-injected:
 	case <-time.After(waitLimit):
-		t.Fatalf("processed %d of %d records; the fault was never injected", seen.Load(), n/3)
+		t.Fatalf("processed %d of %d records; the fault was never injected", seen.Load(), n/div)
 	}
 	// Once the member was told to rejoin, and so is stuck in the group
 	// protocol, more input arrives: the worker processes it in a

@@ -32,7 +32,11 @@ const stopBound = 15 * time.Second
 // being cancelled.
 func TestBrokerOutage(t *testing.T) {
 	t.Parallel()
-	for _, d := range outages {
+	durations := outages
+	if *long {
+		durations = append(durations, 2*time.Minute)
+	}
+	for _, d := range durations {
 		for _, g := range guarantees {
 			t.Run(fmt.Sprintf("%v/%s", d, g), func(t *testing.T) {
 				t.Parallel()
