@@ -30,6 +30,8 @@ type instance struct {
 	// stop is how this instance and the application's others stop one
 	// another (UncaughtErrorAction StopApplication).
 	stop appStop
+	// queries is what interactive queries read (queries.go).
+	queries *instanceQueries
 }
 
 // openInstance takes what the workers share, and restores the global
@@ -54,6 +56,7 @@ func openInstance(ctx context.Context, a *App) (*instance, error) {
 	if in.global, err = startGlobal(ctx, a, state, a.cfg.Logger.With("application", a.cfg.ApplicationID)); err != nil {
 		return nil, errors.Join(err, in.close(false))
 	}
+	in.queries = newInstanceQueries(a, in.global)
 	return in, nil
 }
 
@@ -61,7 +64,7 @@ func openInstance(ctx context.Context, a *App) (*instance, error) {
 // tasks, which read the global stores, are closed. With clean set, the
 // global stores are checkpointed.
 func (in *instance) close(clean bool) error {
-	err := in.global.close(clean)
+	err := errors.Join(in.queries.close(), in.global.close(clean))
 	in.storage.close()
 	return errors.Join(err, in.state.unlock())
 }
@@ -154,6 +157,7 @@ func runWorkers(ctx context.Context, in *instance, workers []*runner) error {
 				return
 			}
 			once.Do(func() { first = err })
+			w.app.state.set(PendingError)
 			if !errors.Is(err, errCrashed) {
 				cancel()
 			}
