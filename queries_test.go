@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -145,5 +146,96 @@ func TestQueriesReadProcessedState(t *testing.T) {
 	}
 	if _, _, err := rows.Get(ctx, "r1"); !errors.Is(err, query.ErrNotRunning) {
 		t.Errorf("global Get after Run: %v, want ErrNotRunning", err)
+	}
+}
+
+// TestQueriesFromStandby runs two instances with a standby replica of each
+// task: an instance answers for the other's partition only when asked to
+// read standbys, once its replica has caught up.
+func TestQueriesFromStandby(t *testing.T) {
+	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{
+		{Name: "in", Partitions: 2}, {Name: "out", Partitions: 2}, {Name: "rows", Partitions: 1},
+	}})
+	ctx, cancel := context.WithTimeout(t.Context(), 2*testTimeout)
+	defer cancel()
+	var apps []*strata.App
+	var events *logEvents
+	for i := range 2 {
+		cfg := testConfig(t, c, "queries-standby")
+		cfg.InstanceID = fmt.Sprintf("instance-%d", i)
+		cfg.StandbyReplicas = 1
+		cfg.CommitInterval = 100 * time.Millisecond
+		cfg.ClientOptions = append(cfg.ClientOptions, kgo.HeartbeatInterval(100*time.Millisecond))
+		log := newStateLog()
+		cfg.StateListener = log.listener
+		if i == 0 {
+			cfg.Logger, events = newLogWatch(t)
+		}
+		app, err := strata.New(queryTopology(t, func() {}), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start(t, app)
+		log.await(t, app, strata.Running)
+		apps = append(apps, app)
+	}
+	model := map[string]int64{}
+	produceCounting(ctx, t, c, model, 400, 20)
+	if err := waitCounts(ctx, c, model, true); err != nil {
+		t.Fatal(err)
+	}
+	active, err := query.KeyValue[string, int64](apps[0], "counts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	standby, err := query.KeyValue[string, int64](apps[0], "counts", query.FromStandby(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var elsewhere []string
+	for k := range model {
+		md, err := active.KeyMetadata(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if md.Active == nil || md.Active.Local {
+			continue
+		}
+		elsewhere = append(elsewhere, k)
+		if len(md.Standbys) != 1 || !md.Standbys[0].Local {
+			t.Errorf("KeyMetadata(%s) = %+v: want this instance's standby", k, md)
+		}
+		if _, _, err := active.Get(ctx, k); !errors.Is(err, query.ErrNotLocal) || !strings.Contains(err.Error(), "instance-1") {
+			t.Errorf("Get(%s) without standbys: %v, want ErrNotLocal naming instance-1", k, err)
+		}
+	}
+	if len(elsewhere) == 0 {
+		t.Fatal("every key is local: the test needs keys of the other instance")
+	}
+	for _, k := range elsewhere {
+		for {
+			v, ok, err := standby.Get(ctx, k)
+			if err == nil {
+				if !ok || v != model[k] {
+					t.Errorf("Get(%s) from the standby = %d, %v; want %d", k, v, ok, model[k])
+				}
+				break
+			}
+			if !errors.Is(err, query.ErrNotLocal) {
+				t.Fatalf("Get(%s) from the standby: %v", k, err)
+			}
+			// The replica is behind: wait for it to apply more.
+			select {
+			case <-events.changed:
+			case <-ctx.Done():
+				t.Fatalf("the standby never caught up: %v", ctx.Err())
+			}
+		}
+	}
+	if parts, err := standby.LocalPartitions(); err != nil || fmt.Sprint(parts) != "[0 1]" {
+		t.Errorf("LocalPartitions with standbys = %v, %v", parts, err)
+	}
+	if parts, err := active.LocalPartitions(); err != nil || len(parts) != 1 {
+		t.Errorf("LocalPartitions = %v, %v", parts, err)
 	}
 }
