@@ -39,6 +39,9 @@ type App struct {
 	state *appState
 	// live is what queries read while Run runs (queries.go).
 	live atomic.Pointer[instanceQueries]
+	// onGlobalProgress, set by a View, is told how far the global stores
+	// have read each partition of their topics.
+	onGlobalProgress func(next map[topicPartition]int64)
 }
 
 // New returns an App that will run top with cfg. It validates cfg; an

@@ -41,9 +41,9 @@ func (l *stateLog) listener(newState, oldState strata.State) {
 	}
 }
 
-// await waits until app is in state want, failing t if it does not get
-// there in time.
-func (l *stateLog) await(t *testing.T, app *strata.App, want strata.State) {
+// await waits until app (an App or a View) is in state want, failing t if
+// it does not get there in time.
+func (l *stateLog) await(t *testing.T, app interface{ State() strata.State }, want strata.State) {
 	t.Helper()
 	timeout := time.After(testTimeout)
 	for app.State() != want {

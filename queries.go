@@ -167,6 +167,10 @@ func (s *appSource) Metadata() (iq.Metadata, error) {
 	q.mu.RLock()
 	md := q.md
 	q.mu.RUnlock()
+	if len(md.Instances) == 0 {
+		// No assignment yet, or a view: this instance alone.
+		md.Instances = []iq.Instance{{ID: s.cfg.InstanceID, Server: s.cfg.ApplicationServer}}
+	}
 	md.Self = slices.IndexFunc(md.Instances, func(in iq.Instance) bool { return in.ID == s.cfg.InstanceID })
 	return md, nil
 }

@@ -118,7 +118,8 @@ func keyMetadata[K any](h *handle, ks serde.Serde[K], key K) (KeyMetadata, error
 	for i := range all {
 		in := &all[i]
 		switch {
-		case slices.Contains(in.Active[h.name], p) && md.Active == nil:
+		case slices.Contains(in.Active[h.name], p) && (md.Active == nil || h.global && in.Local):
+			// Every instance holds a global store: this one answers.
 			md.Active = in
 		case slices.Contains(in.Standby[h.name], p):
 			md.Standbys = append(md.Standbys, *in)
