@@ -151,6 +151,12 @@ type runner struct {
 	// polled since the last commit. Both are used by the poll loop only.
 	inTxn  bool
 	polled int
+	// processed reports records processed since the last commit: their
+	// offsets are the next commit's. Used by the poll loop only.
+	processed bool
+	// waitingSince is when tasks began to wait for a lagging input
+	// (zero while none waits); past maxTaskWait they process anyway.
+	waitingSince time.Time
 	// rebalanced is set by rebalance callbacks under exactly-once: the
 	// session then aborts its next transaction, so the loop resets it
 	// before doing any work.
@@ -475,10 +481,16 @@ func (r *runner) run(ctx context.Context) error {
 		}
 		// While tasks restore, the restore client's poll is where the
 		// loop waits; the group's poll only takes what is buffered
-		// (PollRecords without a context).
+		// (PollRecords without a context). A poll that returns nothing
+		// does not hold rebalances back, so then a poll with a
+		// cancelled context does: from here until the loop allows it,
+		// no rebalance callback runs (see abortTransaction).
 		var fetches kgo.Fetches
 		if r.restoringCount.Load() > 0 {
 			fetches = r.cl.PollRecords(nil, r.cfg.MaxPollRecords)
+			if len(fetches) == 0 {
+				fetches = r.cl.PollRecords(cancelled, 0)
+			}
 		} else {
 			pctx, cancel := context.WithTimeout(ctx, r.cfg.PollTimeout)
 			fetches = r.cl.PollRecords(pctx, r.cfg.MaxPollRecords)
@@ -520,16 +532,13 @@ func (r *runner) run(ctx context.Context) error {
 			r.mu.Unlock()
 			return r.crashed()
 		}
+		if err == nil {
+			err = r.enforceWaiting()
+		}
 		// Cancelling ctx asks for a clean stop, which commits: it must
 		// not cut a commit short.
 		waits := r.rebalanceWaits.Swap(false)
 		due := time.Since(r.lastCommit) >= r.cfg.CommitInterval
-		// An exactly-once commit processes what waiting tasks hold
-		// (commitTransaction); while one waits for a lagging input,
-		// the commit is put off, by up to maxCommitDefer.
-		if due && r.eos && !waits && time.Since(r.lastCommit) < r.cfg.CommitInterval+maxCommitDefer && r.waiting() {
-			due = false
-		}
 		if err == nil && (due || waits && r.txnOpen()) {
 			err = r.commit()
 		}
@@ -552,9 +561,17 @@ func (r *runner) run(ctx context.Context) error {
 }
 
 // txnOpen reports whether, under exactly-once, work was done since the last
-// commit: records polled or output produced, which the next transaction
-// commit covers.
-func (r *runner) txnOpen() bool { return r.eos && (r.inTxn || r.polled > 0) }
+// commit: records polled, processed or output produced, which the next
+// transaction commit covers.
+func (r *runner) txnOpen() bool { return r.eos && (r.inTxn || r.polled > 0 || r.processed) }
+
+// cancelled is a context that is done: a poll with it holds rebalances
+// back at once, taking no record.
+var cancelled = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
 
 // process hands fetched records to their tasks and processes them. Fetch
 // errors that waiting cures (the brokers unreachable, a group session being
@@ -617,26 +634,47 @@ func (r *runner) process(fetches kgo.Fetches) error {
 func (r *runner) processWith(t *engine.Task, process func() error) error {
 	before, dropped, failed := t.Metrics.Processed, t.Metrics.DroppedRecords, t.Metrics.FailedRecords
 	err := process()
+	if t.Metrics.Processed != before || t.Metrics.FailedRecords != failed {
+		r.processed = true
+	}
 	r.app.metrics.processed.Add(t.Metrics.Processed - before)
 	r.app.metrics.dropped.Add(t.Metrics.DroppedRecords - dropped)
 	r.app.metrics.failed.Add(t.Metrics.FailedRecords - failed)
 	return err
 }
 
-// maxCommitDefer bounds how long an exactly-once commit waits, past its
-// interval, for tasks waiting on lagging inputs; then they process what
-// they hold.
-const maxCommitDefer = 5 * time.Second
+// maxTaskWait bounds how long tasks hold their records back for a lagging
+// input (Config.MaxTaskIdle); then they process what they hold, as Kafka
+// Streams' enforced processing does.
+const maxTaskWait = 5 * time.Second
 
-// waiting reports whether a task holds back buffered records for a lagging
-// input (Config.MaxTaskIdle). Called with mu held.
-func (r *runner) waiting() bool {
+// enforceWaiting processes what tasks hold for a lagging input once they
+// have waited maxTaskWait. Called with mu held.
+func (r *runner) enforceWaiting() error {
+	var waiting []*engine.Task
 	for _, t := range r.tasks {
 		if t.Buffered() > 0 && t.Waiting() {
-			return true
+			waiting = append(waiting, t)
 		}
 	}
-	return false
+	switch {
+	case len(waiting) == 0:
+		r.waitingSince = time.Time{}
+		return nil
+	case r.waitingSince.IsZero():
+		r.waitingSince = time.Now()
+		return nil
+	case time.Since(r.waitingSince) < maxTaskWait:
+		return nil
+	}
+	r.waitingSince = time.Time{}
+	for _, t := range waiting {
+		r.log.Info("a task waited long for a lagging input; processing what it holds", "task", t.ID.String(), "waited", maxTaskWait)
+		if err := r.processWith(t, t.ProcessAllNow); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // punctuate fires due wall-clock punctuations in every task.

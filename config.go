@@ -121,11 +121,12 @@ type Config struct {
 	// it holds its buffered records back while one of its partitions has
 	// none buffered but is known to hold more (its fetched position is
 	// below the partition's last stable offset), so that a stream-table
-	// join sees a table update that precedes a stream record. Under
-	// exactly-once, whose commits cover every record polled, a commit
-	// is put off while a task waits, by up to 5s past CommitInterval,
-	// and then processes what the task holds. A negative
-	// value never holds a task back. Positive values, with which Kafka
+	// join sees a table update that precedes a stream record. Records
+	// held back are not committed (under either guarantee a commit
+	// covers what the tasks processed, not what was polled); a task
+	// that has waited 5s processes what it holds anyway, as Kafka
+	// Streams' enforced processing does. A negative value never holds a
+	// task back. Positive values, with which Kafka
 	// Streams also waits that long on partitions that are caught up, are
 	// not supported.
 	MaxTaskIdle time.Duration

@@ -384,7 +384,7 @@ func (r *runner) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[stri
 	// before it lets a rebalance proceed. Committing from this callback
 	// would deadlock the session, so state that is somehow uncommitted is
 	// closed without a checkpoint instead, to be wiped and restored.
-	if r.eos && (r.inTxn || r.polled > 0) {
+	if r.txnOpen() {
 		clean = false
 	} else if clean {
 		if err := r.commit(); err != nil {
