@@ -31,11 +31,11 @@ type health struct {
 }
 
 // fail records err, the first time, as the DB's corruption and returns it
-// wrapped in ErrCorrupt.
+// wrapped in ErrCorrupt. It does not log: the DB's owner learns of it from
+// the next operation and decides (Strata logs the rebuild it causes).
 func (h *health) fail(err error) error {
 	wrapped := fmt.Errorf("%w: %q: %w", ErrCorrupt, h.dir, err)
 	if h.err.CompareAndSwap(nil, &wrapped) {
-		log.Printf("pebble: %v", wrapped)
 		return wrapped
 	}
 	return *h.err.Load()
@@ -105,7 +105,7 @@ func eventListener(h *health) *pebble.EventListener {
 				h.fail(err)
 				return
 			}
-			log.Printf("pebble: background error: %v", err)
+			quietLogger{}.Errorf("background error: %v", err)
 		},
 	}
 }
