@@ -167,8 +167,9 @@ func (h *health) checkMarker(dir string, fsys vfs.FS) error {
 }
 
 // validate reads what Pebble's background jobs read first after an open:
-// every sstable's footer, index and properties (see eventListener), and
-// fails if any is corrupt or a background job already found corruption.
+// every sstable's footer, metaindex and properties blocks (see
+// eventListener), and fails if any is corrupt or a background job already
+// found corruption.
 // Pebble reads them at open anyway, for its table statistics; reading them
 // here, through the same file cache, costs a little time earlier and no
 // extra I/O.

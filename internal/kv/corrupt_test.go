@@ -118,8 +118,8 @@ func TestPebbleOpenCorrupt(t *testing.T) {
 		corrupt func(t *testing.T, dir string, ssts []string)
 	}{
 		{"sstable garbled at its end", func(t *testing.T, _ string, ssts []string) {
-			// Its last few KiB, short of the footer: the index
-			// and properties blocks.
+			// Its last few KiB, short of the footer: the index,
+			// metaindex and properties blocks.
 			st, err := os.Stat(ssts[0])
 			if err != nil {
 				t.Fatal(err)

@@ -105,8 +105,8 @@ type PebbleDB struct {
 // wrapping ErrCorrupt: Pebble cannot open it (a MANIFEST or an sstable is
 // missing, malformed or of the wrong size), its manifest marker is missing
 // while its files remain (Pebble would silently start an empty database
-// over them), or an sstable's footer, index or properties fail their
-// checksums. Corruption in data blocks is found when they are read, and
+// over them), or an sstable's footer, metaindex or properties block fails
+// its checksum. Corruption in other blocks is found when they are read, and
 // reported by the stores' operations and Corrupt.
 func OpenPebble(dir string, opts PebbleOptions) (*PebbleDB, error) {
 	fsys := opts.FS
