@@ -214,7 +214,11 @@ func (r *runner) recoverCorruption(ctx context.Context, err error) error {
 	if len(corrupt) == 0 && len(standbys) == 0 {
 		return err
 	}
-	r.log.Warn("local state found corrupt; rebuilding it and processing the records since the last commit again", "tasks", len(corrupt), "standby_tasks", len(standbys), "err", err)
+	if len(corrupt) > 0 {
+		r.log.Warn("local state found corrupt; rebuilding it and processing the records since the last commit again", "tasks", len(corrupt), "standby_tasks", len(standbys), "err", err)
+	} else {
+		r.log.Warn("standby state found corrupt; rebuilding it", "standby_tasks", len(standbys), "err", err)
+	}
 	if len(standbys) > 0 {
 		// The failed update may have left other standby tasks'
 		// fetched records unapplied: every standby task closes, with a
