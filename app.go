@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/strata-go/strata/internal/engine"
+	"github.com/strata-go/strata/internal/kv"
 	"github.com/strata-go/strata/topology"
 )
 
@@ -541,6 +542,9 @@ func (r *runner) run(ctx context.Context) error {
 		due := time.Since(r.lastCommit) >= r.cfg.CommitInterval
 		if err == nil && (due || waits && r.txnOpen()) {
 			err = r.commit()
+		}
+		if errors.Is(err, kv.ErrCorrupt) {
+			err = r.recoverCorruption(ctx, err)
 		}
 		open := r.txnOpen()
 		r.mu.Unlock()

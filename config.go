@@ -240,9 +240,11 @@ type Config struct {
 
 	// StateDir is where persistent state stores keep their data, under
 	// StateDir/<ApplicationID>/<task>. An instance locks its directory:
-	// two instances on one machine need different StateDirs. Default:
-	// "strata" in os.TempDir(), as Kafka Streams defaults to
-	// /tmp/kafka-streams.
+	// two instances on one machine need different StateDirs. State found
+	// there that cannot be trusted (corrupt, or not matching its
+	// checkpoint) is wiped and restored from the changelogs (see
+	// Restoration in the package doc). Default: "strata" in os.TempDir(),
+	// as Kafka Streams defaults to /tmp/kafka-streams.
 	StateDir string
 
 	// StateMemoryBytes is the memory budget of Pebble state stores on
@@ -288,10 +290,10 @@ type Config struct {
 	// instrumentation scope "github.com/strata-go/strata": the counters
 	// of Metrics, with the attribute "application" (strata.records.processed,
 	// strata.records.skipped, strata.records.dropped, strata.commits,
-	// strata.standby.records, strata.fenced), and restoration's progress
-	// per task and store (see RestoreListener). Default:
-	// otel.GetMeterProvider(), the global provider, which is a no-op
-	// unless the program installs one.
+	// strata.standby.records, strata.fenced, strata.state.rebuilt), and
+	// restoration's progress per task and store (see RestoreListener).
+	// Default: otel.GetMeterProvider(), the global provider, which is a
+	// no-op unless the program installs one.
 	MeterProvider metric.MeterProvider
 
 	// ReplicationFactor of the internal topics the app creates

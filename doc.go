@@ -61,6 +61,24 @@
 // Config.RestoreListener, logged, and measured as OpenTelemetry metrics on
 // Config.MeterProvider.
 //
+// Local state is a cache of the changelogs, and state that cannot be
+// trusted is never used: it is wiped and restored from the beginning of the
+// changelogs. That is state whose checkpoint cannot be read; whose Pebble
+// database fails to open, or reports corruption (a file missing, truncated
+// or garbled, a checksum mismatch); and whose database does not match its
+// checkpoint: a checkpoint is written into the database too, in the same
+// atomic write as the last of the data it covers, and at the next open the
+// two must agree, so a database that lost its files, or an empty one in
+// their place, is caught. A store read that finds corruption while a task
+// runs rebuilds the task's state the same way, and the records since the
+// last commit are processed again: under exactly-once the open transaction
+// aborts; under at-least-once the task's input is rewound to its committed
+// offsets, so some records may count twice, none is lost. Each rebuild is
+// logged at WARN and counted in Metrics.StateRebuilds. A task with a
+// persistent store that has no changelog cannot be rebuilt: it fails with
+// an error naming the store. Standby replicas and global stores get the
+// same checks when they open.
+//
 // # Standby replicas
 //
 // With Config.StandbyReplicas set, each task with a persistent, logged store
@@ -147,9 +165,10 @@
 // # Observability
 //
 // App.Metrics returns the App's counters: records processed, skipped and
-// dropped, commits, standby and restored records, fencings. The same
-// counters, and restoration's progress per task and store, are reported as
-// OpenTelemetry metrics to Config.MeterProvider. Config.Logger receives the
-// runtime's structured log: assignments, restorations, commits that fail,
-// records skipped or dropped, and why a worker stopped.
+// dropped, commits, standby and restored records, fencings, state rebuilds.
+// The same counters, and restoration's progress per task and store, are
+// reported as OpenTelemetry metrics to Config.MeterProvider. Config.Logger
+// receives the runtime's structured log: assignments, restorations, state
+// rebuilds, commits that fail, records skipped or dropped, and why a worker
+// stopped.
 package strata
