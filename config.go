@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel"
@@ -57,7 +61,9 @@ type Config struct {
 	// characters, as Kafka topic names allow.
 	ApplicationID string
 
-	// Brokers are the seed brokers, host:port. Required.
+	// Brokers are the seed brokers, each "host:port" with a port from 1
+	// to 65535 ("[::1]:9092" for an IPv6 address), checked by New.
+	// Required.
 	Brokers []string
 
 	// Guarantee selects at-least-once (the default) or exactly-once
@@ -91,7 +97,8 @@ type Config struct {
 	// producer under exactly-once, and an equal share of CacheMaxBytes;
 	// the workers share the state directory, StateMemoryBytes and the
 	// metrics. Tasks are balanced over all members of the group, so a
-	// worker is as much a unit of parallelism as an instance. Default 1.
+	// worker is as much a unit of parallelism as an instance. Default 1;
+	// at most 256 (MaxWorkers).
 	Workers int
 
 	// StandbyReplicas is how many standby replicas of each stateful
@@ -241,6 +248,11 @@ type Config struct {
 	ClientOptions []kgo.Opt
 }
 
+// MaxWorkers bounds Config.Workers. Each worker holds its own Kafka
+// client, group membership and goroutine; more than this on one instance
+// is a mistake rather than a deployment (run more instances instead).
+const MaxWorkers = 256
+
 const (
 	defaultCacheMaxBytes  = 10 << 20
 	defaultStateMemory    = 64 << 20
@@ -267,8 +279,8 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("Brokers", "at least one seed broker is required")
 	}
 	for i, b := range c.Brokers {
-		if b == "" {
-			return bad(fmt.Sprintf("Brokers[%d]", i), "must not be empty")
+		if err := checkBroker(b); err != nil {
+			return bad(fmt.Sprintf("Brokers[%d]", i), "%v", err)
 		}
 	}
 	switch {
@@ -331,6 +343,8 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("Workers", "must be at least 1, got %d", c.Workers)
 	case c.Workers == 0:
 		c.Workers = 1
+	case c.Workers > MaxWorkers:
+		return bad("Workers", "must be at most %d, got %d; run more instances instead", MaxWorkers, c.Workers)
 	}
 	if c.InstanceID == "" {
 		c.InstanceID = defaultInstanceID(c.StateDir)
@@ -390,6 +404,28 @@ func defaultInstanceID(stateDir string) string {
 // deadLetters reports whether a policy writes to the dead-letter topic.
 func (c Config) deadLetters() bool {
 	return c.OnBadRecord == topology.BadRecordDeadLetter || c.OnProcessingError == topology.BadRecordDeadLetter
+}
+
+// checkBroker checks that addr is a seed broker address, "host:port" with a
+// numeric port from 1 to 65535, an IPv6 host in brackets.
+func checkBroker(addr string) error {
+	if addr == "" {
+		return errors.New("must not be empty")
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (an IPv6 address in brackets, [::1]:9092): %w", addr, err)
+	}
+	if host == "" {
+		return fmt.Errorf("%q has no host", addr)
+	}
+	if strings.ContainsFunc(host, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == '/' }) {
+		return fmt.Errorf("%q: host %q is not a host name or address", addr, host)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("%q: port %q is not a number from 1 to 65535", addr, port)
+	}
+	return nil
 }
 
 // checkTopicName checks name against Kafka's rules for topic names, with at
