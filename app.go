@@ -452,12 +452,18 @@ func (r *runner) checkSources(ctx context.Context, sources []string) error {
 func (r *runner) run(ctx context.Context) error {
 	r.log.Info("starting", "guarantee", r.cfg.Guarantee, "commit_interval", r.cfg.CommitInterval)
 	r.lastCommit = time.Now()
+	stopWatch := r.watchPartitions(ctx)
+	defer stopWatch()
 	for {
 		if r.crashing() {
 			return r.crashed()
 		}
 		if ctx.Err() != nil {
 			return r.shutdown()
+		}
+		if err := r.inst.partitions.changed(); err != nil {
+			r.log.Error("stopping", "err", err) // partitions.go
+			return errors.Join(err, r.shutdown())
 		}
 		// While tasks restore, the restore client's poll is where the
 		// loop waits; the group's poll only takes what is buffered

@@ -50,6 +50,16 @@
 // standby replicas); a task without an owner goes preferably to the instance
 // whose state of it is the least behind.
 //
+// # Partition counts
+//
+// Tasks, their state and co-partitioning are laid out by the partition
+// counts of the topics an App reads, as they are when it starts. A running
+// App looks them up every 30 seconds, and when one changed (partitions
+// were added to a source topic), Run stops its workers cleanly and returns
+// an error wrapping ErrPartitionsChanged that names the topic and both
+// counts. Strata does not move state between partitions: to use the new
+// count, reset the application or deploy it under a new ApplicationID.
+//
 // # Restoration
 //
 // A task's stores are restored from their changelogs, from the offsets its

@@ -27,6 +27,9 @@ type instance struct {
 	dirs    taskDirs
 	// global keeps the global stores up to date; nil without any.
 	global *globalThread
+	// partitions records a change of a source topic's partition count
+	// (partitions.go).
+	partitions partitionWatch
 }
 
 // openInstance takes what the workers share, and restores the global
