@@ -72,9 +72,11 @@ func (r *runner) watchPartitions(ctx context.Context) (stop func()) {
 		return func() {}
 	}
 	want := map[string]int{}
+	r.mu.Lock() // rebalance callbacks add output topics' counts
 	for _, t := range r.sources() {
 		want[t] = r.partitions[t]
 	}
+	r.mu.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
