@@ -211,6 +211,11 @@ type runner struct {
 	// fenced counts recent fencings of the worker's producer; used by
 	// the poll loop only.
 	fenced fences
+	// leave makes release send LeaveGroup for the worker's static
+	// member once its client closed; joining is set while the worker
+	// waits for an assignment (static.go).
+	leave   bool
+	joining atomic.Bool
 }
 
 // newRunner sets worker index up, short of joining the group (see join).
@@ -338,13 +343,15 @@ func (r *runner) join(ctx context.Context) error {
 		// in package engine).
 		kgo.KeepControlRecords(),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		kgo.OnPartitionsAssigned(r.onAssigned),
-		kgo.OnPartitionsRevoked(r.onRevoked),
-		kgo.OnPartitionsLost(r.onLost),
+		kgo.OnPartitionsAssigned(r.assigned),
+		kgo.OnPartitionsRevoked(r.revoked),
+		kgo.OnPartitionsLost(r.lost),
 		// A rebalance waiting for the open transaction asks the loop
 		// to commit it now rather than at the end of CommitInterval.
 		kgo.OnPartitionsCallbackBlocked(func(context.Context, *kgo.Client) { r.rebalanceWaits.Store(true) }),
 	)
+	opts = append(opts, r.staticMember()...) // static.go
+	r.joinPending()
 	if a.cfg.Guarantee == ExactlyOnce {
 		opts = append(opts,
 			kgo.TransactionalID(transactionalID(r.cfg, r.index)),
@@ -385,6 +392,9 @@ func (r *runner) release() error {
 		// Close back too.
 		r.cl.AllowRebalance()
 		r.cl.Close()
+		if r.leave {
+			r.leaveGroup()
+		}
 	}
 	if r.restoreClient != nil {
 		r.restoreClient.Close()
@@ -731,6 +741,7 @@ func (r *runner) shutdown() error {
 	}
 	err = errors.Join(err, r.closeTasks(ctx, nil, err == nil), r.closeStandbys(true))
 	r.mu.Unlock()
+	r.leave = r.leaveOnStop()
 	err = errors.Join(err, r.release())
 	if err != nil {
 		r.log.Error("shutdown", "err", err)
@@ -742,8 +753,9 @@ func (r *runner) shutdown() error {
 
 // crashed is a stop without any of a clean stop's work, for tests: no
 // flush, no commit, no checkpoint; an open transaction is left to the
-// brokers. Close still tells the group the member left, as the broker's
-// session timeout would later.
+// brokers. The static member then leaves the group by its instance ID
+// (leaveGroup), as the broker's session timeout would make it later, so
+// that crash tests need not wait for that.
 func (r *runner) crashed() error {
 	r.mu.Lock()
 	r.failed, r.stopped = true, true
@@ -755,6 +767,7 @@ func (r *runner) crashed() error {
 	r.closeStandbys(false)
 	clear(r.tasks)
 	clear(r.inputs)
+	r.leave = true
 	r.mu.Unlock()
 	r.release()
 	r.log.Warn("crashed (test hook)")
@@ -774,6 +787,7 @@ func (r *runner) abort(cause error) error {
 	// theirs, a batch half applied.
 	closeErr = errors.Join(closeErr, r.closeTasks(context.Background(), nil, false), r.closeStandbys(false))
 	r.mu.Unlock()
+	r.leave = r.leaveOnStop()
 	closeErr = errors.Join(closeErr, r.release())
 	r.log.Error("stopped on error", "err", cause)
 	return errors.Join(cause, closeErr)

@@ -83,13 +83,53 @@ type Config struct {
 	Guarantee Guarantee
 
 	// InstanceID identifies this instance among the application's
-	// instances; under exactly-once worker 0's transactional ID is
+	// instances. Keep it stable across restarts of one instance, and
+	// unique among the instances running at once: ASCII letters,
+	// digits, '.', '_' and '-', at most 240 characters. Default: the
+	// host name and a hash of the absolute StateDir.
+	//
+	// Set, it makes each worker a static member of the consumer group
+	// (Kafka's group.instance.id, KIP-345), with the group instance ID
+	// InstanceID (worker 0) or "<InstanceID>-<i>" (worker i). A restart
+	// within the group's session timeout then takes the stopped
+	// member's place and its tasks at once, without waiting for the
+	// session to expire, and without a rebalance where the coordinator
+	// sees no change (Kafka's, while the group is stable); after a clean
+	// stop the tasks' state is still on disk, checkpointed, and nothing
+	// is restored. The trade-off: a static member does not leave the
+	// group when it stops, even cleanly (its client sends no
+	// LeaveGroup), so the tasks of an instance that stops for good move
+	// to the others only when its session times out (45s, franz-go's
+	// default; kgo.SessionTimeout in ClientOptions sets it), and a
+	// rebalance that starts meanwhile waits for it as long. A worker
+	// that stops while the group rebalances leaves it, so as not to
+	// hold the rebalance up. Set LeaveGroupOnStop where an instance
+	// stops for good, to scale in. Two instances running with one
+	// InstanceID fence each other's membership.
+	//
+	// With the default, workers are dynamic members, as in Kafka Streams
+	// without group.instance.id, and leave the group as they stop: a
+	// host name can change with every deployment (a Kubernetes
+	// Deployment's pods), which would leave a static member behind each
+	// time, and stateless instances on one host may share the default.
+	//
+	// Under exactly-once worker 0's transactional ID is
 	// "<ApplicationID>-<InstanceID>" and worker i's
-	// "<ApplicationID>-<InstanceID>-<i>". Keep it stable across restarts
-	// of one instance, so that a restarted instance fences its
-	// predecessor. Default: the host name and a hash of the absolute
-	// StateDir.
+	// "<ApplicationID>-<InstanceID>-<i>", so that a restarted instance
+	// fences its predecessor's producer.
 	InstanceID string
+
+	// LeaveGroupOnStop makes each worker's static member (see
+	// InstanceID) leave the consumer group, by a LeaveGroup request
+	// for its instance ID, when Run returns, cleanly or on an error,
+	// so that its tasks move to the other instances at once rather
+	// than when its session times out: for an instance stopping for
+	// good (scaling in), as Kafka Streams'
+	// KafkaStreams.close(CloseOptions.leaveGroup(true)) (KIP-812). The
+	// instance's next start joins as a new member, with a rebalance.
+	// Default false: a restart resumes the member. Dynamic members
+	// always leave.
+	LeaveGroupOnStop bool
 
 	// Workers is how many workers this instance runs, Kafka Streams'
 	// num.stream.threads. Each worker is a member of the consumer group
@@ -240,6 +280,10 @@ type Config struct {
 	// (changelogs). Default -1: the brokers' default.
 	ReplicationFactor int16
 
+	// instanceIDDefault is set by withDefaults when it derived
+	// InstanceID: workers are then dynamic group members.
+	instanceIDDefault bool
+
 	// ClientOptions are passed to every franz-go client the app creates,
 	// for TLS, SASL, client IDs and tuning. Strata's own options come
 	// after them and win where they overlap: the consumer group, the
@@ -247,6 +291,11 @@ type Config struct {
 	// and the isolation level are not configurable this way.
 	ClientOptions []kgo.Opt
 }
+
+// maxInstanceID bounds the length of Config.InstanceID, so that a worker's
+// group instance ID, "<InstanceID>-<i>", stays within the 249 characters
+// Kafka allows.
+const maxInstanceID = 240
 
 // MaxWorkers bounds Config.Workers. Each worker holds its own Kafka
 // client, group membership and goroutine; more than this on one instance
@@ -348,6 +397,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.InstanceID == "" {
 		c.InstanceID = defaultInstanceID(c.StateDir)
+		c.instanceIDDefault = true
+	}
+	if len(c.InstanceID) > maxInstanceID {
+		return bad("InstanceID", "is %d characters long; at most %d are allowed", len(c.InstanceID), maxInstanceID)
 	}
 	for _, r := range c.InstanceID {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
@@ -393,6 +446,7 @@ func defaultInstanceID(stateDir string) string {
 		}
 		clean = append(clean, r)
 	}
+	clean = clean[:min(len(clean), maxInstanceID-9)] // room for the hash
 	abs, err := filepath.Abs(stateDir)
 	if err != nil {
 		abs = stateDir

@@ -63,3 +63,18 @@ func TestConfigWorkersBound(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigInstanceIDLength: InstanceID is at most 240 characters, so
+// that a worker's group instance ID, "<InstanceID>-<i>", stays within
+// Kafka's 249.
+func TestConfigInstanceIDLength(t *testing.T) {
+	top := upper(t, "in", "out", nil)
+	cfg := strata.Config{ApplicationID: "app", Brokers: []string{"localhost:9092"}, InstanceID: strings.Repeat("i", 240), Workers: strata.MaxWorkers}
+	if _, err := strata.New(top, cfg); err != nil {
+		t.Fatalf("InstanceID of 240 characters: New: %v", err)
+	}
+	cfg.InstanceID += "i"
+	if _, err := strata.New(top, cfg); !errors.Is(err, strata.ErrInvalidConfig) || !strings.Contains(err.Error(), ": InstanceID: ") {
+		t.Fatalf("InstanceID of 241 characters: New = %v, want ErrInvalidConfig naming InstanceID", err)
+	}
+}

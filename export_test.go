@@ -4,7 +4,10 @@ import "time"
 
 // Crash makes a running App stop as a crashed process would, in the middle
 // of its work: nothing more is flushed, committed or checkpointed. Run then
-// returns ErrCrashed.
+// returns ErrCrashed. Unlike a crashed process, each worker's member then
+// leaves the group, a static member by an explicit LeaveGroup for its
+// instance ID, so that the group does not wait for its session to time
+// out: crash tests stay fast.
 func Crash(a *App) { close(a.crash) }
 
 // ErrCrashed is returned by Run after Crash.
