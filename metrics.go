@@ -28,8 +28,8 @@ type Metrics struct {
 	// while restoring them.
 	RestoredRecords int64
 	// DroppedRecords counts records operators dropped on purpose: null
-	// keys where a key is needed, records too late for their window.
-	// Each is also logged.
+	// keys where a key is needed, null values in stream aggregations,
+	// records too late for their window. Each is also logged.
 	DroppedRecords int64
 	// StandbyRecords counts changelog records applied to standby
 	// replicas (Config.StandbyReplicas).
