@@ -231,6 +231,11 @@ type runner struct {
 	// replaced counts recent replacements of the worker
 	// (ReplaceWorker); used by the poll loop only.
 	replaced recent
+	// leave makes release send LeaveGroup for the worker's static
+	// member once its client closed; joining is set while the worker
+	// waits for an assignment (static.go).
+	leave   bool
+	joining atomic.Bool
 }
 
 // newRunner sets worker index up, short of joining the group (see join).
@@ -353,13 +358,15 @@ func (r *runner) join(ctx context.Context) error {
 		// in package engine).
 		kgo.KeepControlRecords(),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		kgo.OnPartitionsAssigned(r.onAssigned),
-		kgo.OnPartitionsRevoked(r.onRevoked),
-		kgo.OnPartitionsLost(r.onLost),
+		kgo.OnPartitionsAssigned(r.assigned),
+		kgo.OnPartitionsRevoked(r.revoked),
+		kgo.OnPartitionsLost(r.lost),
 		// A rebalance waiting for the open transaction asks the loop
 		// to commit it now rather than at the end of CommitInterval.
 		kgo.OnPartitionsCallbackBlocked(func(context.Context, *kgo.Client) { r.rebalanceWaits.Store(true) }),
 	)
+	opts = append(opts, r.staticMember()...) // static.go
+	r.joinPending()
 	if a.cfg.Guarantee == ExactlyOnce {
 		// The transaction timeout comes first, so that
 		// Config.ClientOptions can change it.
@@ -404,6 +411,9 @@ func (r *runner) join(ctx context.Context) error {
 // the workers share is released by Run once all have stopped.
 func (r *runner) release() error {
 	r.closeClient(r.cl)
+	if r.cl != nil && r.leave {
+		r.leaveGroup()
+	}
 	if r.restoreClient != nil {
 		r.restoreClient.Close()
 	}
@@ -473,12 +483,18 @@ func (r *runner) checkSources(ctx context.Context, sources []string) error {
 func (r *runner) run(ctx context.Context) error {
 	r.log.Info("starting", "guarantee", r.cfg.Guarantee, "commit_interval", r.cfg.CommitInterval)
 	r.lastCommit = time.Now()
+	stopWatch := r.watchPartitions(ctx)
+	defer stopWatch()
 	for {
 		if r.crashing() {
 			return r.crashed()
 		}
 		if ctx.Err() != nil {
 			return r.shutdown()
+		}
+		if err := r.inst.partitions.changed(); err != nil {
+			r.log.Error("stopping", "err", err) // partitions.go
+			return errors.Join(err, r.shutdown())
 		}
 		// While tasks restore, the restore client's poll is where the
 		// loop waits; the group's poll only takes what is buffered
@@ -805,6 +821,7 @@ func (r *runner) shutdown() error {
 	}
 	err = errors.Join(err, r.closeTasks(ctx, nil, err == nil), r.closeStandbys(true))
 	r.mu.Unlock()
+	r.leave = r.leaveOnStop()
 	err = errors.Join(err, r.release())
 	if err != nil {
 		r.log.Error("shutdown", "err", err)
@@ -816,8 +833,9 @@ func (r *runner) shutdown() error {
 
 // crashed is a stop without any of a clean stop's work, for tests: no
 // flush, no commit, no checkpoint; an open transaction is left to the
-// brokers. Close still tells the group the member left, as the broker's
-// session timeout would later.
+// brokers. The static member then leaves the group by its instance ID
+// (leaveGroup), as the broker's session timeout would make it later, so
+// that crash tests need not wait for that.
 func (r *runner) crashed() error {
 	r.mu.Lock()
 	r.failed, r.stopped = true, true
@@ -829,6 +847,7 @@ func (r *runner) crashed() error {
 	r.closeStandbys(false)
 	clear(r.tasks)
 	clear(r.inputs)
+	r.leave = true
 	r.mu.Unlock()
 	r.release()
 	r.log.Warn("crashed (test hook)")
@@ -867,6 +886,7 @@ func (r *runner) abort(cause error) error {
 	// theirs, a batch half applied.
 	closeErr = errors.Join(closeErr, r.closeTasks(context.Background(), nil, false), r.closeStandbys(false))
 	r.mu.Unlock()
+	r.leave = r.leaveOnStop()
 	closeErr = errors.Join(closeErr, r.release())
 	r.log.Error("stopped on error", "err", cause)
 	return errors.Join(cause, closeErr)

@@ -50,6 +50,29 @@
 // standby replicas); a task without an owner goes preferably to the instance
 // whose state of it is the least behind.
 //
+// # Group membership
+//
+// With Config.InstanceID set, each worker is a static member of the
+// consumer group (Kafka's group.instance.id): a restart within the group's
+// session timeout takes the stopped member's place, and its tasks, at once,
+// and after a clean stop restores nothing. A static member does not leave
+// the group when it stops, so the tasks of an instance that stops for good
+// move to the others only when its session times out, unless
+// Config.LeaveGroupOnStop is set (to scale in); a worker that stops while
+// the group rebalances leaves it anyway, so as not to hold the rebalance
+// up. Without InstanceID, workers are dynamic members, which leave the group
+// as they stop.
+//
+// # Partition counts
+//
+// Tasks, their state and co-partitioning are laid out by the partition
+// counts of the topics an App reads, as they are when it starts. A running
+// App looks them up every 30 seconds, and when one changed (partitions
+// were added to a source topic), Run stops its workers cleanly and returns
+// an error wrapping ErrPartitionsChanged that names the topic and both
+// counts. Strata does not move state between partitions: to use the new
+// count, reset the application or deploy it under a new ApplicationID.
+//
 // # Restoration
 //
 // A task's stores are restored from their changelogs, from the offsets its

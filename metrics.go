@@ -30,8 +30,8 @@ type Metrics struct {
 	// while restoring them.
 	RestoredRecords int64
 	// DroppedRecords counts records operators dropped on purpose: null
-	// keys where a key is needed, records too late for their window.
-	// Each is also logged.
+	// keys where a key is needed, null values in stream aggregations,
+	// records too late for their window. Each is also logged.
 	DroppedRecords int64
 	// StandbyRecords counts changelog records applied to standby
 	// replicas (Config.StandbyReplicas).
@@ -67,7 +67,7 @@ var counters = []struct {
 	{"strata.records.processed", "{record}", "Input records processed.", func(m *metrics) *atomic.Int64 { return &m.processed }},
 	{"strata.records.skipped", "{record}", "Bad input records skipped by the BadRecordSkip or BadRecordDeadLetter policy.", func(m *metrics) *atomic.Int64 { return &m.skipped }},
 	{"strata.records.failed", "{record}", "Records a processor failed, or whose output could not be produced, that the OnProcessingError or OnProductionError policy skipped or dead-lettered.", func(m *metrics) *atomic.Int64 { return &m.failed }},
-	{"strata.records.dropped", "{record}", "Records operators dropped on purpose: null keys where a key is needed, records too late for their window.", func(m *metrics) *atomic.Int64 { return &m.dropped }},
+	{"strata.records.dropped", "{record}", "Records operators dropped on purpose: null keys where a key is needed, null values in stream aggregations, records too late for their window.", func(m *metrics) *atomic.Int64 { return &m.dropped }},
 	{"strata.commits", "{commit}", "Successful commits: offset commits under at-least-once, transactions under exactly-once.", func(m *metrics) *atomic.Int64 { return &m.commits }},
 	{"strata.standby.records", "{record}", "Changelog records applied to standby replicas.", func(m *metrics) *atomic.Int64 { return &m.standby }},
 	{"strata.fenced", "{fencing}", "Times a worker's transactional producer was fenced and the worker rejoined the group.", func(m *metrics) *atomic.Int64 { return &m.fenced }},

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/strata-go/strata/internal/engine"
 )
@@ -30,6 +31,11 @@ type instance struct {
 	// stop is how this instance and the application's others stop one
 	// another (UncaughtErrorAction StopApplication).
 	stop appStop
+	// partitions records a change of a source topic's partition count
+	// (partitions.go).
+	partitions partitionWatch
+	// joining counts the workers waiting for an assignment (static.go).
+	joining atomic.Int32
 }
 
 // openInstance takes what the workers share, and restores the global

@@ -20,6 +20,14 @@
 // into sub-topologies there. Records whose key is null are dropped before it,
 // counted and logged, as Kafka Streams does.
 //
+// Stream aggregations (Count, Reduce, Aggregate, and their windowed and
+// session forms) ignore records whose key or value is null, as Kafka
+// Streams documents: such a record changes no aggregate and is counted as
+// dropped (the dropped-records metric) and logged. GroupBy drops a record
+// with a null value before calling its selector. Table aggregations
+// (GroupTableBy) are different: there a null value deletes a row, which
+// retracts its contribution from its group.
+//
 // Aggregations keep their results in a key-value store of
 // state.Timestamped values with a changelog. Name the store with [Named] to
 // keep its state, and its repartition topic, when the topology changes.
