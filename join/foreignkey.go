@@ -95,7 +95,7 @@ func foreignKey[K, V1, KO, V2, VR any](left ktable.Table[K, V1], right ktable.Ta
 		b.Fail(fmt.Errorf("%s: the tables belong to different builders", op))
 	}
 	o := collect(b, op, opts, optName|optStore|optSerdes|optResultSerde)
-	name := o.nameOr(b, "KTABLE-FK-JOIN-")
+	name := o.NameOr(b, "KTABLE-FK-JOIN-")
 	if fk == nil {
 		b.Fail(fmt.Errorf("%s %q: nil foreign key extractor", op, name))
 	}
@@ -103,13 +103,13 @@ func foreignKey[K, V1, KO, V2, VR any](left ktable.Table[K, V1], right ktable.Ta
 		b.Fail(fmt.Errorf("%s %q: nil joiner", op, name))
 	}
 	sd := fkSerdes[K, V1, KO, V2, VR]{
-		key:     dsl.SerdeOr(b, op, "key", o.keySerde, lc.KeySerde()),
-		left:    dsl.SerdeOr(b, op, "left value", o.leftSerde, lc.ValueSerde()),
+		key:     dsl.SerdeOr(b, op, "key", o.KeySerde, lc.KeySerde()),
+		left:    dsl.SerdeOr(b, op, "left value", o.LeftSerde, lc.ValueSerde()),
 		foreign: dsl.SerdeOr[KO](b, op, "foreign key", nil, rc.KeySerde()),
-		right:   dsl.SerdeOr(b, op, "right value", o.rightSerde, rc.ValueSerde()),
-		result:  dsl.SerdeOr[VR](b, op, "result", o.resultSerde, nil),
+		right:   dsl.SerdeOr(b, op, "right value", o.RightSerde, rc.ValueSerde()),
+		result:  dsl.SerdeOr[VR](b, op, "result", o.ResultSerde, nil),
 	}
-	storeName := o.name
+	storeName := o.Name
 	if storeName == "" {
 		storeName = b.NewName("KTABLE-FK-JOIN-OUTPUT-STATE-STORE-")
 	}
@@ -139,7 +139,7 @@ func foreignKey[K, V1, KO, V2, VR any](left ktable.Table[K, V1], right ktable.Ta
 	subSrc := name + "-subscription-registration-source"
 	topology.AddInternalSource(b, subSrc, topology.Source[KO, fkSubscription[K]]{Topics: []string{subTopic}, KeySerde: sd.foreign, ValueSerde: subs})
 
-	state.AddKeyValueStore(b, subStore, serde.Bytes(), serde.Bytes(), o.storeOpts...)
+	state.AddKeyValueStore(b, subStore, serde.Bytes(), serde.Bytes(), o.StoreOpts...)
 	receive := name + "-subscription-receive"
 	topology.AddProcessor(b, receive, func() topology.Processor[KO, fkSubscription[K], K, fkResponse[V2]] {
 		return &receiveProc[K, KO, V2]{subStore: subStore, rightStore: rr.store, foreign: sd.foreign, key: sd.key, subs: subs, topic: subTopic}
@@ -168,7 +168,7 @@ func foreignKey[K, V1, KO, V2, VR any](left ktable.Table[K, V1], right ktable.Ta
 	b.Copartition(resolve, send)
 
 	result := name + "-result"
-	resultOpts := append([]state.Option{state.Caching(true)}, o.storeOpts...)
+	resultOpts := append([]state.Option{state.Caching(true)}, o.StoreOpts...)
 	state.AddKeyValueStore(b, storeName, sd.key, state.TimestampedSerde(sd.result), resultOpts...)
 	topology.AddProcessor(b, result, func() topology.Processor[K, VR, K, dsl.Change[VR]] {
 		return &resultProc[K, VR]{store: storeName}

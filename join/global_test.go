@@ -284,7 +284,7 @@ func TestStreamGlobalBuildErrors(t *testing.T) {
 		{"option that does not apply", func(b *topology.Builder) {
 			join.StreamGlobal(kstream.From(b, "s", serde.String(), serde.String()),
 				ktable.Global(b, "g", serde.String(), serde.String()), mapper, joiner, join.WithKeySerde(serde.String()))
-		}, `join.StreamGlobal: option WithKeySerde/WithValueSerdes does not apply`},
+		}, `join.StreamGlobal: option WithKeySerde does not apply (join.StreamGlobal takes Named)`},
 		{"different builders", func(b *topology.Builder) {
 			join.StreamGlobal(kstream.From(b, "s", serde.String(), serde.String()),
 				ktable.Global(topology.NewBuilder(), "g", serde.String(), serde.String()), mapper, joiner, join.Named("j"))

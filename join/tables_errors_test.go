@@ -52,9 +52,9 @@ func TestTableJoinBuildErrors(t *testing.T) {
 		{"no serde for a foreign-key result", func(_ *topology.Builder, _ kstream.Stream[string, string], l, r ktable.Table[string, string]) {
 			join.ForeignKey(l, r, func(v string) string { return v }, func(a, b string) pair { return pair{a, b} })
 		}, "pass join.WithKeySerde, join.WithValueSerdes and join.WithResultSerde"},
-		{"nil option", func(_ *topology.Builder, _ kstream.Stream[string, string], l, r ktable.Table[string, string]) {
-			join.TablesLeft(l, r, func(_ string, a string, b *string) string { return a }, nil)
-		}, "join.TablesLeft: nil option"},
+		{"zero Option", func(_ *topology.Builder, _ kstream.Stream[string, string], l, r ktable.Table[string, string]) {
+			join.TablesLeft(l, r, func(_ string, a string, b *string) string { return a }, join.Option{})
+		}, "join.TablesLeft: zero Option"},
 		{"empty name", func(_ *topology.Builder, s kstream.Stream[string, string], _, r ktable.Table[string, string]) {
 			join.StreamTable(s, r, func(_ string, a, b string) string { return a + b }, join.Named("")).To("out")
 		}, "join.StreamTable: Named with an empty name"},

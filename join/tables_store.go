@@ -26,7 +26,7 @@ type tableRows struct {
 // materialized ancestor; Strata keeps a copy of the rows instead
 // (docs/deviations.md). The store needs serdes: the table's, else those the
 // join's options give (side says which), else serde.Default.
-func rowsOf[K, V any](b *topology.Builder, op, prefix, side string, t dsl.Table[K, V], keySerde, valueSerde any, o *options) tableRows {
+func rowsOf[K, V any](b *topology.Builder, op, prefix, side string, t dsl.Table[K, V], keySerde, valueSerde any, o *dsl.Options) tableRows {
 	if t.Store() != "" {
 		return tableRows{node: t.Node(), store: t.Store()}
 	}
@@ -48,8 +48,8 @@ func rowsOf[K, V any](b *topology.Builder, op, prefix, side string, t dsl.Table[
 // result store (cached unless the options say otherwise, as Kafka Streams'
 // materialized tables are) forwards through its cache; an input copy writes
 // through.
-func addRowStore[K, V any](b *topology.Builder, node, store string, ks serde.Serde[K], vs serde.Serde[V], result bool, o *options, parents ...string) {
-	opts := append([]state.Option{state.Caching(result)}, o.storeOpts...)
+func addRowStore[K, V any](b *topology.Builder, node, store string, ks serde.Serde[K], vs serde.Serde[V], result bool, o *dsl.Options, parents ...string) {
+	opts := append([]state.Option{state.Caching(result)}, o.StoreOpts...)
 	state.AddKeyValueStore(b, store, ks, state.TimestampedSerde(vs), opts...)
 	topology.AddProcessor(b, node, func() topology.Processor[K, dsl.Change[V], K, dsl.Change[V]] {
 		return &rowStoreProc[K, V]{store: store}

@@ -84,9 +84,9 @@ func TestBuildErrors(t *testing.T) {
 		{"Stores on Split", func(b *topology.Builder) {
 			from(b).Split(kstream.WithStores("x")).NoDefault()
 		}, []string{`Split "KSTREAM-BRANCH-0000000001": option WithStores does not apply`}},
-		{"nil option", func(b *topology.Builder) {
-			from(b).Peek(func(_, _ string) {}, nil).To("out")
-		}, []string{`Peek "KSTREAM-PEEK-0000000001": nil option`}},
+		{"zero Option", func(b *topology.Builder) {
+			from(b).Peek(func(_, _ string) {}, kstream.Option{}).To("out")
+		}, []string{`Peek "KSTREAM-PEEK-0000000001": zero Option`}},
 		{"empty Named", func(b *topology.Builder) {
 			from(b).Peek(func(_, _ string) {}, kstream.Named("")).To("out")
 		}, []string{`Peek "KSTREAM-PEEK-0000000001": Named with an empty name`}},
