@@ -37,7 +37,7 @@ import (
 //
 // The result is materialized, in the store given by [Named], else
 // "KTABLE-FK-JOIN-OUTPUT-STATE-STORE-<n>", which needs a serde for VR:
-// [WithResultSerde], else serde.Default. An update forwards the result's
+// [WithResultSerde], else the builder's (topology.RegisterSerde). An update forwards the result's
 // old value from it. A foreign key that fk returns and right's key serde
 // encodes as null (a nil pointer under serde.Ptr) joins nothing: the update
 // is dropped, counted and logged, as in Kafka Streams. Kafka's record
@@ -81,10 +81,6 @@ type fkSerdes[K, V1, KO, V2, VR any] struct {
 	result  serde.Serde[VR]
 }
 
-func (s fkSerdes[K, V1, KO, V2, VR]) complete() bool {
-	return s.key != nil && s.left != nil && s.foreign != nil && s.right != nil && s.result != nil
-}
-
 func foreignKey[K, V1, KO, V2, VR any](left ktable.Table[K, V1], right ktable.Table[KO, V2], op string, fk func(V1) KO, joiner func(l V1, r V2, hasR bool) VR, leftJoin bool, opts []Option) ktable.Table[K, VR] {
 	lc, rc := dsl.Table[K, V1](left), dsl.Table[KO, V2](right)
 	b := lc.Builder()
@@ -112,15 +108,6 @@ func foreignKey[K, V1, KO, V2, VR any](left ktable.Table[K, V1], right ktable.Ta
 	storeName := o.Name
 	if storeName == "" {
 		storeName = b.NewName("KTABLE-FK-JOIN-OUTPUT-STATE-STORE-")
-	}
-	if !sd.complete() {
-		var k K
-		var v1 V1
-		var ko KO
-		var v2 V2
-		var vr VR
-		b.Fail(fmt.Errorf("%s %q: needs serdes for the keys and values it writes (%T, %T, %T, %T, %T); pass join.WithKeySerde, join.WithValueSerdes and join.WithResultSerde", op, name, k, v1, ko, v2, vr))
-		return ktable.Table[K, VR](dsl.NewTable(dsl.NewStream[K, dsl.Change[VR]](b, lc.Node(), nil, nil, false), nil, nil, ""))
 	}
 	lr := rowsOf(b, op, name, "left", lc, sd.key, sd.left, o)
 	rr := rowsOf(b, op, name, "right", rc, sd.foreign, sd.right, o)

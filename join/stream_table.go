@@ -6,7 +6,6 @@ import (
 	"github.com/strata-go/strata/internal/dsl"
 	"github.com/strata-go/strata/kstream"
 	"github.com/strata-go/strata/ktable"
-	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/state"
 	"github.com/strata-go/strata/topology"
 )
@@ -78,10 +77,7 @@ func streamTable[K, V1, V2, VR any](s kstream.Stream[K, V1], t ktable.Table[K, V
 		b.ConnectStores(name, r.store)
 	}
 	b.Copartition(name, r.node)
-	var vr serde.Serde[VR] // unknown unless given, as kstream.MapValues leaves it
-	if o.ResultSerde != nil {
-		vr = dsl.SerdeOr[VR](b, op, "result", o.ResultSerde, nil)
-	}
+	vr := dsl.KnownSerde[VR](b, op, "result", o.ResultSerde, nil)
 	return kstream.Stream[K, VR](dsl.NewStream(b, name, c.KeySerde(), vr, false))
 }
 

@@ -259,7 +259,7 @@ func streamsJoin[K, V1, V2, VR any](left kstream.Stream[K, V1], right kstream.St
 }
 
 // serdesFor returns the serdes of the join's stores: the options', else the
-// inputs', else serde.Default's, failing Build when one is unknown.
+// inputs', else the builder's, failing Build when one is unknown.
 func serdesFor[K, V1, V2 any](b *topology.Builder, op string, l dsl.Stream[K, V1], r dsl.Stream[K, V2], o *dsl.Options) joinSerdes[K, V1, V2] {
 	knownKey := l.KeySerde()
 	if knownKey == nil {
@@ -269,18 +269,6 @@ func serdesFor[K, V1, V2 any](b *topology.Builder, op string, l dsl.Stream[K, V1
 		key:   dsl.SerdeOr(b, op, "key", o.KeySerde, knownKey),
 		left:  dsl.SerdeOr(b, op, "left value", o.LeftSerde, l.ValueSerde()),
 		right: dsl.SerdeOr(b, op, "right value", o.RightSerde, r.ValueSerde()),
-	}
-	var k K
-	var v1 V1
-	var v2 V2
-	if sd.key == nil && o.KeySerde == nil {
-		b.Fail(fmt.Errorf("%s: no key serde for key type %T; pass join.WithKeySerde", op, k))
-	}
-	if sd.left == nil && o.LeftSerde == nil {
-		b.Fail(fmt.Errorf("%s: no serde for left value type %T; pass join.WithValueSerdes", op, v1))
-	}
-	if sd.right == nil && o.RightSerde == nil {
-		b.Fail(fmt.Errorf("%s: no serde for right value type %T; pass join.WithValueSerdes", op, v2))
 	}
 	return sd
 }

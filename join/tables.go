@@ -21,7 +21,7 @@ import (
 // The result is not materialized unless [Named]: then its rows are kept in
 // the store of that name (with a changelog, and cached by default as Kafka
 // Streams' materialized tables are, so updates leave on commit), which
-// needs a serde for VR: [WithResultSerde], else serde.Default. An input
+// needs a serde for VR: [WithResultSerde], else the builder's (topology.RegisterSerde). An input
 // table without a store is materialized for the join (see the package's
 // deviations). The two tables' source topics must have the same number of
 // partitions, which the application checks when it starts.
@@ -120,22 +120,18 @@ func tables[K, V1, V2, VR any](left ktable.Table[K, V1], right ktable.Table[K, V
 		b.ConnectStores(other, lr.store)
 	}
 	b.Copartition(this, other)
-	ks := dsl.SerdeOr(b, op, "key", o.KeySerde, lc.KeySerde())
+	var ks serde.Serde[K]
 	var vs serde.Serde[VR]
-	if o.ResultSerde != nil || o.Name != "" {
-		vs = dsl.SerdeOr[VR](b, op, "result", o.ResultSerde, nil)
-	}
 	store := ""
 	if o.Name != "" {
-		if ks == nil || vs == nil {
-			var v VR
-			b.Fail(fmt.Errorf("%s %q: materializing the result needs a serde for %T; pass join.WithResultSerde", op, name, v))
-		} else {
-			store = o.Name
-			addRowStore(b, merge, store, ks, vs, true, o, this, other)
-		}
-	}
-	if store == "" {
+		// The result is materialized in a store of its own.
+		ks = dsl.SerdeOr(b, op, "key", o.KeySerde, lc.KeySerde())
+		vs = dsl.SerdeOr[VR](b, op, "result", o.ResultSerde, nil)
+		store = o.Name
+		addRowStore(b, merge, store, ks, vs, true, o, this, other)
+	} else {
+		ks = dsl.KnownSerde(b, op, "key", o.KeySerde, lc.KeySerde())
+		vs = dsl.KnownSerde[VR](b, op, "result", o.ResultSerde, nil)
 		topology.AddProcessor(b, merge, func() topology.Processor[K, dsl.Change[VR], K, dsl.Change[VR]] {
 			return &mergeProc[K, dsl.Change[VR]]{}
 		}, this, other)

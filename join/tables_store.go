@@ -25,19 +25,13 @@ type tableRows struct {
 // such tables through value getters that recompute a row from the nearest
 // materialized ancestor; Strata keeps a copy of the rows instead
 // (docs/deviations.md). The store needs serdes: the table's, else those the
-// join's options give (side says which), else serde.Default.
+// join's options give (side says which), else the builder's.
 func rowsOf[K, V any](b *topology.Builder, op, prefix, side string, t dsl.Table[K, V], keySerde, valueSerde any, o *dsl.Options) tableRows {
 	if t.Store() != "" {
 		return tableRows{node: t.Node(), store: t.Store()}
 	}
 	ks := dsl.SerdeOr(b, op, "key", keySerde, t.KeySerde())
 	vs := dsl.SerdeOr(b, op, side+" value", valueSerde, t.ValueSerde())
-	if ks == nil || vs == nil {
-		var k K
-		var v V
-		b.Fail(fmt.Errorf("%s: the %s table has no store, and materializing it needs serdes for %T and %T; pass join.WithKeySerde and join.WithValueSerdes", op, side, k, v))
-		return tableRows{node: t.Node()}
-	}
 	r := tableRows{node: prefix + "-" + side + "-materialize", store: prefix + "-" + side + "-store"}
 	addRowStore(b, r.node, r.store, ks, vs, false, o, t.Node())
 	return r

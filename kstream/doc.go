@@ -12,16 +12,31 @@
 // Every operation adds nodes to the [topology.Builder] the stream came from
 // and accepts options; [Named] gives the node a name of your choosing instead
 // of a generated one in Kafka Streams' style (KSTREAM-MAP-0000000003; see
-// package topology on why naming matters). Each operation documents the
-// other options it takes. Mistakes, such as a nil function, an option the
-// operation does not take, a duplicate name or a missing serde, are reported
-// by Builder.Build, each naming the node involved, not by the operation.
+// package topology on why naming matters). [Option] is one type across
+// kstream, ktable and join, so kstream.Named, ktable.Named and join.Named
+// are interchangeable. Each operation documents the other options it takes.
+// Mistakes, such as a nil function, an option the operation does not take,
+// a duplicate name or a missing serde, are reported by Builder.Build, each
+// naming the node involved, not by the operation.
 //
 // Records keep their timestamp and headers through every operation; records
 // an operation produces (Map, FlatMap, ...) inherit those of the input
-// record. A stream carries the serdes known for it: a source's, kept by
-// operations that do not change the type they encode. Where a serde is
-// unknown, sinks fall back to serde.Default, which covers the basic types.
+// record.
+//
+// # Serdes
+//
+// A stream carries the serdes known for it: a source's, kept by operations
+// that do not change the type they encode. Where a serde is unknown (after
+// Map, SelectKey, Process or a join), a sink or repartition topic uses the
+// builder's serde for the type: the one registered once with
+// topology.RegisterSerde, else serde.Default's, which covers the basic
+// types. [WithSerdes] overrides both for one sink. A type without a serde is
+// one Build error naming the type and every operation that needed it.
+//
+//	b := topology.NewBuilder()
+//	topology.RegisterSerde(b, serde.JSON[Payment]())
+//	payments := kstream.From[string, Payment](b, "payments", nil, nil)
+//	kstream.SelectKey(payments, byAccount).To("by-account") // JSON[Payment] again
 //
 // Operations that may change the key (Map, FlatMap, SelectKey, Process) mark
 // the resulting stream as needing a repartition: a later stateful operation

@@ -1,8 +1,6 @@
 package ktable
 
 import (
-	"fmt"
-
 	"github.com/strata-go/strata/internal/dsl"
 	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/state"
@@ -72,18 +70,8 @@ func (o *options) nameOr(b *topology.Builder, prefix string) string {
 	return b.NewName(prefix)
 }
 
-// serdesFor returns the key and value serdes for writing s, failing Build
-// with a message naming the operation and type when one is unknown.
+// serdesFor returns the key and value serdes for writing s: the options',
+// else the stream's, else the builder's, failing Build when one is unknown.
 func serdesFor[K, V any](b *topology.Builder, op string, s dsl.Stream[K, V], o *options) (serde.Serde[K], serde.Serde[V]) {
-	ks := dsl.SerdeOr(b, op, "key", o.keySerde, s.KeySerde())
-	vs := dsl.SerdeOr(b, op, "value", o.valueSerde, s.ValueSerde())
-	var k K
-	var v V
-	if ks == nil {
-		b.Fail(fmt.Errorf("%s: no key serde for key type %T; pass ktable.WithKeySerde", op, k))
-	}
-	if vs == nil {
-		b.Fail(fmt.Errorf("%s: no value serde for value type %T; pass ktable.WithValueSerde", op, v))
-	}
-	return ks, vs
+	return dsl.SerdeOr(b, op, "key", o.keySerde, s.KeySerde()), dsl.SerdeOr(b, op, "value", o.valueSerde, s.ValueSerde())
 }

@@ -219,13 +219,7 @@ func (t Table[K, V]) Suppress(s Suppression, opts ...Option) Table[K, V] {
 	}
 	ks := dsl.SerdeOr(b, "Table.Suppress", "key", o.keySerde, t.keySerde())
 	vs := dsl.SerdeOr(b, "Table.Suppress", "value", o.valueSerde, t.valueSerde())
-	if ks == nil || vs == nil {
-		var k K
-		var v V
-		fail("no serde for the buffer's keys %T or values %T; pass ktable.WithKeySerde and ktable.WithValueSerde", k, v)
-	} else {
-		state.AddKeyValueStore(b, storeName, serde.Bytes(), serde.Bytes(), storeOptions(o)...)
-	}
+	state.AddKeyValueStore(b, storeName, serde.Bytes(), serde.Bytes(), storeOptions(o)...)
 	maxRecords, maxBytes := s.buffer.limits()
 	cfg := suppressConfig[K]{
 		node:       name,
@@ -240,9 +234,7 @@ func (t Table[K, V]) Suppress(s Suppression, opts ...Option) Table[K, V] {
 	topology.AddProcessor(b, name, func() topology.Processor[K, Change[V], K, Change[V]] {
 		return &suppressProc[K, V]{cfg: cfg, keySerde: ks, valueSerde: vs}
 	}, t.node())
-	if ks != nil && vs != nil {
-		b.ConnectStores(name, storeName)
-	}
+	b.ConnectStores(name, storeName)
 	return newTable(b, name, ks, vs, "")
 }
 

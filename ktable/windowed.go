@@ -122,10 +122,6 @@ func aggregateWindows[K, V, VA any](ws *TimeWindowedStream[K, V], op string, sta
 		storeName = b.NewName("KSTREAM-AGGREGATE-STATE-STORE-")
 	}
 	vs := dsl.SerdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
-	if vs == nil {
-		var va VA
-		b.Fail(fmt.Errorf("%s: no serde for aggregate type %T; pass ktable.WithValueSerde", op, va))
-	}
 	in := g.input(storeName)
 	procName := b.NewName("KSTREAM-AGGREGATE-")
 

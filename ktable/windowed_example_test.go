@@ -2,9 +2,9 @@ package ktable_test
 
 import (
 	"fmt"
-	"testing"
 	"time"
 
+	"github.com/strata-go/strata/internal/testkit"
 	"github.com/strata-go/strata/kstream"
 	"github.com/strata-go/strata/ktable"
 	"github.com/strata-go/strata/serde"
@@ -14,14 +14,8 @@ import (
 )
 
 // windowedExampleT stands in for the *testing.T that a test passes to
-// testutil.NewDriver, so that the examples can run the driver: it panics
-// where a test would fail.
-type windowedExampleT struct{ testing.TB }
-
-func (windowedExampleT) Helper()                           {}
-func (windowedExampleT) Cleanup(func())                    {}
-func (windowedExampleT) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
-func (windowedExampleT) Errorf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+// testutil.NewDriver, so that the examples can run the driver.
+type windowedExampleT = testkit.T
 
 // Count page views per user in tumbling one-minute windows that accept
 // records up to ten seconds late. The late view at 12:00:55, arriving when

@@ -47,6 +47,15 @@ func Tombstone[K, V any](r Record[K, V]) Record[K, V] {
 	return r
 }
 
+// NullKey returns a copy of r whose key is a Kafka null (and the zero value
+// of K). Sinks write it as null; repartition topics and stateful operations
+// drop such records, counted and logged, as Kafka Streams does.
+func NullKey[K, V any](r Record[K, V]) Record[K, V] {
+	var zero K
+	r.Key, r.nullKey = zero, true
+	return r
+}
+
 // WithValue returns a copy of r with its value replaced. The new value is
 // not a null: use [Tombstone] for that.
 func WithValue[K, V, V2 any](r Record[K, V], v V2) Record[K, V2] {
