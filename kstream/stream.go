@@ -114,7 +114,9 @@ func (p *filterProc[K, V]) Process(r topology.Record[K, V]) error {
 // MapValues replaces each record's value with fn's result, keeping its key,
 // timestamp and headers. The key is not changed, so no repartition is
 // needed. The new stream keeps the key serde; its value serde is unknown
-// (see [Stream.To] for the default).
+// (see [Stream.To] for the default). fn is called for tombstones too, with
+// the zero value; a zero value it returns for one stays a tombstone (see
+// Nulls in the package documentation).
 //
 // Options: [Named] (default KSTREAM-MAPVALUES-NNNNNNNNNN).
 func MapValues[K, V, V2 any](s Stream[K, V], fn func(key K, value V) V2, opts ...Option) Stream[K, V2] {
@@ -136,7 +138,7 @@ type mapValuesProc[K, V, V2 any] struct {
 }
 
 func (p *mapValuesProc[K, V, V2]) Process(r topology.Record[K, V]) error {
-	return p.ctx.Forward(topology.WithValue(r, p.fn(r.Key, r.Value)))
+	return p.ctx.Forward(keepNulls(r, topology.WithValue(r, p.fn(r.Key, r.Value))))
 }
 
 // To writes the stream to topic, a terminal operation. Records keep their
