@@ -185,7 +185,7 @@ func (t Table[K, V]) filter(op string, pred func(K, V) bool, not bool, opts []Op
 	topology.AddProcessor(b, name, func() topology.Processor[K, Change[V], K, Change[V]] {
 		return &tableFilterProc[K, V]{pred: pred, not: not}
 	}, t.node())
-	return newTable(b, name, t.keySerde(), t.valueSerde(), "")
+	return carry(t, newTable(b, name, t.keySerde(), t.valueSerde(), ""))
 }
 
 type tableFilterProc[K, V any] struct {
@@ -222,7 +222,7 @@ func MapValues[K, V, V2 any](t Table[K, V], fn func(key K, value V) V2, opts ...
 		return &tableMapProc[K, V, V2]{fn: fn}
 	}, t.node())
 	vs := dsl.KnownSerde[V2](b, "ktable.MapValues", "value", o.valueSerde, nil)
-	return newTable(b, name, t.keySerde(), vs, "")
+	return carry(t, newTable(b, name, t.keySerde(), vs, ""))
 }
 
 type tableMapProc[K, V, V2 any] struct {

@@ -158,7 +158,11 @@ func aggregateWindows[K, V, VA any](ws *TimeWindowedStream[K, V], op string, sta
 			addProgressStore(b, storeName, procName, o.storeOpts)
 		}
 	}
-	return newTable(b, procName, ks, vs, "")
+	grace := ws.windows.Grace
+	if ws.isSliding {
+		grace = ws.sliding.Grace
+	}
+	return closingAfter(newTable(b, procName, ks, vs, ""), grace)
 }
 
 // truncMillis truncates d to whole milliseconds, the precision of windows.

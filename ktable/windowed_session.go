@@ -140,7 +140,7 @@ func aggregateSessions[K, V, VA any](ss *SessionWindowedStream[K, V], op string,
 			addProgressStore(b, storeName, procName, o.storeOpts)
 		}
 	}
-	return newTable(b, procName, ks, vs, "")
+	return closingAfter(newTable(b, procName, ks, vs, ""), truncMillis(ss.windows.InactivityGap)+truncMillis(ss.windows.Grace))
 }
 
 // sessionAggProc aggregates records into session windows, as Kafka Streams'
