@@ -276,9 +276,10 @@ type Config struct {
 	// MeterProvider receives the app's OpenTelemetry metrics, under the
 	// instrumentation scope "github.com/strata-go/strata": the counters
 	// of Metrics, with the attribute "application" (strata.records.processed,
-	// strata.records.skipped, strata.records.dropped, strata.commits,
-	// strata.standby.records, strata.fenced), and restoration's progress
-	// per task and store (see RestoreListener). Default:
+	// strata.records.skipped, strata.records.failed, strata.records.dropped,
+	// strata.commits, strata.standby.records, strata.fenced,
+	// strata.worker.resets), and restoration's progress per task and store
+	// (see RestoreListener). Default:
 	// otel.GetMeterProvider(), the global provider, which is a no-op
 	// unless the program installs one.
 	MeterProvider metric.MeterProvider
