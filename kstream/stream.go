@@ -142,10 +142,11 @@ func (p *mapValuesProc[K, V, V2]) Process(r topology.Record[K, V]) error {
 }
 
 // To writes the stream to topic, a terminal operation. Records keep their
-// timestamps and headers. Keys and values are encoded with the stream's
-// serdes where they are known, else with serde.Default for their types
-// (string, []byte, int32, int64, float64, bool); for other types give serdes
-// with [WithSerdes], or Build fails naming the sink. The partition is picked
+// timestamps and headers. Keys and values are encoded with the serdes given
+// with [WithSerdes], else the stream's where they are known, else the
+// builder's serde for their types (topology.RegisterSerde, else
+// serde.Default's for string, []byte, int32, int64, float64, bool); a type
+// without one fails Build, naming the type and the sink. The partition is picked
 // by murmur2 of the encoded key, as Kafka's producers do (records with a nil
 // key go round-robin), unless [WithPartitioner] picks it.
 //

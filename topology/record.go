@@ -17,7 +17,10 @@ import (
 // keys or values, and a sink writes a marked key or value as null whatever
 // its serde would make of the zero value. A record with a null value is a
 // tombstone: it deletes its key from tables and compacted topics. Make one
-// with [Tombstone]; test for one with IsTombstone.
+// with [Tombstone]; test for one with IsTombstone. [NullKey] makes a key
+// null, HasNullKey tests for one. [WithKey], [WithValue] and
+// [WithKeyValue] make values, not nulls; the DSL's mappers keep a null
+// their function passes through (see package kstream).
 type Record[K, V any] struct {
 	Key   K
 	Value V
