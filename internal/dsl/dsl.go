@@ -1,6 +1,8 @@
 // Package dsl is the core shared by Strata's DSL packages (kstream, ktable,
 // join, window): the typed handle on a topology node that kstream.Stream and
-// ktable.Table are defined on.
+// ktable.Table are defined on, the one Option type the three packages'
+// options are (options.go), and the lookup of the serdes an operation
+// writes with (SerdeOr and its kin, which fall back to the builder's).
 //
 // kstream.Stream[K, V] is declared as dsl.Stream[K, V], and ktable.Table[K, V]
 // as dsl.Table[K, V], so Strata's packages convert between them for free,
