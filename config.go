@@ -336,11 +336,12 @@ type Config struct {
 	// MeterProvider receives the app's OpenTelemetry metrics, under the
 	// instrumentation scope "github.com/strata-go/strata": the counters
 	// of Metrics, with the attribute "application" (strata.records.processed,
-	// strata.records.skipped, strata.records.dropped, strata.commits,
-	// strata.standby.records, strata.fenced, strata.state.rebuilt), and
-	// restoration's progress per task and store (see RestoreListener).
-	// Default: otel.GetMeterProvider(), the global provider, which is a
-	// no-op unless the program installs one.
+	// strata.records.skipped, strata.records.failed, strata.records.dropped,
+	// strata.commits, strata.standby.records, strata.fenced,
+	// strata.worker.resets, strata.state.rebuilt), and restoration's
+	// progress per task and store (see RestoreListener). Default:
+	// otel.GetMeterProvider(), the global provider, which is a no-op
+	// unless the program installs one.
 	MeterProvider metric.MeterProvider
 
 	// ReplicationFactor of the internal topics the app creates

@@ -1,7 +1,10 @@
 // Package strata runs stream-processing topologies on Kafka.
 //
-// A topology is built with the DSL in packages kstream (and, as they land,
-// ktable, window and join) or with the processor API in package topology,
+// A topology is built with the DSL in packages kstream (streams), ktable
+// (tables, grouping, aggregations, windowed aggregations, suppression),
+// window (window specs and windowed keys) and join (stream and table
+// joins), or with the processor API in package topology, with the serdes
+// of its types registered once on the builder (topology.RegisterSerde),
 // tested in memory with package testutil, and deployed with an [App]:
 //
 //	app, err := strata.New(top, strata.Config{

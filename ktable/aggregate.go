@@ -50,10 +50,6 @@ func aggregate[K, V, VA any](g *GroupedStream[K, V], op string, start func(K, V)
 		storeName = b.NewName("KSTREAM-AGGREGATE-STATE-STORE-")
 	}
 	vs := dsl.SerdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
-	if vs == nil {
-		var va VA
-		b.Fail(fmt.Errorf("%s: no serde for aggregate type %T; pass ktable.WithValueSerde", op, va))
-	}
 	in := g.input(storeName)
 	procName := b.NewName("KSTREAM-AGGREGATE-")
 	if g.keySerde != nil && vs != nil {

@@ -129,10 +129,6 @@ func aggregateSessions[K, V, VA any](ss *SessionWindowedStream[K, V], op string,
 		storeName = b.NewName("KSTREAM-AGGREGATE-STATE-STORE-")
 	}
 	vs := dsl.SerdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
-	if vs == nil {
-		var va VA
-		b.Fail(fmt.Errorf("%s: no serde for aggregate type %T; pass ktable.WithValueSerde", op, va))
-	}
 	in := g.input(storeName)
 	procName := b.NewName("KSTREAM-AGGREGATE-")
 	gap, grace := ss.windows.InactivityGap.Milliseconds(), ss.windows.Grace.Milliseconds()
@@ -152,7 +148,7 @@ func aggregateSessions[K, V, VA any](ss *SessionWindowedStream[K, V], op string,
 			addProgressStore(b, storeName, procName, o.storeOpts)
 		}
 	}
-	return newTable(b, procName, ks, vs, "")
+	return closingAfter(newTable(b, procName, ks, vs, ""), truncMillis(ss.windows.InactivityGap)+truncMillis(ss.windows.Grace))
 }
 
 // sessionAggProc aggregates records into session windows, as Kafka Streams'
