@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/strata-go/strata/internal/engine"
+	"github.com/strata-go/strata/internal/kv"
 	"github.com/strata-go/strata/topology"
 )
 
@@ -170,6 +171,12 @@ type runner struct {
 	// polled since the last commit. Both are used by the poll loop only.
 	inTxn  bool
 	polled int
+	// processed reports records processed since the last commit: their
+	// offsets are the next commit's. Used by the poll loop only.
+	processed bool
+	// waitingSince is when tasks began to wait for a lagging input
+	// (zero while none waits); past maxTaskWait they process anyway.
+	waitingSince time.Time
 	// rebalanced is set by rebalance callbacks under exactly-once: the
 	// session then aborts its next transaction, so the loop resets it
 	// before doing any work.
@@ -249,6 +256,11 @@ type runner struct {
 	// (appstate.go).
 	inRebalance     bool
 	reportedRunning bool
+	// leave makes release send LeaveGroup for the worker's static
+	// member once its client closed; joining is set while the worker
+	// waits for an assignment (static.go).
+	leave   bool
+	joining atomic.Bool
 }
 
 // newRunner sets worker index up, short of joining the group (see join).
@@ -376,13 +388,15 @@ func (r *runner) join(ctx context.Context) error {
 		// in package engine).
 		kgo.KeepControlRecords(),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		kgo.OnPartitionsAssigned(r.onAssigned),
-		kgo.OnPartitionsRevoked(r.onRevoked),
-		kgo.OnPartitionsLost(r.onLost),
+		kgo.OnPartitionsAssigned(r.assigned),
+		kgo.OnPartitionsRevoked(r.revoked),
+		kgo.OnPartitionsLost(r.lost),
 		// A rebalance waiting for the open transaction asks the loop
 		// to commit it now rather than at the end of CommitInterval.
 		kgo.OnPartitionsCallbackBlocked(func(context.Context, *kgo.Client) { r.rebalanceWaits.Store(true) }),
 	)
+	opts = append(opts, r.staticMember()...) // static.go
+	r.joinPending()
 	if a.cfg.Guarantee == ExactlyOnce {
 		// The transaction timeout comes first, so that
 		// Config.ClientOptions can change it.
@@ -427,6 +441,9 @@ func (r *runner) join(ctx context.Context) error {
 // the workers share is released by Run once all have stopped.
 func (r *runner) release() error {
 	r.closeClient(r.cl)
+	if r.cl != nil && r.leave {
+		r.leaveGroup()
+	}
 	if r.restoreClient != nil {
 		r.restoreClient.Close()
 	}
@@ -496,6 +513,8 @@ func (r *runner) checkSources(ctx context.Context, sources []string) error {
 func (r *runner) run(ctx context.Context) error {
 	r.log.Info("starting", "guarantee", r.cfg.Guarantee, "commit_interval", r.cfg.CommitInterval)
 	r.lastCommit = time.Now()
+	stopWatch := r.watchPartitions(ctx)
+	defer stopWatch()
 	for {
 		if r.crashing() {
 			return r.crashed()
@@ -503,12 +522,22 @@ func (r *runner) run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return r.shutdown()
 		}
+		if err := r.inst.partitions.changed(); err != nil {
+			r.log.Error("stopping", "err", err) // partitions.go
+			return errors.Join(err, r.shutdown())
+		}
 		// While tasks restore, the restore client's poll is where the
 		// loop waits; the group's poll only takes what is buffered
-		// (PollRecords without a context).
+		// (PollRecords without a context). A poll that returns nothing
+		// does not hold rebalances back, so then a poll with a
+		// cancelled context does: from here until the loop allows it,
+		// no rebalance callback runs (see abortTransaction).
 		var fetches kgo.Fetches
 		if r.restoringCount.Load() > 0 {
 			fetches = r.cl.PollRecords(nil, r.cfg.MaxPollRecords)
+			if len(fetches) == 0 {
+				fetches = r.cl.PollRecords(cancelled, 0)
+			}
 		} else {
 			pctx, cancel := context.WithTimeout(ctx, r.cfg.PollTimeout)
 			fetches = r.cl.PollRecords(pctx, r.cfg.MaxPollRecords)
@@ -550,18 +579,18 @@ func (r *runner) run(ctx context.Context) error {
 			r.mu.Unlock()
 			return r.crashed()
 		}
+		if err == nil {
+			err = r.enforceWaiting()
+		}
 		// Cancelling ctx asks for a clean stop, which commits: it must
 		// not cut a commit short.
 		waits := r.rebalanceWaits.Swap(false)
 		due := time.Since(r.lastCommit) >= r.cfg.CommitInterval
-		// An exactly-once commit processes what waiting tasks hold
-		// (commitTransaction); while one waits for a lagging input,
-		// the commit is put off, by up to maxCommitDefer.
-		if due && r.eos && !waits && time.Since(r.lastCommit) < r.cfg.CommitInterval+maxCommitDefer && r.waiting() {
-			due = false
-		}
 		if err == nil && (due || waits && r.txnOpen()) {
 			err = r.commit()
+		}
+		if errors.Is(err, kv.ErrCorrupt) {
+			err = r.recoverCorruption(ctx, err)
 		}
 		open := r.txnOpen()
 		r.updateState()
@@ -583,9 +612,17 @@ func (r *runner) run(ctx context.Context) error {
 }
 
 // txnOpen reports whether, under exactly-once, work was done since the last
-// commit: records polled or output produced, which the next transaction
-// commit covers.
-func (r *runner) txnOpen() bool { return r.eos && (r.inTxn || r.polled > 0) }
+// commit: records polled, processed or output produced, which the next
+// transaction commit covers.
+func (r *runner) txnOpen() bool { return r.eos && (r.inTxn || r.polled > 0 || r.processed) }
+
+// cancelled is a context that is done: a poll with it holds rebalances
+// back at once, taking no record.
+var cancelled = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
 
 // process hands fetched records to their tasks and processes them. Fetch
 // errors that waiting cures (the brokers unreachable, a group session being
@@ -648,26 +685,47 @@ func (r *runner) process(fetches kgo.Fetches) error {
 func (r *runner) processWith(t *engine.Task, process func() error) error {
 	before, dropped, failed := t.Metrics.Processed, t.Metrics.DroppedRecords, t.Metrics.FailedRecords
 	err := process()
+	if t.Metrics.Processed != before || t.Metrics.FailedRecords != failed {
+		r.processed = true
+	}
 	r.app.metrics.processed.Add(t.Metrics.Processed - before)
 	r.app.metrics.dropped.Add(t.Metrics.DroppedRecords - dropped)
 	r.app.metrics.failed.Add(t.Metrics.FailedRecords - failed)
 	return err
 }
 
-// maxCommitDefer bounds how long an exactly-once commit waits, past its
-// interval, for tasks waiting on lagging inputs; then they process what
-// they hold.
-const maxCommitDefer = 5 * time.Second
+// maxTaskWait bounds how long tasks hold their records back for a lagging
+// input (Config.MaxTaskIdle); then they process what they hold, as Kafka
+// Streams' enforced processing does.
+const maxTaskWait = 5 * time.Second
 
-// waiting reports whether a task holds back buffered records for a lagging
-// input (Config.MaxTaskIdle). Called with mu held.
-func (r *runner) waiting() bool {
+// enforceWaiting processes what tasks hold for a lagging input once they
+// have waited maxTaskWait. Called with mu held.
+func (r *runner) enforceWaiting() error {
+	var waiting []*engine.Task
 	for _, t := range r.tasks {
 		if t.Buffered() > 0 && t.Waiting() {
-			return true
+			waiting = append(waiting, t)
 		}
 	}
-	return false
+	switch {
+	case len(waiting) == 0:
+		r.waitingSince = time.Time{}
+		return nil
+	case r.waitingSince.IsZero():
+		r.waitingSince = time.Now()
+		return nil
+	case time.Since(r.waitingSince) < maxTaskWait:
+		return nil
+	}
+	r.waitingSince = time.Time{}
+	for _, t := range waiting {
+		r.log.Info("a task waited long for a lagging input; processing what it holds", "task", t.ID.String(), "waited", maxTaskWait)
+		if err := r.processWith(t, t.ProcessAllNow); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // punctuate fires due wall-clock punctuations in every task.
@@ -794,6 +852,7 @@ func (r *runner) shutdown() error {
 	}
 	err = errors.Join(err, r.closeTasks(ctx, nil, err == nil), r.closeStandbys(true))
 	r.mu.Unlock()
+	r.leave = r.leaveOnStop()
 	err = errors.Join(err, r.release())
 	if err != nil {
 		r.log.Error("shutdown", "err", err)
@@ -805,8 +864,9 @@ func (r *runner) shutdown() error {
 
 // crashed is a stop without any of a clean stop's work, for tests: no
 // flush, no commit, no checkpoint; an open transaction is left to the
-// brokers. Close still tells the group the member left, as the broker's
-// session timeout would later.
+// brokers. The static member then leaves the group by its instance ID
+// (leaveGroup), as the broker's session timeout would make it later, so
+// that crash tests need not wait for that.
 func (r *runner) crashed() error {
 	r.mu.Lock()
 	r.failed, r.stopped = true, true
@@ -818,6 +878,7 @@ func (r *runner) crashed() error {
 	r.closeStandbys(false)
 	clear(r.tasks)
 	clear(r.inputs)
+	r.leave = true
 	r.mu.Unlock()
 	r.release()
 	r.log.Warn("crashed (test hook)")
@@ -856,6 +917,7 @@ func (r *runner) abort(cause error) error {
 	// theirs, a batch half applied.
 	closeErr = errors.Join(closeErr, r.closeTasks(context.Background(), nil, false), r.closeStandbys(false))
 	r.mu.Unlock()
+	r.leave = r.leaveOnStop()
 	closeErr = errors.Join(closeErr, r.release())
 	r.log.Error("stopped on error", "err", cause)
 	return errors.Join(cause, closeErr)

@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel"
@@ -59,7 +61,9 @@ type Config struct {
 	// characters, as Kafka topic names allow.
 	ApplicationID string
 
-	// Brokers are the seed brokers, host:port. Required.
+	// Brokers are the seed brokers, each "host:port" with a port from 1
+	// to 65535 ("[::1]:9092" for an IPv6 address), checked by New.
+	// Required.
 	Brokers []string
 
 	// Guarantee selects at-least-once (the default) or exactly-once
@@ -79,12 +83,40 @@ type Config struct {
 	Guarantee Guarantee
 
 	// InstanceID identifies this instance among the application's
-	// instances; under exactly-once worker 0's transactional ID is
+	// instances. Keep it stable across restarts of one instance, and
+	// unique among the instances running at once: ASCII letters,
+	// digits, '.', '_' and '-', at most 240 characters. Default: the
+	// host name and a hash of the absolute StateDir.
+	//
+	// Set, it makes each worker a static member of the consumer group
+	// (Kafka's group.instance.id, KIP-345), with the group instance ID
+	// InstanceID (worker 0) or "<InstanceID>-<i>" (worker i). A restart
+	// within the group's session timeout then takes the stopped
+	// member's place and its tasks at once, without waiting for the
+	// session to expire, and without a rebalance where the coordinator
+	// sees no change (Kafka's, while the group is stable); after a clean
+	// stop the tasks' state is still on disk, checkpointed, and nothing
+	// is restored. The trade-off: a static member does not leave the
+	// group when it stops, even cleanly (its client sends no
+	// LeaveGroup), so the tasks of an instance that stops for good move
+	// to the others only when its session times out (45s, franz-go's
+	// default; kgo.SessionTimeout in ClientOptions sets it), and a
+	// rebalance that starts meanwhile waits for it as long. A worker
+	// that stops while the group rebalances leaves it, so as not to
+	// hold the rebalance up. Set LeaveGroupOnStop where an instance
+	// stops for good, to scale in. Two instances running with one
+	// InstanceID fence each other's membership.
+	//
+	// With the default, workers are dynamic members, as in Kafka Streams
+	// without group.instance.id, and leave the group as they stop: a
+	// host name can change with every deployment (a Kubernetes
+	// Deployment's pods), which would leave a static member behind each
+	// time, and stateless instances on one host may share the default.
+	//
+	// Under exactly-once worker 0's transactional ID is
 	// "<ApplicationID>-<InstanceID>" and worker i's
-	// "<ApplicationID>-<InstanceID>-<i>". Keep it stable across restarts
-	// of one instance, so that a restarted instance fences its
-	// predecessor. Default: the host name and a hash of the absolute
-	// StateDir.
+	// "<ApplicationID>-<InstanceID>-<i>", so that a restarted instance
+	// fences its predecessor's producer.
 	InstanceID string
 
 	// ApplicationServer is the "host:port" at which this instance serves
@@ -95,6 +127,17 @@ type Config struct {
 	// key lives (query.Instances, KeyMetadata) and forward a query there.
 	// Default "": the instance advertises no server.
 	ApplicationServer string
+	// LeaveGroupOnStop makes each worker's static member (see
+	// InstanceID) leave the consumer group, by a LeaveGroup request
+	// for its instance ID, when Run returns, cleanly or on an error,
+	// so that its tasks move to the other instances at once rather
+	// than when its session times out: for an instance stopping for
+	// good (scaling in), as Kafka Streams'
+	// KafkaStreams.close(CloseOptions.leaveGroup(true)) (KIP-812). The
+	// instance's next start joins as a new member, with a rebalance.
+	// Default false: a restart resumes the member. Dynamic members
+	// always leave.
+	LeaveGroupOnStop bool
 
 	// Workers is how many workers this instance runs, Kafka Streams'
 	// num.stream.threads. Each worker is a member of the consumer group
@@ -102,7 +145,8 @@ type Config struct {
 	// producer under exactly-once, and an equal share of CacheMaxBytes;
 	// the workers share the state directory, StateMemoryBytes and the
 	// metrics. Tasks are balanced over all members of the group, so a
-	// worker is as much a unit of parallelism as an instance. Default 1.
+	// worker is as much a unit of parallelism as an instance. Default 1;
+	// at most 256 (MaxWorkers).
 	Workers int
 
 	// StandbyReplicas is how many standby replicas of each stateful
@@ -132,11 +176,12 @@ type Config struct {
 	// it holds its buffered records back while one of its partitions has
 	// none buffered but is known to hold more (its fetched position is
 	// below the partition's last stable offset), so that a stream-table
-	// join sees a table update that precedes a stream record. Under
-	// exactly-once, whose commits cover every record polled, a commit
-	// is put off while a task waits, by up to 5s past CommitInterval,
-	// and then processes what the task holds. A negative
-	// value never holds a task back. Positive values, with which Kafka
+	// join sees a table update that precedes a stream record. Records
+	// held back are not committed (under either guarantee a commit
+	// covers what the tasks processed, not what was polled); a task
+	// that has waited 5s processes what it holds anyway, as Kafka
+	// Streams' enforced processing does. A negative value never holds a
+	// task back. Positive values, with which Kafka
 	// Streams also waits that long on partitions that are caught up, are
 	// not supported.
 	MaxTaskIdle time.Duration
@@ -250,9 +295,11 @@ type Config struct {
 
 	// StateDir is where persistent state stores keep their data, under
 	// StateDir/<ApplicationID>/<task>. An instance locks its directory:
-	// two instances on one machine need different StateDirs. Default:
-	// "strata" in os.TempDir(), as Kafka Streams defaults to
-	// /tmp/kafka-streams.
+	// two instances on one machine need different StateDirs. State found
+	// there that cannot be trusted (corrupt, or not matching its
+	// checkpoint) is wiped and restored from the changelogs (see
+	// Restoration in the package doc). Default: "strata" in os.TempDir(),
+	// as Kafka Streams defaults to /tmp/kafka-streams.
 	StateDir string
 
 	// StateMemoryBytes is the memory budget of Pebble state stores on
@@ -305,9 +352,10 @@ type Config struct {
 	// MeterProvider receives the app's OpenTelemetry metrics, under the
 	// instrumentation scope "github.com/strata-go/strata": the counters
 	// of Metrics, with the attribute "application" (strata.records.processed,
-	// strata.records.skipped, strata.records.dropped, strata.commits,
-	// strata.standby.records, strata.fenced), and restoration's progress
-	// per task and store (see RestoreListener). Default:
+	// strata.records.skipped, strata.records.failed, strata.records.dropped,
+	// strata.commits, strata.standby.records, strata.fenced,
+	// strata.worker.resets, strata.state.rebuilt), and restoration's
+	// progress per task and store (see RestoreListener). Default:
 	// otel.GetMeterProvider(), the global provider, which is a no-op
 	// unless the program installs one.
 	MeterProvider metric.MeterProvider
@@ -316,6 +364,10 @@ type Config struct {
 	// (changelogs). Default -1: the brokers' default.
 	ReplicationFactor int16
 
+	// instanceIDDefault is set by withDefaults when it derived
+	// InstanceID: workers are then dynamic group members.
+	instanceIDDefault bool
+
 	// ClientOptions are passed to every franz-go client the app creates,
 	// for TLS, SASL, client IDs and tuning. Strata's own options come
 	// after them and win where they overlap: the consumer group, the
@@ -323,6 +375,16 @@ type Config struct {
 	// and the isolation level are not configurable this way.
 	ClientOptions []kgo.Opt
 }
+
+// maxInstanceID bounds the length of Config.InstanceID, so that a worker's
+// group instance ID, "<InstanceID>-<i>", stays within the 249 characters
+// Kafka allows.
+const maxInstanceID = 240
+
+// MaxWorkers bounds Config.Workers. Each worker holds its own Kafka
+// client, group membership and goroutine; more than this on one instance
+// is a mistake rather than a deployment (run more instances instead).
+const MaxWorkers = 256
 
 const (
 	defaultCacheMaxBytes  = 10 << 20
@@ -351,8 +413,8 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("Brokers", "at least one seed broker is required")
 	}
 	for i, b := range c.Brokers {
-		if b == "" {
-			return bad(fmt.Sprintf("Brokers[%d]", i), "must not be empty")
+		if err := checkBroker(b); err != nil {
+			return bad(fmt.Sprintf("Brokers[%d]", i), "%v", err)
 		}
 	}
 	switch {
@@ -424,9 +486,15 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("Workers", "must be at least 1, got %d", c.Workers)
 	case c.Workers == 0:
 		c.Workers = 1
+	case c.Workers > MaxWorkers:
+		return bad("Workers", "must be at most %d, got %d; run more instances instead", MaxWorkers, c.Workers)
 	}
 	if c.InstanceID == "" {
 		c.InstanceID = defaultInstanceID(c.StateDir)
+		c.instanceIDDefault = true
+	}
+	if len(c.InstanceID) > maxInstanceID {
+		return bad("InstanceID", "is %d characters long; at most %d are allowed", len(c.InstanceID), maxInstanceID)
 	}
 	if err := checkServer(c.ApplicationServer); err != nil {
 		return bad("ApplicationServer", "%v", err)
@@ -475,6 +543,7 @@ func defaultInstanceID(stateDir string) string {
 		}
 		clean = append(clean, r)
 	}
+	clean = clean[:min(len(clean), maxInstanceID-9)] // room for the hash
 	abs, err := filepath.Abs(stateDir)
 	if err != nil {
 		abs = stateDir
@@ -487,6 +556,28 @@ func defaultInstanceID(stateDir string) string {
 func (c Config) deadLetters() bool {
 	return c.OnBadRecord == topology.BadRecordDeadLetter || c.OnProcessingError == topology.BadRecordDeadLetter ||
 		c.OnProductionError == topology.BadRecordDeadLetter
+}
+
+// checkBroker checks that addr is a seed broker address, "host:port" with a
+// numeric port from 1 to 65535, an IPv6 host in brackets.
+func checkBroker(addr string) error {
+	if addr == "" {
+		return errors.New("must not be empty")
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (an IPv6 address in brackets, [::1]:9092): %w", addr, err)
+	}
+	if host == "" {
+		return fmt.Errorf("%q has no host", addr)
+	}
+	if strings.ContainsFunc(host, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == '/' }) {
+		return fmt.Errorf("%q: host %q is not a host name or address", addr, host)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("%q: port %q is not a number from 1 to 65535", addr, port)
+	}
+	return nil
 }
 
 // checkTopicName checks name against Kafka's rules for topic names, with at

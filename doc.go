@@ -1,7 +1,10 @@
 // Package strata runs stream-processing topologies on Kafka.
 //
-// A topology is built with the DSL in packages kstream (and, as they land,
-// ktable, window and join) or with the processor API in package topology,
+// A topology is built with the DSL in packages kstream (streams), ktable
+// (tables, grouping, aggregations, windowed aggregations, suppression),
+// window (window specs and windowed keys) and join (stream and table
+// joins), or with the processor API in package topology, with the serdes
+// of its types registered once on the builder (topology.RegisterSerde),
 // tested in memory with package testutil, and deployed with an [App]:
 //
 //	app, err := strata.New(top, strata.Config{
@@ -50,6 +53,29 @@
 // standby replicas); a task without an owner goes preferably to the instance
 // whose state of it is the least behind.
 //
+// # Group membership
+//
+// With Config.InstanceID set, each worker is a static member of the
+// consumer group (Kafka's group.instance.id): a restart within the group's
+// session timeout takes the stopped member's place, and its tasks, at once,
+// and after a clean stop restores nothing. A static member does not leave
+// the group when it stops, so the tasks of an instance that stops for good
+// move to the others only when its session times out, unless
+// Config.LeaveGroupOnStop is set (to scale in); a worker that stops while
+// the group rebalances leaves it anyway, so as not to hold the rebalance
+// up. Without InstanceID, workers are dynamic members, which leave the group
+// as they stop.
+//
+// # Partition counts
+//
+// Tasks, their state and co-partitioning are laid out by the partition
+// counts of the topics an App reads, as they are when it starts. A running
+// App looks them up every 30 seconds, and when one changed (partitions
+// were added to a source topic), Run stops its workers cleanly and returns
+// an error wrapping ErrPartitionsChanged that names the topic and both
+// counts. Strata does not move state between partitions: to use the new
+// count, reset the application or deploy it under a new ApplicationID.
+//
 // # Restoration
 //
 // A task's stores are restored from their changelogs, from the offsets its
@@ -60,6 +86,24 @@
 // tasks nor the group's rebalances. Restoration is reported to
 // Config.RestoreListener, logged, and measured as OpenTelemetry metrics on
 // Config.MeterProvider.
+//
+// Local state is a cache of the changelogs, and state that cannot be
+// trusted is never used: it is wiped and restored from the beginning of the
+// changelogs. That is state whose checkpoint cannot be read; whose Pebble
+// database fails to open, or reports corruption (a file missing, truncated
+// or garbled, a checksum mismatch); and whose database does not match its
+// checkpoint: a checkpoint is written into the database too, in the same
+// atomic write as the last of the data it covers, and at the next open the
+// two must agree, so a database that lost its files, or an empty one in
+// their place, is caught. A store read that finds corruption while a task
+// runs rebuilds the task's state the same way, and the records since the
+// last commit are processed again: under exactly-once the open transaction
+// aborts; under at-least-once the task's input is rewound to its committed
+// offsets, so some records may count twice, none is lost. Each rebuild is
+// logged at WARN and counted in Metrics.StateRebuilds. A task with a
+// persistent store that has no changelog cannot be rebuilt: it fails with
+// an error naming the store. Standby replicas and global stores get the
+// same checks when they open.
 //
 // # Standby replicas
 //
@@ -147,9 +191,10 @@
 // # Observability
 //
 // App.Metrics returns the App's counters: records processed, skipped and
-// dropped, commits, standby and restored records, fencings. The same
-// counters, and restoration's progress per task and store, are reported as
-// OpenTelemetry metrics to Config.MeterProvider. Config.Logger receives the
-// runtime's structured log: assignments, restorations, commits that fail,
-// records skipped or dropped, and why a worker stopped.
+// dropped, commits, standby and restored records, fencings, state rebuilds.
+// The same counters, and restoration's progress per task and store, are
+// reported as OpenTelemetry metrics to Config.MeterProvider. Config.Logger
+// receives the runtime's structured log: assignments, restorations, state
+// rebuilds, commits that fail, records skipped or dropped, and why a worker
+// stopped.
 package strata

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/strata-go/strata/internal/engine"
 )
@@ -27,25 +28,23 @@ func (r *runner) begin() error {
 
 // commitTransaction commits the open transaction: stores flush their cached
 // updates into it, the output is acknowledged, the production-error policy
-// looks at what failed, then the session adds the offsets of every record
-// polled since the last commit and commits. If the commit fails (a
-// rebalance or fencing got in the way, or output failed), the transaction
-// aborts and the tasks' local state, which may hold its writes, is rolled
-// back. If its end is unknown (the brokers did not answer within ctx), it
-// is aborted with a new bound, and if that fails too, the worker resets.
+// looks at what failed, then the offsets of what the tasks processed are
+// added and the transaction commits. If the commit fails (a rebalance or
+// fencing got in the way, or output failed), the transaction aborts and the
+// tasks' local state, which may hold its writes, is rolled back. If its end
+// is unknown (the brokers did not answer within ctx), it is aborted with a
+// new bound, and if that fails too, the worker resets.
+//
+// The offsets committed are the tasks' (CommittableOffsets: the first
+// record each has not processed), not the positions the consumer polled up
+// to, which franz-go's session would commit: a task may hold polled
+// records back (waiting for a lagging input, or for a record's due time),
+// and those must not be committed unprocessed. The session's offset commit
+// request is rewritten to say so (kgo.PreTxnCommitFnContext); after an
+// abort the consumer is rewound to these offsets (rewind).
 func (r *runner) commitTransaction(ctx context.Context) error {
-	if !r.inTxn && r.polled == 0 {
+	if !r.txnOpen() {
 		return nil
-	}
-	// The session commits the offset of every record polled: a record a
-	// task holds back for a lagging input (Config.MaxTaskIdle) is
-	// processed now, or it would be committed unprocessed.
-	for _, t := range r.tasks {
-		if t.Buffered() > 0 {
-			if err := r.processWith(t, t.ProcessAllNow); err != nil {
-				return err
-			}
-		}
 	}
 	for _, t := range r.tasks {
 		if err := t.FlushStores(); err != nil {
@@ -75,9 +74,13 @@ func (r *runner) commitTransaction(ctx context.Context) error {
 		}
 		return r.rollback()
 	}
-	committed, err := r.sess.End(ctx, kgo.TryCommit)
+	offsets := r.processedOffsets()
+	committed, err := r.sess.End(kgo.PreTxnCommitFnContext(ctx, func(req *kmsg.TxnOffsetCommitRequest) error {
+		setTxnOffsets(req, offsets)
+		return nil
+	}), kgo.TryCommit)
 	if err == nil {
-		r.inTxn, r.polled = false, 0
+		r.inTxn, r.polled, r.processed = false, 0, false
 	}
 	if err != nil {
 		if isFenced(err) {
@@ -94,10 +97,80 @@ func (r *runner) commitTransaction(ctx context.Context) error {
 	}
 	r.lastCommit = time.Now()
 	r.app.metrics.commits.Add(1)
-	committedOffsets := r.cl.CommittedOffsets()
+	for topic, ps := range offsets {
+		for p, eo := range ps {
+			r.committed[topicPartition{topic, p}] = eo.Offset
+		}
+	}
+	committedOffsets := r.committedOffsets()
 	r.prunePoisoned(committedOffsets)
 	r.purgeRepartition(ctx, func() map[string]map[int32]kgo.EpochOffset { return committedOffsets })
 	return nil
+}
+
+// processedOffsets returns, for each input partition of the active tasks,
+// the offset of the first record not processed, where it moved since the
+// last commit. Called with mu held.
+func (r *runner) processedOffsets() map[string]map[int32]kgo.EpochOffset {
+	offsets := map[string]map[int32]kgo.EpochOffset{}
+	for _, t := range r.tasks {
+		for topic, off := range t.CommittableOffsets() {
+			tp := topicPartition{topic, t.ID.Partition}
+			if last, ok := r.committed[tp]; ok && last == off {
+				continue
+			}
+			if offsets[topic] == nil {
+				offsets[topic] = map[int32]kgo.EpochOffset{}
+			}
+			offsets[topic][t.ID.Partition] = kgo.EpochOffset{Epoch: -1, Offset: off}
+		}
+	}
+	return offsets
+}
+
+// setTxnOffsets makes req, a transaction's offset commit, commit offsets:
+// the partitions franz-go put in it (those polled) are replaced by those
+// the tasks processed. Topic IDs are kept where franz-go knew them.
+func setTxnOffsets(req *kmsg.TxnOffsetCommitRequest, offsets map[string]map[int32]kgo.EpochOffset) {
+	ids := make(map[string][16]byte, len(req.Topics))
+	for _, t := range req.Topics {
+		ids[t.Topic] = t.TopicID
+	}
+	req.Topics = req.Topics[:0]
+	for topic, ps := range offsets {
+		rt := kmsg.NewTxnOffsetCommitRequestTopic()
+		rt.Topic, rt.TopicID = topic, ids[topic]
+		for p, eo := range ps {
+			rp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+			rp.Partition, rp.Offset, rp.LeaderEpoch = p, eo.Offset, eo.Epoch
+			rp.Metadata = &req.MemberID
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		req.Topics = append(req.Topics, rt)
+	}
+}
+
+// rewind moves the consumer of parts back to the offsets this worker last
+// committed, after a transaction aborted: franz-go rewinds to the
+// positions it polled up to at the last commit, past records the tasks
+// held back then, which the rolled-back tasks no longer hold. Partitions
+// this worker has not committed since they were assigned need nothing:
+// franz-go's position is the group's committed offset.
+func (r *runner) rewind(parts map[string][]int32) {
+	set := map[string]map[int32]kgo.EpochOffset{}
+	for topic, ps := range parts {
+		for _, p := range ps {
+			if off, ok := r.committed[topicPartition{topic, p}]; ok {
+				if set[topic] == nil {
+					set[topic] = map[int32]kgo.EpochOffset{}
+				}
+				set[topic][p] = kgo.EpochOffset{Epoch: -1, Offset: off}
+			}
+		}
+	}
+	if len(set) > 0 {
+		r.cl.SetOffsets(set)
+	}
 }
 
 // endFailed handles a transaction whose end failed with cause, other than
@@ -135,7 +208,7 @@ func (r *runner) abortTransaction() error {
 	}
 	ctx, cancel := r.commitContext()
 	defer cancel()
-	r.inTxn, r.polled = false, 0
+	r.inTxn, r.polled, r.processed = false, 0, false
 	_, err := r.sess.End(ctx, kgo.TryAbort)
 	r.output.take()
 	if err != nil {
@@ -161,6 +234,7 @@ func (r *runner) rollback() error {
 			dirs = append(dirs, d)
 		}
 	}
+	r.rewind(assigned)
 	err := r.closeTasks(ctx, nil, false)
 	for _, d := range dirs {
 		err = errors.Join(err, os.RemoveAll(d))
@@ -181,7 +255,7 @@ func (r *runner) resetSession() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	open := r.txnOpen()
-	r.inTxn, r.polled = false, 0
+	r.inTxn, r.polled, r.processed = false, 0, false
 	ctx, cancel := r.commitContext()
 	defer cancel()
 	_, err := r.sess.End(ctx, kgo.TryAbort)

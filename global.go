@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -95,9 +94,10 @@ func startGlobal(ctx context.Context, a *App, state engine.StateConfig, log *slo
 	return g, nil
 }
 
-// open creates the global task and restores its stores. A checkpoint that
-// does not fit the topics (one was recreated, say) means the local state
-// cannot be trusted: it is wiped and restored from the beginning.
+// open creates the global task and restores its stores. Local state that
+// cannot be trusted (corrupt.go), for instance a checkpoint that does not
+// fit the topics (one was recreated, say), is wiped and restored from the
+// beginning.
 func (g *globalThread) open(ctx context.Context, state engine.StateConfig) error {
 	topics := g.app.top.GlobalTopics()
 	partitions, err := g.partitions(ctx, topics)
@@ -115,14 +115,9 @@ func (g *globalThread) open(ctx context.Context, state engine.StateConfig) error
 	if err == nil {
 		err = g.checkStart(start, ends)
 	}
-	if errors.Is(err, errStaleCheckpoint) {
-		g.log.Warn("global state does not match its topics; wiping and restoring it", "err", err)
-		err = g.task.Close()
-		if d := g.task.StateDir(); d != "" {
-			err = errors.Join(err, os.RemoveAll(d))
-		}
-		g.task = nil
-		if err == nil {
+	if errors.Is(err, errStaleCheckpoint) || errors.Is(err, errUntrusted) {
+		if err = g.app.wipeUntrusted(g.log, g.task, err); err == nil {
+			g.task = nil
 			start, err = g.createTask(partitions, state)
 			clear(start)
 		}
@@ -198,10 +193,13 @@ func (g *globalThread) createTask(partitions map[string]int, state engine.StateC
 		g.stores[topic] = t.StoreByName(g.app.top.GlobalStoreOf(topic))
 	}
 	if err := t.InitStores(); err != nil {
-		return nil, err
+		return nil, untrustedIfCorrupt(err)
 	}
 	cp, err := readCheckpoint(t.StateDir())
 	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errUntrusted, err)
+	}
+	if err := matchCheckpoint(t, cp); err != nil {
 		return nil, err
 	}
 	start := map[topicPartition]int64{}
@@ -384,14 +382,11 @@ func fetchError(fetches kgo.Fetches) error {
 // covers, so that the next start reads only what follows.
 func (g *globalThread) checkpoint() error {
 	g.lastCheckpoint = time.Now()
-	if err := g.task.FlushStorage(); err != nil {
-		return err
-	}
 	offsets := make(map[string]int64, len(g.next))
 	for tp, off := range g.next {
 		offsets[globalCheckpointKey(tp)] = off
 	}
-	if err := writeCheckpoint(g.task.StateDir(), offsets); err != nil {
+	if err := checkpointState(g.task, offsets); err != nil {
 		return fmt.Errorf("strata: global stores: %w", err)
 	}
 	return nil
@@ -449,7 +444,7 @@ func (g *globalThread) close(clean bool) error {
 	if clean && g.Err() == nil {
 		errs = append(errs, g.checkpoint())
 	}
-	errs = append(errs, g.task.Close())
+	errs = append(errs, g.app.closeState(g.log, g.task))
 	g.cl.Close()
 	return errors.Join(errs...)
 }

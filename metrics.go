@@ -30,8 +30,8 @@ type Metrics struct {
 	// while restoring them.
 	RestoredRecords int64
 	// DroppedRecords counts records operators dropped on purpose: null
-	// keys where a key is needed, records too late for their window.
-	// Each is also logged.
+	// keys where a key is needed, null values in stream aggregations,
+	// records too late for their window. Each is also logged.
 	DroppedRecords int64
 	// StandbyRecords counts changelog records applied to standby
 	// replicas (Config.StandbyReplicas).
@@ -45,11 +45,16 @@ type Metrics struct {
 	// because the old one could not be trusted (a transaction whose end
 	// is unknown after an outage, a fenced producer).
 	Resets int64
+	// StateRebuilds counts the times a task's, a standby task's or the
+	// global stores' local state could not be trusted (corrupt, or not
+	// matching its checkpoint) and was wiped, to be restored from the
+	// changelogs. Each is also logged at WARN.
+	StateRebuilds int64
 }
 
 // metrics are an App's counters, updated by its workers.
 type metrics struct {
-	processed, skipped, failed, commits, restored, dropped, standby, fenced, resets atomic.Int64
+	processed, skipped, failed, commits, restored, dropped, standby, fenced, resets, rebuilt atomic.Int64
 }
 
 // OpenTelemetry counters of an App, with the attribute "application" (the
@@ -62,11 +67,12 @@ var counters = []struct {
 	{"strata.records.processed", "{record}", "Input records processed.", func(m *metrics) *atomic.Int64 { return &m.processed }},
 	{"strata.records.skipped", "{record}", "Bad input records skipped by the BadRecordSkip or BadRecordDeadLetter policy.", func(m *metrics) *atomic.Int64 { return &m.skipped }},
 	{"strata.records.failed", "{record}", "Records a processor failed, or whose output could not be produced, that the OnProcessingError or OnProductionError policy skipped or dead-lettered.", func(m *metrics) *atomic.Int64 { return &m.failed }},
-	{"strata.records.dropped", "{record}", "Records operators dropped on purpose: null keys where a key is needed, records too late for their window.", func(m *metrics) *atomic.Int64 { return &m.dropped }},
+	{"strata.records.dropped", "{record}", "Records operators dropped on purpose: null keys where a key is needed, null values in stream aggregations, records too late for their window.", func(m *metrics) *atomic.Int64 { return &m.dropped }},
 	{"strata.commits", "{commit}", "Successful commits: offset commits under at-least-once, transactions under exactly-once.", func(m *metrics) *atomic.Int64 { return &m.commits }},
 	{"strata.standby.records", "{record}", "Changelog records applied to standby replicas.", func(m *metrics) *atomic.Int64 { return &m.standby }},
 	{"strata.fenced", "{fencing}", "Times a worker's transactional producer was fenced and the worker rejoined the group.", func(m *metrics) *atomic.Int64 { return &m.fenced }},
 	{"strata.worker.resets", "{reset}", "Times a worker dropped its uncommitted state and joined the group with a new Kafka client.", func(m *metrics) *atomic.Int64 { return &m.resets }},
+	{"strata.state.rebuilt", "{rebuild}", "Times local state that could not be trusted (corrupt, or not matching its checkpoint) was wiped and restored from the changelogs.", func(m *metrics) *atomic.Int64 { return &m.rebuilt }},
 }
 
 // observe registers the counters with mp, reporting m's values.
@@ -106,5 +112,6 @@ func (a *App) Metrics() Metrics {
 		StandbyRecords:  a.metrics.standby.Load(),
 		Fenced:          a.metrics.fenced.Load(),
 		Resets:          a.metrics.resets.Load(),
+		StateRebuilds:   a.metrics.rebuilt.Load(),
 	}
 }

@@ -61,6 +61,7 @@ func TestCountersExported(t *testing.T) {
 		"strata.commits":           m.Commits,
 		"strata.standby.records":   m.StandbyRecords,
 		"strata.fenced":            m.Fenced,
+		"strata.state.rebuilt":     m.StateRebuilds,
 	} {
 		if v, ok := got[name]; !ok || v != want {
 			t.Errorf("%s = %d (reported: %v), want %d", name, v, ok, want)

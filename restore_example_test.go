@@ -60,7 +60,7 @@ func ExampleConfig_meterProvider() {
 	// want records.
 	run := func(cfg strata.Config, want int, words ...string) {
 		for _, w := range words {
-			if err := cluster.Produce(ctx, &kgo.Record{Topic: "words", Key: []byte(w)}); err != nil {
+			if err := cluster.Produce(ctx, &kgo.Record{Topic: "words", Key: []byte(w), Value: []byte(w)}); err != nil {
 				log.Fatal(err)
 			}
 		}

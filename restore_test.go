@@ -243,8 +243,8 @@ func assertSnapshotsMatch(t *testing.T, seen, want map[string]int64) {
 	}
 }
 
-// rewindCheckpoint lowers the offset in one task's checkpoint by n and
-// returns the checkpoint's path.
+// rewindCheckpoint lowers the offset in one task's checkpoint by n, in its
+// file and in its database, and returns the checkpoint's path.
 func rewindCheckpoint(t *testing.T, stateDir string, n int64) string {
 	t.Helper()
 	path := filepath.Join(stateDir, "restore", "0_0", ".checkpoint")
@@ -261,8 +261,7 @@ func rewindCheckpoint(t *testing.T, stateDir string, n int64) string {
 	if _, err := fmt.Sscanf(lines[1], "%s %d", &topic, &off); err != nil {
 		t.Fatal(err)
 	}
-	out := fmt.Sprintf("%s\n%s %d\n", lines[0], topic, off-n)
-	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+	if err := strata.SetCheckpoint(filepath.Dir(path), map[string]int64{topic: off - n}); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -50,6 +50,10 @@ func TestScaleOutAndIn(t *testing.T) {
 	newApp := func(i int) *strata.App {
 		cfg := crashConfig(t, c, strata.ExactlyOnce, i)
 		cfg.ApplicationID = "scale"
+		// The newcomers stop for good: they leave the group, so that
+		// their tasks go back at once, not when their static members'
+		// sessions time out.
+		cfg.LeaveGroupOnStop = i > 0
 		app, err := strata.New(crashTopology(t, func() {}), cfg)
 		if err != nil {
 			t.Fatal(err)

@@ -174,18 +174,22 @@ func (r *runner) openPendingStandbys() {
 }
 
 // openStandby opens standby task id, whose directory this worker holds, and
-// starts tailing its changelogs from its checkpoint.
+// starts tailing its changelogs from its checkpoint. Local state that cannot
+// be trusted (corrupt.go) is wiped first: the standby starts from the
+// beginning.
 func (r *runner) openStandby(id engine.TaskID) error {
 	t, err := r.newTask(id, nil)
 	if err != nil {
 		return err
 	}
-	checkpoint, err := readCheckpoint(t.StateDir())
-	if err == nil {
-		err = r.prepareExactlyOnce(t, checkpoint)
-	}
-	if err == nil {
-		err = t.InitStores()
+	checkpoint, err := r.openState(t)
+	if errors.Is(err, errUntrusted) {
+		if err = r.app.wipeUntrusted(r.taskLog(t).With("standby", true), t, err); err == nil {
+			if t, err = r.newTask(id, nil); err != nil {
+				return err
+			}
+			checkpoint, err = map[string]int64{}, t.InitStores()
+		}
 	}
 	if err != nil {
 		return errors.Join(err, t.Close())
@@ -228,11 +232,9 @@ func (r *runner) closeStandby(id engine.TaskID, clean bool) error {
 	sb.client.RemoveConsumePartitions(parts)
 	var err error
 	if clean {
-		if err = st.task.FlushStorage(); err == nil {
-			err = writeCheckpoint(st.task.StateDir(), offsets)
-		}
+		err = checkpointState(st.task, offsets)
 	}
-	err = errors.Join(err, st.task.Close())
+	err = errors.Join(err, r.closeTask(st.task))
 	r.inst.dirs.unlock(id)
 	r.setPositions(id, nil)
 	if err != nil {

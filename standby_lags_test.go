@@ -23,29 +23,7 @@ import (
 // checkpoints of other task directories on disk.
 func TestLocalLags(t *testing.T) {
 	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in", Partitions: 3}}})
-	b := topology.NewBuilder()
-	state.AddKeyValueStore(b, "counts", serde.String(), serde.Int64())
-	topology.AddSource(b, "src", topology.Source[string, string]{Topics: []string{"in"}, KeySerde: serde.String(), ValueSerde: serde.String()})
-	topology.AddProcessor(b, "noop", func() topology.Processor[string, string, string, string] { return noop{} }, "src")
-	b.ConnectStores("noop", "counts")
-	top, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(top, Config{ApplicationID: "lags", Brokers: c.Addrs(), StateDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := openInstance(t.Context(), a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.close(false)
-	r, err := newRunner(t.Context(), a, in, 0, nil) // creates the changelog
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.release()
+	_, in, r := storeRunner(t, c, "lags")
 
 	// The changelog holds 10, 4 and 7 records in partitions 0, 1 and 2.
 	const changelog = "lags-counts-changelog"
@@ -84,6 +62,38 @@ func TestLocalLags(t *testing.T) {
 	if got := r.localLags(); !maps.Equal(got, want) {
 		t.Errorf("after closing: localLags() = %v, want %v", got, want)
 	}
+}
+
+// storeRunner sets up, for app appID on c, a worker that has not joined the
+// group, of a topology reading "in" into a no-op processor connected to the
+// persistent, logged store "counts" (its changelog is created). The
+// instance and worker are released at the end of the test.
+func storeRunner(t *testing.T, c *embedded.Cluster, appID string) (*App, *instance, *runner) {
+	t.Helper()
+	b := topology.NewBuilder()
+	state.AddKeyValueStore(b, "counts", serde.String(), serde.Int64())
+	topology.AddSource(b, "src", topology.Source[string, string]{Topics: []string{"in"}, KeySerde: serde.String(), ValueSerde: serde.String()})
+	topology.AddProcessor(b, "noop", func() topology.Processor[string, string, string, string] { return noop{} }, "src")
+	b.ConnectStores("noop", "counts")
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(top, Config{ApplicationID: appID, Brokers: c.Addrs(), StateDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := openInstance(t.Context(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.close(false) })
+	r, err := newRunner(t.Context(), a, in, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.release() })
+	return a, in, r
 }
 
 type noop struct{}

@@ -2,11 +2,13 @@ package strata
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -58,29 +60,37 @@ const checkpointFile = ".checkpoint"
 // by changelog topic. A missing file is an empty checkpoint.
 //
 // The format is one "topic offset" pair per line after a version line, so a
-// person can read it.
+// person can read it (encodeCheckpoint).
 func readCheckpoint(taskDir string) (map[string]int64, error) {
 	if taskDir == "" {
 		return map[string]int64{}, nil
 	}
 	path := filepath.Join(taskDir, checkpointFile)
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return map[string]int64{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoint %q: %w", path, err)
 	}
-	defer f.Close()
+	out, err := parseCheckpoint(data)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %q: %w", path, err)
+	}
+	return out, nil
+}
+
+// parseCheckpoint decodes what encodeCheckpoint encoded.
+func parseCheckpoint(data []byte) (map[string]int64, error) {
 	out := map[string]int64{}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	line := 0
 	for sc.Scan() {
 		line++
 		text := strings.TrimSpace(sc.Text())
 		if line == 1 {
 			if text != "strata-checkpoint 1" {
-				return nil, fmt.Errorf("checkpoint %q: unknown version line %q", path, text)
+				return nil, fmt.Errorf("unknown version line %q", text)
 			}
 			continue
 		}
@@ -90,14 +100,28 @@ func readCheckpoint(taskDir string) (map[string]int64, error) {
 		topic, off, ok := strings.Cut(text, " ")
 		n, err := strconv.ParseInt(off, 10, 64)
 		if !ok || err != nil || n < 0 {
-			return nil, fmt.Errorf("checkpoint %q line %d: want \"topic offset\", got %q", path, line, text)
+			return nil, fmt.Errorf("line %d: want \"topic offset\", got %q", line, text)
 		}
 		out[topic] = n
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read checkpoint %q: %w", path, err)
+		return nil, err
+	}
+	if line == 0 {
+		return nil, errors.New("empty")
 	}
 	return out, nil
+}
+
+// encodeCheckpoint is the text of a checkpoint of offsets: a version line,
+// then "topic offset" lines in topic order.
+func encodeCheckpoint(offsets map[string]int64) []byte {
+	var b bytes.Buffer
+	b.WriteString("strata-checkpoint 1\n")
+	for _, t := range slices.Sorted(maps.Keys(offsets)) {
+		fmt.Fprintf(&b, "%s %d\n", t, offsets[t])
+	}
+	return b.Bytes()
 }
 
 // writeCheckpoint replaces a task's checkpoint atomically.
@@ -108,19 +132,9 @@ func writeCheckpoint(taskDir string, offsets map[string]int64) error {
 	if err := os.MkdirAll(taskDir, 0o755); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
-	topics := make([]string, 0, len(offsets))
-	for t := range offsets {
-		topics = append(topics, t)
-	}
-	sort.Strings(topics)
-	var b strings.Builder
-	b.WriteString("strata-checkpoint 1\n")
-	for _, t := range topics {
-		fmt.Fprintf(&b, "%s %d\n", t, offsets[t])
-	}
 	path := filepath.Join(taskDir, checkpointFile)
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(tmp, encodeCheckpoint(offsets), 0o644); err != nil {
 		return fmt.Errorf("write checkpoint %q: %w", path, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -155,9 +154,9 @@ func (r *runner) initTask(t *engine.Task) error {
 }
 
 // openTask creates a task, opens its stores and plans their restoration,
-// which has begun when it returns. A checkpoint that does not fit the
-// changelog (the topic was recreated, for instance) means the local state
-// cannot be trusted: it is wiped and restored from the beginning.
+// which has begun when it returns. Local state that cannot be trusted
+// (corrupt.go), for instance a checkpoint that does not fit the changelog
+// (the topic was recreated), is wiped and restored from the beginning.
 func (r *runner) openTask(ctx context.Context, id engine.TaskID) (*restoration, error) {
 	if err := r.inst.dirs.lock(ctx, id); err != nil {
 		return nil, fmt.Errorf("strata: open task %s: wait for its state directory: %w", id, err)
@@ -168,20 +167,12 @@ func (r *runner) openTask(ctx context.Context, id engine.TaskID) (*restoration, 
 		return nil, err
 	}
 	var rs *restoration
-	checkpoint, err := readCheckpoint(t.StateDir())
+	checkpoint, err := r.openState(t)
 	if err == nil {
-		err = r.prepareExactlyOnce(t, checkpoint)
+		rs, err = r.planRestore(ctx, t, checkpoint)
 	}
-	if err == nil {
-		rs, err = r.restoreInto(ctx, t, checkpoint)
-	}
-	if errors.Is(err, errStaleCheckpoint) {
-		r.log.Warn("local state does not match its changelog; wiping and restoring it", "task", id.String(), "err", err)
-		err = t.Close()
-		if d := t.StateDir(); d != "" {
-			err = errors.Join(err, os.RemoveAll(d))
-		}
-		if err == nil {
+	if errors.Is(err, errUntrusted) || errors.Is(err, errStaleCheckpoint) {
+		if err = r.app.wipeUntrusted(r.taskLog(t), t, err); err == nil {
 			if t, err = r.createTask(id); err == nil {
 				rs, err = r.restoreInto(ctx, t, map[string]int64{})
 			}
@@ -245,7 +236,7 @@ func (r *runner) closeTasks(ctx context.Context, parts map[string][]int32, clean
 		errs = append(errs, r.checkpoint(ctx, closing))
 	}
 	for _, t := range closing {
-		errs = append(errs, t.Close())
+		errs = append(errs, r.closeTask(t))
 		r.inst.dirs.unlock(t.ID)
 		r.setActive(t.ID, false)
 		delete(r.tasks, t.ID)
@@ -298,13 +289,7 @@ func (r *runner) checkpoint(ctx context.Context, tasks []*engine.Task) error {
 		if len(offsets) == 0 {
 			continue
 		}
-		if err := t.FlushStorage(); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if err := writeCheckpoint(t.StateDir(), offsets); err != nil {
-			errs = append(errs, fmt.Errorf("strata: task %s: %w", t.ID, err))
-		}
+		errs = append(errs, checkpointState(t, offsets))
 	}
 	return errors.Join(errs...)
 }
@@ -322,13 +307,9 @@ func (r *runner) closeRestoring(parts map[string][]int32, clean bool) error {
 		}
 		r.stopRestore(rs)
 		if offsets := rs.restoredOffsets(); clean && len(offsets) > 0 && t.StateDir() != "" {
-			if err := t.FlushStorage(); err != nil {
-				errs = append(errs, err)
-			} else if err := writeCheckpoint(t.StateDir(), offsets); err != nil {
-				errs = append(errs, fmt.Errorf("strata: task %s: %w", id, err))
-			}
+			errs = append(errs, checkpointState(t, offsets))
 		}
-		errs = append(errs, t.Close())
+		errs = append(errs, r.closeTask(t))
 		r.inst.dirs.unlock(id)
 		r.setActive(id, false)
 		// A partition stays paused through its revocation.
@@ -387,7 +368,7 @@ func (r *runner) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[stri
 	// before it lets a rebalance proceed. Committing from this callback
 	// would deadlock the session, so state that is somehow uncommitted is
 	// closed without a checkpoint instead, to be wiped and restored.
-	if r.eos && (r.inTxn || r.polled > 0) {
+	if r.txnOpen() {
 		clean = false
 	} else if clean {
 		if err := r.commit(); err != nil {

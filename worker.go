@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/strata-go/strata/internal/engine"
 )
@@ -32,6 +33,11 @@ type instance struct {
 	stop appStop
 	// queries is what interactive queries read (queries.go).
 	queries *instanceQueries
+	// partitions records a change of a source topic's partition count
+	// (partitions.go).
+	partitions partitionWatch
+	// joining counts the workers waiting for an assignment (static.go).
+	joining atomic.Int32
 }
 
 // openInstance takes what the workers share, and restores the global

@@ -64,7 +64,7 @@ func main() {
 	flag.BoolVar(&cfg.warmup, "warmup", true, "run the first selected scenario once, unreported, before measuring: a process's first run is slower while its heap grows")
 	flag.IntVar(&cfg.maxPoll, "maxpoll", 0, "the Strata apps' Config.MaxPollRecords (default: Strata's default)")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	results, err := run(ctx, cfg)
 	if err != nil {

@@ -1,14 +1,20 @@
 // Package deadletter defines Strata's dead-letter records and reads and
 // replays them.
 //
-// With the policy topology.BadRecordDeadLetter, an input record that cannot
-// be deserialized (or whose timestamp is invalid) is not processed: it is
-// written, as it was read, to the application's dead-letter topic
-// (strata.Config.DeadLetterTopic, default "<ApplicationID>-dead-letter"),
-// with headers saying where it came from and why it failed. Under
-// exactly-once the dead-letter record is part of the transaction that
-// commits the input offset past it, so a bad record lands in the topic
-// exactly once.
+// With the policy topology.BadRecordDeadLetter, an input record the
+// application cannot handle is written, as it was read, to the
+// application's dead-letter topic (strata.Config.DeadLetterTopic, default
+// "<ApplicationID>-dead-letter"), with headers saying where it came from
+// and why it failed, and the application goes on. Three policies can say
+// so, one per kind of failure ([ReasonDeserialization],
+// [ReasonProcessing], [ReasonProduction]): strata.Config.OnBadRecord for a
+// record whose key or value cannot be deserialized (or whose timestamp is
+// invalid), which is then not processed; Config.OnProcessingError for a
+// record a processor fails or panics on; and Config.OnProductionError for
+// a record whose output cannot be produced (too large for the brokers, for
+// instance). Under exactly-once the dead-letter record is part of the
+// transaction that commits the input offset past it, so a bad record lands
+// in the topic exactly once.
 //
 // The headers are those of Kafka Streams' dead-letter queue (KIP-1034), so
 // tools written for it read Strata's too:

@@ -268,3 +268,36 @@ func (r *running) stopped() error {
 func testContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), waitLimit)
 }
+
+// waitSpread waits until group is stable with members members, each
+// assigned some partition: a cooperative rebalance has moved what it
+// moves (the first rebalance after a member joins gives it nothing yet).
+func waitSpread(t *testing.T, c *embedded.Cluster, group string, members int) {
+	t.Helper()
+	ctx, cancel := testContext()
+	defer cancel()
+	var last string
+	for {
+		described, err := c.Admin().DescribeGroups(ctx, group)
+		if err == nil {
+			d := described[group]
+			busy := 0
+			for _, m := range d.Members {
+				if a, ok := m.Assigned.AsConsumer(); ok && len(a.Topics) > 0 {
+					busy++
+				}
+			}
+			if d.State == "Stable" && len(d.Members) == members && busy == members {
+				return
+			}
+			last = fmt.Sprintf("state %s, %d members, %d with partitions", d.State, len(d.Members), busy)
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("group %q never spread over %d members: %s", group, members, last)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

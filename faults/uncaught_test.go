@@ -117,6 +117,7 @@ func TestStopApplication(t *testing.T) {
 			waitCommitted(t, c, "stop-app", "in", func() error {
 				return errors.Join(runs[0].stopped(), runs[1].stopped())
 			})
+			waitSpread(t, c, "stop-app", 2)
 			fail.Store(true)
 			produce(t, c, keyedInput("in", 20, 20, nil)...)
 			began := time.Now()

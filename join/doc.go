@@ -11,6 +11,13 @@
 //   - table-table, on the primary key: Tables, TablesLeft, TablesOuter;
 //   - table-table on a foreign key (many-to-one): ForeignKey, ForeignKeyLeft.
 //
+// Options are those of kstream and ktable too (kstream.Option, ktable.Option
+// and join.Option are one type), so [Named] from any of the three names a
+// join. The serdes a join writes its stores and repartition topics with are
+// the ones given with [WithKeySerde], [WithValueSerdes] and
+// [WithResultSerde], else its inputs', else the builder's
+// (topology.RegisterSerde).
+//
 // Inputs whose key may have changed since they were read are repartitioned
 // first, and inputs that must be co-partitioned are checked when the app
 // starts: a join of topics with different partition counts fails with an

@@ -2,9 +2,9 @@ package join_test
 
 import (
 	"fmt"
-	"testing"
 	"time"
 
+	"github.com/strata-go/strata/internal/testkit"
 	"github.com/strata-go/strata/join"
 	"github.com/strata-go/strata/kstream"
 	"github.com/strata-go/strata/serde"
@@ -13,14 +13,8 @@ import (
 )
 
 // streamsExampleT stands in for the *testing.T that a test passes to
-// testutil.NewDriver, so that the examples can run the driver: it panics
-// where a test would fail.
-type streamsExampleT struct{ testing.TB }
-
-func (streamsExampleT) Helper()                           {}
-func (streamsExampleT) Cleanup(func())                    {}
-func (streamsExampleT) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
-func (streamsExampleT) Errorf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+// testutil.NewDriver, so that the examples can run the driver.
+type streamsExampleT = testkit.T
 
 // adsExample runs the impressions and clicks of an ad campaign, by ad ID,
 // through build's join and prints what it writes to "out".

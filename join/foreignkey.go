@@ -37,7 +37,7 @@ import (
 //
 // The result is materialized, in the store given by [Named], else
 // "KTABLE-FK-JOIN-OUTPUT-STATE-STORE-<n>", which needs a serde for VR:
-// [WithResultSerde], else serde.Default. An update forwards the result's
+// [WithResultSerde], else the builder's (topology.RegisterSerde). An update forwards the result's
 // old value from it. A foreign key that fk returns and right's key serde
 // encodes as null (a nil pointer under serde.Ptr) joins nothing: the update
 // is dropped, counted and logged, as in Kafka Streams. Kafka's record
@@ -81,10 +81,6 @@ type fkSerdes[K, V1, KO, V2, VR any] struct {
 	result  serde.Serde[VR]
 }
 
-func (s fkSerdes[K, V1, KO, V2, VR]) complete() bool {
-	return s.key != nil && s.left != nil && s.foreign != nil && s.right != nil && s.result != nil
-}
-
 func foreignKey[K, V1, KO, V2, VR any](left ktable.Table[K, V1], right ktable.Table[KO, V2], op string, fk func(V1) KO, joiner func(l V1, r V2, hasR bool) VR, leftJoin bool, opts []Option) ktable.Table[K, VR] {
 	lc, rc := dsl.Table[K, V1](left), dsl.Table[KO, V2](right)
 	b := lc.Builder()
@@ -95,7 +91,7 @@ func foreignKey[K, V1, KO, V2, VR any](left ktable.Table[K, V1], right ktable.Ta
 		b.Fail(fmt.Errorf("%s: the tables belong to different builders", op))
 	}
 	o := collect(b, op, opts, optName|optStore|optSerdes|optResultSerde)
-	name := o.nameOr(b, "KTABLE-FK-JOIN-")
+	name := o.NameOr(b, "KTABLE-FK-JOIN-")
 	if fk == nil {
 		b.Fail(fmt.Errorf("%s %q: nil foreign key extractor", op, name))
 	}
@@ -103,24 +99,15 @@ func foreignKey[K, V1, KO, V2, VR any](left ktable.Table[K, V1], right ktable.Ta
 		b.Fail(fmt.Errorf("%s %q: nil joiner", op, name))
 	}
 	sd := fkSerdes[K, V1, KO, V2, VR]{
-		key:     dsl.SerdeOr(b, op, "key", o.keySerde, lc.KeySerde()),
-		left:    dsl.SerdeOr(b, op, "left value", o.leftSerde, lc.ValueSerde()),
+		key:     dsl.SerdeOr(b, op, "key", o.KeySerde, lc.KeySerde()),
+		left:    dsl.SerdeOr(b, op, "left value", o.LeftSerde, lc.ValueSerde()),
 		foreign: dsl.SerdeOr[KO](b, op, "foreign key", nil, rc.KeySerde()),
-		right:   dsl.SerdeOr(b, op, "right value", o.rightSerde, rc.ValueSerde()),
-		result:  dsl.SerdeOr[VR](b, op, "result", o.resultSerde, nil),
+		right:   dsl.SerdeOr(b, op, "right value", o.RightSerde, rc.ValueSerde()),
+		result:  dsl.SerdeOr[VR](b, op, "result", o.ResultSerde, nil),
 	}
-	storeName := o.name
+	storeName := o.Name
 	if storeName == "" {
 		storeName = b.NewName("KTABLE-FK-JOIN-OUTPUT-STATE-STORE-")
-	}
-	if !sd.complete() {
-		var k K
-		var v1 V1
-		var ko KO
-		var v2 V2
-		var vr VR
-		b.Fail(fmt.Errorf("%s %q: needs serdes for the keys and values it writes (%T, %T, %T, %T, %T); pass join.WithKeySerde, join.WithValueSerdes and join.WithResultSerde", op, name, k, v1, ko, v2, vr))
-		return ktable.Table[K, VR](dsl.NewTable(dsl.NewStream[K, dsl.Change[VR]](b, lc.Node(), nil, nil, false), nil, nil, ""))
 	}
 	lr := rowsOf(b, op, name, "left", lc, sd.key, sd.left, o)
 	rr := rowsOf(b, op, name, "right", rc, sd.foreign, sd.right, o)
@@ -139,7 +126,7 @@ func foreignKey[K, V1, KO, V2, VR any](left ktable.Table[K, V1], right ktable.Ta
 	subSrc := name + "-subscription-registration-source"
 	topology.AddInternalSource(b, subSrc, topology.Source[KO, fkSubscription[K]]{Topics: []string{subTopic}, KeySerde: sd.foreign, ValueSerde: subs})
 
-	state.AddKeyValueStore(b, subStore, serde.Bytes(), serde.Bytes(), o.storeOpts...)
+	state.AddKeyValueStore(b, subStore, serde.Bytes(), serde.Bytes(), o.StoreOpts...)
 	receive := name + "-subscription-receive"
 	topology.AddProcessor(b, receive, func() topology.Processor[KO, fkSubscription[K], K, fkResponse[V2]] {
 		return &receiveProc[K, KO, V2]{subStore: subStore, rightStore: rr.store, foreign: sd.foreign, key: sd.key, subs: subs, topic: subTopic}
@@ -168,7 +155,7 @@ func foreignKey[K, V1, KO, V2, VR any](left ktable.Table[K, V1], right ktable.Ta
 	b.Copartition(resolve, send)
 
 	result := name + "-result"
-	resultOpts := append([]state.Option{state.Caching(true)}, o.storeOpts...)
+	resultOpts := append([]state.Option{state.Caching(true)}, o.StoreOpts...)
 	state.AddKeyValueStore(b, storeName, sd.key, state.TimestampedSerde(sd.result), resultOpts...)
 	topology.AddProcessor(b, result, func() topology.Processor[K, VR, K, dsl.Change[VR]] {
 		return &resultProc[K, VR]{store: storeName}

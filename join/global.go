@@ -44,7 +44,7 @@ func streamGlobal[K, V1, GK, V2, VR any](s kstream.Stream[K, V1], g ktable.Globa
 	b := c.Builder()
 	gt := dsl.GlobalTable[GK, V2](g)
 	o := collect(b, op, opts, optName)
-	name := o.nameOr(b, prefix)
+	name := o.NameOr(b, prefix)
 	switch {
 	case gt.Builder() != b:
 		b.Fail(fmt.Errorf("%s %q: the stream and the global table belong to different builders", op, name))

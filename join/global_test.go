@@ -284,14 +284,14 @@ func TestStreamGlobalBuildErrors(t *testing.T) {
 		{"option that does not apply", func(b *topology.Builder) {
 			join.StreamGlobal(kstream.From(b, "s", serde.String(), serde.String()),
 				ktable.Global(b, "g", serde.String(), serde.String()), mapper, joiner, join.WithKeySerde(serde.String()))
-		}, `join.StreamGlobal: option WithKeySerde/WithValueSerdes does not apply`},
+		}, `join.StreamGlobal: option WithKeySerde does not apply (join.StreamGlobal takes Named)`},
 		{"different builders", func(b *topology.Builder) {
 			join.StreamGlobal(kstream.From(b, "s", serde.String(), serde.String()),
 				ktable.Global(topology.NewBuilder(), "g", serde.String(), serde.String()), mapper, joiner, join.Named("j"))
 		}, `join.StreamGlobal "j": the stream and the global table belong to different builders`},
 		{"global table without serdes", func(b *topology.Builder) {
-			ktable.Global[string, string](b, "g", nil, serde.String())
-		}, `ktable.Global "g": key and value serdes are required`},
+			ktable.Global[point, string](b, "g", nil, serde.String())
+		}, `no serde for join_test.point, needed by ktable.Global "g" (key)`},
 		{"global table with store options", func(b *topology.Builder) {
 			ktable.Global(b, "g", serde.String(), serde.String(), ktable.WithStoreOptions(state.InMemory()))
 		}, `ktable.Global: option WithStoreOptions does not apply`},

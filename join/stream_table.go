@@ -6,7 +6,6 @@ import (
 	"github.com/strata-go/strata/internal/dsl"
 	"github.com/strata-go/strata/kstream"
 	"github.com/strata-go/strata/ktable"
-	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/state"
 	"github.com/strata-go/strata/topology"
 )
@@ -54,7 +53,7 @@ func streamTable[K, V1, V2, VR any](s kstream.Stream[K, V1], t ktable.Table[K, V
 		b.Fail(fmt.Errorf("%s: the stream and the table belong to different builders", op))
 	}
 	o := collect(b, op, opts, optName|optStore|optSerdes|optResultSerde)
-	name := o.nameOr(b, "KSTREAM-JOIN-")
+	name := o.NameOr(b, "KSTREAM-JOIN-")
 	if inner == nil && left == nil {
 		b.Fail(fmt.Errorf("%s %q: nil joiner", op, name))
 	}
@@ -62,15 +61,15 @@ func streamTable[K, V1, V2, VR any](s kstream.Stream[K, V1], t ktable.Table[K, V
 		// Named after the join, else after the stream's node, as
 		// Kafka Streams names it.
 		prefix := c.Node()
-		if o.name != "" {
-			prefix = o.name
+		if o.Name != "" {
+			prefix = o.Name
 		}
-		ks := dsl.SerdeOr(b, op, "key", o.keySerde, c.KeySerde())
-		vs := dsl.SerdeOr(b, op, "left value", o.leftSerde, c.ValueSerde())
+		ks := dsl.SerdeOr(b, op, "key", o.KeySerde, c.KeySerde())
+		vs := dsl.SerdeOr(b, op, "left value", o.LeftSerde, c.ValueSerde())
 		s = s.Repartition(kstream.Named(prefix), kstream.WithSerdes(ks, vs))
 		c = dsl.Stream[K, V1](s)
 	}
-	r := rowsOf(b, op, name, "right", tc, o.keySerde, o.rightSerde, o)
+	r := rowsOf(b, op, name, "right", tc, o.KeySerde, o.RightSerde, o)
 	topology.AddProcessor(b, name, func() topology.Processor[K, V1, K, VR] {
 		return &streamTableProc[K, V1, V2, VR]{store: r.store, inner: inner, left: left}
 	}, c.Node())
@@ -78,10 +77,7 @@ func streamTable[K, V1, V2, VR any](s kstream.Stream[K, V1], t ktable.Table[K, V
 		b.ConnectStores(name, r.store)
 	}
 	b.Copartition(name, r.node)
-	var vr serde.Serde[VR] // unknown unless given, as kstream.MapValues leaves it
-	if o.resultSerde != nil {
-		vr = dsl.SerdeOr[VR](b, op, "result", o.resultSerde, nil)
-	}
+	vr := dsl.KnownSerde[VR](b, op, "result", o.ResultSerde, nil)
 	return kstream.Stream[K, VR](dsl.NewStream(b, name, c.KeySerde(), vr, false))
 }
 

@@ -211,22 +211,22 @@ func streamsJoin[K, V1, V2, VR any](left kstream.Stream[K, V1], right kstream.St
 	rightOuter := j.outer != nil
 	self := lc.Node() == rc.Node()
 	if lc.RepartitionRequired() {
-		lc = repartitionFor(lc, o.name, "-left", leftOuter, sd.key, sd.left)
+		lc = repartitionFor(lc, o.Name, "-left", leftOuter, sd.key, sd.left)
 	}
 	if rc.RepartitionRequired() {
 		if self {
 			rc = dsl.NewStream(b, lc.Node(), sd.key, sd.right, false)
 		} else {
-			rc = repartitionFor(rc, o.name, "-right", rightOuter, sd.key, sd.right)
+			rc = repartitionFor(rc, o.Name, "-right", rightOuter, sd.key, sd.right)
 		}
 	}
 	b.Copartition(lc.Node(), rc.Node())
 
-	names := newJoinNames(b, o.name, leftOuter, rightOuter)
+	names := newJoinNames(b, o.Name, leftOuter, rightOuter)
 	m := w.millis()
 	stores := valid && sd.key != nil && sd.left != nil && sd.right != nil
 	if stores {
-		addJoinStores(b, names, m, sd, o.storeOpts)
+		addJoinStores(b, names, m, sd, o.StoreOpts)
 	}
 	cfg := &joinConfig[K, V1, V2, VR]{w: m, names: names, j: j, leftOuter: leftOuter, rightOuter: rightOuter}
 
@@ -259,28 +259,16 @@ func streamsJoin[K, V1, V2, VR any](left kstream.Stream[K, V1], right kstream.St
 }
 
 // serdesFor returns the serdes of the join's stores: the options', else the
-// inputs', else serde.Default's, failing Build when one is unknown.
-func serdesFor[K, V1, V2 any](b *topology.Builder, op string, l dsl.Stream[K, V1], r dsl.Stream[K, V2], o *options) joinSerdes[K, V1, V2] {
+// inputs', else the builder's, failing Build when one is unknown.
+func serdesFor[K, V1, V2 any](b *topology.Builder, op string, l dsl.Stream[K, V1], r dsl.Stream[K, V2], o *dsl.Options) joinSerdes[K, V1, V2] {
 	knownKey := l.KeySerde()
 	if knownKey == nil {
 		knownKey = r.KeySerde()
 	}
 	sd := joinSerdes[K, V1, V2]{
-		key:   dsl.SerdeOr(b, op, "key", o.keySerde, knownKey),
-		left:  dsl.SerdeOr(b, op, "left value", o.leftSerde, l.ValueSerde()),
-		right: dsl.SerdeOr(b, op, "right value", o.rightSerde, r.ValueSerde()),
-	}
-	var k K
-	var v1 V1
-	var v2 V2
-	if sd.key == nil && o.keySerde == nil {
-		b.Fail(fmt.Errorf("%s: no key serde for key type %T; pass join.WithKeySerde", op, k))
-	}
-	if sd.left == nil && o.leftSerde == nil {
-		b.Fail(fmt.Errorf("%s: no serde for left value type %T; pass join.WithValueSerdes", op, v1))
-	}
-	if sd.right == nil && o.rightSerde == nil {
-		b.Fail(fmt.Errorf("%s: no serde for right value type %T; pass join.WithValueSerdes", op, v2))
+		key:   dsl.SerdeOr(b, op, "key", o.KeySerde, knownKey),
+		left:  dsl.SerdeOr(b, op, "left value", o.LeftSerde, l.ValueSerde()),
+		right: dsl.SerdeOr(b, op, "right value", o.RightSerde, r.ValueSerde()),
 	}
 	return sd
 }

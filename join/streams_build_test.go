@@ -70,13 +70,13 @@ func TestStreamsBuildErrors(t *testing.T) {
 			join.Streams(l, r, join.Within(ms(10), 0), func(_, a, b string) string { return a + b },
 				join.WithValueSerdes(serde.String(), serde.Int32()))
 		}, []string{"Streams: right value serde is serde.int32Serde, want one for string"}},
-		{"nil option and empty name", func(b *topology.Builder, l, r kstream.Stream[string, string]) {
-			join.Streams(l, r, join.Within(ms(10), 0), func(_, a, b string) string { return a + b }, nil, join.Named(""))
-		}, []string{"Streams: nil option", "Streams: Named with an empty name"}},
+		{"zero Option and empty name", func(b *topology.Builder, l, r kstream.Stream[string, string]) {
+			join.Streams(l, r, join.Within(ms(10), 0), func(_, a, b string) string { return a + b }, join.Option{}, join.Named(""))
+		}, []string{"Streams: zero Option", "Streams: Named with an empty name"}},
 		{"no serde for the values", func(b *topology.Builder, l, r kstream.Stream[string, string]) {
 			pl := kstream.MapValues(l, func(_, v string) point { return point{} })
 			join.Streams(pl, r, join.Within(ms(10), 0), func(_ string, a point, b string) string { return b })
-		}, []string{"Streams: no serde for left value type join_test.point; pass join.WithValueSerdes"}},
+		}, []string{"no serde for join_test.point, needed by Streams (left value)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := topology.NewBuilder()

@@ -21,7 +21,7 @@ import (
 // The result is not materialized unless [Named]: then its rows are kept in
 // the store of that name (with a changelog, and cached by default as Kafka
 // Streams' materialized tables are, so updates leave on commit), which
-// needs a serde for VR: [WithResultSerde], else serde.Default. An input
+// needs a serde for VR: [WithResultSerde], else the builder's (topology.RegisterSerde). An input
 // table without a store is materialized for the join (see the package's
 // deviations). The two tables' source topics must have the same number of
 // partitions, which the application checks when it starts.
@@ -101,12 +101,12 @@ func tables[K, V1, V2, VR any](left ktable.Table[K, V1], right ktable.Table[K, V
 		b.Fail(fmt.Errorf("%s: the tables belong to different builders", op))
 	}
 	o := collect(b, op, opts, optName|optStore|optSerdes|optResultSerde)
-	name := o.nameOr(b, "KTABLE-JOIN-")
+	name := o.NameOr(b, "KTABLE-JOIN-")
 	if joiner == nil {
 		b.Fail(fmt.Errorf("%s %q: nil joiner", op, name))
 	}
-	lr := rowsOf(b, op, name, "left", lc, o.keySerde, o.leftSerde, o)
-	rr := rowsOf(b, op, name, "right", rc, o.keySerde, o.rightSerde, o)
+	lr := rowsOf(b, op, name, "left", lc, o.KeySerde, o.LeftSerde, o)
+	rr := rowsOf(b, op, name, "right", rc, o.KeySerde, o.RightSerde, o)
 	this, other, merge := name+"-join-this", name+"-join-other", name+"-merge"
 	topology.AddProcessor(b, this, func() topology.Processor[K, dsl.Change[V1], K, dsl.Change[VR]] {
 		return &tableSideProc[K, V1, V2, VR]{otherStore: rr.store, join: joiner, onlyThis: kind.onlyLeft, onlyOther: kind.onlyRight}
@@ -120,22 +120,18 @@ func tables[K, V1, V2, VR any](left ktable.Table[K, V1], right ktable.Table[K, V
 		b.ConnectStores(other, lr.store)
 	}
 	b.Copartition(this, other)
-	ks := dsl.SerdeOr(b, op, "key", o.keySerde, lc.KeySerde())
+	var ks serde.Serde[K]
 	var vs serde.Serde[VR]
-	if o.resultSerde != nil || o.name != "" {
-		vs = dsl.SerdeOr[VR](b, op, "result", o.resultSerde, nil)
-	}
 	store := ""
-	if o.name != "" {
-		if ks == nil || vs == nil {
-			var v VR
-			b.Fail(fmt.Errorf("%s %q: materializing the result needs a serde for %T; pass join.WithResultSerde", op, name, v))
-		} else {
-			store = o.name
-			addRowStore(b, merge, store, ks, vs, true, o, this, other)
-		}
-	}
-	if store == "" {
+	if o.Name != "" {
+		// The result is materialized in a store of its own.
+		ks = dsl.SerdeOr(b, op, "key", o.KeySerde, lc.KeySerde())
+		vs = dsl.SerdeOr[VR](b, op, "result", o.ResultSerde, nil)
+		store = o.Name
+		addRowStore(b, merge, store, ks, vs, true, o, this, other)
+	} else {
+		ks = dsl.KnownSerde(b, op, "key", o.KeySerde, lc.KeySerde())
+		vs = dsl.KnownSerde[VR](b, op, "result", o.ResultSerde, nil)
 		topology.AddProcessor(b, merge, func() topology.Processor[K, dsl.Change[VR], K, dsl.Change[VR]] {
 			return &mergeProc[K, dsl.Change[VR]]{}
 		}, this, other)

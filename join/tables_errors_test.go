@@ -48,13 +48,13 @@ func TestTableJoinBuildErrors(t *testing.T) {
 		}, "join.ForeignKey: key serde is serde.int32Serde, want one for string"},
 		{"no serde for a materialized result", func(_ *topology.Builder, _ kstream.Stream[string, string], l, r ktable.Table[string, string]) {
 			join.Tables(l, r, func(_ string, a, b string) pair { return pair{a, b} }, join.Named("pairs"))
-		}, `join.Tables "pairs": materializing the result needs a serde for join_test.pair; pass join.WithResultSerde`},
+		}, `no serde for join_test.pair, needed by join.Tables (result)`},
 		{"no serde for a foreign-key result", func(_ *topology.Builder, _ kstream.Stream[string, string], l, r ktable.Table[string, string]) {
 			join.ForeignKey(l, r, func(v string) string { return v }, func(a, b string) pair { return pair{a, b} })
-		}, "pass join.WithKeySerde, join.WithValueSerdes and join.WithResultSerde"},
-		{"nil option", func(_ *topology.Builder, _ kstream.Stream[string, string], l, r ktable.Table[string, string]) {
-			join.TablesLeft(l, r, func(_ string, a string, b *string) string { return a }, nil)
-		}, "join.TablesLeft: nil option"},
+		}, "no serde for join_test.pair, needed by join.ForeignKey (result)"},
+		{"zero Option", func(_ *topology.Builder, _ kstream.Stream[string, string], l, r ktable.Table[string, string]) {
+			join.TablesLeft(l, r, func(_ string, a string, b *string) string { return a }, join.Option{})
+		}, "join.TablesLeft: zero Option"},
 		{"empty name", func(_ *topology.Builder, s kstream.Stream[string, string], _, r ktable.Table[string, string]) {
 			join.StreamTable(s, r, func(_ string, a, b string) string { return a + b }, join.Named("")).To("out")
 		}, "join.StreamTable: Named with an empty name"},

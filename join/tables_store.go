@@ -25,19 +25,13 @@ type tableRows struct {
 // such tables through value getters that recompute a row from the nearest
 // materialized ancestor; Strata keeps a copy of the rows instead
 // (docs/deviations.md). The store needs serdes: the table's, else those the
-// join's options give (side says which), else serde.Default.
-func rowsOf[K, V any](b *topology.Builder, op, prefix, side string, t dsl.Table[K, V], keySerde, valueSerde any, o *options) tableRows {
+// join's options give (side says which), else the builder's.
+func rowsOf[K, V any](b *topology.Builder, op, prefix, side string, t dsl.Table[K, V], keySerde, valueSerde any, o *dsl.Options) tableRows {
 	if t.Store() != "" {
 		return tableRows{node: t.Node(), store: t.Store()}
 	}
 	ks := dsl.SerdeOr(b, op, "key", keySerde, t.KeySerde())
 	vs := dsl.SerdeOr(b, op, side+" value", valueSerde, t.ValueSerde())
-	if ks == nil || vs == nil {
-		var k K
-		var v V
-		b.Fail(fmt.Errorf("%s: the %s table has no store, and materializing it needs serdes for %T and %T; pass join.WithKeySerde and join.WithValueSerdes", op, side, k, v))
-		return tableRows{node: t.Node()}
-	}
 	r := tableRows{node: prefix + "-" + side + "-materialize", store: prefix + "-" + side + "-store"}
 	addRowStore(b, r.node, r.store, ks, vs, false, o, t.Node())
 	return r
@@ -48,8 +42,8 @@ func rowsOf[K, V any](b *topology.Builder, op, prefix, side string, t dsl.Table[
 // result store (cached unless the options say otherwise, as Kafka Streams'
 // materialized tables are) forwards through its cache; an input copy writes
 // through.
-func addRowStore[K, V any](b *topology.Builder, node, store string, ks serde.Serde[K], vs serde.Serde[V], result bool, o *options, parents ...string) {
-	opts := append([]state.Option{state.Caching(result)}, o.storeOpts...)
+func addRowStore[K, V any](b *topology.Builder, node, store string, ks serde.Serde[K], vs serde.Serde[V], result bool, o *dsl.Options, parents ...string) {
+	opts := append([]state.Option{state.Caching(result)}, o.StoreOpts...)
 	state.AddKeyValueStore(b, store, ks, state.TimestampedSerde(vs), opts...)
 	topology.AddProcessor(b, node, func() topology.Processor[K, dsl.Change[V], K, dsl.Change[V]] {
 		return &rowStoreProc[K, V]{store: store}

@@ -12,16 +12,62 @@
 // Every operation adds nodes to the [topology.Builder] the stream came from
 // and accepts options; [Named] gives the node a name of your choosing instead
 // of a generated one in Kafka Streams' style (KSTREAM-MAP-0000000003; see
-// package topology on why naming matters). Each operation documents the
-// other options it takes. Mistakes, such as a nil function, an option the
-// operation does not take, a duplicate name or a missing serde, are reported
-// by Builder.Build, each naming the node involved, not by the operation.
+// package topology on why naming matters). [Option] is one type across
+// kstream, ktable and join, so kstream.Named, ktable.Named and join.Named
+// are interchangeable. Each operation documents the other options it takes.
+// Mistakes, such as a nil function, an option the operation does not take,
+// a duplicate name or a missing serde, are reported by Builder.Build, each
+// naming the node involved, not by the operation.
 //
 // Records keep their timestamp and headers through every operation; records
 // an operation produces (Map, FlatMap, ...) inherit those of the input
-// record. A stream carries the serdes known for it: a source's, kept by
-// operations that do not change the type they encode. Where a serde is
-// unknown, sinks fall back to serde.Default, which covers the basic types.
+// record.
+//
+// # Serdes
+//
+// A stream carries the serdes known for it: a source's, kept by operations
+// that do not change the type they encode. Where a serde is unknown (after
+// Map, SelectKey, Process or a join), a sink or repartition topic uses the
+// builder's serde for the type: the one registered once with
+// topology.RegisterSerde, else serde.Default's, which covers the basic
+// types. [WithSerdes] overrides both for one sink. A type without a serde is
+// one Build error naming the type and every operation that needed it.
+//
+//	b := topology.NewBuilder()
+//	topology.RegisterSerde(b, serde.JSON[Payment]())
+//	payments := kstream.From[string, Payment](b, "payments", nil, nil)
+//	kstream.SelectKey(payments, byAccount).To("by-account") // JSON[Payment] again
+//
+// # Nulls
+//
+// Kafka keys and values can be null; Go's string or int64 cannot. A record
+// remembers whether its key and value are Kafka nulls (topology.Record):
+// sources mark them, sinks write them as nulls, Filter and the other
+// operations that forward records as they are keep them. The functions
+// given to [Map], [MapValues], [FlatMap], [FlatMapValues] and [SelectKey]
+// are called for records with null keys and values too, with the zero
+// value, as Kafka Streams calls its mappers with null. What they return
+// stays a null when it is the zero value of its type and what it was made
+// from was a null: a mapper that passes a tombstone's value through
+// (Kafka's map(noOp)), or a null key, keeps it null, so that a re-keyed
+// join or aggregation drops it as Kafka Streams does instead of joining ""
+// or counting key 0. The rule goes by position: a key stays null only if
+// the record's key was, a value only if its value was.
+//
+// What remains to watch for:
+//
+//   - A mapper that moves a null value into the key (SelectKey returning
+//     the value of a tombstone) gives the zero key, not a null key.
+//   - A mapper that turns a null into a value that is not the zero value
+//     (strings.ToUpper is fine; v+"!" is not) makes a real value of it, as
+//     it would in Kafka Streams.
+//   - Process sees the markers (Record.IsTombstone, Record.HasNullKey) and
+//     sets them itself, with topology.Tombstone and topology.NullKey;
+//     topology.WithKey, WithValue and WithKeyValue make values, not nulls.
+//   - A mapper that maps a null to the zero value on purpose, meaning a
+//     value (a tombstone to "", say), gets a null. Where the difference
+//     matters, use a nilable type (serde.Ptr, []byte), whose nil is the
+//     null.
 //
 // Operations that may change the key (Map, FlatMap, SelectKey, Process) mark
 // the resulting stream as needing a repartition: a later stateful operation

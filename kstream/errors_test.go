@@ -84,9 +84,9 @@ func TestBuildErrors(t *testing.T) {
 		{"Stores on Split", func(b *topology.Builder) {
 			from(b).Split(kstream.WithStores("x")).NoDefault()
 		}, []string{`Split "KSTREAM-BRANCH-0000000001": option WithStores does not apply`}},
-		{"nil option", func(b *topology.Builder) {
-			from(b).Peek(func(_, _ string) {}, nil).To("out")
-		}, []string{`Peek "KSTREAM-PEEK-0000000001": nil option`}},
+		{"zero Option", func(b *topology.Builder) {
+			from(b).Peek(func(_, _ string) {}, kstream.Option{}).To("out")
+		}, []string{`Peek "KSTREAM-PEEK-0000000001": zero Option`}},
 		{"empty Named", func(b *topology.Builder) {
 			from(b).Peek(func(_, _ string) {}, kstream.Named("")).To("out")
 		}, []string{`Peek "KSTREAM-PEEK-0000000001": Named with an empty name`}},
@@ -127,13 +127,14 @@ type reading struct {
 }
 
 // TestSinkSerdeForCustomType: a struct has no default serde, so a sink for
-// it needs WithSerdes, and Build says which sink lacks one.
+// it needs WithSerdes or a serde registered on the builder, and Build says
+// which sink lacks one.
 func TestSinkSerdeForCustomType(t *testing.T) {
 	toReading := func(k string, v float64) reading { return reading{Sensor: k, Value: v} }
 
 	b := topology.NewBuilder()
 	kstream.MapValues(kstream.From(b, "in", serde.String(), serde.Float64()), toReading).To("out", kstream.Named("readings-sink"))
-	buildErr(t, b, `sink "readings-sink" has no value serde`)
+	buildErr(t, b, `no serde for kstream_test.reading, needed by To "readings-sink" (value): register one with topology.RegisterSerde`)
 
 	b = topology.NewBuilder()
 	kstream.MapValues(kstream.From(b, "in", serde.String(), serde.Float64()), toReading).

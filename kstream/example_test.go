@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"testing"
 	"time"
 
+	"github.com/strata-go/strata/internal/testkit"
 	"github.com/strata-go/strata/kstream"
 	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/testutil"
@@ -14,14 +14,8 @@ import (
 )
 
 // exampleT stands in for the *testing.T that a test passes to
-// testutil.NewDriver, so that these examples can run the driver: it panics
-// where a test would fail.
-type exampleT struct{ testing.TB }
-
-func (exampleT) Helper()                           {}
-func (exampleT) Cleanup(func())                    {}
-func (exampleT) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
-func (exampleT) Errorf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+// testutil.NewDriver, so that the examples can run the driver.
+type exampleT = testkit.T
 
 // Filter and MapValues: keep non-empty greetings and shout them.
 func ExampleMapValues() {

@@ -26,21 +26,7 @@ func (s Stream[K, V]) Repartition(opts ...Option) Stream[K, V] {
 		b.Fail(fmt.Errorf("Repartition %q: WithPartitions(%d): the count must be positive", o.name, o.partitions))
 	}
 	c := s.core()
-	ks, vs := dsl.KeySerdeOr(c), dsl.ValueSerdeOr(c)
-	if o.serdes != nil {
-		sd, ok := o.serdes.(serdes[K, V])
-		if !ok {
-			var k K
-			var v V
-			b.Fail(fmt.Errorf("Repartition %q: WithSerdes is %T, want serdes for key %T and value %T", o.name, o.serdes, k, v))
-		}
-		if sd.key != nil {
-			ks = sd.key
-		}
-		if sd.value != nil {
-			vs = sd.value
-		}
-	}
+	ks, vs := writeSerdes(b, "Repartition", o.name, c, o)
 	topic := o.name + "-repartition"
 	filter := o.name + "-repartition-filter"
 	topology.AddProcessor(b, filter, func() topology.Processor[K, V, K, V] { return &nullKeyFilter[K, V]{} }, s.node())

@@ -32,14 +32,19 @@ func (s Stream[K, V]) node() string { return s.core().Node() }
 func wrap[K, V any](d dsl.Stream[K, V]) Stream[K, V] { return Stream[K, V](d) }
 
 // From reads topic as a stream, decoding keys and values with the given
-// serdes, like Kafka Streams' StreamsBuilder.stream. Records keep the Kafka
-// record's timestamp, unless [WithTimestampExtractor] sets another, and its
-// headers.
+// serdes, like Kafka Streams' StreamsBuilder.stream. A nil serde is the
+// builder's serde for the type (topology.RegisterSerde, else the built-in
+// default), as in kstream.From[string, Payment](b, "payments", nil, nil).
+// Records keep the Kafka record's timestamp, unless
+// [WithTimestampExtractor] sets another, and its headers.
 //
 // Options: [Named] (default KSTREAM-SOURCE-NNNNNNNNNN), [Topics] to read
 // more topics, [WithTimestampExtractor].
 func From[K, V any](b *topology.Builder, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Option) Stream[K, V] {
 	o := collect(b, "From", "KSTREAM-SOURCE-", optTopics|optExtractor, opts)
+	user := fmt.Sprintf("From %q", topic)
+	keySerde = dsl.GivenOr(b, keySerde, user+" (key)")
+	valueSerde = dsl.GivenOr(b, valueSerde, user+" (value)")
 	src := topology.Source[K, V]{
 		Topics:     append([]string{topic}, o.topics...),
 		KeySerde:   keySerde,
@@ -109,7 +114,9 @@ func (p *filterProc[K, V]) Process(r topology.Record[K, V]) error {
 // MapValues replaces each record's value with fn's result, keeping its key,
 // timestamp and headers. The key is not changed, so no repartition is
 // needed. The new stream keeps the key serde; its value serde is unknown
-// (see [Stream.To] for the default).
+// (see [Stream.To] for the default). fn is called for tombstones too, with
+// the zero value; a zero value it returns for one stays a tombstone (see
+// Nulls in the package documentation).
 //
 // Options: [Named] (default KSTREAM-MAPVALUES-NNNNNNNNNN).
 func MapValues[K, V, V2 any](s Stream[K, V], fn func(key K, value V) V2, opts ...Option) Stream[K, V2] {
@@ -131,14 +138,15 @@ type mapValuesProc[K, V, V2 any] struct {
 }
 
 func (p *mapValuesProc[K, V, V2]) Process(r topology.Record[K, V]) error {
-	return p.ctx.Forward(topology.WithValue(r, p.fn(r.Key, r.Value)))
+	return p.ctx.Forward(keepNulls(r, topology.WithValue(r, p.fn(r.Key, r.Value))))
 }
 
 // To writes the stream to topic, a terminal operation. Records keep their
-// timestamps and headers. Keys and values are encoded with the stream's
-// serdes where they are known, else with serde.Default for their types
-// (string, []byte, int32, int64, float64, bool); for other types give serdes
-// with [WithSerdes], or Build fails naming the sink. The partition is picked
+// timestamps and headers. Keys and values are encoded with the serdes given
+// with [WithSerdes], else the stream's where they are known, else the
+// builder's serde for their types (topology.RegisterSerde, else
+// serde.Default's for string, []byte, int32, int64, float64, bool); a type
+// without one fails Build, naming the type and the sink. The partition is picked
 // by murmur2 of the encoded key, as Kafka's producers do (records with a nil
 // key go round-robin), unless [WithPartitioner] picks it.
 //
@@ -162,21 +170,7 @@ func (s Stream[K, V]) to(op string, sink topology.Sink[K, V], opts []Option) {
 	o := collect(b, op, "KSTREAM-SINK-", optSerdes|optPartitioner, opts)
 	name := o.name
 	c := s.core()
-	sink.KeySerde, sink.ValueSerde = dsl.KeySerdeOr(c), dsl.ValueSerdeOr(c)
-	if o.serdes != nil {
-		sd, ok := o.serdes.(serdes[K, V])
-		if !ok {
-			var k K
-			var v V
-			b.Fail(fmt.Errorf("%s %q: WithSerdes is %T, want serdes for key %T and value %T", op, name, o.serdes, k, v))
-		}
-		if sd.key != nil {
-			sink.KeySerde = sd.key
-		}
-		if sd.value != nil {
-			sink.ValueSerde = sd.value
-		}
-	}
+	sink.KeySerde, sink.ValueSerde = writeSerdes(b, op, name, c, o)
 	if o.partitioner != nil {
 		p, ok := o.partitioner.(topology.Partitioner[K, V])
 		if !ok {
@@ -187,6 +181,29 @@ func (s Stream[K, V]) to(op string, sink topology.Sink[K, V], opts []Option) {
 		sink.Partitioner = p
 	}
 	topology.AddSink(b, name, sink, s.node())
+}
+
+// writeSerdes returns the serdes an operation writes the stream c with:
+// those given with WithSerdes, else the stream's, else the builder's (see
+// topology.RegisterSerde).
+func writeSerdes[K, V any](b *topology.Builder, op, name string, c dsl.Stream[K, V], o *options) (serde.Serde[K], serde.Serde[V]) {
+	var sd serdes[K, V]
+	if o.serdes != nil {
+		var ok bool
+		if sd, ok = o.serdes.(serdes[K, V]); !ok {
+			var k K
+			var v V
+			b.Fail(fmt.Errorf("%s %q: WithSerdes is %T, want serdes for key %T and value %T", op, name, o.serdes, k, v))
+		}
+	}
+	user := fmt.Sprintf("%s %q", op, name)
+	if sd.key == nil {
+		sd.key = dsl.KeySerdeOr(c, user)
+	}
+	if sd.value == nil {
+		sd.value = dsl.ValueSerdeOr(c, user)
+	}
+	return sd.key, sd.value
 }
 
 // base gives DSL processors a stored context and no-op Init and Close.

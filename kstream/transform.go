@@ -20,7 +20,9 @@ func Pair[K, V any](key K, value V) KeyValue[K, V] { return KeyValue[K, V]{Key: 
 // timestamp and headers. Because the key may change, the new stream is
 // marked for repartitioning: a later stateful operation or join reads it
 // through a repartition topic. Its serdes are unknown (see [Stream.To]).
-// Use [MapValues] when only the value changes.
+// Use [MapValues] when only the value changes. A null key or value that fn
+// returns as the zero value it got stays null (see Nulls in the package
+// documentation).
 //
 // Options: [Named] (default KSTREAM-MAP-NNNNNNNNNN).
 func Map[K, V, K2, V2 any](s Stream[K, V], fn func(key K, value V) (K2, V2), opts ...Option) Stream[K2, V2] {
@@ -42,12 +44,13 @@ type mapProc[K, V, K2, V2 any] struct {
 
 func (p *mapProc[K, V, K2, V2]) Process(r topology.Record[K, V]) error {
 	k, v := p.fn(r.Key, r.Value)
-	return p.ctx.Forward(topology.WithKeyValue(r, k, v))
+	return p.ctx.Forward(keepNulls(r, topology.WithKeyValue(r, k, v)))
 }
 
 // SelectKey replaces each record's key with fn's result, keeping its value,
 // timestamp and headers. The new stream is marked for repartitioning, keeps
-// the value serde and has an unknown key serde (see [Stream.To]).
+// the value serde and has an unknown key serde (see [Stream.To]). A null key
+// that fn returns as the zero value stays null.
 //
 // Options: [Named] (default KSTREAM-KEY-SELECT-NNNNNNNNNN).
 func SelectKey[K, V, K2 any](s Stream[K, V], fn func(key K, value V) K2, opts ...Option) Stream[K2, V] {
@@ -68,13 +71,14 @@ type selectKeyProc[K, V, K2 any] struct {
 }
 
 func (p *selectKeyProc[K, V, K2]) Process(r topology.Record[K, V]) error {
-	return p.ctx.Forward(topology.WithKey(r, p.fn(r.Key, r.Value)))
+	return p.ctx.Forward(keepNulls(r, topology.WithKey(r, p.fn(r.Key, r.Value))))
 }
 
 // FlatMap replaces each record with the records fn returns for it: none, one
 // or many, forwarded in order, each with the input record's timestamp and
 // headers. The new stream is marked for repartitioning and its serdes are
-// unknown (see [Stream.To]). Use [FlatMapValues] when the key stays.
+// unknown (see [Stream.To]). Use [FlatMapValues] when the key stays. As
+// for [Map], a null key or value returned as the zero value stays null.
 //
 // Options: [Named] (default KSTREAM-FLATMAP-NNNNNNNNNN).
 func FlatMap[K, V, K2, V2 any](s Stream[K, V], fn func(key K, value V) []KeyValue[K2, V2], opts ...Option) Stream[K2, V2] {
@@ -96,7 +100,7 @@ type flatMapProc[K, V, K2, V2 any] struct {
 
 func (p *flatMapProc[K, V, K2, V2]) Process(r topology.Record[K, V]) error {
 	for _, kv := range p.fn(r.Key, r.Value) {
-		if err := p.ctx.Forward(topology.WithKeyValue(r, kv.Key, kv.Value)); err != nil {
+		if err := p.ctx.Forward(keepNulls(r, topology.WithKeyValue(r, kv.Key, kv.Value))); err != nil {
 			return err
 		}
 	}
@@ -107,7 +111,8 @@ func (p *flatMapProc[K, V, K2, V2]) Process(r topology.Record[K, V]) error {
 // for it: none, one or many, forwarded in order, each with the input
 // record's key, timestamp and headers. The key is not changed, so no
 // repartition is needed; the new stream keeps the key serde and has an
-// unknown value serde (see [Stream.To]).
+// unknown value serde (see [Stream.To]). A tombstone's value returned as the
+// zero value stays null.
 //
 // Options: [Named] (default KSTREAM-FLATMAPVALUES-NNNNNNNNNN).
 func FlatMapValues[K, V, V2 any](s Stream[K, V], fn func(key K, value V) []V2, opts ...Option) Stream[K, V2] {
@@ -130,7 +135,7 @@ type flatMapValuesProc[K, V, V2 any] struct {
 
 func (p *flatMapValuesProc[K, V, V2]) Process(r topology.Record[K, V]) error {
 	for _, v := range p.fn(r.Key, r.Value) {
-		if err := p.ctx.Forward(topology.WithValue(r, v)); err != nil {
+		if err := p.ctx.Forward(keepNulls(r, topology.WithValue(r, v))); err != nil {
 			return err
 		}
 	}

@@ -20,7 +20,43 @@
 // into sub-topologies there. Records whose key is null are dropped before it,
 // counted and logged, as Kafka Streams does.
 //
+// Stream aggregations (Count, Reduce, Aggregate, and their windowed and
+// session forms) ignore records whose key or value is null, as Kafka
+// Streams documents: such a record changes no aggregate and is counted as
+// dropped (the dropped-records metric) and logged. GroupBy drops a record
+// with a null value before calling its selector. Table aggregations
+// (GroupTableBy) are different: there a null value deletes a row, which
+// retracts its contribution from its group.
+//
 // Aggregations keep their results in a key-value store of
 // state.Timestamped values with a changelog. Name the store with [Named] to
 // keep its state, and its repartition topic, when the topology changes.
+//
+// # Writing a chain
+//
+// Go methods cannot take type parameters, so the operations that make a
+// new type are functions ([GroupBy], [Aggregate], [AggregateWindows],
+// [AggregateSessions], [AggregateTable], [MapValues], [WindowedBy]) and
+// those that keep the types are methods (Count, Reduce, Filter, Suppress,
+// ToStream). Nesting the functions makes a chain read inside-out; name
+// each step instead, one per line, in the order the records flow, and let
+// the methods chain after the last function:
+//
+//	byAccount := ktable.GroupBy(payments, func(_ string, p Payment) string { return p.Account })
+//	totals := ktable.Aggregate(byAccount,
+//		func() int64 { return 0 },
+//		func(_ string, p Payment, sum int64) int64 { return sum + p.Cents })
+//	totals.ToStream().To("totals")
+//
+//	perMinute := ktable.WindowedBy(ktable.GroupByKey(views), window.Tumbling(time.Minute, 10*time.Second))
+//	perMinute.Count().Suppress(ktable.UntilWindowCloses(ktable.Unbounded())).ToStream().To("final-counts")
+//
+// # Serdes
+//
+// Operations write keys and values to repartition topics and stores with
+// the serdes given to them (WithKeySerde, WithValueSerde), else those their
+// input carries, else the builder's serde for the type: the one registered
+// with topology.RegisterSerde, before serde.Default's built-in ones. Where
+// an operation's documentation says serde.Default, the builder's serdes
+// come first.
 package ktable

@@ -34,8 +34,9 @@ func (g GlobalTable[K, V]) StoreName() string { return dsl.GlobalTable[K, V](g).
 // their last stable offsets), from where its checkpoint in the state
 // directory says it stopped; it then applies updates as they arrive, while
 // its tasks run. A join sees the table as that instance has read it so far,
-// so results depend on timing, as in Kafka Streams. Global takes only
-// [Named].
+// so results depend on timing, as in Kafka Streams. A nil serde is the
+// builder's serde for the type (topology.RegisterSerde, else the built-in
+// default). Global takes only [Named].
 func Global[K, V any](b *topology.Builder, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Option) GlobalTable[K, V] {
 	o := collect(b, "ktable.Global", opts, optName)
 	storeName := o.name
@@ -44,10 +45,8 @@ func Global[K, V any](b *topology.Builder, topic string, keySerde serde.Serde[K]
 	}
 	source := b.NewName("KSTREAM-SOURCE-")
 	procName := b.NewName("KTABLE-SOURCE-")
-	if keySerde == nil || valueSerde == nil {
-		b.Fail(fmt.Errorf("ktable.Global %q: key and value serdes are required", topic))
-		return GlobalTable[K, V](dsl.NewGlobalTable(b, topic, storeName, keySerde, valueSerde))
-	}
+	keySerde = dsl.GivenOr(b, keySerde, fmt.Sprintf("ktable.Global %q (key)", topic))
+	valueSerde = dsl.GivenOr(b, valueSerde, fmt.Sprintf("ktable.Global %q (value)", topic))
 	state.AddKeyValueStore(b, storeName, keySerde, state.TimestampedSerde(valueSerde),
 		state.SourceChangelog(topic), state.Caching(false))
 	topology.AddGlobalStore(b, storeName, source,

@@ -20,7 +20,7 @@ func ExampleGlobal() {
 		panic(err)
 	}
 
-	d := testutil.NewDriver(windowedExampleT{}, top, testutil.Config{ // in a test: pass t
+	d := testutil.NewDriver(exampleT{}, top, testutil.Config{ // in a test: pass t
 		Partitions: map[string]int{"rates": 3},
 	})
 	rates := testutil.NewInputTopic(d, "rates", serde.String(), serde.Ptr(serde.Float64()))

@@ -6,6 +6,7 @@ import (
 	"github.com/strata-go/strata/internal/dsl"
 	"github.com/strata-go/strata/kstream"
 	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/topology"
 )
 
 // GroupedStream is a stream grouped by key, ready to be aggregated.
@@ -28,6 +29,11 @@ func GroupByKey[K, V any](s kstream.Stream[K, V], opts ...Option) *GroupedStream
 }
 
 // GroupBy groups s by the key fn selects, which always repartitions.
+//
+// A record with a null value is dropped before fn, counted as dropped and
+// logged: the stream aggregations would drop it anyway, and fn need not
+// handle the zero value a null stands for. Kafka Streams calls its selector
+// for such a record and drops it after the repartition topic.
 func GroupBy[K, V, K2 any](s kstream.Stream[K, V], fn func(key K, value V) K2, opts ...Option) *GroupedStream[K2, V] {
 	c := dsl.Stream[K, V](s)
 	b := c.Builder()
@@ -35,10 +41,29 @@ func GroupBy[K, V, K2 any](s kstream.Stream[K, V], fn func(key K, value V) K2, o
 	if fn == nil {
 		b.Fail(fmt.Errorf("GroupBy: nil key selector"))
 	}
-	keyed := kstream.SelectKey(s, fn, kstream.Named(b.NewName("KSTREAM-KEY-SELECT-")))
-	kc := dsl.Stream[K2, V](keyed)
+	name := b.NewName("KSTREAM-KEY-SELECT-")
+	topology.AddProcessor(b, name, func() topology.Processor[K, V, K2, V] {
+		return &groupKeyProc[K, V, K2]{fn: fn}
+	}, c.Node())
+	kc := dsl.NewStream[K2, V](b, name, nil, c.ValueSerde(), true)
+	keyed := kstream.Stream[K2, V](kc)
 	ks, vs := serdesFor(b, "GroupBy", kc, o)
 	return &GroupedStream[K2, V]{s: keyed, keySerde: ks, valueSerde: vs, name: o.name}
+}
+
+// groupKeyProc replaces each record's key with the one fn selects, and drops
+// records with a null value without calling fn.
+type groupKeyProc[K, V, K2 any] struct {
+	base[K2, V]
+	fn func(K, V) K2
+}
+
+func (p *groupKeyProc[K, V, K2]) Process(r topology.Record[K, V]) error {
+	if r.IsTombstone() {
+		p.ctx.SkipRecord("null value in GroupBy")
+		return nil
+	}
+	return p.ctx.Forward(topology.WithKey(r, p.fn(r.Key, r.Value)))
 }
 
 // input returns the stream the aggregation reads: s itself, or s through a

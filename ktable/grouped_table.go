@@ -60,7 +60,7 @@ type GroupedTable[K, V any] struct {
 // Options: [Named] (the selector node and the repartition topic),
 // [WithKeySerde] and [WithValueSerde] for the repartition topic. Without
 // them, the table's serdes are used when K2 and V2 are its key and value
-// types, else serde.Default.
+// types, else the builder's (topology.RegisterSerde, else serde.Default).
 func GroupTableBy[K, V, K2, V2 any](t Table[K, V], fn func(key K, value V) (K2, V2), opts ...Option) *GroupedTable[K2, V2] {
 	b := t.builder()
 	o := collect(b, "GroupTableBy", opts, optName|optSerdes)
@@ -71,14 +71,6 @@ func GroupTableBy[K, V, K2, V2 any](t Table[K, V], fn func(key K, value V) (K2, 
 	tvs, _ := any(t.valueSerde()).(serde.Serde[V2])
 	ks := dsl.SerdeOr(b, "GroupTableBy", "key", o.keySerde, tks)
 	vs := dsl.SerdeOr(b, "GroupTableBy", "value", o.valueSerde, tvs)
-	if ks == nil {
-		var k K2
-		b.Fail(fmt.Errorf("GroupTableBy: no key serde for key type %T; pass ktable.WithKeySerde", k))
-	}
-	if vs == nil {
-		var v V2
-		b.Fail(fmt.Errorf("GroupTableBy: no value serde for value type %T; pass ktable.WithValueSerde", v))
-	}
 	name := o.nameOr(b, "KTABLE-SELECT-")
 	g := &GroupedTable[K2, V2]{b: b, node: name, keySerde: ks, valueSerde: vs, name: o.name}
 	topology.AddProcessor(b, name, func() topology.Processor[K, Change[V], K2, Change[V2]] {
@@ -102,9 +94,6 @@ func (g *GroupedTable[K, V]) input(storeName string) string {
 	topic := prefix + "-repartition"
 	if g.topic == "" {
 		g.topic = topic
-	}
-	if g.keySerde == nil || g.valueSerde == nil {
-		return g.node // Build fails: GroupTableBy reported the serde
 	}
 	vs := changeSerde[V]{inner: g.valueSerde}
 	topology.AddInternalSink(g.b, prefix+"-repartition-sink", topology.Sink[K, Change[V]]{Topic: topic, KeySerde: g.keySerde, ValueSerde: vs}, 0, g.node)
@@ -176,15 +165,9 @@ func tableAggregate[K, V, VA any](g *GroupedTable[K, V], op, procPrefix string, 
 		storeName = b.NewName("KTABLE-AGGREGATE-STATE-STORE-")
 	}
 	vs := dsl.SerdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
-	if vs == nil {
-		var va VA
-		b.Fail(fmt.Errorf("%s: no serde for aggregate type %T; pass ktable.WithValueSerde", op, va))
-	}
 	in := g.input(storeName)
 	procName := b.NewName(procPrefix)
-	if g.keySerde != nil && vs != nil {
-		state.AddKeyValueStore(b, storeName, g.keySerde, state.TimestampedSerde(vs), storeOptions(o)...)
-	}
+	state.AddKeyValueStore(b, storeName, g.keySerde, state.TimestampedSerde(vs), storeOptions(o)...)
 	topology.AddProcessor(b, procName, func() topology.Processor[K, Change[V], K, Change[VA]] {
 		return &tableAggregateProc[K, V, VA]{store: storeName, start: start, add: add, sub: sub}
 	}, in)

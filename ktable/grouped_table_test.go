@@ -440,7 +440,7 @@ func TestGroupTableByBuildErrors(t *testing.T) {
 		}, "nil selector"},
 		{"no key serde", func(b *topology.Builder, users ktable.Table[string, string]) {
 			ktable.GroupTableBy(users, func(k, v string) (point, string) { return point{}, v }).Count()
-		}, "no key serde for key type ktable_test.point"},
+		}, "no serde for ktable_test.point, needed by GroupTableBy (key)"},
 		{"nil reducer", func(b *topology.Builder, users ktable.Table[string, string]) {
 			ktable.GroupTableBy(users, func(k, v string) (string, string) { return v, k }).Reduce(nil, nil)
 		}, "nil adder or subtractor"},

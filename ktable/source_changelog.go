@@ -1,11 +1,6 @@
 package ktable
 
-// optSourceChangelog is the kind of [SourceAsChangelog]. Only [From] takes it.
-const optSourceChangelog optKind = 1 << 17
-
-type sourceChangelogOption struct{}
-
-func (sourceChangelogOption) applyTo(o *options) { o.set |= optSourceChangelog }
+import "github.com/strata-go/strata/internal/dsl"
 
 // SourceAsChangelog makes the topic a table is read from serve as the
 // changelog of its store, as Kafka Streams does when it reuses source topics
@@ -19,4 +14,4 @@ func (sourceChangelogOption) applyTo(o *options) { o.set |= optSourceChangelog }
 // records that processing skips (a null key, a key or value that does not
 // decode) are skipped by restoration too, under the app's bad-record policy.
 // See state.SourceChangelog.
-func SourceAsChangelog() Option { return sourceChangelogOption{} }
+func SourceAsChangelog() Option { return dsl.NewOption(optSourceChangelog, func(*dsl.Options) {}) }

@@ -22,7 +22,7 @@ func ExampleSourceAsChangelog() {
 		panic(err)
 	}
 
-	d := testutil.NewDriver(windowedExampleT{}, top, testutil.Config{}) // in a test: pass t
+	d := testutil.NewDriver(exampleT{}, top, testutil.Config{}) // in a test: pass t
 	testutil.NewInputTopic(d, "user-emails", serde.String(), serde.String()).Pipe("ann", "ann@example.com")
 	row, _ := testutil.KeyValueStore[string, string](d, "emails").Get("ann")
 	fmt.Println("ann:", row)

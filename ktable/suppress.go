@@ -102,11 +102,15 @@ func (c BufferConfig) EmitEarlyWhenFull() BufferConfig { c.emitEarly = true; ret
 func (c BufferConfig) ShutDownWhenFull() BufferConfig { c.emitEarly = false; return c }
 
 // Suppression says which updates [Table.Suppress] holds back and for how
-// long. Make one with [UntilWindowCloses] or [UntilTimeLimit].
+// long. Make one with [UntilWindowCloses], [UntilWindowClosesAfter] or
+// [UntilTimeLimit].
 type Suppression struct {
 	kind   suppressKind
 	wait   time.Duration
 	buffer BufferConfig
+	// explicit is set when the wait was given (UntilWindowClosesAfter)
+	// rather than taken from the table's windows.
+	explicit bool
 }
 
 type suppressKind int
@@ -120,23 +124,43 @@ const (
 // UntilWindowCloses holds back the updates of a windowed table (one keyed
 // by window.Windowed) until the window closes, and emits only the final
 // result of each window: Kafka Streams' Suppressed.untilWindowCloses. A
-// window closes once stream time reaches its end plus grace. Deletes are
-// not emitted: a window deleted before it closed had no final result (a
+// window closes once stream time reaches its end plus the windows' grace;
+// for session windows, its end plus their inactivity gap plus grace. Deletes
+// are not emitted: a window deleted before it closed had no final result (a
 // session merged into another, say), as in Kafka Streams.
 //
-// grace must be the grace of the windowed aggregation upstream (for
-// session windows, their grace plus their inactivity gap), or more: Kafka
-// Streams reads it from the windows, but Strata's tables do not carry
-// their windows (yet), so it is given here. A smaller grace emits a window
-// before it closes, and again for each update the aggregation still accepts
-// after that. The windowed keys must know their end: tables made by
-// Strata's windowed aggregations do; keys read from a topic need
-// window.TimeWindowedSerde (a key without an end stops the task).
+// The close time comes from the table's windows, as Kafka Streams finds
+// the grace of the windowed aggregation upstream: the tables of windowed
+// aggregations (TimeWindowedStream's and SessionWindowedStream's Count,
+// Reduce, [AggregateWindows], [AggregateSessions]) carry their windows, and
+// so do the tables made from them by Filter, FilterNot, [MapValues] and
+// Suppress. Suppressing another table with UntilWindowCloses fails
+// Builder.Build; for a windowed table read from a topic, give the grace
+// with [UntilWindowClosesAfter].
+//
+// Earlier versions took the grace here, UntilWindowCloses(grace, buffer):
+// drop the argument (or, for a table that does not carry its windows, call
+// UntilWindowClosesAfter(grace, buffer)).
 //
 // The buffer must not emit early: give Unbounded() or a limited buffer with
 // ShutDownWhenFull(); a buffer that emits early fails Builder.Build.
-func UntilWindowCloses(grace time.Duration, buffer BufferConfig) Suppression {
-	return Suppression{kind: suppressUntilWindowCloses, wait: grace, buffer: buffer}
+func UntilWindowCloses(buffer BufferConfig) Suppression {
+	return Suppression{kind: suppressUntilWindowCloses, buffer: buffer}
+}
+
+// UntilWindowClosesAfter is [UntilWindowCloses] for a windowed table that
+// does not carry its windows, such as one read from a topic: its windows
+// close grace after their end (for sessions, give their inactivity gap plus
+// grace). The windowed keys must know their end: keys read from a topic
+// need window.TimeWindowedSerde (a key without an end stops the task).
+//
+// On a table that carries its windows, a grace shorter than theirs would
+// emit windows before they close, and again for each update the
+// aggregation still accepts after that: it fails Builder.Build (a longer
+// one only waits longer). Kafka Streams has no such option: it always reads
+// the grace from the windows.
+func UntilWindowClosesAfter(grace time.Duration, buffer BufferConfig) Suppression {
+	return Suppression{kind: suppressUntilWindowCloses, wait: grace, buffer: buffer, explicit: true}
 }
 
 // UntilTimeLimit holds back each key's updates for d of stream time after
@@ -196,16 +220,23 @@ func (t Table[K, V]) Suppress(s Suppression, opts ...Option) Table[K, V] {
 	switch s.kind {
 	case suppressUntilWindowCloses:
 		end := windowEndOf[K]()
-		if end == nil {
+		closeAfter, carried := t.core().WindowClose()
+		switch {
+		case end == nil:
 			var k K
 			fail("UntilWindowCloses needs a table keyed by window.Windowed, not %T", k)
+		case s.explicit && s.wait < 0:
+			fail("UntilWindowClosesAfter: negative grace %v", s.wait)
+		case s.explicit && carried && s.wait < closeAfter:
+			fail("UntilWindowClosesAfter(%v): the table's windows close %v after their end, and a shorter wait emits windows before they close: use UntilWindowCloses, which takes it from them", s.wait, closeAfter)
+		case !s.explicit && !carried:
+			fail("UntilWindowCloses: the table does not carry its windows (tables of windowed aggregations do, and those Filter, FilterNot, MapValues and Suppress make from them): give the grace with UntilWindowClosesAfter")
+		case !s.explicit:
+			s.wait = closeAfter
 		}
 		timeOf = end
 		if s.buffer.emitEarly {
 			fail("UntilWindowCloses needs a buffer that does not emit early: use Unbounded() or ShutDownWhenFull()")
-		}
-		if s.wait < 0 {
-			fail("UntilWindowCloses: negative grace %v", s.wait)
 		}
 	case suppressUntilTimeLimit:
 		if s.wait < 0 {
@@ -219,13 +250,7 @@ func (t Table[K, V]) Suppress(s Suppression, opts ...Option) Table[K, V] {
 	}
 	ks := dsl.SerdeOr(b, "Table.Suppress", "key", o.keySerde, t.keySerde())
 	vs := dsl.SerdeOr(b, "Table.Suppress", "value", o.valueSerde, t.valueSerde())
-	if ks == nil || vs == nil {
-		var k K
-		var v V
-		fail("no serde for the buffer's keys %T or values %T; pass ktable.WithKeySerde and ktable.WithValueSerde", k, v)
-	} else {
-		state.AddKeyValueStore(b, storeName, serde.Bytes(), serde.Bytes(), storeOptions(o)...)
-	}
+	state.AddKeyValueStore(b, storeName, serde.Bytes(), serde.Bytes(), storeOptions(o)...)
 	maxRecords, maxBytes := s.buffer.limits()
 	cfg := suppressConfig[K]{
 		node:       name,
@@ -240,10 +265,8 @@ func (t Table[K, V]) Suppress(s Suppression, opts ...Option) Table[K, V] {
 	topology.AddProcessor(b, name, func() topology.Processor[K, Change[V], K, Change[V]] {
 		return &suppressProc[K, V]{cfg: cfg, keySerde: ks, valueSerde: vs}
 	}, t.node())
-	if ks != nil && vs != nil {
-		b.ConnectStores(name, storeName)
-	}
-	return newTable(b, name, ks, vs, "")
+	b.ConnectStores(name, storeName)
+	return carry(t, newTable(b, name, ks, vs, ""))
 }
 
 // windowEndOf returns a function reading the window end of a key of type K

@@ -137,14 +137,14 @@ func TestSuppressShutDownWhenFull(t *testing.T) {
 // windowedCounts is SuppressScenarioTest's windowed count: input grouped
 // by key, counted in the windows agg makes, written raw and suppressed
 // until each window closes.
-func windowedCounts(t *testing.T, grace time.Duration, agg func(g *ktable.GroupedStream[string, string]) ktable.Table[window.Windowed[string], int64]) *topology.Topology {
+func windowedCounts(t *testing.T, agg func(g *ktable.GroupedStream[string, string]) ktable.Table[window.Windowed[string], int64]) *topology.Topology {
 	b := topology.NewBuilder()
 	g := ktable.GroupBy(kstream.From(b, "input", serde.String(), serde.String()), func(k, _ string) string { return k })
 	counts := agg(g)
 	// Kafka's tests map each key to its string; a serde printing the key
 	// keeps tombstones, which kstream.Map does not.
 	shown := kstream.WithSerdes(windowedText, serde.Int64())
-	counts.Suppress(ktable.UntilWindowCloses(grace, ktable.Unbounded())).ToStream().To("output-suppressed", shown)
+	counts.Suppress(ktable.UntilWindowCloses(ktable.Unbounded())).ToStream().To("output-suppressed", shown)
 	counts.ToStream().To("output-raw", shown)
 	return mustBuild(t, b)
 }
@@ -162,7 +162,7 @@ var windowedText = serde.Func(
 // TestSuppressFinalResultsTimeWindows mirrors SuppressScenarioTest
 // .shouldSupportFinalResultsForTimeWindows.
 func TestSuppressFinalResultsTimeWindows(t *testing.T) {
-	s := newScenario(t, windowedCounts(t, time.Millisecond, func(g *ktable.GroupedStream[string, string]) ktable.Table[window.Windowed[string], int64] {
+	s := newScenario(t, windowedCounts(t, func(g *ktable.GroupedStream[string, string]) ktable.Table[window.Windowed[string], int64] {
 		return ktable.WindowedBy(g, window.Tumbling(2*time.Millisecond, time.Millisecond)).Count(ktable.Named("counts"), uncachedRows)
 	}))
 	for _, ts := range []int64{0, 1, 2, 1, 0, 5} {
@@ -178,7 +178,7 @@ func TestSuppressFinalResultsTimeWindows(t *testing.T) {
 // TestSuppressFinalResultsTimeWindowsLargeJump mirrors SuppressScenarioTest
 // .shouldSupportFinalResultsForTimeWindowsWithLargeJump.
 func TestSuppressFinalResultsTimeWindowsLargeJump(t *testing.T) {
-	s := newScenario(t, windowedCounts(t, 2*time.Millisecond, func(g *ktable.GroupedStream[string, string]) ktable.Table[window.Windowed[string], int64] {
+	s := newScenario(t, windowedCounts(t, func(g *ktable.GroupedStream[string, string]) ktable.Table[window.Windowed[string], int64] {
 		return ktable.WindowedBy(g, window.Tumbling(2*time.Millisecond, 2*time.Millisecond)).Count(ktable.Named("counts"), uncachedRows)
 	}))
 	for _, ts := range []int64{0, 1, 2, 0, 3, 0, 4} {
@@ -196,7 +196,7 @@ func TestSuppressFinalResultsTimeWindowsLargeJump(t *testing.T) {
 // TestSuppressFinalResultsSlidingWindows mirrors SuppressScenarioTest
 // .shouldSupportFinalResultsForSlidingWindows.
 func TestSuppressFinalResultsSlidingWindows(t *testing.T) {
-	s := newScenario(t, windowedCounts(t, 15*time.Millisecond, func(g *ktable.GroupedStream[string, string]) ktable.Table[window.Windowed[string], int64] {
+	s := newScenario(t, windowedCounts(t, func(g *ktable.GroupedStream[string, string]) ktable.Table[window.Windowed[string], int64] {
 		return ktable.SlidingWindowedBy(g, window.Sliding(5*time.Millisecond, 15*time.Millisecond)).Count(ktable.Named("counts"), uncachedRows)
 	}))
 	for _, ts := range []int64{10, 11, 10, 13, 10, 24} {
@@ -237,7 +237,7 @@ func TestSuppressFinalResultsSlidingWindows(t *testing.T) {
 // merged away is not a final result. Kafka takes the suppression's grace
 // from the session windows as grace plus inactivity gap: 0 + 5ms.
 func TestSuppressFinalResultsSessionWindows(t *testing.T) {
-	s := newScenario(t, windowedCounts(t, 5*time.Millisecond, func(g *ktable.GroupedStream[string, string]) ktable.Table[window.Windowed[string], int64] {
+	s := newScenario(t, windowedCounts(t, func(g *ktable.GroupedStream[string, string]) ktable.Table[window.Windowed[string], int64] {
 		return ktable.SessionWindowedBy(g, window.Session(5*time.Millisecond, 0)).Count(ktable.Named("counts"), uncachedRows)
 	}))
 	// First window.
@@ -317,7 +317,7 @@ func TestSuppressTombstones(t *testing.T) {
 func handWindowed(t *testing.T, keys serde.Serde[window.Windowed[string]], grace time.Duration) *topology.Topology {
 	b := topology.NewBuilder()
 	table := ktable.FromStream(kstream.From(b, "w", keys, serde.Int64()), ktable.Named("rows"))
-	table.Suppress(ktable.UntilWindowCloses(grace, ktable.MaxRecords(100).ShutDownWhenFull())).ToStream().
+	table.Suppress(ktable.UntilWindowClosesAfter(grace, ktable.MaxRecords(100).ShutDownWhenFull())).ToStream().
 		To("out", kstream.WithSerdes(windowedText, serde.Int64()))
 	return mustBuild(t, b)
 }
@@ -415,7 +415,7 @@ func TestSuppressBuildErrors(t *testing.T) {
 		want string
 	}{
 		{"zero", ktable.Suppression{}, "zero Suppression"},
-		{"not windowed", ktable.UntilWindowCloses(0, ktable.Unbounded()), "needs a table keyed by window.Windowed, not string"},
+		{"not windowed", ktable.UntilWindowCloses(ktable.Unbounded()), "needs a table keyed by window.Windowed, not string"},
 		{"negative limit", ktable.UntilTimeLimit(-time.Second, ktable.Unbounded()), "negative time limit"},
 		{"negative records", ktable.UntilTimeLimit(time.Second, ktable.MaxRecords(-1)), "MaxRecords(-1)"},
 		{"negative bytes", ktable.UntilTimeLimit(time.Second, ktable.Unbounded().WithMaxBytes(-2)), "MaxBytes(-2)"},
@@ -433,7 +433,7 @@ func TestSuppressBuildErrors(t *testing.T) {
 		b := topology.NewBuilder()
 		keys := window.TimeWindowedSerde(serde.String(), time.Second)
 		ktable.FromStream(kstream.From(b, "w", keys, serde.Int64())).
-			Suppress(ktable.UntilWindowCloses(0, ktable.MaxRecords(10))).ToStream().To("out")
+			Suppress(ktable.UntilWindowClosesAfter(0, ktable.MaxRecords(10))).ToStream().To("out")
 		_, err := b.Build()
 		if err == nil || !strings.Contains(err.Error(), "does not emit early") {
 			t.Fatalf("Build error %v", err)

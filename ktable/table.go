@@ -65,6 +65,8 @@ func (p *toStreamProc[K, V]) Process(r topology.Record[K, Change[V]]) error {
 // tombstone deletes it. The rows are kept in a key-value store with a
 // changelog, named by [Named] or "<topic>-STATE-STORE-<n>" as in Kafka
 // Streams; with [SourceAsChangelog], topic itself serves as the changelog.
+// A nil serde is the builder's serde for the type (topology.RegisterSerde,
+// else the built-in default).
 func From[K, V any](b *topology.Builder, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Option) Table[K, V] {
 	o := collect(b, "ktable.From", opts, optName|optStore|optSourceChangelog)
 	if o.set&optSourceChangelog != 0 {
@@ -76,6 +78,8 @@ func From[K, V any](b *topology.Builder, topic string, keySerde serde.Serde[K], 
 	if storeName == "" {
 		storeName = b.NewName(topic + "-STATE-STORE-")
 	}
+	keySerde = dsl.GivenOr(b, keySerde, fmt.Sprintf("ktable.From %q (key)", topic))
+	valueSerde = dsl.GivenOr(b, valueSerde, fmt.Sprintf("ktable.From %q (value)", topic))
 	src := kstream.From(b, topic, keySerde, valueSerde, kstream.Named(b.NewName("KSTREAM-SOURCE-")))
 	return materialize(src, storeName, b.NewName("KTABLE-SOURCE-"), keySerde, valueSerde, o)
 }
@@ -104,9 +108,6 @@ func FromStream[K, V any](s kstream.Stream[K, V], opts ...Option) Table[K, V] {
 func materialize[K, V any](s kstream.Stream[K, V], storeName, procName string, ks serde.Serde[K], vs serde.Serde[V], o *options) Table[K, V] {
 	c := dsl.Stream[K, V](s)
 	b := c.Builder()
-	if ks == nil || vs == nil {
-		return newTable[K, V](b, c.Node(), nil, nil, "")
-	}
 	state.AddKeyValueStore(b, storeName, ks, state.TimestampedSerde(vs), storeOptions(o)...)
 	topology.AddProcessor(b, procName, func() topology.Processor[K, V, K, Change[V]] {
 		return &tableSourceProc[K, V]{store: storeName, node: procName}
@@ -184,7 +185,7 @@ func (t Table[K, V]) filter(op string, pred func(K, V) bool, not bool, opts []Op
 	topology.AddProcessor(b, name, func() topology.Processor[K, Change[V], K, Change[V]] {
 		return &tableFilterProc[K, V]{pred: pred, not: not}
 	}, t.node())
-	return newTable(b, name, t.keySerde(), t.valueSerde(), "")
+	return carry(t, newTable(b, name, t.keySerde(), t.valueSerde(), ""))
 }
 
 type tableFilterProc[K, V any] struct {
@@ -220,8 +221,8 @@ func MapValues[K, V, V2 any](t Table[K, V], fn func(key K, value V) V2, opts ...
 	topology.AddProcessor(b, name, func() topology.Processor[K, Change[V], K, Change[V2]] {
 		return &tableMapProc[K, V, V2]{fn: fn}
 	}, t.node())
-	vs := dsl.SerdeOr[V2](b, "ktable.MapValues", "value", o.valueSerde, nil)
-	return newTable(b, name, t.keySerde(), vs, "")
+	vs := dsl.KnownSerde[V2](b, "ktable.MapValues", "value", o.valueSerde, nil)
+	return carry(t, newTable(b, name, t.keySerde(), vs, ""))
 }
 
 type tableMapProc[K, V, V2 any] struct {

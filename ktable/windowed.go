@@ -43,6 +43,11 @@ import (
 // a window is dropped for that window, counted and logged
 // (topology.Context.SkipRecord), once per window it misses, as in Kafka
 // Streams.
+//
+// A record with a null key or value is dropped, counted once and logged, as
+// TimeWindowedKStream's javadoc says; Kafka Streams' tumbling and hopping
+// windows in fact drop only null keys and aggregate null values (see
+// docs/deviations.md).
 type TimeWindowedStream[K, V any] struct {
 	g       *GroupedStream[K, V]
 	windows window.TimeWindows
@@ -66,9 +71,7 @@ func WindowedBy[K, V any](g *GroupedStream[K, V], w window.TimeWindows) *TimeWin
 }
 
 // SlidingWindowedBy splits g into the sliding windows w, Kafka Streams'
-// KGroupedStream.windowedBy(SlidingWindows). Records with a null value are
-// dropped, counted and logged, as Kafka Streams does for sliding windows.
-// Invalid windows (see window.SlidingWindows.Validate) fail Builder.Build.
+// KGroupedStream.windowedBy(SlidingWindows). Invalid windows (see window.SlidingWindows.Validate) fail Builder.Build.
 func SlidingWindowedBy[K, V any](g *GroupedStream[K, V], w window.SlidingWindows) *TimeWindowedStream[K, V] {
 	err := w.Validate()
 	if err != nil {
@@ -77,42 +80,44 @@ func SlidingWindowedBy[K, V any](g *GroupedStream[K, V], w window.SlidingWindows
 	return &TimeWindowedStream[K, V]{g: g, sliding: w, isSliding: true, valid: err == nil}
 }
 
-// Count counts the records of each key in each window. Tombstones count
-// too, as in Kafka Streams, except in sliding windows, which drop them.
+// Count counts the records of each key in each window. Records with a null
+// key or value are not counted: they are dropped, counted as dropped and
+// logged, as Kafka Streams documents (see GroupedStream.Count).
 // Options: Named (the store), WithStoreOptions, EmitOnWindowClose.
 func (ws *TimeWindowedStream[K, V]) Count(opts ...Option) Table[window.Windowed[K], int64] {
 	return aggregateWindows(ws, "TimeWindowedStream.Count", func(K, V) int64 { return 1 },
-		func(_ K, _ V, n int64) int64 { return n + 1 }, false, serde.Int64(), opts)
+		func(_ K, _ V, n int64) int64 { return n + 1 }, serde.Int64(), opts)
 }
 
 // Reduce combines the values of each key in each window with fn, the first
-// value standing as it is. Tombstones are skipped (counted and logged), as
-// for GroupedStream.Reduce. Options: Named, WithStoreOptions,
-// EmitOnWindowClose.
+// value standing as it is. Records with a null key or value are dropped,
+// counted and logged, as for GroupedStream.Reduce. Options: Named,
+// WithStoreOptions, EmitOnWindowClose.
 func (ws *TimeWindowedStream[K, V]) Reduce(fn func(agg, value V) V, opts ...Option) Table[window.Windowed[K], V] {
 	if fn == nil {
 		dsl.Stream[K, V](ws.g.s).Builder().Fail(fmt.Errorf("TimeWindowedStream.Reduce: nil reducer"))
 	}
 	return aggregateWindows(ws, "TimeWindowedStream.Reduce", func(_ K, v V) V { return v },
-		func(_ K, v V, agg V) V { return fn(agg, v) }, true, ws.g.valueSerde, opts)
+		func(_ K, v V, agg V) V { return fn(agg, v) }, ws.g.valueSerde, opts)
 }
 
 // AggregateWindows folds the values of each key in each window into an
 // aggregate of type VA, starting from init() for every new window: Kafka
-// Streams' TimeWindowedKStream.aggregate. The aggregate's serde comes from
+// Streams' TimeWindowedKStream.aggregate. Records with a null key or value
+// are dropped, counted and logged. The aggregate's serde comes from
 // WithValueSerde, or serde.Default for VA. Options: Named,
 // WithStoreOptions, WithValueSerde, EmitOnWindowClose.
 func AggregateWindows[K, V, VA any](ws *TimeWindowedStream[K, V], init func() VA, agg func(key K, value V, agg VA) VA, opts ...Option) Table[window.Windowed[K], VA] {
 	if init == nil || agg == nil {
 		dsl.Stream[K, V](ws.g.s).Builder().Fail(fmt.Errorf("AggregateWindows: nil initializer or aggregator"))
 	}
-	return aggregateWindows(ws, "AggregateWindows", func(k K, v V) VA { return agg(k, v, init()) }, agg, false, nil, opts)
+	return aggregateWindows(ws, "AggregateWindows", func(k K, v V) VA { return agg(k, v, init()) }, agg, nil, opts)
 }
 
 // aggregateWindows adds the window store and processor of a time-windowed
 // aggregation: start makes a window's first aggregate, add folds in later
 // values.
-func aggregateWindows[K, V, VA any](ws *TimeWindowedStream[K, V], op string, start func(K, V) VA, add func(K, V, VA) VA, skipTombstones bool, aggSerde serde.Serde[VA], opts []Option) Table[window.Windowed[K], VA] {
+func aggregateWindows[K, V, VA any](ws *TimeWindowedStream[K, V], op string, start func(K, V) VA, add func(K, V, VA) VA, aggSerde serde.Serde[VA], opts []Option) Table[window.Windowed[K], VA] {
 	g := ws.g
 	b := dsl.Stream[K, V](g.s).Builder()
 	emitOnClose, rest := windowOptions(opts)
@@ -122,10 +127,6 @@ func aggregateWindows[K, V, VA any](ws *TimeWindowedStream[K, V], op string, sta
 		storeName = b.NewName("KSTREAM-AGGREGATE-STATE-STORE-")
 	}
 	vs := dsl.SerdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
-	if vs == nil {
-		var va VA
-		b.Fail(fmt.Errorf("%s: no serde for aggregate type %T; pass ktable.WithValueSerde", op, va))
-	}
 	in := g.input(storeName)
 	procName := b.NewName("KSTREAM-AGGREGATE-")
 
@@ -153,7 +154,7 @@ func aggregateWindows[K, V, VA any](ws *TimeWindowedStream[K, V], op string, sta
 		w := ws.windows
 		topology.AddProcessor(b, procName, func() topology.Processor[K, V, window.Windowed[K], Change[VA]] {
 			return &windowAggProc[K, V, VA]{store: storeName, windows: w, grace: w.Grace.Milliseconds(),
-				start: start, add: add, skipTombstones: skipTombstones, emitOnClose: emitOnClose}
+				start: start, add: add, emitOnClose: emitOnClose}
 		}, dsl.Stream[K, V](in).Node())
 	}
 	if ks != nil {
@@ -162,7 +163,11 @@ func aggregateWindows[K, V, VA any](ws *TimeWindowedStream[K, V], op string, sta
 			addProgressStore(b, storeName, procName, o.storeOpts)
 		}
 	}
-	return newTable(b, procName, ks, vs, "")
+	grace := ws.windows.Grace
+	if ws.isSliding {
+		grace = ws.sliding.Grace
+	}
+	return closingAfter(newTable(b, procName, ks, vs, ""), grace)
 }
 
 // truncMillis truncates d to whole milliseconds, the precision of windows.
@@ -180,16 +185,15 @@ func windowStreamTime(st time.Time, ts int64) int64 {
 // windowAggProc aggregates records into the tumbling or hopping windows
 // they fall in, as Kafka Streams' KStreamWindowAggregate.
 type windowAggProc[K, V, VA any] struct {
-	ctx            topology.Context[window.Windowed[K], Change[VA]]
-	store          string
-	windows        window.TimeWindows
-	grace          int64 // ms
-	start          func(K, V) VA
-	add            func(K, V, VA) VA
-	skipTombstones bool
-	emitOnClose    bool
-	rows           state.WindowStore[K, state.Timestamped[VA]]
-	closed         closedWindows[K, VA]
+	ctx         topology.Context[window.Windowed[K], Change[VA]]
+	store       string
+	windows     window.TimeWindows
+	grace       int64 // ms
+	start       func(K, V) VA
+	add         func(K, V, VA) VA
+	emitOnClose bool
+	rows        state.WindowStore[K, state.Timestamped[VA]]
+	closed      closedWindows[K, VA]
 }
 
 func (p *windowAggProc[K, V, VA]) Init(ctx topology.Context[window.Windowed[K], Change[VA]]) error {
@@ -208,12 +212,7 @@ func (p *windowAggProc[K, V, VA]) Init(ctx topology.Context[window.Windowed[K], 
 func (p *windowAggProc[K, V, VA]) Close() error { return nil }
 
 func (p *windowAggProc[K, V, VA]) Process(r topology.Record[K, V]) error {
-	if r.HasNullKey() {
-		p.ctx.SkipRecord("null key in windowed aggregation")
-		return nil
-	}
-	if p.skipTombstones && r.IsTombstone() {
-		p.ctx.SkipRecord("null value in reduce")
+	if skipNulls(p.ctx, r) {
 		return nil
 	}
 	ts := r.Timestamp.UnixMilli()

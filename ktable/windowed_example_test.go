@@ -2,9 +2,9 @@ package ktable_test
 
 import (
 	"fmt"
-	"testing"
 	"time"
 
+	"github.com/strata-go/strata/internal/testkit"
 	"github.com/strata-go/strata/kstream"
 	"github.com/strata-go/strata/ktable"
 	"github.com/strata-go/strata/serde"
@@ -13,15 +13,9 @@ import (
 	"github.com/strata-go/strata/window"
 )
 
-// windowedExampleT stands in for the *testing.T that a test passes to
-// testutil.NewDriver, so that the examples can run the driver: it panics
-// where a test would fail.
-type windowedExampleT struct{ testing.TB }
-
-func (windowedExampleT) Helper()                           {}
-func (windowedExampleT) Cleanup(func())                    {}
-func (windowedExampleT) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
-func (windowedExampleT) Errorf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+// exampleT stands in for the *testing.T that a test passes to
+// testutil.NewDriver, so that the examples can run the driver.
+type exampleT = testkit.T
 
 // Count page views per user in tumbling one-minute windows that accept
 // records up to ten seconds late. The late view at 12:00:55, arriving when
@@ -38,7 +32,7 @@ func ExampleWindowedBy() {
 		panic(err)
 	}
 
-	d := testutil.NewDriver(windowedExampleT{}, top, testutil.Config{}) // in a test: pass t
+	d := testutil.NewDriver(exampleT{}, top, testutil.Config{}) // in a test: pass t
 	in := testutil.NewInputTopic(d, "views", serde.String(), serde.String())
 	out := testutil.NewOutputTopic(d, "view-counts", window.TimeWindowedSerde(serde.String(), time.Minute), serde.Int64())
 	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -72,7 +66,7 @@ func ExampleSessionWindowedBy() {
 		panic(err)
 	}
 
-	d := testutil.NewDriver(windowedExampleT{}, top, testutil.Config{}) // in a test: pass t
+	d := testutil.NewDriver(exampleT{}, top, testutil.Config{}) // in a test: pass t
 	in := testutil.NewInputTopic(d, "clicks", serde.String(), serde.String())
 	out := testutil.NewOutputTopic(d, "session-counts", window.SessionWindowedSerde(serde.String()), serde.Int64())
 	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)

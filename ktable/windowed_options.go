@@ -1,15 +1,6 @@
 package ktable
 
-// optEmitOnClose is the kind of [EmitOnWindowClose]. Only windowed
-// aggregations take it; they pick it out of their options before collect
-// sees the rest, so any other operation reports it as an option that does
-// not apply.
-const optEmitOnClose optKind = 1 << 16
-
-// emitOnCloseOption is the Option EmitOnWindowClose returns.
-type emitOnCloseOption struct{}
-
-func (emitOnCloseOption) applyTo(o *options) { o.set |= optEmitOnClose }
+import "github.com/strata-go/strata/internal/dsl"
 
 // EmitOnWindowClose makes a windowed aggregation (Count, Reduce,
 // AggregateWindows, AggregateSessions on a windowed stream) emit each
@@ -38,13 +29,14 @@ func (emitOnCloseOption) applyTo(o *options) { o.set |= optEmitOnClose }
 // offsets. Under exactly-once the progress commits with the results, so a
 // task that moves or restarts emits each window exactly once. The store
 // takes the aggregation's WithStoreOptions.
-func EmitOnWindowClose() Option { return emitOnCloseOption{} }
+func EmitOnWindowClose() Option { return dsl.NewOption(optEmitOnClose, func(*dsl.Options) {}) }
 
 // windowOptions takes EmitOnWindowClose out of opts, reporting whether it
-// was there, and returns the other options.
+// was there, and returns the other options: only windowed aggregations take
+// it, so any other operation reports it as an option that does not apply.
 func windowOptions(opts []Option) (emitOnClose bool, rest []Option) {
 	for _, opt := range opts {
-		if _, ok := opt.(emitOnCloseOption); ok {
+		if opt.Kind() == optEmitOnClose {
 			emitOnClose = true
 			continue
 		}

@@ -41,6 +41,11 @@ import (
 // session's aggregate without changing its window, forwards the aggregate
 // it replaces as Old; Kafka Streams sends none.
 //
+// A record with a null key or value is dropped, counted and logged, as
+// SessionWindowedKStream's javadoc says, so a null value neither starts,
+// extends nor merges sessions; Kafka Streams' implementation drops only
+// null keys (see docs/deviations.md).
+//
 // The result is a table keyed by window.Windowed[K], whose key serde is
 // window.SessionWindowedSerde of the grouping's key serde, so that
 // ToStream().To(topic) writes keys in Kafka Streams' format.
@@ -67,19 +72,21 @@ func SessionWindowedBy[K, V any](g *GroupedStream[K, V], w window.SessionWindows
 	return &SessionWindowedStream[K, V]{g: g, windows: w, valid: err == nil}
 }
 
-// Count counts the records of each key in each session, tombstones
-// included, as Kafka Streams does. Options: Named (the store),
-// WithStoreOptions, EmitOnWindowClose.
+// Count counts the records of each key in each session. Records with a null
+// key or value are not counted: they are dropped, counted as dropped and
+// logged, as Kafka Streams documents (see GroupedStream.Count). Options:
+// Named (the store), WithStoreOptions, EmitOnWindowClose.
 func (ss *SessionWindowedStream[K, V]) Count(opts ...Option) Table[window.Windowed[K], int64] {
 	return aggregateSessions(ss, "SessionWindowedStream.Count", func() int64 { return 0 },
 		func(K, V) int64 { return 1 }, func(_ K, _ V, n int64) int64 { return n + 1 },
-		func(_ K, a, b int64) int64 { return a + b }, false, serde.Int64(), opts)
+		func(_ K, a, b int64) int64 { return a + b }, serde.Int64(), opts)
 }
 
 // Reduce combines the values of each key in each session with fn, the first
 // value standing as it is; merging sessions combines their aggregates with
-// fn too, the earlier-ending session first. Tombstones are skipped (counted
-// and logged), as for GroupedStream.Reduce. Options: Named,
+// fn too, the earlier-ending session first. Records with a null key or
+// value are dropped, counted and logged, as for GroupedStream.Reduce.
+// Options: Named,
 // WithStoreOptions, EmitOnWindowClose.
 func (ss *SessionWindowedStream[K, V]) Reduce(fn func(agg, value V) V, opts ...Option) Table[window.Windowed[K], V] {
 	if fn == nil {
@@ -87,22 +94,23 @@ func (ss *SessionWindowedStream[K, V]) Reduce(fn func(agg, value V) V, opts ...O
 	}
 	return aggregateSessions(ss, "SessionWindowedStream.Reduce", nil,
 		func(_ K, v V) V { return v }, func(_ K, v V, agg V) V { return fn(agg, v) },
-		func(_ K, a, b V) V { return fn(a, b) }, true, ss.g.valueSerde, opts)
+		func(_ K, a, b V) V { return fn(a, b) }, ss.g.valueSerde, opts)
 }
 
 // AggregateSessions folds the values of each key in each session into an
 // aggregate of type VA: Kafka Streams' SessionWindowedKStream.aggregate. A
 // record's session starts from init(); when the record joins sessions,
 // their aggregates are folded into that one with merge, in the store's
-// order (by session end), and then the record with agg. The aggregate's
-// serde comes from WithValueSerde, or serde.Default for VA. Options: Named,
+// order (by session end), and then the record with agg. Records with a
+// null key or value are dropped, counted and logged. The aggregate's serde
+// comes from WithValueSerde, or serde.Default for VA. Options: Named,
 // WithStoreOptions, WithValueSerde, EmitOnWindowClose.
 func AggregateSessions[K, V, VA any](ss *SessionWindowedStream[K, V], init func() VA, agg func(key K, value V, agg VA) VA, merge func(key K, a, b VA) VA, opts ...Option) Table[window.Windowed[K], VA] {
 	if init == nil || agg == nil || merge == nil {
 		dsl.Stream[K, V](ss.g.s).Builder().Fail(fmt.Errorf("AggregateSessions: nil initializer, aggregator or merger"))
 	}
 	return aggregateSessions(ss, "AggregateSessions", init,
-		func(k K, v V) VA { return agg(k, v, init()) }, agg, merge, false, nil, opts)
+		func(k K, v V) VA { return agg(k, v, init()) }, agg, merge, nil, opts)
 }
 
 // aggregateSessions adds the session store and processor of a session
@@ -111,7 +119,7 @@ func AggregateSessions[K, V, VA any](ss *SessionWindowedStream[K, V], init func(
 // stands as it is, as Kafka Streams' reduce does with its null initial
 // value. start makes the aggregate of a record alone, add folds a record
 // into an aggregate.
-func aggregateSessions[K, V, VA any](ss *SessionWindowedStream[K, V], op string, init func() VA, start func(K, V) VA, add func(K, V, VA) VA, merge func(K, VA, VA) VA, skipTombstones bool, aggSerde serde.Serde[VA], opts []Option) Table[window.Windowed[K], VA] {
+func aggregateSessions[K, V, VA any](ss *SessionWindowedStream[K, V], op string, init func() VA, start func(K, V) VA, add func(K, V, VA) VA, merge func(K, VA, VA) VA, aggSerde serde.Serde[VA], opts []Option) Table[window.Windowed[K], VA] {
 	g := ss.g
 	b := dsl.Stream[K, V](g.s).Builder()
 	emitOnClose, rest := windowOptions(opts)
@@ -121,10 +129,6 @@ func aggregateSessions[K, V, VA any](ss *SessionWindowedStream[K, V], op string,
 		storeName = b.NewName("KSTREAM-AGGREGATE-STATE-STORE-")
 	}
 	vs := dsl.SerdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
-	if vs == nil {
-		var va VA
-		b.Fail(fmt.Errorf("%s: no serde for aggregate type %T; pass ktable.WithValueSerde", op, va))
-	}
 	in := g.input(storeName)
 	procName := b.NewName("KSTREAM-AGGREGATE-")
 	gap, grace := ss.windows.InactivityGap.Milliseconds(), ss.windows.Grace.Milliseconds()
@@ -136,7 +140,7 @@ func aggregateSessions[K, V, VA any](ss *SessionWindowedStream[K, V], op string,
 	}
 	topology.AddProcessor(b, procName, func() topology.Processor[K, V, window.Windowed[K], Change[VA]] {
 		return &sessionAggProc[K, V, VA]{store: storeName, gap: gap, grace: grace, init: init, start: start,
-			add: add, merge: merge, skipTombstones: skipTombstones, emitOnClose: emitOnClose}
+			add: add, merge: merge, emitOnClose: emitOnClose}
 	}, dsl.Stream[K, V](in).Node())
 	if ks != nil {
 		b.ConnectStores(procName, storeName)
@@ -144,22 +148,21 @@ func aggregateSessions[K, V, VA any](ss *SessionWindowedStream[K, V], op string,
 			addProgressStore(b, storeName, procName, o.storeOpts)
 		}
 	}
-	return newTable(b, procName, ks, vs, "")
+	return closingAfter(newTable(b, procName, ks, vs, ""), truncMillis(ss.windows.InactivityGap)+truncMillis(ss.windows.Grace))
 }
 
 // sessionAggProc aggregates records into session windows, as Kafka Streams'
 // KStreamSessionWindowAggregate.
 type sessionAggProc[K, V, VA any] struct {
-	ctx            topology.Context[window.Windowed[K], Change[VA]]
-	store          string
-	gap, grace     int64 // ms
-	init           func() VA
-	start          func(K, V) VA
-	add            func(K, V, VA) VA
-	merge          func(K, VA, VA) VA
-	skipTombstones bool
-	emitOnClose    bool
-	sessions       state.SessionStore[K, VA]
+	ctx         topology.Context[window.Windowed[K], Change[VA]]
+	store       string
+	gap, grace  int64 // ms
+	init        func() VA
+	start       func(K, V) VA
+	add         func(K, V, VA) VA
+	merge       func(K, VA, VA) VA
+	emitOnClose bool
+	sessions    state.SessionStore[K, VA]
 	// progress is the latest session end emitted through, for
 	// EmitOnWindowClose; -1 before the first emission.
 	progress emitProgress
@@ -183,12 +186,7 @@ func (p *sessionAggProc[K, V, VA]) Init(ctx topology.Context[window.Windowed[K],
 func (p *sessionAggProc[K, V, VA]) Close() error { return nil }
 
 func (p *sessionAggProc[K, V, VA]) Process(r topology.Record[K, V]) error {
-	if r.HasNullKey() {
-		p.ctx.SkipRecord("null key in session aggregation")
-		return nil
-	}
-	if p.skipTombstones && r.IsTombstone() {
-		p.ctx.SkipRecord("null value in reduce")
+	if skipNulls(p.ctx, r) {
 		return nil
 	}
 	ts := r.Timestamp.UnixMilli()

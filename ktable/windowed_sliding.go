@@ -54,8 +54,7 @@ func (p *slidingAggProc[K, V, VA]) Init(ctx topology.Context[window.Windowed[K],
 func (p *slidingAggProc[K, V, VA]) Close() error { return nil }
 
 func (p *slidingAggProc[K, V, VA]) Process(r topology.Record[K, V]) error {
-	if r.HasNullKey() || r.IsTombstone() {
-		p.ctx.SkipRecord("null key or value in sliding window aggregation")
+	if skipNulls(p.ctx, r) {
 		return nil
 	}
 	ts := r.Timestamp.UnixMilli()

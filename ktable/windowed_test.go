@@ -357,30 +357,6 @@ func TestWindowedStreamTimeIsPerPartition(t *testing.T) {
 	}
 }
 
-// Reduce skips tombstones, Count counts them, as for GroupedStream.
-func TestWindowedReduceAndTombstones(t *testing.T) {
-	b := topology.NewBuilder()
-	s := kstream.From(b, "in", serde.String(), serde.String())
-	g := ktable.GroupByKey(s)
-	w := ktable.WindowedBy(g, window.Tumbling(10*wms, 0))
-	w.Reduce(func(agg, v string) string { return agg + "|" + v }).ToStream().To("reduced")
-	w.Count().ToStream().To("counted")
-	d := testutil.NewDriver(t, buildTop(t, b), testutil.Config{})
-	it := testutil.NewInputTopic(d, "in", serde.String(), serde.String())
-	it.PipeAt("k", "a", msAt(1))
-	if err := it.PipeRaw([]byte("k"), nil, msAt(2)); err != nil {
-		t.Fatal(err)
-	}
-	it.PipeAt("k", "b", msAt(3))
-	reduced := testutil.NewOutputTopic(d, "reduced", window.TimeWindowedSerde(serde.String(), 10*wms), serde.String())
-	counted := testutil.NewOutputTopic(d, "counted", window.TimeWindowedSerde(serde.String(), 10*wms), serde.Int64())
-	checkWindowed(t, showWindowed(reduced.ReadAll()), []string{"[k@0/10] a @1", "[k@0/10] a|b @3"})
-	checkWindowed(t, showWindowed(counted.ReadAll()), []string{"[k@0/10] 1 @1", "[k@0/10] 2 @2", "[k@0/10] 3 @3"})
-	if n := d.DroppedRecords(); n != 1 {
-		t.Fatalf("DroppedRecords = %d, want 1 (the tombstone, by Reduce)", n)
-	}
-}
-
 // A key changed upstream is repartitioned through "<store>-repartition"
 // before the windowed aggregation, as for GroupedStream's aggregations.
 func TestWindowedAggregationRepartitions(t *testing.T) {

@@ -16,4 +16,15 @@
 //
 // Like Kafka's driver, this one commits after every input record, and wall
 // clock time moves only when the test calls [Driver.AdvanceWallClockTime].
+//
+// Typed topics ([NewInputTopic], [NewOutputTopic]) take serdes, or nil for
+// the topology's own (those registered with topology.RegisterSerde, else the
+// built-in defaults). An input topic pipes Kafka nulls whatever its serdes
+// would make of a zero value: [InputTopic.PipeTombstone] a null value,
+// [InputTopic.PipeNullKey] a null key, and PipeRecords records made with
+// topology.Tombstone and topology.NullKey. An output topic's records say
+// which of their keys and values are nulls (Record.NullKey, NullValue), and
+// [ReadKeyValuesToMap] reads it as a table. Stores read as Kafka's driver
+// reads them: [KeyValueStore] shows the values of the DSL's timestamped
+// stores, [TimestampedKeyValueStore] the values with their timestamps.
 package testutil

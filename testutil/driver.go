@@ -465,7 +465,8 @@ func (d *Driver) writes(topic string) (bool, []string) {
 }
 
 // DroppedRecords returns how many records operators dropped on purpose (null
-// keys where a key is needed, records too late for their window).
+// keys where a key is needed, null values in stream aggregations, records
+// too late for their window).
 func (d *Driver) DroppedRecords() int64 {
 	var n int64
 	for _, t := range d.storeTasks() {

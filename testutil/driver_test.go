@@ -107,10 +107,10 @@ func TestMisusedTopicsFailClearly(t *testing.T) {
 			d := testutil.NewDriver(tb, top, testutil.Config{})
 			testutil.NewOutputTopic(d, "out", serde.String(), serde.String()).ReadRecord()
 		}, `output topic "out": no more records (0 read)`},
-		{"nil serde", func(tb testing.TB) {
+		{"nil serde for a type without one", func(tb testing.TB) {
 			d := testutil.NewDriver(tb, top, testutil.Config{})
-			testutil.NewInputTopic[string, string](d, "in", nil, serde.String())
-		}, `input topic "in": nil serde`},
+			testutil.NewInputTopic[string, struct{ X int }](d, "in", serde.String(), nil)
+		}, `input topic "in": nil serde, and the topology has none for struct { X int }`},
 		{"time going back", func(tb testing.TB) {
 			d := testutil.NewDriver(tb, top, testutil.Config{})
 			d.AdvanceWallClockTime(-time.Second)

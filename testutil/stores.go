@@ -51,6 +51,12 @@ func encoder[K any](d *Driver, name string, part any) func(K) []byte {
 // KeyValueStore gives a test read access to the key-value store named name
 // across all the tasks that hold a part of it. It fails the test if the
 // topology has no such store or it holds other types.
+//
+// The stores of the DSL's tables and aggregations hold each value with its
+// timestamp (state.Timestamped); KeyValueStore[K, V] shows their values
+// alone, as Kafka's getKeyValueStore does. To read the timestamps too, as
+// Kafka's getTimestampedKeyValueStore, use [TimestampedKeyValueStore] (or
+// ask for V = state.Timestamped[X]).
 func KeyValueStore[K, V any](d *Driver, name string) *KeyValueStoreView[K, V] {
 	d.tb.Helper()
 	var k K
@@ -62,6 +68,16 @@ func KeyValueStore[K, V any](d *Driver, name string) *KeyValueStoreView[K, V] {
 	}
 	parts := storeParts[state.ReadOnlyKeyValueStore[K, V]](d, name, fmt.Sprintf("key-value store of key %T and value %T", k, v))
 	return &KeyValueStoreView[K, V]{d: d, name: name, parts: parts}
+}
+
+// TimestampedKeyValueStore gives a test read access to the DSL's key-value
+// store named name with each value's timestamp: the time of the record
+// that last updated the row (for aggregates, the largest timestamp folded
+// into them), Kafka's getTimestampedKeyValueStore. It is
+// KeyValueStore[K, state.Timestamped[V]].
+func TimestampedKeyValueStore[K, V any](d *Driver, name string) *KeyValueStoreView[K, state.Timestamped[V]] {
+	d.tb.Helper()
+	return KeyValueStore[K, state.Timestamped[V]](d, name)
 }
 
 // timestampedParts returns the parts of a store of state.Timestamped[V]
@@ -157,7 +173,9 @@ func (d *Driver) storeNames() []string {
 }
 
 // WindowStore gives a test read access to the window store named name
-// across all the tasks that hold a part of it.
+// across all the tasks that hold a part of it. As for [KeyValueStore], the
+// DSL's window stores show their values alone; WindowStore[K,
+// state.Timestamped[V]] shows them with their timestamps.
 func WindowStore[K, V any](d *Driver, name string) *WindowStoreView[K, V] {
 	d.tb.Helper()
 	var k K

@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -50,16 +51,17 @@ type InputTopic[K, V any] struct {
 }
 
 // NewInputTopic returns a handle that pipes records into topic, encoding them
-// with the given serdes. It fails the test if the topology does not read
-// topic.
+// with the given serdes. A nil serde is the topology's serde for the type:
+// the one registered on its builder with topology.RegisterSerde, else the
+// built-in default. It fails the test if the topology does not read topic,
+// or a serde is nil and the topology has none for the type.
 func NewInputTopic[K, V any](d *Driver, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V]) *InputTopic[K, V] {
 	d.tb.Helper()
 	if !d.reads(topic) {
 		d.tb.Fatalf("testutil: input topic %q: the topology does not read it (it reads %q)", topic, d.readTopics())
 	}
-	if keySerde == nil || valueSerde == nil {
-		d.tb.Fatalf("testutil: input topic %q: nil serde", topic)
-	}
+	keySerde = topicSerde(d, "input", topic, keySerde)
+	valueSerde = topicSerde(d, "input", topic, valueSerde)
 	return &InputTopic[K, V]{d: d, topic: d.topic(topic), keySerde: keySerde, valueSerde: valueSerde, time: d.cfg.StartTime}
 }
 
@@ -90,6 +92,22 @@ func (in *InputTopic[K, V]) PipeAt(key K, value V, ts time.Time) {
 	}
 }
 
+// PipeTombstone pipes a record of key with a null value, a tombstone, at
+// the topic's current time, as Kafka's pipeInput(key, null) does.
+func (in *InputTopic[K, V]) PipeTombstone(key K) {
+	in.d.tb.Helper()
+	in.PipeRecords(topology.Tombstone(topology.Record[K, V]{Key: key}))
+}
+
+// PipeNullKey pipes a record of value with a null key at the topic's
+// current time, as Kafka's pipeInput(null, value) does. It goes to a
+// partition of the topic round-robin, as Kafka's producers spread records
+// without a key.
+func (in *InputTopic[K, V]) PipeNullKey(value V) {
+	in.d.tb.Helper()
+	in.PipeRecords(topology.NullKey(topology.Record[K, V]{Value: value}))
+}
+
 // PipeKeyValues pipes each pair in order, as Pipe does.
 func (in *InputTopic[K, V]) PipeKeyValues(kvs ...KeyValue[K, V]) {
 	in.d.tb.Helper()
@@ -99,7 +117,10 @@ func (in *InputTopic[K, V]) PipeKeyValues(kvs ...KeyValue[K, V]) {
 }
 
 // PipeRecords pipes records in order, with their timestamps and headers. A
-// record with a zero Timestamp gets the topic's current time.
+// record with a zero Timestamp gets the topic's current time. A record made
+// with topology.Tombstone has a null value, and one made with
+// topology.NullKey a null key, whatever the serdes would make of their zero
+// values: topology.NullKey(topology.Tombstone(r)) has both.
 func (in *InputTopic[K, V]) PipeRecords(recs ...topology.Record[K, V]) {
 	in.d.tb.Helper()
 	for _, r := range recs {
@@ -183,15 +204,16 @@ type OutputTopic[K, V any] struct {
 }
 
 // NewOutputTopic returns a reader of topic that decodes with the given
-// serdes. It fails the test if no sink of the topology can write topic.
+// serdes; a nil serde is the topology's serde for the type, as for
+// [NewInputTopic]. It fails the test if no sink of the topology can write
+// topic.
 func NewOutputTopic[K, V any](d *Driver, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V]) *OutputTopic[K, V] {
 	d.tb.Helper()
 	if ok, fixed := d.writes(topic); !ok {
 		d.tb.Fatalf("testutil: output topic %q: no sink of the topology writes it (sinks write %q)", topic, fixed)
 	}
-	if keySerde == nil || valueSerde == nil {
-		d.tb.Fatalf("testutil: output topic %q: nil serde", topic)
-	}
+	keySerde = topicSerde(d, "output", topic, keySerde)
+	valueSerde = topicSerde(d, "output", topic, valueSerde)
 	return &OutputTopic[K, V]{d: d, topic: d.topic(topic), keySerde: keySerde, valueSerde: valueSerde}
 }
 
@@ -261,6 +283,29 @@ func (out *OutputTopic[K, V]) ReadKeyValues() []KeyValue[K, V] {
 	return kvs
 }
 
+// ReadKeyValuesToMap reads every remaining record of out and returns the
+// last value of each key: the output read as a table, as Kafka's
+// TestOutputTopic.readKeyValuesToMap. A tombstone deletes its key (Kafka
+// keeps the key, with a null value a Go map could not tell from the zero
+// value). A record with a null key fails the test, as Kafka's throws. It is
+// a function, not a method, because K must be comparable.
+func ReadKeyValuesToMap[K comparable, V any](out *OutputTopic[K, V]) map[K]V {
+	out.d.tb.Helper()
+	m := map[K]V{}
+	for !out.IsEmpty() {
+		r := out.ReadRecord()
+		switch {
+		case r.NullKey:
+			out.d.tb.Fatalf("testutil: output topic %q offset %d: ReadKeyValuesToMap: a record with a null key", r.Topic, r.Offset)
+		case r.NullValue:
+			delete(m, r.Key)
+		default:
+			m[r.Key] = r.Value
+		}
+	}
+	return m
+}
+
 // ReadValues reads every remaining record's value.
 func (out *OutputTopic[K, V]) ReadValues() []V {
 	out.d.tb.Helper()
@@ -277,4 +322,23 @@ func (out *OutputTopic[K, V]) Drain() int {
 	n := out.Len()
 	out.topic.read = len(out.topic.records)
 	return n
+}
+
+// topicSerde returns s, or when it is nil the topology's serde for T: the
+// one registered on its builder, else serde.Default's. It fails the test
+// when there is none.
+func topicSerde[T any](d *Driver, dir, topic string, s serde.Serde[T]) serde.Serde[T] {
+	d.tb.Helper()
+	if s != nil {
+		return s
+	}
+	t := reflect.TypeFor[T]()
+	if r, ok := d.top.Graph.Serdes[t]; ok {
+		return r.(serde.Serde[T])
+	}
+	if s, ok := serde.Default[T](); ok {
+		return s
+	}
+	d.tb.Fatalf("testutil: %s topic %q: nil serde, and the topology has none for %v (register one with topology.RegisterSerde)", dir, topic, t)
+	return nil
 }

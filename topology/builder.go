@@ -17,6 +17,7 @@ type Builder struct {
 	counter int
 	errs    []error
 	built   bool
+	serdes  builderSerdes
 }
 
 // NewBuilder returns an empty Builder.
@@ -112,7 +113,8 @@ func (b *Builder) AddStore(def *engine.StoreDef) {
 // Build validates the collected nodes and returns the topology. The error
 // wraps [ErrInvalidTopology] and lists every problem found: duplicate or
 // empty names, unknown parents or stores, sources without topics, a topic
-// read by two sources, a sink without a topic, missing serdes, cycles.
+// read by two sources, a sink without a topic, missing serdes (one error
+// per type, wrapping [ErrNoSerde]), cycles.
 //
 // A Builder builds once: the topology shares its nodes, so later changes to
 // the builder are refused, and a second Build is an error.
@@ -121,11 +123,13 @@ func (b *Builder) Build() (*Topology, error) {
 		return nil, fmt.Errorf("%w: Build called twice on one Builder", ErrInvalidTopology)
 	}
 	errs := append([]error(nil), b.errs...)
+	errs = append(errs, b.serdes.errors()...)
 	if len(b.g.Nodes) == 0 {
 		errs = append(errs, errors.New("the topology has no nodes"))
 	}
 	var top *engine.Topology
 	if len(errs) == 0 {
+		b.g.Serdes = b.serdes.byType
 		var ferrs []error
 		top, ferrs = engine.Freeze(&b.g)
 		errs = append(errs, ferrs...)

@@ -15,6 +15,23 @@
 // store involved. A built [Topology] is immutable and can be run any number of
 // times, by the test driver (package testutil) or on Kafka (package strata).
 //
+// # Serdes
+//
+// A Builder holds serdes by Go type: register each type's serde once, right
+// after NewBuilder, with [RegisterSerde], and every DSL operation that needs
+// a serde it does not know (a sink or repartition topic after kstream.Map,
+// SelectKey, Process or a join, an aggregate's store, a source given a nil
+// serde) takes it from there, before serde.Default's built-in ones:
+//
+//	b := topology.NewBuilder()
+//	topology.RegisterSerde(b, serde.JSON[Payment]())
+//	topology.RegisterSerde(b, serde.JSON[Receipt]())
+//
+// A type needed without a serde is one Build error, wrapping [ErrNoSerde],
+// that names the type and every operation that needed it. Processors and
+// stores of the processor API take explicit serdes; [SerdeFor] and
+// [RequireSerde] look the builder's up for them.
+//
 // # Names
 //
 // Every node has a unique name. The DSL generates names in Kafka Streams'

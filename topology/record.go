@@ -17,7 +17,10 @@ import (
 // keys or values, and a sink writes a marked key or value as null whatever
 // its serde would make of the zero value. A record with a null value is a
 // tombstone: it deletes its key from tables and compacted topics. Make one
-// with [Tombstone]; test for one with IsTombstone.
+// with [Tombstone]; test for one with IsTombstone. [NullKey] makes a key
+// null, HasNullKey tests for one. [WithKey], [WithValue] and
+// [WithKeyValue] make values, not nulls; the DSL's mappers keep a null
+// their function passes through (see package kstream).
 type Record[K, V any] struct {
 	Key   K
 	Value V
@@ -44,6 +47,15 @@ func (r Record[K, V]) HasNullKey() bool { return r.nullKey }
 func Tombstone[K, V any](r Record[K, V]) Record[K, V] {
 	var zero V
 	r.Value, r.nullValue = zero, true
+	return r
+}
+
+// NullKey returns a copy of r whose key is a Kafka null (and the zero value
+// of K). Sinks write it as null; repartition topics and stateful operations
+// drop such records, counted and logged, as Kafka Streams does.
+func NullKey[K, V any](r Record[K, V]) Record[K, V] {
+	var zero K
+	r.Key, r.nullKey = zero, true
 	return r
 }
 

@@ -57,6 +57,13 @@ type Windowed[K any] struct {
 	Window Window
 }
 
+// String formats w as Kafka Streams' Windowed.toString does,
+// "[key@start/end]", with the window's bounds in Unix milliseconds, and the
+// key as fmt's %v prints it: "[alice@1700000100000/1700000400000]".
+func (w Windowed[K]) String() string {
+	return fmt.Sprintf("[%v@%d/%d]", w.Key, w.Window.Start.UnixMilli(), w.Window.End.UnixMilli())
+}
+
 // WindowedSerde returns a serde for time-windowed keys in Kafka Streams'
 // format (TimeWindowedSerializer): the bytes of the key, encoded with inner,
 // followed by the window start as 8 big-endian bytes of Unix milliseconds.

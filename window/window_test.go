@@ -3,6 +3,7 @@ package window_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -133,5 +134,25 @@ func TestConstructorsPanic(t *testing.T) {
 			}()
 			f()
 		})
+	}
+}
+
+// TestWindowedString prints windowed keys as Kafka Streams' Windowed
+// toString does: "[key@start/end]", bounds in Unix milliseconds.
+func TestWindowedString(t *testing.T) {
+	w := window.Window{Start: time.UnixMilli(1_700_000_100_000), End: time.UnixMilli(1_700_000_400_000)}
+	for _, tc := range []struct {
+		got  fmt.Stringer
+		want string
+	}{
+		{window.Windowed[string]{Key: "alice", Window: w}, "[alice@1700000100000/1700000400000]"},
+		{window.Windowed[int64]{Key: 42, Window: window.Window{Start: time.UnixMilli(0), End: time.UnixMilli(10)}}, "[42@0/10]"},
+	} {
+		if got := tc.got.String(); got != tc.want {
+			t.Errorf("String() = %q, want %q", got, tc.want)
+		}
+	}
+	if got := fmt.Sprint(window.Windowed[string]{Key: "bob", Window: w}); got != "[bob@1700000100000/1700000400000]" {
+		t.Errorf("fmt.Sprint = %q", got)
 	}
 }

@@ -14,6 +14,16 @@
 // a second run against the same cluster adds to the first run's counts, and
 // the example expects and prints the totals. The topology is in
 // wordcount.go.
+//
+// With -brokers and -serve it runs as a service instead: it counts whatever
+// the input topic holds and receives, produces and waits for nothing, and
+// stops cleanly on SIGINT or SIGTERM, printing what it processed and
+// restored. Give it -instance-id and a -state-dir to make its restarts
+// resume where it stopped: its group member is static, so a restart within
+// the session timeout takes its place at once, and its state, checkpointed
+// on the clean stop, needs no restoring:
+//
+//	go run ./examples/wordcount -brokers localhost:9092 -serve -instance-id wc-1 -state-dir /var/lib/wordcount
 package main
 
 import (
@@ -28,6 +38,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -47,7 +58,7 @@ const ApplicationID = "wordcount-example"
 const Partitions = 4
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -67,7 +78,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"how often the app commits; the record cache collects each word's updates between commits and writes one count per word")
 	verbose := fs.Bool("v", false, "log at info level (default: warnings only)")
 	stateDir := fs.String("state-dir", "", "`directory` for the app's state (default: a temporary directory with the embedded broker, strata's default with -brokers)")
-	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
+	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long (not with -serve)")
+	serve := fs.Bool("serve", false, "with -brokers: count the input topic until SIGINT or SIGTERM, then stop cleanly; produce and wait for nothing")
+	instanceID := fs.String("instance-id", "", "the app's `InstanceID`: its group member is static, and a restart with the same ID and -state-dir resumes it")
+	exactlyOnce := fs.Bool("exactly-once", false, "process exactly once (default: at least once)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -78,12 +92,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-top must be positive, got %d", *top)
 	case *commitInterval <= 0:
 		return fmt.Errorf("-commit-interval must be positive, got %v", *commitInterval)
+	case *serve && *brokers == "":
+		return fmt.Errorf("-serve needs -brokers: the embedded broker would stop with the program")
 	}
 	level := slog.LevelWarn
 	if *verbose {
 		level = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	guarantee := strata.AtLeastOnce
+	if *exactlyOnce {
+		guarantee = strata.ExactlyOnce
+	}
+	cfg := strata.Config{
+		ApplicationID:  ApplicationID,
+		InstanceID:     *instanceID,
+		Guarantee:      guarantee,
+		Logger:         logger,
+		StateDir:       *stateDir,
+		CommitInterval: *commitInterval,
+	}
+	if *serve {
+		cfg.Brokers = strings.Split(*brokers, ",")
+		return serveCounts(ctx, cfg, stdout)
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -141,13 +173,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	app, err := strata.New(topo, strata.Config{
-		ApplicationID:  ApplicationID,
-		Brokers:        seeds,
-		Logger:         logger,
-		StateDir:       *stateDir,
-		CommitInterval: *commitInterval,
-	})
+	cfg.Brokers, cfg.StateDir = seeds, *stateDir
+	app, err := strata.New(topo, cfg)
 	if err != nil {
 		return err
 	}
@@ -176,6 +203,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "counted %d words in %d lines from %s: %d distinct\n", words, len(lines), InputTopic, len(counts))
 	printTop(stdout, counts, *top)
+	return nil
+}
+
+// serveCounts runs the word count with cfg until ctx ends (SIGINT or
+// SIGTERM), creating its topics if they are missing, and then prints what
+// it processed and restored.
+func serveCounts(ctx context.Context, cfg strata.Config, stdout io.Writer) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))
+	if err != nil {
+		return err
+	}
+	err = createTopics(ctx, kadm.NewClient(cl))
+	cl.Close()
+	if err != nil {
+		return err
+	}
+	topo, err := Topology()
+	if err != nil {
+		return err
+	}
+	app, err := strata.New(topo, cfg)
+	if err != nil {
+		return err
+	}
+	if err := app.Run(ctx); err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	m := app.Metrics()
+	fmt.Fprintf(stdout, "stopped: processed %d records, restored %d, committed %d times\n", m.Processed, m.RestoredRecords, m.Commits)
 	return nil
 }
 

@@ -1,6 +1,8 @@
 // Package dsl is the core shared by Strata's DSL packages (kstream, ktable,
 // join, window): the typed handle on a topology node that kstream.Stream and
-// ktable.Table are defined on.
+// ktable.Table are defined on, the one Option type the three packages'
+// options are (options.go), and the lookup of the serdes an operation
+// writes with (SerdeOr and its kin, which fall back to the builder's).
 //
 // kstream.Stream[K, V] is declared as dsl.Stream[K, V], and ktable.Table[K, V]
 // as dsl.Table[K, V], so Strata's packages convert between them for free,
@@ -46,40 +48,63 @@ func (s Stream[K, V]) ValueSerde() serde.Serde[V] { return s.valueSerde }
 // first.
 func (s Stream[K, V]) RepartitionRequired() bool { return s.repartition }
 
-// KeySerdeOr returns the stream's key serde, else serde.Default for K.
-func KeySerdeOr[K, V any](s Stream[K, V]) serde.Serde[K] {
+// KeySerdeOr returns the stream's key serde, else the builder's serde for
+// K (see topology.RequireSerde), which user needs.
+func KeySerdeOr[K, V any](s Stream[K, V], user string) serde.Serde[K] {
 	if s.keySerde != nil {
 		return s.keySerde
 	}
-	ks, _ := serde.Default[K]()
-	return ks
+	return topology.RequireSerde[K](s.b, user+" (key)")
 }
 
-// ValueSerdeOr returns the stream's value serde, else serde.Default for V.
-func ValueSerdeOr[K, V any](s Stream[K, V]) serde.Serde[V] {
+// ValueSerdeOr returns the stream's value serde, else the builder's serde
+// for V (see topology.RequireSerde), which user needs.
+func ValueSerdeOr[K, V any](s Stream[K, V], user string) serde.Serde[V] {
 	if s.valueSerde != nil {
 		return s.valueSerde
 	}
-	vs, _ := serde.Default[V]()
-	return vs
+	return topology.RequireSerde[V](s.b, user+" (value)")
+}
+
+// GivenOr returns given, a serde passed to an operation, else the
+// builder's serde for T, which user needs.
+func GivenOr[T any](b *topology.Builder, given serde.Serde[T], user string) serde.Serde[T] {
+	if given != nil {
+		return given
+	}
+	return topology.RequireSerde[T](b, user)
 }
 
 // SerdeOr returns the serde an option set when it has type serde.Serde[T],
-// else known, else serde.Default for T (nil when T has none). A set serde of
-// another type is a Build error naming op and what the serde is for.
+// else known, else the builder's serde for T, which op needs for what (see
+// topology.RequireSerde): never nil. A set serde of another type is a Build
+// error naming op and what the serde is for, and is then ignored.
 func SerdeOr[T any](b *topology.Builder, op, what string, set any, known serde.Serde[T]) serde.Serde[T] {
-	if set != nil {
-		s, ok := set.(serde.Serde[T])
-		if !ok {
-			var t T
-			b.Fail(fmt.Errorf("%s: %s serde is %T, want one for %T", op, what, set, t))
-			return nil
-		}
+	if s := setOr(b, op, what, set, known); s != nil {
 		return s
 	}
-	if known != nil {
-		return known
+	return topology.RequireSerde[T](b, op+" ("+what+")")
+}
+
+// KnownSerde is SerdeOr for a serde the operation can do without, such as
+// the value serde its result carries for later operations: the serde set
+// by an option, else known, else the builder's serde for T, else nil.
+func KnownSerde[T any](b *topology.Builder, op, what string, set any, known serde.Serde[T]) serde.Serde[T] {
+	if s := setOr(b, op, what, set, known); s != nil {
+		return s
 	}
-	s, _ := serde.Default[T]()
-	return s
+	return topology.SerdeFor[T](b)
+}
+
+// setOr returns set when it is a serde.Serde[T], else known. A set serde of
+// another type is a Build error.
+func setOr[T any](b *topology.Builder, op, what string, set any, known serde.Serde[T]) serde.Serde[T] {
+	if set != nil {
+		if s, ok := set.(serde.Serde[T]); ok {
+			return s
+		}
+		var t T
+		b.Fail(fmt.Errorf("%s: %s serde is %T, want one for %T", op, what, set, t))
+	}
+	return known
 }

@@ -1,6 +1,8 @@
 package dsl
 
 import (
+	"time"
+
 	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/topology"
 )
@@ -26,6 +28,11 @@ type Table[K, V any] struct {
 	keySerde   serde.Serde[K]
 	valueSerde serde.Serde[V]
 	store      string
+	// windowClose is how long after its end a window of the table
+	// closes, when hasWindows says the table carries the windows of the
+	// windowed aggregation it comes from.
+	windowClose time.Duration
+	hasWindows  bool
 }
 
 // NewTable returns a handle on the table whose updates changes carries.
@@ -54,3 +61,22 @@ func (t Table[K, V]) ValueSerde() serde.Serde[V] { return t.valueSerde }
 // Store is the name of the store holding the table's rows, or "" when the
 // table is not materialized.
 func (t Table[K, V]) Store() string { return t.store }
+
+// WindowClose returns how long after its end a window of the table closes,
+// and whether the table carries its windows: a windowed aggregation's table
+// does (its grace, or gap + grace for sessions), and so do the tables made
+// from one with CarryWindows.
+func (t Table[K, V]) WindowClose() (time.Duration, bool) { return t.windowClose, t.hasWindows }
+
+// WithWindowClose returns t carrying windows that close d after their end.
+func (t Table[K, V]) WithWindowClose(d time.Duration) Table[K, V] {
+	t.windowClose, t.hasWindows = d, true
+	return t
+}
+
+// CarryWindows returns to with the windows from carries, if it carries
+// any: for the tables an operation makes from another, keeping its keys.
+func CarryWindows[K, V, V2 any](from Table[K, V], to Table[K, V2]) Table[K, V2] {
+	to.windowClose, to.hasWindows = from.windowClose, from.hasWindows
+	return to
+}

@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata/deadletter"
+	"github.com/strata-go/strata/internal/kv"
 )
 
 // Drop records that an operator dropped the current record on purpose (a
@@ -45,10 +47,12 @@ var IsProcessingError func(err error) bool
 // processing failed with err: err itself, wrapped, unless err is a
 // processor's own error (IsProcessingError) and the policy skips
 // or dead-letters it. What r's processing wrote before the failure (state,
-// output) stays, as in Kafka Streams.
+// output) stays, as in Kafka Streams. A store that found its state corrupt
+// (kv.ErrCorrupt) is never the record's fault: the error is returned, for
+// the runtime to rebuild the state and process the record again.
 func (t *Task) processingFailed(r *kgo.Record, err error) error {
 	err = fmt.Errorf("task %s: %w", t.ID, err)
-	if t.cfg.OnProcessingError == BadRecordFail || IsProcessingError == nil || !IsProcessingError(err) {
+	if t.cfg.OnProcessingError == BadRecordFail || IsProcessingError == nil || !IsProcessingError(err) || errors.Is(err, kv.ErrCorrupt) {
 		return err
 	}
 	if t.cfg.OnProcessingError == BadRecordDeadLetter {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -73,6 +74,9 @@ type Graph struct {
 	// Copartitions are groups of nodes whose input topics must be
 	// co-partitioned, such as the two sides of a join.
 	Copartitions [][]string
+	// Serdes are the serdes registered on the builder, a serde.Serde[T]
+	// for each type T (topology.RegisterSerde), for the test driver.
+	Serdes map[reflect.Type]any
 }
 
 // AddStore declares a store. It reports an error for a duplicate name.

@@ -21,7 +21,7 @@ func (t *Topology) Resolve(applicationID string) *Topology {
 	if !internal {
 		return t
 	}
-	g := &Graph{Stores: t.Graph.Stores, storesByID: t.Graph.storesByID, Copartitions: t.Graph.Copartitions, byName: map[string]*NodeDef{}}
+	g := &Graph{Stores: t.Graph.Stores, storesByID: t.Graph.storesByID, Copartitions: t.Graph.Copartitions, Serdes: t.Graph.Serdes, byName: map[string]*NodeDef{}}
 	for _, n := range t.Graph.Nodes {
 		c := *n
 		if n.Internal {

@@ -99,6 +99,10 @@ func (t *Task) Storage() (TaskStorage, error) {
 	return s, nil
 }
 
+// OpenedStorage is the task's persistent storage if it is open, else nil:
+// unlike Storage, it never opens it.
+func (t *Task) OpenedStorage() TaskStorage { return t.storage }
+
 // StateDir is the task's state directory, or "" when the task keeps no
 // state on disk.
 func (t *Task) StateDir() string {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log"
 	"os"
 	"strings"
 	"sync"
@@ -90,24 +89,10 @@ type PebbleDB struct {
 	walDisabled bool
 	closed      atomic.Bool
 	buf         *writeBuffer // nil unless PebbleOptions.WriteBuffer > 0
+	health      *health
 
 	mu    sync.Mutex // guards views and the closed transition
 	views map[*pebbleView]struct{}
-}
-
-// quietLogger drops Pebble's informational messages ("Found 0 WALs", ...),
-// keeps its errors on the standard logger, and panics on fatal ones (Pebble
-// requires Fatalf not to return; its default logger exits the process).
-type quietLogger struct{}
-
-func (quietLogger) Infof(string, ...any) {}
-
-func (quietLogger) Errorf(format string, args ...any) {
-	log.Printf("pebble: "+format, args...)
-}
-
-func (quietLogger) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf("pebble: "+format, args...))
 }
 
 // OpenPebble opens, creating if needed, the Pebble database in dir.
@@ -115,6 +100,14 @@ func (quietLogger) Fatalf(format string, args ...any) {
 // A database is locked while open: opening a directory that is already open,
 // in this process or another, fails with an error wrapping ErrLocked that
 // names the directory.
+//
+// A database whose files cannot be trusted fails to open with an error
+// wrapping ErrCorrupt: Pebble cannot open it (a MANIFEST or an sstable is
+// missing, malformed or of the wrong size), its manifest marker is missing
+// while its files remain (Pebble would silently start an empty database
+// over them), or an sstable's footer, metaindex or properties block fails
+// its checksum. Corruption in other blocks is found when they are read, and
+// reported by the stores' operations and Corrupt.
 func OpenPebble(dir string, opts PebbleOptions) (*PebbleDB, error) {
 	fsys := opts.FS
 	if fsys == nil {
@@ -127,33 +120,60 @@ func OpenPebble(dir string, opts PebbleOptions) (*PebbleDB, error) {
 	if err != nil {
 		return nil, err
 	}
+	h := &health{dir: dir}
+	if err := h.checkMarker(dir, fsys); err != nil {
+		_ = lock.Close()
+		return nil, err
+	}
 	memTable := opts.MemTableSize
 	if memTable == 0 {
 		memTable = DefaultMemTableSize
 	}
-	db, err := pebble.Open(dir, &pebble.Options{
-		Cache:        opts.Cache,
-		MemTableSize: memTable,
-		FS:           fsys,
-		DisableWAL:   opts.DisableWAL,
-		Logger:       quietLogger{},
-		Lock:         lock,
-	})
+	db, err := openPebble(dir, &pebble.Options{
+		Cache:         opts.Cache,
+		MemTableSize:  memTable,
+		FS:            fsys,
+		DisableWAL:    opts.DisableWAL,
+		Logger:        quietLogger{},
+		EventListener: eventListener(h),
+		Lock:          lock,
+	}, h)
+	if err == nil {
+		if err = h.validate(db); err != nil {
+			err = errors.Join(err, db.Close())
+		}
+	}
 	if err != nil {
 		_ = lock.Close()
-		return nil, fmt.Errorf("kv: open pebble %q: %w", dir, err)
+		return nil, err
 	}
 	d := &PebbleDB{
 		db:          db,
 		dir:         dir,
 		lock:        lock,
 		walDisabled: opts.DisableWAL,
+		health:      h,
 		views:       make(map[*pebbleView]struct{}),
 	}
 	if opts.WriteBuffer > 0 {
 		d.buf = newWriteBuffer(db, opts.WriteBuffer, memTable)
 	}
 	return d, nil
+}
+
+// openPebble is pebble.Open with its errors and panics classified (see
+// health.openError).
+func openPebble(dir string, o *pebble.Options, h *health) (db *pebble.DB, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			db, err = nil, h.recovered(p)
+		}
+	}()
+	db, err = pebble.Open(dir, o)
+	if err != nil {
+		return nil, h.openError(err)
+	}
+	return db, nil
 }
 
 // lockDir takes the Pebble lock of dir, classifying a held lock as ErrLocked.
@@ -231,10 +251,17 @@ func (d *PebbleDB) Dir() string { return d.dir }
 // prefixes (e.g. a 4-byte store id) satisfy it by construction. The empty
 // prefix is the whole DB and can only be the DB's one store.
 //
+// The DB keeps its metadata record (FlushMeta) under a reserved key, which
+// starts with a zero byte and is shorter than 8 bytes: Store panics if a
+// non-empty prefix would hold it, and only the empty prefix's store sees it.
+//
 // After the DB is closed, Store returns a closed store.
 func (d *PebbleDB) Store(prefix []byte) Store {
 	p := append([]byte{}, prefix...)
 	v := &pebbleView{db: d, prefix: p, upper: prefixEnd(p)}
+	if overlapsMeta(p) {
+		panic(fmt.Sprintf("kv: store prefix %q of %s would hold the DB's reserved metadata key %q", p, d.dir, metaKey))
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed.Load() {
@@ -252,20 +279,29 @@ func (d *PebbleDB) Store(prefix []byte) Store {
 
 // Flush makes every write to the DB's stores durable: it commits the write
 // buffer, if any, then fsyncs the WAL, or, with DisableWAL, flushes the
-// memtables to sstables.
-func (d *PebbleDB) Flush() error {
+// memtables to sstables. It fails, wrapping ErrCorrupt, once the DB has
+// found corruption (Corrupt).
+func (d *PebbleDB) Flush() (err error) {
 	if d.closed.Load() {
 		return ErrClosed
 	}
+	if err := d.health.check(); err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = d.health.recovered(p)
+		}
+	}()
 	if d.buf != nil {
 		if err := d.buf.commit(); err != nil {
-			return err
+			return d.health.classify(err)
 		}
 	}
 	if d.walDisabled {
-		return d.db.Flush()
+		return d.health.classify(d.db.Flush())
 	}
-	return d.db.LogData(nil, pebble.Sync)
+	return d.health.classify(d.db.LogData(nil, pebble.Sync))
 }
 
 // Pebble returns the underlying database, for metrics and maintenance
@@ -300,8 +336,21 @@ func (d *PebbleDB) Close() error {
 	if d.walDisabled {
 		errs = append(errs, d.db.Flush())
 	}
-	errs = append(errs, d.db.Close(), d.lock.Close())
+	errs = append(errs, d.closePebble(), d.lock.Close())
 	return errors.Join(errs...)
+}
+
+// closePebble closes the Pebble DB. After a panic in Pebble was recovered
+// (health.recovered), its state may be inconsistent enough for Close to
+// panic too (a reference the panic left counted, say): that panic is
+// recovered as well, and Close reports the DB's corruption.
+func (d *PebbleDB) closePebble() (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = errors.Join(d.health.check(), fmt.Errorf("kv: close pebble %q: pebble panicked: %v", d.dir, p))
+		}
+	}()
+	return d.db.Close()
 }
 
 func (d *PebbleDB) unregister(v *pebbleView) {
@@ -377,53 +426,69 @@ func (v *pebbleView) appendBounds(buf, lower, upper []byte) (_, lo, hi []byte) {
 	return buf, lo, hi
 }
 
-func (v *pebbleView) Get(key []byte) ([]byte, bool, error) {
+// check is the start of every operation: ErrClosed, or the DB's
+// corruption.
+func (v *pebbleView) check() error {
 	if v.closed.Load() {
-		return nil, false, ErrClosed
+		return ErrClosed
 	}
+	return v.db.health.check()
+}
+
+func (v *pebbleView) Get(key []byte) (out []byte, ok bool, err error) {
+	if err := v.check(); err != nil {
+		return nil, false, err
+	}
+	h := v.db.health
+	defer func() {
+		if p := recover(); p != nil {
+			out, ok, err = nil, false, h.recovered(p)
+		}
+	}()
 	if b := v.db.buf; b != nil && !b.batch().Empty() {
-		return b.get(v, key)
+		out, ok, err = b.get(v, key)
+		return out, ok, h.classify(err)
 	}
 	val, closer, err := v.db.db.Get(v.key(key))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, false, h.classify(err)
 	}
-	out := append(make([]byte, 0, len(val)), val...)
+	out = append(make([]byte, 0, len(val)), val...)
 	return out, true, closer.Close()
 }
 
 func (v *pebbleView) Set(key, value []byte) error {
-	if v.closed.Load() {
-		return ErrClosed
+	if err := v.check(); err != nil {
+		return err
 	}
 	if b := v.db.buf; b != nil {
 		if err := b.batch().Set(v.key(key), value, nil); err != nil {
 			return err
 		}
-		return b.wrote()
+		return v.db.health.classify(b.wrote())
 	}
-	return v.db.db.Set(v.key(key), value, pebble.NoSync)
+	return v.db.health.classify(v.db.db.Set(v.key(key), value, pebble.NoSync))
 }
 
 func (v *pebbleView) Delete(key []byte) error {
-	if v.closed.Load() {
-		return ErrClosed
+	if err := v.check(); err != nil {
+		return err
 	}
 	if b := v.db.buf; b != nil {
 		if err := b.batch().Delete(v.key(key), nil); err != nil {
 			return err
 		}
-		return b.wrote()
+		return v.db.health.classify(b.wrote())
 	}
-	return v.db.db.Delete(v.key(key), pebble.NoSync)
+	return v.db.health.classify(v.db.db.Delete(v.key(key), pebble.NoSync))
 }
 
 func (v *pebbleView) DeleteRange(start, end []byte) error {
-	if v.closed.Load() {
-		return ErrClosed
+	if err := v.check(); err != nil {
+		return err
 	}
 	lo, hi := v.bounds(start, end)
 	if lo == nil {
@@ -434,7 +499,7 @@ func (v *pebbleView) DeleteRange(start, end []byte) error {
 		// just after its last key.
 		last, ok, err := v.lastKey(lo)
 		if err != nil || !ok {
-			return err
+			return v.db.health.classify(err)
 		}
 		hi = append(last, 0)
 	}
@@ -445,9 +510,9 @@ func (v *pebbleView) DeleteRange(start, end []byte) error {
 		if err := b.batch().DeleteRange(lo, hi, nil); err != nil {
 			return err
 		}
-		return b.wrote()
+		return v.db.health.classify(b.wrote())
 	}
-	return v.db.db.DeleteRange(lo, hi, pebble.NoSync)
+	return v.db.health.classify(v.db.db.DeleteRange(lo, hi, pebble.NoSync))
 }
 
 // newIter returns a Pebble iterator over the DB and its write buffer, for
@@ -476,8 +541,8 @@ func (v *pebbleView) lastKey(lo []byte) ([]byte, bool, error) {
 }
 
 func (v *pebbleView) Iter(lower, upper []byte, reverse bool) Iterator {
-	if v.closed.Load() {
-		return &errIter{err: ErrClosed}
+	if err := v.check(); err != nil {
+		return &errIter{err: err}
 	}
 	it := &pebbleIter{v: v, reverse: reverse, slotIdx: -1}
 	if b := v.db.buf; b != nil {
@@ -485,7 +550,7 @@ func (v *pebbleView) Iter(lower, upper []byte, reverse bool) Iterator {
 		if upper != nil && bytes.Compare(lower, upper) >= 0 {
 			it.done = true
 		} else if bi, err := b.iter(v, lower, upper); err != nil {
-			it.err, it.done = err, true
+			it.err, it.done = v.db.health.classify(err), true
 		} else {
 			it.it, it.buf = bi.it, bi
 		}
@@ -498,7 +563,7 @@ func (v *pebbleView) Iter(lower, upper []byte, reverse bool) Iterator {
 	} else {
 		pit, err := v.db.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 		if err != nil {
-			it.err, it.done = err, true
+			it.err, it.done = v.db.health.classify(err), true
 		} else {
 			it.it = pit
 		}
@@ -522,9 +587,14 @@ func (v *pebbleView) NewBatch() Batch {
 // tombstones skew it). When the sampled range has too little on-disk data
 // to extrapolate from (under 64 KiB), it counts exactly.
 func (v *pebbleView) ApproximateCount() (int64, error) {
-	if v.closed.Load() {
-		return 0, ErrClosed
+	if err := v.check(); err != nil {
+		return 0, err
 	}
+	n, err := v.approximateCount()
+	return n, v.db.health.classify(err)
+}
+
+func (v *pebbleView) approximateCount() (int64, error) {
 	lo, hi := v.bounds(nil, nil)
 	it, err := v.db.newIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
@@ -625,12 +695,16 @@ func (it *pebbleIter) release(reuse bool) error {
 	return err
 }
 
-func (it *pebbleIter) Next() bool {
+func (it *pebbleIter) Next() (ok bool) {
 	if it.state != iterOpen || it.done {
 		it.valid = false
 		return false
 	}
-	var ok bool
+	defer func() {
+		if p := recover(); p != nil {
+			it.err, it.valid, it.done, ok = it.v.db.health.recovered(p), false, true, false
+		}
+	}()
 	switch {
 	case !it.started && it.reverse:
 		ok = it.it.Last()
@@ -644,7 +718,7 @@ func (it *pebbleIter) Next() bool {
 	it.started = true
 	if !ok {
 		it.valid, it.done = false, true
-		it.err = it.it.Error()
+		it.err = it.v.db.health.classify(it.it.Error())
 		return false
 	}
 	it.valid = true
@@ -658,13 +732,18 @@ func (it *pebbleIter) Key() []byte {
 	return it.it.Key()[len(it.v.prefix):]
 }
 
-func (it *pebbleIter) Value() []byte {
+func (it *pebbleIter) Value() (val []byte) {
 	if it.state != iterOpen || !it.valid {
 		return nil
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			it.err, it.valid, it.done, val = it.v.db.health.recovered(p), false, true, nil
+		}
+	}()
 	val, err := it.it.ValueAndErr()
 	if err != nil {
-		it.err, it.valid, it.done = err, false, true
+		it.err, it.valid, it.done = it.v.db.health.classify(err), false, true
 		return nil
 	}
 	if len(val) == 0 {
@@ -736,17 +815,17 @@ func (b *pebbleBatch) Commit() error {
 	b.done = true
 	pb := b.b
 	b.b = nil
-	if b.v.closed.Load() {
+	if err := b.v.check(); err != nil {
 		_ = pb.Close()
-		return ErrClosed
+		return err
 	}
 	if buf := b.v.db.buf; buf != nil {
 		err := errors.Join(buf.batch().Apply(pb, nil), pb.Close())
 		if err != nil {
 			return err
 		}
-		return buf.wrote()
+		return b.v.db.health.classify(buf.wrote())
 	}
 	err := b.v.db.db.Apply(pb, pebble.NoSync)
-	return errors.Join(err, pb.Close())
+	return b.v.db.health.classify(errors.Join(err, pb.Close()))
 }
