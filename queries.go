@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/strata-go/strata/internal/engine"
 	"github.com/strata-go/strata/internal/iq"
@@ -44,12 +45,14 @@ type instanceQueries struct {
 	cfg *Config
 	top *engine.Topology
 
+	// tasks says which worker holds each task open on this instance:
+	// a snapshot, replaced (under mu) when a task opens or closes, so
+	// that queries read it without a lock.
+	tasks atomic.Pointer[taskIndex]
+
 	mu sync.RWMutex
 	// md is the map of instances of the latest assignment.
 	md iq.Metadata
-	// active and standby map each task open on this instance to the
-	// worker holding it.
-	active, standby map[engine.TaskID]*runner
 	// partitions are the partition counts of the topology's source
 	// topics, set before any worker runs.
 	partitions map[string]int
@@ -62,16 +65,22 @@ type instanceQueries struct {
 	closed      bool
 }
 
+// taskIndex maps each task open on an instance, active (restoring or
+// running) or standby, to the worker holding it.
+type taskIndex struct {
+	active, standby map[engine.TaskID]*runner
+}
+
 func newInstanceQueries(a *App, global *globalThread) *instanceQueries {
-	return &instanceQueries{
+	q := &instanceQueries{
 		cfg:         &a.cfg,
 		top:         a.top,
 		md:          iq.Metadata{Generation: -1, Self: -1},
-		active:      map[engine.TaskID]*runner{},
-		standby:     map[engine.TaskID]*runner{},
 		global:      global,
 		globalViews: map[string]engine.Store{},
 	}
+	q.tasks.Store(&taskIndex{active: map[engine.TaskID]*runner{}, standby: map[engine.TaskID]*runner{}})
+	return q
 }
 
 // setPartitions records the partition counts of the source topics.
@@ -99,16 +108,23 @@ func (q *instanceQueries) task(id engine.TaskID, r *runner, standby, holds bool)
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	m := q.active
+	old := q.tasks.Load()
+	idx := &taskIndex{active: old.active, standby: old.standby}
+	m := &idx.active
 	if standby {
-		m = q.standby
+		m = &idx.standby
 	}
 	switch {
-	case holds:
-		m[id] = r
-	case m[id] == r:
-		delete(m, id)
+	case holds && (*m)[id] != r:
+		*m = maps.Clone(*m)
+		(*m)[id] = r
+	case !holds && (*m)[id] == r && r != nil:
+		*m = maps.Clone(*m)
+		delete(*m, id)
+	default:
+		return
 	}
+	q.tasks.Store(idx)
 }
 
 // close closes the views of global stores: the global task closes next.
@@ -139,24 +155,17 @@ func (s *appSource) queries(store string) (*instanceQueries, error) {
 	return nil, fmt.Errorf("store %q: the app %w", store, iq.ErrNotRunning)
 }
 
-func (s *appSource) Partitions(store string) (int, error) {
-	q, err := s.queries(store)
+func (s *appSource) Partitions(store *iq.Store) (int, error) {
+	q, err := s.queries(store.Name)
 	if err != nil {
 		return 0, err
 	}
 	q.mu.RLock()
 	defer q.mu.RUnlock()
-	return iq.Partitions(s.top, store, func(topic string) (int, bool) {
+	return iq.Partitions(store, func(topic string) (int, bool) {
 		n, ok := q.partitions[topic]
 		return n, ok
 	})
-}
-
-func (s *appSource) Sample(store string) engine.Store {
-	if def := s.top.Graph.Store(store); def != nil {
-		return def.New()
-	}
-	return nil
 }
 
 func (s *appSource) Metadata() (iq.Metadata, error) {
@@ -175,75 +184,67 @@ func (s *appSource) Metadata() (iq.Metadata, error) {
 	return md, nil
 }
 
-func (s *appSource) Read(ctx context.Context, store string, p int32, standby *iq.Standby, fn func(engine.Store) error) error {
-	q, err := s.queries(store)
+func (s *appSource) Acquire(ctx context.Context, store *iq.Store, p int32, standby *iq.Standby) (engine.Store, iq.Lease, error) {
+	q, err := s.queries(store.Name)
 	if err != nil {
-		return err
+		return nil, iq.Lease{}, err
 	}
-	def := s.top.Graph.Store(store)
-	if def == nil {
-		return fmt.Errorf("%w %q", iq.ErrUnknownStore, store)
+	if store.Tasks == nil {
+		return q.acquireGlobal(store.Name, p)
 	}
-	if def.Global {
-		return q.readGlobal(store, p, fn)
-	}
-	st := iq.StoreTasks(s.top, store)
-	if st == nil {
-		return fmt.Errorf("%w %q: no processor uses it", iq.ErrUnknownStore, store)
-	}
-	id := engine.TaskID{Subtopology: st.ID, Partition: p}
-	q.mu.RLock()
-	active, replica := q.active[id], q.standby[id]
-	q.mu.RUnlock()
-	if active != nil {
-		err := active.readActive(ctx, id, store, fn)
+	id := store.Task(p)
+	idx := q.tasks.Load()
+	if r := idx.active[id]; r != nil {
+		st, lease, err := r.acquireActive(ctx, id, store.Name)
 		if !errors.Is(err, errNotHere) {
-			return err
+			return st, lease, err
 		}
 	}
-	if standby != nil && replica != nil {
-		err := replica.readStandby(ctx, id, store, standby.MaxLag, fn)
+	if r := idx.standby[id]; standby != nil && r != nil {
+		st, lease, err := r.acquireStandby(ctx, id, store.Name, standby.MaxLag)
 		if !errors.Is(err, errNotHere) {
-			return err
+			return st, lease, err
 		}
 	}
-	return q.elsewhere(store, id)
+	return nil, iq.Lease{}, q.elsewhere(store.Name, id)
 }
 
 // errNotHere is what a worker answers for a task it no longer holds.
 var errNotHere = errors.New("task not here")
 
-// readActive runs fn on the store of task id, if the worker runs it. It
-// returns errNotHere if the worker no longer holds the task.
-func (r *runner) readActive(ctx context.Context, id engine.TaskID, store string, fn func(engine.Store) error) error {
+// acquireActive returns the store of task id, if the worker runs it, with
+// the worker's lock held. It returns errNotHere if the worker no longer
+// holds the task.
+func (r *runner) acquireActive(ctx context.Context, id engine.TaskID, store string) (engine.Store, iq.Lease, error) {
 	if err := lockCtx(ctx, &r.mu); err != nil {
-		return fmt.Errorf("store %q partition %d: wait for its task: %w", store, id.Partition, err)
+		return nil, iq.Lease{}, fmt.Errorf("store %q partition %d: wait for its task: %w", store, id.Partition, err)
 	}
-	defer r.mu.Unlock()
 	if t := r.tasks[id]; t != nil && !r.stopped {
-		return fn(t.StoreByName(store))
+		return t.StoreByName(store), iq.Locked(&r.mu), nil
 	}
-	if r.restoring[id] != nil && !r.stopped {
-		return fmt.Errorf("store %q partition %d: task %s is restoring its state: %w", store, id.Partition, id, iq.ErrRebalancing)
+	restoring := r.restoring[id] != nil && !r.stopped
+	r.mu.Unlock()
+	if restoring {
+		return nil, iq.Lease{}, fmt.Errorf("store %q partition %d: task %s is restoring its state: %w", store, id.Partition, id, iq.ErrRebalancing)
 	}
-	return errNotHere
+	return nil, iq.Lease{}, errNotHere
 }
 
-// readStandby runs fn on the store of standby task id, if the worker has it
-// and it lags at most maxLag records. It returns errNotHere otherwise.
-func (r *runner) readStandby(ctx context.Context, id engine.TaskID, store string, maxLag int64, fn func(engine.Store) error) error {
+// acquireStandby returns the store of standby task id, with the worker's
+// lock held, if the worker has it and it lags at most maxLag records. It
+// returns errNotHere otherwise.
+func (r *runner) acquireStandby(ctx context.Context, id engine.TaskID, store string, maxLag int64) (engine.Store, iq.Lease, error) {
 	if err := lockCtx(ctx, &r.mu); err != nil {
-		return fmt.Errorf("store %q partition %d: wait for its standby: %w", store, id.Partition, err)
+		return nil, iq.Lease{}, fmt.Errorf("store %q partition %d: wait for its standby: %w", store, id.Partition, err)
 	}
-	defer r.mu.Unlock()
 	s := r.standbyStore(id, store)
-	if s == nil || r.stopped {
-		return errNotHere
+	if s != nil && !r.stopped {
+		if lag, ok := s.lag(); ok && lag <= maxLag {
+			return s.store, iq.Locked(&r.mu), nil
+		}
 	}
-	if lag, ok := s.lag(); !ok || lag > maxLag {
-		return errNotHere
-	}
-	return fn(s.store)
+	r.mu.Unlock()
+	return nil, iq.Lease{}, errNotHere
 }
 
 // standbyStore returns the store of standby task id, if the worker keeps
@@ -279,66 +280,62 @@ func (q *instanceQueries) elsewhere(store string, id engine.TaskID) error {
 	return fmt.Errorf("store %q partition %d: no instance runs it now: %w", store, id.Partition, iq.ErrRebalancing)
 }
 
-// readGlobal runs fn on a view of the global store.
-func (q *instanceQueries) readGlobal(store string, p int32, fn func(engine.Store) error) error {
+// acquireGlobal returns a view of the global store, with the views' lock
+// held.
+func (q *instanceQueries) acquireGlobal(store string, p int32) (engine.Store, iq.Lease, error) {
 	if p != 0 {
-		return fmt.Errorf("global store %q has one partition, 0, not %d: %w", store, p, iq.ErrNotLocal)
+		return nil, iq.Lease{}, fmt.Errorf("global store %q has one partition, 0, not %d: %w", store, p, iq.ErrNotLocal)
 	}
 	q.globalMu.Lock()
-	defer q.globalMu.Unlock()
-	if q.closed || q.global == nil {
-		return fmt.Errorf("store %q: the app %w", store, iq.ErrNotRunning)
+	v, err := q.globalView(store)
+	if err != nil {
+		q.globalMu.Unlock()
+		return nil, iq.Lease{}, err
 	}
-	v := q.globalViews[store]
-	if v == nil {
-		gs, ok := q.global.task.StoreByName(store).(engine.GlobalStore)
-		if !ok {
-			return fmt.Errorf("%w %q: not a global store this instance holds", iq.ErrUnknownStore, store)
-		}
-		var err error
-		if v, err = gs.NewView(); err != nil {
-			return fmt.Errorf("store %q: %w", store, err)
-		}
-		q.globalViews[store] = v
-	}
-	return fn(v)
+	return v, iq.Locked(&q.globalMu), nil
 }
 
-func (s *appSource) Local(store string, standby *iq.Standby) ([]int32, error) {
-	q, err := s.queries(store)
+// globalView returns the view of the global store, made on first use.
+// Called with globalMu held.
+func (q *instanceQueries) globalView(store string) (engine.Store, error) {
+	if q.closed || q.global == nil {
+		return nil, fmt.Errorf("store %q: the app %w", store, iq.ErrNotRunning)
+	}
+	if v := q.globalViews[store]; v != nil {
+		return v, nil
+	}
+	gs, ok := q.global.task.StoreByName(store).(engine.GlobalStore)
+	if !ok {
+		return nil, fmt.Errorf("%w %q: not a global store this instance holds", iq.ErrUnknownStore, store)
+	}
+	v, err := gs.NewView()
+	if err != nil {
+		return nil, fmt.Errorf("store %q: %w", store, err)
+	}
+	q.globalViews[store] = v
+	return v, nil
+}
+
+func (s *appSource) Local(store *iq.Store, standby *iq.Standby) ([]int32, error) {
+	q, err := s.queries(store.Name)
 	if err != nil {
 		return nil, err
 	}
-	def := s.top.Graph.Store(store)
-	if def == nil {
-		return nil, fmt.Errorf("%w %q", iq.ErrUnknownStore, store)
-	}
-	if def.Global {
+	if store.Tasks == nil {
 		return []int32{0}, nil
 	}
-	st := iq.StoreTasks(s.top, store)
-	if st == nil {
-		return nil, fmt.Errorf("%w %q: no processor uses it", iq.ErrUnknownStore, store)
-	}
-	q.mu.RLock()
+	idx := q.tasks.Load()
 	var parts []int32
-	replicas := map[int32]*runner{}
-	for id := range q.active {
-		if id.Subtopology == st.ID {
+	for id := range idx.active {
+		if id.Subtopology == store.Tasks.ID {
 			parts = append(parts, id.Partition)
 		}
 	}
 	if standby != nil {
-		for id, r := range q.standby {
-			if id.Subtopology == st.ID && !slices.Contains(parts, id.Partition) {
-				replicas[id.Partition] = r
+		for id, r := range idx.standby {
+			if id.Subtopology == store.Tasks.ID && !slices.Contains(parts, id.Partition) && r.standbyLag(id, store.Name) <= standby.MaxLag {
+				parts = append(parts, id.Partition)
 			}
-		}
-	}
-	q.mu.RUnlock()
-	for p, r := range replicas {
-		if r.standbyLag(engine.TaskID{Subtopology: st.ID, Partition: p}, store) <= standby.MaxLag {
-			parts = append(parts, p)
 		}
 	}
 	slices.Sort(parts)

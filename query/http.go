@@ -284,7 +284,7 @@ func planScan(r *http.Request, h *handle) (scanPlan, string, error) {
 	n := 1
 	if !h.global {
 		var err error
-		if n, err = h.src.Partitions(h.name); err != nil {
+		if n, err = h.partitions(); err != nil {
 			return scanPlan{}, "", err
 		}
 	}

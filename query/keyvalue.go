@@ -103,11 +103,12 @@ func (s *KeyValueStore[K, V]) Get(ctx context.Context, key K) (value V, ok bool,
 	if err != nil {
 		return value, false, err
 	}
-	err = s.h.read(ctx, p, func(st engine.Store) error {
-		value, ok, err = s.acc.get(st, key)
-		return err
-	})
-	return value, ok, err
+	st, lease, err := s.h.acquire(ctx, p)
+	if err != nil {
+		return value, false, err
+	}
+	defer lease.Release() // also if the store's serde panics
+	return s.acc.get(st, key)
 }
 
 // Range iterates the keys from from to to, both inclusive, in ascending

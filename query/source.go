@@ -3,8 +3,8 @@ package query
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/strata-go/strata/internal/engine"
 	"github.com/strata-go/strata/internal/iq"
@@ -49,13 +49,18 @@ const defaultPageSize = 256
 
 // handle is what every typed store handle holds.
 type handle struct {
-	src  iq.Source
-	name string
+	src   iq.Source
+	store *iq.Store
+	name  string
 	// global marks a global store: every instance holds all of it, as
 	// partition 0.
 	global    bool
 	changelog string
 	opts      options
+	// n is the store's partition count once known, else 0: it does not
+	// change while the source runs (an App stops if a source topic's
+	// count changes).
+	n atomic.Int32
 }
 
 // newHandle checks that src has a store called name of the given kind and
@@ -65,16 +70,11 @@ func newHandle(src Source, name, kind string, opts []Option) (*handle, engine.St
 		return nil, nil, fmt.Errorf("query: %s store %q: nil source", kind, name)
 	}
 	s := src.QuerySource()
-	def := s.Topology().Graph.Store(name)
-	if def == nil {
-		var names []string
-		for _, d := range s.Topology().Graph.Stores {
-			names = append(names, d.Name)
-		}
-		slices.Sort(names)
-		return nil, nil, fmt.Errorf("%w %q (the topology's stores: %q)", ErrUnknownStore, name, names)
+	store, err := iq.Resolve(s.Topology(), name)
+	if err != nil {
+		return nil, nil, err
 	}
-	h := &handle{src: s, name: name, global: def.Global, changelog: engine.ChangelogTopic(s.ApplicationID(), name), opts: options{pageSize: defaultPageSize}}
+	h := &handle{src: s, store: store, name: name, global: store.Def.Global, changelog: engine.ChangelogTopic(s.ApplicationID(), name), opts: options{pageSize: defaultPageSize}}
 	for _, o := range opts {
 		if o != nil {
 			o(&h.opts)
@@ -83,9 +83,9 @@ func newHandle(src Source, name, kind string, opts []Option) (*handle, engine.St
 	if h.opts.pageSize < 1 {
 		return nil, nil, fmt.Errorf("query: store %q: PageSize(%d): must be at least 1", name, h.opts.pageSize)
 	}
-	sample := s.Sample(name)
+	sample := store.Def.New()
 	if sample == nil {
-		return nil, nil, fmt.Errorf("%w %q", ErrUnknownStore, name)
+		return nil, nil, fmt.Errorf("%w %q: it has no constructor", ErrUnknownStore, name)
 	}
 	return h, sample, nil
 }
@@ -113,11 +113,24 @@ func (h *handle) partition(enc []byte) (int32, error) {
 	if h.global {
 		return 0, nil
 	}
-	n, err := h.src.Partitions(h.name)
+	n, err := h.partitions()
 	if err != nil {
 		return 0, err
 	}
 	return engine.KeyPartition(enc, n), nil
+}
+
+// partitions returns the store's partition count.
+func (h *handle) partitions() (int, error) {
+	if n := h.n.Load(); n > 0 {
+		return int(n), nil
+	}
+	n, err := h.src.Partitions(h.store)
+	if err != nil {
+		return 0, err
+	}
+	h.n.Store(int32(n))
+	return n, nil
 }
 
 // keyPartition serializes key with ks and returns its partition.
@@ -155,14 +168,25 @@ func serializeKey[K any](h *handle, ks serde.Serde[K], dst []byte, key K) ([]byt
 	return enc, nil
 }
 
+// acquire returns partition p of the store, as the handle's options allow,
+// and the lease to release once read.
+func (h *handle) acquire(ctx context.Context, p int32) (engine.Store, iq.Lease, error) {
+	return h.src.Acquire(ctx, h.store, p, h.opts.standby)
+}
+
 // read runs fn on partition p of the store, as the handle's options allow.
 func (h *handle) read(ctx context.Context, p int32, fn func(engine.Store) error) error {
-	return h.src.Read(ctx, h.name, p, h.opts.standby, fn)
+	st, lease, err := h.acquire(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer lease.Release()
+	return fn(st)
 }
 
 // local lists the partitions this instance serves.
 func (h *handle) local() ([]int32, error) {
-	return h.src.Local(h.name, h.opts.standby)
+	return h.src.Local(h.store, h.opts.standby)
 }
 
 // localOr returns parts, or the partitions this instance serves when parts

@@ -87,11 +87,12 @@ func (s *WindowStore[K, V]) Fetch(ctx context.Context, key K, start time.Time) (
 	if err != nil {
 		return value, false, err
 	}
-	err = s.h.read(ctx, p, func(st engine.Store) error {
-		value, ok, err = s.fetch(st, key, start.UnixMilli())
-		return err
-	})
-	return value, ok, err
+	st, lease, err := s.h.acquire(ctx, p)
+	if err != nil {
+		return value, false, err
+	}
+	defer lease.Release()
+	return s.fetch(st, key, start.UnixMilli())
 }
 
 // FetchRange iterates the windows of key whose start is in [from, to], in

@@ -26,37 +26,29 @@ func (s *driverSource) Topology() *engine.Topology { return s.top }
 
 func (s *driverSource) ApplicationID() string { return s.cfg.ApplicationID }
 
-func (s *driverSource) Partitions(store string) (int, error) {
+func (s *driverSource) Partitions(store *iq.Store) (int, error) {
 	d := (*Driver)(s)
-	return iq.Partitions(s.top, store, func(topic string) (int, bool) { return d.topic(topic).partitions, true })
+	return iq.Partitions(store, func(topic string) (int, bool) { return d.topic(topic).partitions, true })
 }
 
-func (s *driverSource) Read(_ context.Context, store string, p int32, _ *iq.Standby, fn func(engine.Store) error) error {
+func (s *driverSource) Acquire(_ context.Context, store *iq.Store, p int32, _ *iq.Standby) (engine.Store, iq.Lease, error) {
 	if s.closed {
-		return fmt.Errorf("store %q: the driver is closed: %w", store, iq.ErrNotRunning)
+		return nil, iq.Lease{}, fmt.Errorf("store %q: the driver is closed: %w", store.Name, iq.ErrNotRunning)
 	}
-	def := s.top.Graph.Store(store)
-	if def == nil {
-		return fmt.Errorf("%w %q", iq.ErrUnknownStore, store)
-	}
-	if def.Global {
+	if store.Tasks == nil {
 		if s.global == nil || p != 0 {
-			return fmt.Errorf("global store %q has no partition %d: %w", store, p, iq.ErrNotLocal)
+			return nil, iq.Lease{}, fmt.Errorf("global store %q has no partition %d: %w", store.Name, p, iq.ErrNotLocal)
 		}
-		return fn(s.global.StoreByName(store))
+		return s.global.StoreByName(store.Name), iq.Lease{}, nil
 	}
-	st := iq.StoreTasks(s.top, store)
-	if st == nil {
-		return fmt.Errorf("%w %q: no processor uses it", iq.ErrUnknownStore, store)
-	}
-	t := s.tasks[engine.TaskID{Subtopology: st.ID, Partition: p}]
+	t := s.tasks[store.Task(p)]
 	if t == nil {
-		return fmt.Errorf("store %q has no partition %d: %w", store, p, iq.ErrNotLocal)
+		return nil, iq.Lease{}, fmt.Errorf("store %q has no partition %d: %w", store.Name, p, iq.ErrNotLocal)
 	}
-	return fn(t.StoreByName(store))
+	return t.StoreByName(store.Name), iq.Lease{}, nil
 }
 
-func (s *driverSource) Local(store string, _ *iq.Standby) ([]int32, error) {
+func (s *driverSource) Local(store *iq.Store, _ *iq.Standby) ([]int32, error) {
 	n, err := s.Partitions(store)
 	if err != nil {
 		return nil, err
@@ -74,11 +66,4 @@ func (s *driverSource) Metadata() (iq.Metadata, error) {
 		ids = append(ids, t.ID)
 	}
 	return iq.Metadata{Generation: 0, Self: 0, Instances: []iq.Instance{{ID: driverInstance, Active: ids}}}, nil
-}
-
-func (s *driverSource) Sample(store string) engine.Store {
-	if def := s.top.Graph.Store(store); def != nil {
-		return def.New()
-	}
-	return nil
 }

@@ -4,9 +4,9 @@
 //
 // Package state's stores implement the readers below ([KeyValue], [Window],
 // [Session]); the runtimes that hold stores (the App, the test driver,
-// views) implement [Source]. A reader is only ever called through
-// [Source.Read], which excludes the store's writer (the task's goroutine)
-// for the call, so readers may use the store's scratch buffers and its
+// views) implement [Source]. A reader is only ever called under a lease
+// from [Source.Acquire], which holds the store's writer (the task's
+// goroutine) off, so readers may use the store's scratch buffers and its
 // record cache, but must change nothing processing would notice: no cache
 // entry loaded, touched or flushed.
 package iq
@@ -15,6 +15,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 
 	"github.com/strata-go/strata/internal/engine"
 	"github.com/strata-go/strata/serde"
@@ -113,24 +115,69 @@ type Source interface {
 	// Partitions returns how many partitions the store has: its task
 	// count, the largest partition count of its sub-topology's source
 	// topics. A global store has one.
-	Partitions(store string) (int, error)
-	// Read calls fn with partition p's instance of store, with the
-	// store's writer held off for the call. With standby set, a standby
-	// replica whose lag is at most maxLag serves when the partition is
-	// not active here. A global store has partition 0. The error is
-	// ErrNotLocal, ErrRebalancing or ErrNotRunning (wrapped, with
-	// details) when the partition cannot be read here, ctx's error if it
-	// ended while waiting for the writer, or fn's.
-	Read(ctx context.Context, store string, p int32, standby *Standby, fn func(engine.Store) error) error
-	// Local lists the partitions of store this instance serves: active
-	// (and, with standby set, standby replicas within its lag bound),
-	// whether running or still restoring.
-	Local(store string, standby *Standby) ([]int32, error)
+	Partitions(s *Store) (int, error)
+	// Acquire returns partition p's instance of the store with the
+	// store's writer held off until the lease is released, which the
+	// caller does, soon. With standby set, a standby replica whose lag
+	// is at most standby.MaxLag serves when the partition is not active
+	// here. A global store has partition 0. The error is ErrNotLocal,
+	// ErrRebalancing or ErrNotRunning (wrapped, with details) when the
+	// partition cannot be read here, or ctx's error if it ended while
+	// waiting for the writer; there is no lease to release then.
+	Acquire(ctx context.Context, s *Store, p int32, standby *Standby) (engine.Store, Lease, error)
+	// Local lists the partitions of the store this instance serves:
+	// active (and, with standby set, standby replicas within its lag
+	// bound), whether running or still restoring.
+	Local(s *Store, standby *Standby) ([]int32, error)
 	// Metadata describes every instance of the application.
 	Metadata() (Metadata, error)
-	// Sample returns an instance of store, not opened, to check types
-	// against; nil if there is none.
-	Sample(store string) engine.Store
+}
+
+// Store is a store of a topology as a query handle resolves it once.
+type Store struct {
+	Name string
+	Def  *engine.StoreDef
+	// Tasks is the sub-topology whose tasks hold the store; nil for a
+	// global store.
+	Tasks *engine.Subtopology
+}
+
+// Resolve finds the store called name in top.
+func Resolve(top *engine.Topology, name string) (*Store, error) {
+	def := top.Graph.Store(name)
+	if def == nil {
+		var names []string
+		for _, d := range top.Graph.Stores {
+			names = append(names, d.Name)
+		}
+		slices.Sort(names)
+		return nil, fmt.Errorf("%w %q (the topology's stores: %q)", ErrUnknownStore, name, names)
+	}
+	s := &Store{Name: name, Def: def}
+	if !def.Global {
+		if s.Tasks = storeTasks(top, name); s.Tasks == nil {
+			return nil, fmt.Errorf("%w %q: no processor uses it", ErrUnknownStore, name)
+		}
+	}
+	return s, nil
+}
+
+// Task is the task holding partition p of the store.
+func (s *Store) Task(p int32) engine.TaskID {
+	return engine.TaskID{Subtopology: s.Tasks.ID, Partition: p}
+}
+
+// Lease keeps a store's writer held off until Release.
+type Lease struct{ mu *sync.Mutex }
+
+// Locked is the lease of a store whose writer is held off by mu, locked.
+func Locked(mu *sync.Mutex) Lease { return Lease{mu: mu} }
+
+// Release lets the store's writer go on.
+func (l Lease) Release() {
+	if l.mu != nil {
+		l.mu.Unlock()
+	}
 }
 
 // Standby allows reads from standby replicas lagging at most MaxLag
@@ -160,14 +207,12 @@ type Instance struct {
 	Standby    []engine.TaskID
 }
 
-// StoreTasks returns the sub-topology whose tasks hold store, or nil for a
+// storeTasks returns the sub-topology whose tasks hold store, or nil for a
 // store no sub-topology uses (a global store, or an unknown one).
-func StoreTasks(top *engine.Topology, store string) *engine.Subtopology {
+func storeTasks(top *engine.Topology, store string) *engine.Subtopology {
 	for _, st := range top.Subtopologies {
-		for _, s := range st.Stores {
-			if s == store {
-				return st
-			}
+		if slices.Contains(st.Stores, store) {
+			return st
 		}
 	}
 	return nil
@@ -176,23 +221,15 @@ func StoreTasks(top *engine.Topology, store string) *engine.Subtopology {
 // Partitions is Source.Partitions for a source that knows the partition
 // counts of the topology's source topics: count returns a topic's, or false
 // when it does not know it.
-func Partitions(top *engine.Topology, store string, count func(topic string) (int, bool)) (int, error) {
-	def := top.Graph.Store(store)
-	if def == nil {
-		return 0, fmt.Errorf("%w %q", ErrUnknownStore, store)
-	}
-	if def.Global {
+func Partitions(s *Store, count func(topic string) (int, bool)) (int, error) {
+	if s.Tasks == nil {
 		return 1, nil
 	}
-	st := StoreTasks(top, store)
-	if st == nil {
-		return 0, fmt.Errorf("%w %q: no processor uses it", ErrUnknownStore, store)
-	}
 	n := 0
-	for _, topic := range st.SourceTopics {
+	for _, topic := range s.Tasks.SourceTopics {
 		c, ok := count(topic)
 		if !ok {
-			return 0, fmt.Errorf("store %q: the partition count of topic %q is not known yet: %w", store, topic, ErrNotRunning)
+			return 0, fmt.Errorf("store %q: the partition count of topic %q is not known yet: %w", s.Name, topic, ErrNotRunning)
 		}
 		n = max(n, c)
 	}
