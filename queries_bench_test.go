@@ -170,12 +170,12 @@ func BenchmarkQueriesBesideProcessing(b *testing.B) {
 		b.Run(load.name, func(b *testing.B) {
 			var alone, loaded, aloneCPU, loadedCPU time.Duration
 			var lookups int64
-			run := 0
 			for b.Loop() {
-				run++
-				took, cpu, _ := countBeside(b, c, fmt.Sprintf("bench-beside-%s-%d-alone", load.name, run), records, 0, 0)
+				// Each app is new, so that it counts from the start.
+				run := besideRuns.Add(1)
+				took, cpu, _ := countBeside(b, c, fmt.Sprintf("bench-beside-%d-alone", run), records, 0, 0)
 				alone, aloneCPU = alone+took, aloneCPU+cpu
-				took, cpu, n := countBeside(b, c, fmt.Sprintf("bench-beside-%s-%d-loaded", load.name, run), records, load.goroutines, load.rate)
+				took, cpu, n := countBeside(b, c, fmt.Sprintf("bench-beside-%d-loaded", run), records, load.goroutines, load.rate)
 				loaded, loadedCPU = loaded+took, loadedCPU+cpu
 				lookups += n
 			}
@@ -187,6 +187,9 @@ func BenchmarkQueriesBesideProcessing(b *testing.B) {
 		})
 	}
 }
+
+// besideRuns numbers the apps of BenchmarkQueriesBesideProcessing.
+var besideRuns atomic.Int64
 
 // countBeside runs an app counting n records with a query load of
 // goroutines at rate lookups per second in all (0: unpaced) beside it,
@@ -222,6 +225,8 @@ func countBeside(b *testing.B, c *embedded.Cluster, id string, n int, goroutines
 	case <-first:
 	case err := <-errc:
 		b.Fatalf("Run: %v", err)
+	case <-time.After(time.Minute):
+		b.Fatalf("%s: no record counted in a minute", id)
 	}
 	for g := range goroutines {
 		wg.Go(func() {
@@ -259,6 +264,8 @@ func countBeside(b *testing.B, c *embedded.Cluster, id string, n int, goroutines
 	case <-done:
 	case err := <-errc:
 		b.Fatalf("Run: %v", err)
+	case <-time.After(5 * time.Minute):
+		b.Fatalf("%s: %d of %d records counted in five minutes", id, seen.Load(), n)
 	}
 	wg.Wait()
 	stop()
