@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -154,6 +155,26 @@ func TestQueriesAcrossInstances(t *testing.T) {
 	}
 	if remote == 0 {
 		t.Error("no key lives on another instance than the first: nothing was forwarded")
+	}
+	// A request another instance forwarded is answered here or fails:
+	// it is never forwarded again.
+	for _, k := range slices.Sorted(maps.Keys(last)) {
+		md, err := handle.KeyMetadata(k)
+		if err != nil || md.Active == nil || md.Active.Local {
+			continue
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, insts[0].url+"/stores/counts/get?key="+k, nil)
+		req.Header.Set("Strata-Forwarded-By", "instance-x")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"code":"not_local"`) {
+			t.Errorf("a forwarded request for %s, held elsewhere: %d %s; want 503 not_local", k, resp.StatusCode, body)
+		}
+		break
 	}
 	for _, qi := range insts {
 		entries, err := qi.kv.All(ctx)
