@@ -48,6 +48,9 @@ func newQueryInstance(t *testing.T, c *embedded.Cluster, appID string, g strata.
 	cfg.InstanceID = fmt.Sprintf("instance-%d", i)
 	cfg.ApplicationServer = ln.Addr().String()
 	cfg.Guarantee = g
+	// Instances stop for good (scale-in): their static members leave the
+	// group at once.
+	cfg.LeaveGroupOnStop = true
 	// Heartbeats every 100ms let the group notice joins and leaves
 	// quickly.
 	cfg.ClientOptions = append(cfg.ClientOptions, kgo.HeartbeatInterval(100*time.Millisecond))
@@ -204,6 +207,7 @@ type loadStats struct {
 // count, over HTTP, from three instances in turn, while the application
 // grows from one instance to three and one of them is killed: every answer
 // is the key's count, or a retriable error; none is wrong and none hangs.
+// Then another stops cleanly, and the one left answers for every key.
 func TestQueriesDuringScaleOutAndKill(t *testing.T) {
 	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{
 		{Name: "in", Partitions: 6}, {Name: "out", Partitions: 6}, {Name: "rows", Partitions: 1},
@@ -320,8 +324,17 @@ func TestQueriesDuringScaleOutAndKill(t *testing.T) {
 			}
 		}
 	}
-	a.run.stopAndWait(t)
+	// Scale in: the third instance stops cleanly, and the first takes
+	// its partitions back.
 	cc.run.stopAndWait(t)
+	cc.srv.Close()
+	awaitSpread(ctx, t, a, 1)
+	for _, k := range keys {
+		if v, ok := getRetrying(ctx, t, a, k); !ok || v != model[k] {
+			t.Errorf("%s: %s = %d, %v after the scale-in; want %d", a.name, k, v, ok, model[k])
+		}
+	}
+	a.run.stopAndWait(t)
 }
 
 // awaitSpread waits until qi's map of the application lists n instances
