@@ -213,8 +213,10 @@ type runner struct {
 	restoringCount atomic.Int32
 	// group is the group client as the rebalance callbacks get it, which
 	// may be before join sets cl.
-	group      atomic.Pointer[kgo.Client]
-	touched    []*engine.Task
+	group   atomic.Pointer[kgo.Client]
+	touched []*engine.Task
+	// held are the tasks holding records back until a due time (held.go).
+	held       map[engine.TaskID]*held
 	lastCommit time.Time
 	lastPurge  time.Time
 	fatal      error
@@ -509,7 +511,7 @@ func (r *runner) run(ctx context.Context) error {
 				fetches = r.cl.PollRecords(cancelled, 0)
 			}
 		} else {
-			pctx, cancel := context.WithTimeout(ctx, r.cfg.PollTimeout)
+			pctx, cancel := context.WithTimeout(ctx, r.nextWake(r.cfg.PollTimeout))
 			fetches = r.cl.PollRecords(pctx, r.cfg.MaxPollRecords)
 			cancel()
 		}
@@ -646,7 +648,8 @@ func (r *runner) process(fetches kgo.Fetches) error {
 			return err
 		}
 	}
-	return nil
+	r.holdBack(r.touched)
+	return r.wakeHeld()
 }
 
 // processWith runs process, t.ProcessAll or t.ProcessAllNow, counting what

@@ -234,6 +234,7 @@ func (r *runner) closeTasks(ctx context.Context, parts map[string][]int32, clean
 		errs = append(errs, r.checkpoint(ctx, closing))
 	}
 	for _, t := range closing {
+		r.dropHeld(t.ID)
 		errs = append(errs, r.closeTask(t))
 		r.inst.dirs.unlock(t.ID)
 		r.setActive(t.ID, false)

@@ -336,8 +336,10 @@ func (d *Driver) commit() error {
 	return nil
 }
 
-// AdvanceWallClockTime moves the wall clock forward by step and fires the
-// wall-clock punctuations that are due, in task order.
+// AdvanceWallClockTime moves the wall clock forward by step, fires the
+// wall-clock punctuations that are due and processes the records tasks held
+// back until a time now passed (records of a source with a due time, or
+// records a node asked to be delivered again later), in task order.
 func (d *Driver) AdvanceWallClockTime(step time.Duration) {
 	d.tb.Helper()
 	if step < 0 {
@@ -347,6 +349,9 @@ func (d *Driver) AdvanceWallClockTime(step time.Duration) {
 	for _, t := range d.order {
 		if err := t.PunctuateWallClock(d.now); err != nil {
 			d.tb.Fatalf("testutil: wall-clock punctuation: %v", err)
+		}
+		if err := t.ProcessAll(); err != nil {
+			d.tb.Fatalf("testutil: processing held records: %v", err)
 		}
 		if err := d.run(); err != nil {
 			d.tb.Fatalf("testutil: processing after wall-clock punctuation: %v", err)

@@ -56,6 +56,19 @@ type Context[K, V any] interface {
 	// to this processor. Processors normally use package state's typed
 	// helpers instead, such as state.LookupKeyValue[K, V](ctx, name).
 	StateStore(name string) (StateStore, error)
+	// Redeliver asks that the input record being processed be delivered
+	// again, from its source, no earlier than at: its partition's later
+	// records wait behind it, its offset is not committed, and the next
+	// delivery's RecordMetadata says one more Attempt. It is how a
+	// processor retries a record in place, keeping the partition's
+	// order (a blocking retry); meanwhile the worker goes on with its
+	// other partitions, commits and rebalances. What the record's
+	// processing did before is not undone: use it where the record
+	// reached the processor from its source through stateless
+	// operations, or be idempotent. A task that moves to another
+	// instance delivers the record anew (Attempt 0). Outside the
+	// processing of a record (in a punctuation) it does nothing.
+	Redeliver(at time.Time)
 }
 
 // StateStore is implemented by every state store.
