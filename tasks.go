@@ -205,6 +205,7 @@ func (r *runner) newTask(id engine.TaskID, cache *engine.RecordCache) (*engine.T
 		State:             r.stateConfig(),
 		Cache:             cache,
 		Global:            r.global.globalTask(),
+		OnPost:            r.posted,
 	})
 }
 

@@ -80,6 +80,9 @@ type Driver struct {
 	internal map[string]bool
 	// global is the task keeping the global stores, or nil.
 	global *engine.Task
+	// posted is signalled when a processor's work on another goroutine
+	// posts to a task (topology.Context.Post).
+	posted chan struct{}
 }
 
 // topicLog is an in-memory topic: every record written, and a read cursor
@@ -165,6 +168,7 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (_ *Driver, er
 		cfg:    cfg,
 		top:    engine.Built(*top).Topology().Resolve(cfg.ApplicationID),
 		tasks:  map[engine.TaskID]*engine.Task{},
+		posted: make(chan struct{}, 1),
 		topics: map[string]*topicLog{},
 		now:    cfg.StartTime,
 		fs:     vfs.NewMem(),
@@ -227,6 +231,12 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (_ *Driver, er
 				State:             stateCfg,
 				Cache:             cache,
 				Global:            d.global,
+				OnPost: func(*engine.Task) {
+					select {
+					case d.posted <- struct{}{}:
+					default:
+					}
+				},
 			})
 			if err != nil {
 				return nil, err
@@ -302,6 +312,11 @@ func (d *Driver) run() error {
 	}()
 	for i := 0; ; i++ {
 		if i == len(d.pending) {
+			if err := d.settle(); err != nil {
+				return err
+			}
+		}
+		if i == len(d.pending) {
 			// The commit flushes caches, which may write records
 			// the topology reads (a cached table upstream of a
 			// repartition): process those too, then commit again.
@@ -319,6 +334,38 @@ func (d *Driver) run() error {
 		}
 		if err := ti.task.ProcessAll(); err != nil {
 			return err
+		}
+		if err := d.settle(); err != nil {
+			return err
+		}
+	}
+}
+
+// settleTimeout bounds how long the driver waits for a record a processor
+// finishes on another goroutine (topology.Context.Hold).
+const settleTimeout = 30 * time.Second
+
+// settle waits until no task has a pending record, running what the
+// processors' work posts, so that a record held by a processor is finished,
+// with everything it causes, before the next is processed.
+func (d *Driver) settle() error {
+	deadline := time.NewTimer(settleTimeout)
+	defer deadline.Stop()
+	for {
+		pending := 0
+		for _, t := range d.order {
+			if err := t.RunPosted(); err != nil {
+				return err
+			}
+			pending += t.Pending()
+		}
+		if pending == 0 {
+			return nil
+		}
+		select {
+		case <-d.posted:
+		case <-deadline.C:
+			return fmt.Errorf("testutil: %d records held by processors (Context.Hold) were not done within %v", pending, settleTimeout)
 		}
 	}
 }
