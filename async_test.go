@@ -64,23 +64,7 @@ func TestPendingRecordsHoldCommits(t *testing.T) {
 			const n = 10
 			c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in"}, {Name: "out"}}})
 			gs := &gates{by: map[int64]chan struct{}{}, held: make(chan int64, n)}
-			b := topology.NewBuilder()
-			topology.AddSource(b, "src", topology.Source[string, string]{Topics: []string{"in"}, KeySerde: serde.String(), ValueSerde: serde.String()})
-			topology.AddProcessor(b, "gated", func() topology.Processor[string, string, string, string] {
-				return &gated{gates: gs}
-			}, "src")
-			topology.AddSink(b, "sink", topology.Sink[string, string]{Topic: "out", KeySerde: serde.String(), ValueSerde: serde.String()}, "gated")
-			top, err := b.Build()
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg := testConfig(t, c, "pending")
-			cfg.Guarantee = g
-			cfg.CommitInterval = 50 * time.Millisecond
-			app, err := strata.New(top, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			app := newProcessorApp(t, c, "pending", g, func() topology.Processor[string, string, string, string] { return &gated{gates: gs} })
 			r := start(t, app)
 			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 			defer cancel()
@@ -142,6 +126,28 @@ func TestPendingRecordsHoldCommits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newProcessorApp is an App with guarantee g running in → proc → out
+// (strings), committing every 50ms.
+func newProcessorApp(t *testing.T, c *embedded.Cluster, appID string, g strata.Guarantee, proc func() topology.Processor[string, string, string, string]) *strata.App {
+	t.Helper()
+	b := topology.NewBuilder()
+	topology.AddSource(b, "src", topology.Source[string, string]{Topics: []string{"in"}, KeySerde: serde.String(), ValueSerde: serde.String()})
+	topology.AddProcessor(b, "proc", proc, "src")
+	topology.AddSink(b, "sink", topology.Sink[string, string]{Topic: "out", KeySerde: serde.String(), ValueSerde: serde.String()}, "proc")
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, c, appID)
+	cfg.Guarantee = g
+	cfg.CommitInterval = 50 * time.Millisecond
+	app, err := strata.New(top, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
 }
 
 // shortContext is a context of a second, for reads that expect nothing
