@@ -39,6 +39,12 @@ type Config struct {
 	// topology.PanicError): by default, the error is returned (PipeRaw,
 	// TryPipe) or fails the test; see strata.Config.
 	OnProcessingError topology.BadRecordPolicy
+	// OnProductionError says what happens to a record whose output a sink
+	// cannot serialize (a topology.SerializationError): by default the
+	// error is returned or fails the test; see strata.Config. (The
+	// driver's topics take any record, so no other production error
+	// happens here.)
+	OnProductionError topology.BadRecordPolicy
 	// DeadLetterTopic is where topology.BadRecordDeadLetter writes bad
 	// and failed records; read them with NewOutputTopic.
 	// Default "<ApplicationID>-dead-letter" (deadletter.DefaultTopic).
@@ -152,6 +158,9 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (_ *Driver, er
 	if !cfg.OnProcessingError.Valid() {
 		return nil, fmt.Errorf("Config.OnProcessingError: unknown policy %d", cfg.OnProcessingError)
 	}
+	if !cfg.OnProductionError.Valid() {
+		return nil, fmt.Errorf("Config.OnProductionError: unknown policy %d", cfg.OnProductionError)
+	}
 	if cfg.DeadLetterTopic == "" {
 		cfg.DeadLetterTopic = deadletter.DefaultTopic(cfg.ApplicationID)
 	}
@@ -226,6 +235,7 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (_ *Driver, er
 				Logger:            cfg.Logger,
 				OnBadRecord:       engine.BadRecordPolicy(cfg.OnBadRecord),
 				OnProcessingError: engine.BadRecordPolicy(cfg.OnProcessingError),
+				OnProductionError: engine.BadRecordPolicy(cfg.OnProductionError),
 				DeadLetterTopic:   cfg.DeadLetterTopic,
 				Now:               func() time.Time { return d.now },
 				State:             stateCfg,
@@ -431,8 +441,9 @@ func (d *Driver) SkippedRecords() int64 {
 	return n
 }
 
-// FailedRecords returns how many records processors failed that the
-// OnProcessingError policy skipped or dead-lettered.
+// FailedRecords returns how many records processors failed, or whose
+// output a sink could not serialize, that the OnProcessingError or
+// OnProductionError policy skipped or dead-lettered.
 func (d *Driver) FailedRecords() int64 {
 	var n int64
 	for _, t := range d.storeTasks() {
@@ -512,7 +523,8 @@ func (d *Driver) writes(topic string) (bool, []string) {
 	}
 	sort.Strings(fixed)
 	fixed = slices.Compact(fixed)
-	deadLetter := (d.cfg.OnBadRecord == topology.BadRecordDeadLetter || d.cfg.OnProcessingError == topology.BadRecordDeadLetter) && topic == d.cfg.DeadLetterTopic
+	deadLetter := (d.cfg.OnBadRecord == topology.BadRecordDeadLetter || d.cfg.OnProcessingError == topology.BadRecordDeadLetter ||
+		d.cfg.OnProductionError == topology.BadRecordDeadLetter) && topic == d.cfg.DeadLetterTopic
 	return dynamic || deadLetter || d.internal[topic] || slices.Contains(fixed, topic), fixed
 }
 

@@ -380,14 +380,14 @@ func (s *sinkNode[K, V]) write(r Record[K, V]) error {
 	if !r.nullKey {
 		kb, err = s.sink.KeySerde.Serialize(t.OutputBuffer(), topic, r.Key)
 		if err != nil {
-			return &NodeError{Node: s.name, Err: fmt.Errorf("serialize key for topic %q: %w", topic, err)}
+			return &NodeError{Node: s.name, Err: &SerializationError{Topic: topic, Part: "key", Err: err}}
 		}
 		t.KeepOutput(kb)
 	}
 	if !r.nullValue {
 		vb, err = s.sink.ValueSerde.Serialize(t.OutputBuffer(), topic, r.Value)
 		if err != nil {
-			return &NodeError{Node: s.name, Err: fmt.Errorf("serialize value for topic %q: %w", topic, err)}
+			return &NodeError{Node: s.name, Err: &SerializationError{Topic: topic, Part: "value", Err: err}}
 		}
 		t.KeepOutput(vb)
 	}

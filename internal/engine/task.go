@@ -58,6 +58,10 @@ type TaskConfig struct {
 	// the record is processed included (panic.go); the default,
 	// BadRecordFail, stops processing with the error.
 	OnProcessingError BadRecordPolicy
+	// OnProductionError is the policy for records whose output a sink
+	// could not serialize (IsSerializationError); the default,
+	// BadRecordFail, stops processing with the error.
+	OnProductionError BadRecordPolicy
 	// DeadLetterTopic is where BadRecordDeadLetter writes bad records.
 	DeadLetterTopic string
 	// Now returns the wall-clock time; the test driver supplies a mock.
