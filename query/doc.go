@@ -1,8 +1,8 @@
 // Package query reads state stores from outside the topology: Kafka
 // Streams' interactive queries, typed. A running strata.App, a strata.View
-// and the test driver (testutil.Driver) are each a [Source]; a typed, read-only handle on one of its stores is made once,
-// checked against the store's key and value types, and is safe for
-// concurrent use:
+// and the test driver (testutil.Driver) are each a [Source]; a typed,
+// read-only handle on one of its stores is made once, checked against the
+// store's key and value types, and is safe for concurrent use:
 //
 //	counts, err := query.KeyValue[string, int64](app, "counts")
 //	if err != nil { ... } // ErrUnknownStore, ErrStoreType
