@@ -83,6 +83,9 @@ type PebbleOptions struct {
 	// not yet committed, as it can lose those not yet flushed: only Flush
 	// makes writes durable either way.
 	WriteBuffer int
+	// OnClose, if set, is called once the DB is closed, by its first
+	// Close.
+	OnClose func()
 }
 
 // PebbleDB is one Pebble database holding many stores. Each store is a view
@@ -99,6 +102,7 @@ type PebbleDB struct {
 	closed      atomic.Bool
 	buf         *writeBuffer // nil unless PebbleOptions.WriteBuffer > 0
 	health      *health
+	onClose     func()
 
 	mu    sync.Mutex // guards views and the closed transition
 	views map[*pebbleView]struct{}
@@ -166,6 +170,7 @@ func OpenPebble(dir string, opts PebbleOptions) (*PebbleDB, error) {
 		lock:        lock,
 		walDisabled: opts.DisableWAL,
 		health:      h,
+		onClose:     opts.OnClose,
 		views:       make(map[*pebbleView]struct{}),
 	}
 	if opts.WriteBuffer > 0 {
@@ -350,6 +355,9 @@ func (d *PebbleDB) Close() error {
 		errs = append(errs, d.db.Flush())
 	}
 	errs = append(errs, d.closePebble(), d.lock.Close())
+	if d.onClose != nil {
+		d.onClose()
+	}
 	return errors.Join(errs...)
 }
 
