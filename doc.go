@@ -188,6 +188,25 @@
 // and a few seconds, whatever the brokers do. The fault suite (package
 // faults) tests each of these on the embedded broker.
 //
+// # Memory
+//
+// Config.StateMemoryBytes (64 MiB by default) bounds the memory of an
+// instance's state, all its workers together: the record cache, which
+// collects the stores' updates between commits, takes Config.CacheMaxBytes
+// of it (10 MiB by default, at most half), and Pebble the rest, as one block
+// cache shared by every persistent store, in which Pebble also counts its
+// memtables. Memtables take at most half of Pebble's share, split between
+// the databases open (one per stateful task or standby replica, one for
+// the global stores), planned for at least 8 of them, and at least 256 KiB
+// each (Pebble's smallest): a Pebble share below 1 MiB per database open
+// is exceeded by their memtables. Otherwise the state's memory stays
+// within the budget however many keys the stores hold; more keys mean
+// more reads from disk, where Pebble's bloom filters spare the reads of
+// keys a table does not hold. What is not part of it: each task's
+// write buffer (at most a quarter of its memtable), the Kafka clients'
+// buffers of records fetched and produced, and the Go runtime's heap
+// overhead.
+//
 // # Observability
 //
 // App.Metrics returns the App's counters: records processed, skipped and
