@@ -53,6 +53,56 @@ func TestNewParse(t *testing.T) {
 	}
 }
 
+func TestEncodeParseVersions(t *testing.T) {
+	r := failed(2, 9, "k", "v")
+	d := deadletter.Record{
+		Topic: "in", Partition: 2, Offset: 9, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp, Headers: r.Headers,
+		Reason: deadletter.ReasonRetriesExhausted, Message: "wallet: 503", Handler: "reverse", Attempts: 5,
+	}
+	dl := deadletter.Encode("dlq", 2, d)
+	if dl.Partition != 0 {
+		t.Errorf("dead letter in partition %d, want 0 (2 mod 2)", dl.Partition)
+	}
+	got, err := deadletter.Parse(dl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Version = deadletter.Version
+	if fmt.Sprint(got) != fmt.Sprint(d) {
+		t.Errorf("Parse(Encode(d)) =\n%+v\nwant\n%+v", got, d)
+	}
+
+	// Version 1, as Strata wrote it before the dead set: no version,
+	// handler or attempts headers.
+	v1 := &kgo.Record{Topic: "dlq", Partition: 1, Offset: 4, Key: []byte("k"), Value: []byte("v"), Headers: []kgo.RecordHeader{
+		{Key: "trace", Value: []byte("t")},
+		{Key: deadletter.HeaderException, Value: []byte(deadletter.ReasonProcessing)},
+		{Key: deadletter.HeaderMessage, Value: []byte("boom")},
+		{Key: deadletter.HeaderTopic, Value: []byte("in")},
+		{Key: deadletter.HeaderPartition, Value: []byte("3")},
+		{Key: deadletter.HeaderOffset, Value: []byte("8")},
+	}}
+	got, err = deadletter.Parse(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != 1 || got.Handler != "" || got.Attempts != 0 || got.Topic != "in" || got.Partition != 3 || got.Offset != 8 ||
+		got.Reason != deadletter.ReasonProcessing || got.Message != "boom" || len(got.Headers) != 1 || got.Headers[0].Key != "trace" ||
+		got.DeadLetterPartition != 1 || got.DeadLetterOffset != 4 {
+		t.Errorf("Parse of a version 1 record = %+v", got)
+	}
+
+	newer := deadletter.Encode("dlq", 1, d)
+	for i, h := range newer.Headers {
+		if h.Key == deadletter.HeaderVersion {
+			newer.Headers[i].Value = []byte("3")
+		}
+	}
+	if _, err := deadletter.Parse(newer); !errors.Is(err, deadletter.ErrUnsupportedVersion) {
+		t.Errorf("Parse of a version 3 record = %v, want ErrUnsupportedVersion", err)
+	}
+}
+
 // dlqCluster starts a cluster with "in" (2 partitions) and "dlq" (2
 // partitions) holding dead letters of in[0]@3, in[1]@7, in[0]@9 and, in an
 // aborted transaction, in[1]@8.

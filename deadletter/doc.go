@@ -1,0 +1,3 @@
+// Package deadletter defines Strata's dead-letter records and reads and
+// replays them.
+package deadletter
