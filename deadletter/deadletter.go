@@ -106,6 +106,11 @@ type Record struct {
 	// set.
 	DeadLetterPartition int32
 	DeadLetterOffset    int64
+	// Err is set by DeadSet.List on a record of the dead-letter topic
+	// that Parse refused (ErrNotDeadLetter, ErrUnsupportedVersion): its
+	// Key, Value, Timestamp and Headers are then the record's as they
+	// are, its other fields zero but its coordinates in the dead set.
+	Err error
 }
 
 // New returns the dead-letter record of r, which failed with err for

@@ -1,7 +1,6 @@
 package deadletter_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -10,7 +9,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata/deadletter"
-	"github.com/strata-go/strata/embedded"
 )
 
 var errBad = errors.New("bad value")
@@ -100,106 +98,5 @@ func TestEncodeParseVersions(t *testing.T) {
 	}
 	if _, err := deadletter.Parse(newer); !errors.Is(err, deadletter.ErrUnsupportedVersion) {
 		t.Errorf("Parse of a version 3 record = %v, want ErrUnsupportedVersion", err)
-	}
-}
-
-// dlqCluster starts a cluster with "in" (2 partitions) and "dlq" (2
-// partitions) holding dead letters of in[0]@3, in[1]@7, in[0]@9 and, in an
-// aborted transaction, in[1]@8.
-func dlqCluster(t *testing.T) *embedded.Cluster {
-	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in", Partitions: 2}, {Name: "dlq", Partitions: 2}}})
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	cl, err := c.Client(kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.TransactionalID("writer"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	write := func(commit bool, recs ...*kgo.Record) {
-		t.Helper()
-		if err := cl.BeginTransaction(); err != nil {
-			t.Fatal(err)
-		}
-		var dls []*kgo.Record
-		for _, r := range recs {
-			dls = append(dls, deadletter.New("dlq", 2, r, deadletter.ReasonDeserialization, errBad))
-		}
-		if err := cl.ProduceSync(ctx, dls...).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-		if err := cl.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(true, failed(0, 3, "a", "v3"), failed(1, 7, "b", "v7"))
-	write(false, failed(1, 8, "c", "v8"))
-	write(true, failed(0, 9, "d", "v9"))
-	return c
-}
-
-func TestRead(t *testing.T) {
-	c := dlqCluster(t)
-	got, err := deadletter.Read(t.Context(), "dlq", kgo.SeedBrokers(c.Addrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s []string
-	for _, d := range got {
-		s = append(s, fmt.Sprintf("%s[%d]@%d %s=%s", d.Topic, d.Partition, d.Offset, d.Key, d.Value))
-	}
-	// Partition by partition: dlq[0] holds in[0]'s, dlq[1] in[1]'s; the
-	// aborted in[1]@8 is not there.
-	if want := "[in[0]@3 a=v3 in[0]@9 d=v9 in[1]@7 b=v7]"; fmt.Sprint(s) != want {
-		t.Errorf("Read = %v, want %s", s, want)
-	}
-	if _, err := deadletter.Read(t.Context(), "no-such-topic", kgo.SeedBrokers(c.Addrs()...)); err == nil {
-		t.Error("Read of a missing topic succeeded")
-	}
-}
-
-func TestReadRejectsOtherRecords(t *testing.T) {
-	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "dlq"}}})
-	if err := c.Produce(t.Context(), &kgo.Record{Topic: "dlq", Key: []byte("k"), Value: []byte("v")}); err != nil {
-		t.Fatal(err)
-	}
-	_, err := deadletter.Read(t.Context(), "dlq", kgo.SeedBrokers(c.Addrs()...))
-	if !errors.Is(err, deadletter.ErrNotDeadLetter) {
-		t.Errorf("Read = %v, want ErrNotDeadLetter", err)
-	}
-}
-
-func TestReplay(t *testing.T) {
-	c := dlqCluster(t)
-	n, err := deadletter.Replay(t.Context(), "dlq", func(d deadletter.Record) bool { return string(d.Key) != "d" }, kgo.SeedBrokers(c.Addrs()...))
-	if err != nil || n != 2 {
-		t.Fatalf("Replay = %d, %v; want 2 records", n, err)
-	}
-	recs, err := c.Consume(t.Context(), "in", 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]*kgo.Record{}
-	for _, r := range recs {
-		got[string(r.Key)] = r
-	}
-	for key, want := range map[string]*kgo.Record{"a": failed(0, 3, "a", "v3"), "b": failed(1, 7, "b", "v7")} {
-		r := got[key]
-		if r == nil || r.Partition != want.Partition || string(r.Value) != string(want.Value) || !r.Timestamp.Equal(want.Timestamp) ||
-			len(r.Headers) != 1 || r.Headers[0].Key != "trace" || string(r.Headers[0].Value) != key {
-			t.Errorf("replayed %s: %+v, want partition %d, value %s, its timestamp and only its own header", key, r, want.Partition, want.Value)
-		}
-	}
-	ends, err := c.Admin().ListEndOffsets(t.Context(), "in")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var total int64
-	for _, ps := range ends {
-		for _, o := range ps {
-			total += o.Offset
-		}
-	}
-	if total != 2 {
-		t.Errorf("in holds %d records after the replay, want 2 (d was not selected)", total)
 	}
 }
