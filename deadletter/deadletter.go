@@ -30,8 +30,9 @@ const (
 	// and production policies write.
 	HeaderHandler = "strata.handler"
 	// HeaderAttempts is how many times the handler was run on the record,
-	// in decimal; absent when it was not run through retries.
-	HeaderAttempts = "strata.deadletter.attempts"
+	// in decimal; absent when it was not run through retries. (Its name is
+	// package retry's, which writes it too.)
+	HeaderAttempts = "strata.retry.attempts"
 )
 
 // Version is the format version Encode writes and the newest Parse reads.

@@ -148,7 +148,12 @@ func TestHTTPRefusesBadInput(t *testing.T) {
 func TestHTTPReplayAndDelete(t *testing.T) {
 	c := deadSetCluster(t)
 	ds := openDeadSet(t, c)
-	srv := httptest.NewServer(ds.Handler())
+	// Mounted as an application mounts it, beside its own routes.
+	mux := http.NewServeMux()
+	mux.Handle("/v1/dead_set", ds.Handler())
+	mux.Handle("/v1/dead_set/", ds.Handler())
+	mux.HandleFunc("/healthz", func(http.ResponseWriter, *http.Request) {})
+	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
 	if status, m := call(t, srv, "POST", "/v1/dead_set/replay", `{"handler": "pay", "dry_run": true}`); status != 200 || m["count"] != 2.0 || m["dry_run"] != true {

@@ -8,10 +8,11 @@ import (
 )
 
 // The retry topics' format, as outcome handlers read and write it (the
-// shared spec of issue 13; package retry writes it). A replay writes a
+// shared spec of issue 13). Package retry, being written beside this one,
+// defines the same names (retry.HeaderAttempt, HeaderDue, HeaderError,
+// retry.Topic, retry.NewRecord) and does not import this package: once it
+// is merged, retryRecord and RetryTopic should use it. A replay writes a
 // record there as a fresh start: attempt 0, due at once.
-// TODO(merge): use package retry's names once it is on main, unless it
-// imports this package.
 const (
 	retryHeaderAttempt = "strata.retry.attempt"
 	retryHeaderDue     = "strata.retry.due"
