@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -68,6 +66,11 @@ func (s *DeadSet) Delete(ctx context.Context, sel Selection) (Result, error) {
 }
 
 // change replays (replay) or deletes the records sel selects.
+//
+// A change whose transaction the Kafka client aborted when asked to commit
+// it (errSilentAbort) is run again, from the start, up to commitTries
+// times: what it committed before stays done, and, run again, it selects
+// the rest.
 func (s *DeadSet) change(ctx context.Context, sel Selection, replay bool) (Result, error) {
 	op, done := "delete", "deleted"
 	if replay {
@@ -76,9 +79,40 @@ func (s *DeadSet) change(ctx context.Context, sel Selection, replay bool) (Resul
 	if err := sel.check(replay); err != nil {
 		return Result{}, err
 	}
+	var res Result
+	for try := 1; ; try++ {
+		r, wrote, err := s.changeOnce(ctx, sel, replay, op)
+		res.Count += r.Count
+		res.Kept += r.Kept
+		res.DryRun = r.DryRun
+		if errors.Is(err, errSilentAbort) && try < commitTries && (sel.Count == 0 || r.Count < sel.Count) {
+			s.cfg.Logger.Warn("dead set: the Kafka client aborted a transaction it was asked to commit; running the "+op+" again",
+				"topic", s.cfg.Topic, "count", res.Count, "kept", res.Kept, "selection", sel.String(), "try", try)
+			if sel.Count > 0 {
+				sel.Count -= r.Count
+			}
+			continue
+		}
+		if err != nil && (wrote || try > 1) {
+			return res, fmt.Errorf("deadletter: %s: %d records %s and %d kept before: %w", op, res.Count, done, res.Kept, err)
+		}
+		if err != nil {
+			return res, err
+		}
+		if !res.DryRun {
+			s.cfg.Logger.Info("dead set: records "+done, "topic", s.cfg.Topic, "count", res.Count, "kept", res.Kept, "selection", sel.String())
+		}
+		return res, nil
+	}
+}
+
+// changeOnce runs a change once, with a client of its own (op names it in
+// errors). wrote reports that it began writing: its error comes from a
+// transaction.
+func (s *DeadSet) changeOnce(ctx context.Context, sel Selection, replay bool, op string) (res Result, wrote bool, err error) {
 	cl, err := s.client(!sel.DryRun)
 	if err != nil {
-		return Result{}, err
+		return Result{}, false, err
 	}
 	defer cl.Close()
 	if !sel.DryRun {
@@ -86,32 +120,28 @@ func (s *DeadSet) change(ctx context.Context, sel Selection, replay bool) (Resul
 		// still runs and ends its transaction, before the positions are
 		// read.
 		if _, _, err := cl.ProducerID(ctx); err != nil {
-			return Result{}, fmt.Errorf("deadletter: %s: initialise transactional producer %q: %w", op, s.cfg.TransactionalID, fenced(err))
+			return Result{}, false, fmt.Errorf("deadletter: %s: initialise transactional producer %q: %w", op, s.cfg.TransactionalID, fenced(err))
 		}
 	}
 	v, err := s.load(ctx, cl)
 	if err != nil {
-		return Result{}, err
+		return Result{}, false, err
 	}
 	if err := s.checkTopics(ctx, cl, "topic", sel.Topic); err != nil {
-		return Result{}, err
+		return Result{}, false, err
 	}
 	pl, err := s.plan(ctx, cl, sel, v, replay)
 	if err != nil {
-		return Result{}, err
+		return Result{}, false, err
 	}
 	if sel.DryRun || pl.count == 0 {
-		return Result{Count: pl.count, Kept: pl.kept, DryRun: sel.DryRun}, nil
+		return Result{Count: pl.count, Kept: pl.kept, DryRun: sel.DryRun}, false, nil
 	}
 	if err := s.ensurePositionsTopic(ctx, cl); err != nil {
-		return Result{}, err
+		return Result{}, false, err
 	}
-	res, err := s.apply(ctx, cl, sel, v, pl)
-	if err != nil {
-		return res, fmt.Errorf("deadletter: %s: %d records %s and %d kept before: %w", op, res.Count, done, res.Kept, err)
-	}
-	s.cfg.Logger.Info("dead set: records "+done, "topic", s.cfg.Topic, "count", res.Count, "kept", res.Kept, "selection", sel.String())
-	return res, nil
+	res, err = s.apply(ctx, cl, sel, v, pl)
+	return res, true, err
 }
 
 // plan is what a change does, as its first pass over the dead set finds.
@@ -177,6 +207,9 @@ func (s *DeadSet) plan(ctx context.Context, cl *kgo.Client, sel Selection, v vie
 	}
 	for p := range int32(n) {
 		pl.last[p] = -1
+		if sel.Count > 0 && pl.count == sel.Count {
+			continue
+		}
 		notSelected := 0
 		_, err := scan(ctx, cl, s.cfg.Topic, p, pl.from[p], to[p], func(r *kgo.Record) bool {
 			if v.deleted[p][r.Offset] {
@@ -293,7 +326,8 @@ const (
 // record deleted), in transactions of at most txnRecords records or
 // txnBytes bytes. The marks of records a position passes are forgotten.
 func (s *DeadSet) apply(ctx context.Context, cl *kgo.Client, sel Selection, v view, pl *plan) (Result, error) {
-	t := &txn{cl: cl, positions: map[int32]int64{}}
+	t := &txn{cl: cl, s: s, positions: map[int32]int64{}}
+	defer t.close()
 	var res, pending Result
 	forgotten := map[int32]map[int64]bool{}
 	commit := func() error {
@@ -372,90 +406,4 @@ func (s *DeadSet) apply(ctx context.Context, cl *kgo.Client, sel Selection, v vi
 		return res, err
 	}
 	return res, nil
-}
-
-// txn is a change's open transaction.
-type txn struct {
-	cl        *kgo.Client
-	open      bool
-	records   int
-	bytes     int
-	positions map[int32]int64 // the positions to move at commit
-	mu        sync.Mutex
-	err       error // the first produce error
-}
-
-// produce writes r in the transaction, beginning it if need be.
-func (t *txn) produce(ctx context.Context, r *kgo.Record) {
-	if !t.open {
-		if err := t.cl.BeginTransaction(); err != nil {
-			t.setErr(err)
-			return
-		}
-		t.open = true
-	}
-	t.records++
-	t.bytes += len(r.Key) + len(r.Value)
-	t.cl.Produce(ctx, r, func(r *kgo.Record, err error) {
-		if err != nil {
-			t.setErr(fmt.Errorf("write %s[%d]: %w", r.Topic, r.Partition, err))
-		}
-	})
-}
-
-func (t *txn) setErr(err error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.err == nil {
-		t.err = err
-	}
-}
-
-// commit commits the transaction, if one is open.
-func (t *txn) commit(ctx context.Context) error {
-	if !t.open {
-		return t.firstErr()
-	}
-	if err := t.cl.Flush(ctx); err != nil {
-		return err
-	}
-	if err := t.firstErr(); err != nil {
-		return fenced(err)
-	}
-	if err := t.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
-		t.open = false
-		return fmt.Errorf("commit: %w", fenced(err))
-	}
-	t.open, t.records, t.bytes = false, 0, 0
-	clear(t.positions)
-	return nil
-}
-
-func (t *txn) firstErr() error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.err
-}
-
-// abort aborts the open transaction, if any, as well as it can: a
-// transaction left open is aborted by the brokers after its timeout, or by
-// the next change's initialisation.
-func (t *txn) abort(ctx context.Context) {
-	if !t.open {
-		return
-	}
-	t.open = false
-	if err := t.cl.AbortBufferedRecords(ctx); err != nil {
-		return
-	}
-	_ = t.cl.EndTransaction(ctx, kgo.TryAbort)
-}
-
-// fenced returns err, wrapped with ErrConcurrentChange when another change
-// fenced this one.
-func fenced(err error) error {
-	if errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) {
-		return fmt.Errorf("%w: %w", ErrConcurrentChange, err)
-	}
-	return err
 }

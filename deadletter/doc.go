@@ -139,7 +139,12 @@
 // initialising its transactional producer, which fences a change still
 // running, with its open transaction aborted ([ErrConcurrentChange] for
 // that one), so two changes never move the same positions: operators and
-// instances serving the HTTP API may run them concurrently. Before it
+// instances serving the HTTP API may run them concurrently. After each
+// commit a change reads back the last record it wrote: franz-go (v1.22.2)
+// now and then ends with an abort, and no error, a transaction asked to
+// commit whose first records went to a topic new to its client; a change
+// that finds its transaction aborted runs again from the start (at most
+// three times), which replays only what the aborted transaction held. Before it
 // writes anything, a change reads what it selects and checks that it can
 // do it all (handlers, retry and source topics that exist): a refused
 // change does nothing.

@@ -201,8 +201,9 @@ var (
 // ParseQuery reads a Query from its parameters, as the HTTP API's GET
 // /v1/dead_set takes them: count, after (a cursor), topic, key (as text),
 // key_base64 (a binary key, in standard base64), reason, handler, since and
-// until (RFC 3339 times). An unknown, repeated or malformed parameter is an
-// error wrapping ErrInvalidRequest that names it.
+// until (RFC 3339 times). A parameter given empty is as if absent. An
+// unknown, repeated or malformed parameter is an error wrapping
+// ErrInvalidRequest that names it.
 func ParseQuery(v url.Values) (Query, error) {
 	var q Query
 	p := params{v: v}

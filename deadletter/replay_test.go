@@ -226,3 +226,76 @@ func TestChangesFenceEachOther(t *testing.T) {
 		t.Errorf("dead set: %q, want b e", got)
 	}
 }
+
+// TestReplayFencedMidway starts another change while a replay commits its
+// first transaction: the replay stops with ErrConcurrentChange, having
+// replayed nothing, and run again replays everything once.
+func TestReplayFencedMidway(t *testing.T) {
+	c := deadSetCluster(t)
+	ds := openDeadSet(t, c)
+	var fenceErr error
+	c.Kfake().ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if end := req.(*kmsg.EndTxnRequest); end.TransactionalID != "app-dead-set" {
+			return nil, nil, false
+		}
+		c.Kfake().DropControl()
+		c.Kfake().SleepControl(func() {
+			other, err := c.Client(kgo.TransactionalID("app-dead-set"))
+			if err != nil {
+				fenceErr = err
+				return
+			}
+			defer other.Close()
+			_, _, fenceErr = other.ProducerID(t.Context())
+		})
+		return nil, nil, false
+	})
+	_, err := ds.Replay(t.Context(), deadletter.Selection{Filter: deadletter.Filter{Handler: "pay"}})
+	if fenceErr != nil {
+		t.Fatal(fenceErr)
+	}
+	if !errors.Is(err, deadletter.ErrConcurrentChange) {
+		t.Fatalf("fenced Replay = %v, want ErrConcurrentChange", err)
+	}
+	if n := len(readCommitted(t, c, "app-pay-retry")); n != 0 {
+		t.Errorf("after the fenced replay app-pay-retry holds %d records, want none", n)
+	}
+	if res, err := ds.Replay(t.Context(), deadletter.Selection{Filter: deadletter.Filter{Handler: "pay"}}); err != nil || res.Count != 2 {
+		t.Fatalf("Replay run again = %+v, %v", res, err)
+	}
+	if n := len(readCommitted(t, c, "app-pay-retry")); n != 2 {
+		t.Errorf("app-pay-retry holds %d records, want 2", n)
+	}
+}
+
+// TestReplayRunsAgainWhenTheClientAbortsSilently turns the replay's first
+// commit into an abort that the client sees succeed, as kgo's own silent
+// aborts look: the replay finds its transaction aborted, runs again and
+// replays each record once.
+func TestReplayRunsAgainWhenTheClientAbortsSilently(t *testing.T) {
+	c := deadSetCluster(t)
+	ds := openDeadSet(t, c)
+	aborted := false
+	c.Kfake().ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		end := req.(*kmsg.EndTxnRequest)
+		if end.TransactionalID != "app-dead-set" || !end.Commit {
+			return nil, nil, false
+		}
+		c.Kfake().DropControl()
+		end.Commit, aborted = false, true
+		return nil, nil, false
+	})
+	res, err := ds.Replay(t.Context(), deadletter.Selection{Filter: deadletter.Filter{Handler: "pay"}})
+	if err != nil || res != (deadletter.Result{Count: 2}) {
+		t.Fatalf("Replay = %+v, %v; want 2 replayed", res, err)
+	}
+	if !aborted {
+		t.Fatal("no commit was turned into an abort")
+	}
+	if n := len(readCommitted(t, c, "app-pay-retry")); n != 2 {
+		t.Errorf("app-pay-retry holds %d records, want 2", n)
+	}
+	if got := keys(listAll(t, ds, deadletter.Query{})); got != "d e" {
+		t.Errorf("dead set after the replay: %q, want d e", got)
+	}
+}
