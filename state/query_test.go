@@ -68,6 +68,14 @@ func TestQueryReadsMergeCachedWrites(t *testing.T) {
 					}
 					return nil
 				}
+				// Reads: a's value and q's absence are now cached,
+				// clean (the cache remembers keys the store does not
+				// hold).
+				for _, k := range []string{"a", "q"} {
+					if _, _, err := s.Get(k); err != nil {
+						return err
+					}
+				}
 				// Dirty writes: b and e changed, c deleted, bb and z
 				// new, d written then deleted.
 				for _, w := range [][2]string{{"b", "new-b"}, {"e", "new-e"}, {"bb", "new-bb"}, {"z", "new-z"}, {"d", "x"}} {
