@@ -36,6 +36,13 @@ type App struct {
 	// crash, closed by tests, makes Run stop as a crashed process would:
 	// in the middle of its work, committing nothing.
 	crash chan struct{}
+	// state is the App's State (appstate.go).
+	state *appState
+	// live is what queries read while Run runs (queries.go).
+	live atomic.Pointer[instanceQueries]
+	// onGlobalProgress, set by a View, is told how far the global stores
+	// have read each partition of their topics.
+	onGlobalProgress func(next map[topicPartition]int64)
 }
 
 // New returns an App that will run top with cfg. It validates cfg; an
@@ -52,7 +59,7 @@ func New(top *topology.Topology, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{top: engine.Built(*top).Topology().Resolve(cfg.ApplicationID), cfg: cfg, restoreMetrics: rm, crash: make(chan struct{})}
+	a := &App{top: engine.Built(*top).Topology().Resolve(cfg.ApplicationID), cfg: cfg, restoreMetrics: rm, crash: make(chan struct{}), state: newAppState(cfg.StateListener)}
 	if err := a.metrics.observe(cfg.MeterProvider, cfg.ApplicationID); err != nil {
 		return nil, err
 	}
@@ -65,11 +72,20 @@ func New(top *topology.Topology, cfg Config) (*App, error) {
 // everything processed, closes its tasks and leaves the group, and Run
 // returns nil. On failure in one worker the others shut down cleanly, and Run
 // returns the error without committing the failed work, which is processed
-// again on restart.
+// again on restart. The App's State follows Run's progress.
 func (a *App) Run(ctx context.Context) error {
 	if !a.started.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning
 	}
+	a.state.start(a.cfg.Workers)
+	stopWatch := a.state.watch(ctx)
+	err := a.run(ctx)
+	stopWatch()
+	a.state.stopped(err)
+	return err
+}
+
+func (a *App) run(ctx context.Context) error {
 	in, err := openInstance(ctx, a)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -79,7 +95,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	workers, err := a.newWorkers(ctx, in)
 	if err == nil {
+		a.live.Store(in.queries)
 		err = runWorkers(ctx, in, workers)
+		a.live.Store(nil)
 	} else if ctx.Err() != nil {
 		err = nil // cancelled while starting: a clean stop
 	}
@@ -109,6 +127,7 @@ func (a *App) newWorkers(ctx context.Context, in *instance) ([]*runner, error) {
 		}
 		workers = append(workers, w)
 	}
+	in.queries.setPartitions(workers[0].partitions)
 	for _, w := range workers {
 		if err := w.join(ctx); err != nil {
 			release()
@@ -236,6 +255,12 @@ type runner struct {
 	// replaced counts recent replacements of the worker
 	// (ReplaceWorker); used by the poll loop only.
 	replaced recent
+	// inRebalance is set while the worker joins the group or a rebalance
+	// of it runs, until its assignment is in; reportedRunning is what
+	// the worker last reported to the App's state, guarded by mu
+	// (appstate.go).
+	inRebalance     bool
+	reportedRunning bool
 	// leave makes release send LeaveGroup for the worker's static
 	// member once its client closed; joining is set while the worker
 	// waits for an assignment (static.go).
@@ -335,6 +360,8 @@ func (r *runner) balancer() kgo.GroupBalancer {
 	b.onStandbys = r.setStandbys
 	b.shutdown = r.inst.stop.reason
 	b.onShutdown = r.inst.stop.tell
+	b.server = r.cfg.ApplicationServer
+	b.onInstances = r.inst.queries.setInstances
 	if r.state != nil {
 		b.lags = r.localLags
 	}
@@ -343,6 +370,9 @@ func (r *runner) balancer() kgo.GroupBalancer {
 
 // join creates the worker's group client, which joins the group at once.
 func (r *runner) join(ctx context.Context) error {
+	r.mu.Lock()
+	r.startRebalance()
+	r.mu.Unlock()
 	a := r.app
 	sources := r.sources()
 	var err error
@@ -576,6 +606,7 @@ func (r *runner) run(ctx context.Context) error {
 			err = r.recoverCorruption(ctx, err)
 		}
 		open := r.txnOpen()
+		r.updateState()
 		r.mu.Unlock()
 		if err = r.recover(ctx, err); err != nil {
 			if err = r.uncaught(ctx, err); err != nil {

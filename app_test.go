@@ -118,6 +118,11 @@ func TestConfigValidation(t *testing.T) {
 	if _, err := strata.New(top, ok); err != nil {
 		t.Fatalf("New with a valid config: %v", err)
 	}
+	withServer := ok
+	withServer.ApplicationServer = "[::1]:8080"
+	if _, err := strata.New(top, withServer); err != nil {
+		t.Fatalf("New with an ApplicationServer: %v", err)
+	}
 	tests := []struct {
 		field  string
 		change func(c *strata.Config)
@@ -148,6 +153,9 @@ func TestConfigValidation(t *testing.T) {
 		{"ReplicationFactor", func(c *strata.Config) { c.ReplicationFactor = -2 }},
 		{"Workers", func(c *strata.Config) { c.Workers = -1 }},
 		{"StandbyReplicas", func(c *strata.Config) { c.StandbyReplicas = -1 }},
+		{"ApplicationServer", func(c *strata.Config) { c.ApplicationServer = "localhost" }},
+		{"ApplicationServer", func(c *strata.Config) { c.ApplicationServer = ":8080" }},
+		{"ApplicationServer", func(c *strata.Config) { c.ApplicationServer = "localhost:http" }},
 	}
 	for _, tt := range tests {
 		cfg := ok

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/strata-go/strata/internal/engine"
+	"github.com/strata-go/strata/internal/iq"
 )
 
 // This file is Strata's group balancer: it hands out tasks, not partitions.
@@ -98,6 +99,11 @@ type taskBalancer struct {
 	// onShutdown, when set, is called when an assignment says the
 	// application stops, with the reason.
 	onShutdown func(reason string)
+	// server is this member's ApplicationServer, sent in its user data.
+	server string
+	// onInstances, when set, is given the map of the application's
+	// instances that each assignment carries (assign_hosts.go).
+	onInstances func(iq.Metadata)
 }
 
 // newTaskBalancer returns the group balancer assigning top's tasks, using
@@ -135,7 +141,7 @@ func (b *taskBalancer) JoinGroupMetadata(topics []string, current map[string][]i
 		owned.Partitions = slices.Sorted(slices.Values(current[topic]))
 		meta.OwnedPartitions = append(meta.OwnedPartitions, owned)
 	}
-	data := taskUserData{process: b.process}
+	data := taskUserData{process: b.process, server: b.server}
 	if b.lags != nil {
 		data.lags = b.lags()
 	}
@@ -168,6 +174,11 @@ func (b *taskBalancer) ParseSyncAssignment(assignment []byte) (map[string][]int3
 	}
 	if reason := parseAssignmentShutdown(a.UserData); reason != "" && b.onShutdown != nil {
 		b.onShutdown(reason)
+	}
+	if md, ok, err := parseAssignmentInstances(a.UserData); err != nil {
+		b.log.Warn("task balancer: ignoring an unreadable map of instances", "err", err)
+	} else if ok && b.onInstances != nil {
+		b.onInstances(md)
 	}
 	return out, nil
 }
@@ -219,7 +230,7 @@ func (b *taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32
 			// The application stops: no member gets a task, so
 			// none is moved to another instance on its way out.
 			b.log.Warn("task balancer: a member asks the application to stop; telling every member", "member", m.join.MemberID, "reason", m.data.shutdown)
-			return withStandbys(cb.NewPlan(), members, make([][]engine.TaskID, len(members)), m.data.shutdown)
+			return withStandbys(cb.NewPlan(), members, make([][]engine.TaskID, len(members)), m.data.shutdown, iq.Metadata{})
 		}
 	}
 	p := b.plan(topics, members)
@@ -237,7 +248,7 @@ func (b *taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32
 			b.log.Debug("task balancer: member plan", "member", m.join.MemberID, "tasks", p.target[i], "assigned", p.assigned[i], "standbys", p.standby[i])
 		}
 	}
-	return withStandbys(plan, members, p.standby, "")
+	return withStandbys(plan, members, p.standby, "", instanceMap(cb.Info().Generation, members, p.space, p))
 }
 
 // compareMembers orders members as kgo does: static members first, by
@@ -273,13 +284,15 @@ type taskPlan struct {
 	// member of another process.
 	standby                      [][]engine.TaskID
 	standbyCount, standbyMissing int
+	// space numbers the tasks.
+	space *taskSpace
 }
 
 // plan balances the topology's tasks over members, which are sorted.
 func (b *taskBalancer) plan(topics map[string]int32, members []taskMember) *taskPlan {
 	ts := newTaskSpace(b.top, topics)
 	nt, nm := len(ts.ids), len(members)
-	p := &taskPlan{tasks: nt, target: make([][]engine.TaskID, nm), assigned: make([]map[string][]int32, nm), standby: make([][]engine.TaskID, nm)}
+	p := &taskPlan{tasks: nt, target: make([][]engine.TaskID, nm), assigned: make([]map[string][]int32, nm), standby: make([][]engine.TaskID, nm), space: ts}
 	for i := range p.assigned {
 		p.assigned[i] = map[string][]int32{}
 	}
@@ -555,13 +568,21 @@ func (ts *taskSpace) spread(tasks []int, n int) []int {
 //	tag 3, shutdown: why the member's instance asks every instance of the
 //	  application to stop (UncaughtErrorAction StopApplication), UTF-8.
 //	  The leader then sends the reason in every member's assignment.
-const taskUserDataVersion = 3
+//
+// Version 4 adds:
+//
+//	tag 4, server: the member's instance's Config.ApplicationServer,
+//	  "host:port", UTF-8, where it serves interactive queries. The leader
+//	  sends every member the map of instances, with their servers and
+//	  tasks, in its assignment (assign_hosts.go).
+const taskUserDataVersion = 4
 
 // Field tags of Strata's user data.
 const (
 	taskFieldLags     = 1
 	taskFieldProcess  = 2
 	taskFieldShutdown = 3
+	taskFieldServer   = 4
 )
 
 // taskUserData is what a member reports in its user data.
@@ -575,6 +596,8 @@ type taskUserData struct {
 	// shutdown is why the member asks the application to stop; "" when
 	// it does not.
 	shutdown string
+	// server is the member's ApplicationServer; "" when not reported.
+	server string
 }
 
 // appendTaskUserData appends d's encoding to dst.
@@ -601,6 +624,9 @@ func appendTaskUserData(dst []byte, d taskUserData) []byte {
 	}
 	if d.shutdown != "" {
 		dst = appendField(dst, taskFieldShutdown, []byte(d.shutdown))
+	}
+	if d.server != "" {
+		dst = appendField(dst, taskFieldServer, []byte(d.server))
 	}
 	return dst
 }
@@ -633,6 +659,8 @@ func parseTaskUserData(b []byte) (taskUserData, error) {
 			d.process = string(field)
 		case taskFieldShutdown:
 			d.shutdown = string(field)
+		case taskFieldServer:
+			d.server = string(field)
 		}
 		return nil
 	})

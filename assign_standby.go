@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/strata-go/strata/internal/engine"
+	"github.com/strata-go/strata/internal/iq"
 )
 
 // This file is the task balancer's use of processes and lags: where a task
@@ -37,12 +38,15 @@ import (
 //	tag 1, standby tasks: count:uvarint (subtopology:uvarint partition:uvarint)*, sorted
 //	tag 2, shutdown (version 2): why the application stops, UTF-8: every
 //	  member that receives it stops (UncaughtErrorAction StopApplication).
-const assignmentUserDataVersion = 2
+//	tag 3, instances (version 3): the map of the application's instances,
+//	  their ApplicationServers and tasks (assign_hosts.go).
+const assignmentUserDataVersion = 3
 
 // Field tags of an assignment's user data.
 const (
-	assignmentFieldStandbys = 1
-	assignmentFieldShutdown = 2
+	assignmentFieldStandbys  = 1
+	assignmentFieldShutdown  = 2
+	assignmentFieldInstances = 3
 )
 
 // processLags knows each member's process and each process's lag for the
@@ -262,15 +266,23 @@ type standbyPlan struct {
 	userData map[string][]byte // by member ID
 }
 
-// withStandbys adds each member's standby tasks to plan, and, if shutdown
-// is set, the reason the application stops.
-func withStandbys(plan *kgo.BalancePlan, members []taskMember, standby [][]engine.TaskID, shutdown string) kgo.IntoSyncAssignment {
+// withStandbys adds each member's standby tasks to plan, the map of
+// instances if it lists any, and, if shutdown is set, the reason the
+// application stops.
+func withStandbys(plan *kgo.BalancePlan, members []taskMember, standby [][]engine.TaskID, shutdown string, instances iq.Metadata) kgo.IntoSyncAssignment {
 	sp := standbyPlan{plan: plan, userData: map[string][]byte{}}
+	var field []byte
+	if len(instances.Instances) > 0 {
+		field = appendInstances(nil, instances)
+	}
 	for i, m := range members {
-		if len(standby[i]) > 0 || shutdown != "" {
+		if len(standby[i]) > 0 || shutdown != "" || field != nil {
 			ud := appendAssignmentUserData(nil, standby[i])
 			if shutdown != "" {
 				ud = appendField(ud, assignmentFieldShutdown, []byte(shutdown))
+			}
+			if field != nil {
+				ud = appendField(ud, assignmentFieldInstances, field)
 			}
 			sp.userData[m.join.MemberID] = ud
 		}

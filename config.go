@@ -119,6 +119,14 @@ type Config struct {
 	// fences its predecessor's producer.
 	InstanceID string
 
+	// ApplicationServer is the "host:port" at which this instance serves
+	// interactive queries (package query's HTTP handler), Kafka Streams'
+	// application.server. Every instance sends it to the group's leader,
+	// which sends every member the whole map of instances, their servers
+	// and the partitions they hold, so that any instance can tell where a
+	// key lives (query.Instances, KeyMetadata) and forward a query there.
+	// Default "": the instance advertises no server.
+	ApplicationServer string
 	// LeaveGroupOnStop makes each worker's static member (see
 	// InstanceID) leave the consumer group, by a LeaveGroup request
 	// for its instance ID, when Run returns, cleanly or on an error,
@@ -351,6 +359,14 @@ type Config struct {
 	// topic, with the task ID "global_<partition>" (Subtopology -1).
 	RestoreListener RestoreListener
 
+	// StateListener, if set, is told every change of the App's State,
+	// with the new state and the one before, as Kafka Streams'
+	// KafkaStreams.StateListener. It is called from the runtime's
+	// goroutines (a worker's, or Run's), one call at a time, in the order
+	// of the changes, while the caller waits: keep it quick, and do not
+	// wait in it for the App (App.State may be called).
+	StateListener func(newState, oldState State)
+
 	// MeterProvider receives the app's OpenTelemetry metrics, under the
 	// instrumentation scope "github.com/strata-go/strata": the counters
 	// of Metrics, with the attribute "application" (strata.records.processed,
@@ -498,6 +514,9 @@ func (c Config) withDefaults() (Config, error) {
 	if len(c.InstanceID) > maxInstanceID {
 		return bad("InstanceID", "is %d characters long; at most %d are allowed", len(c.InstanceID), maxInstanceID)
 	}
+	if err := checkServer(c.ApplicationServer); err != nil {
+		return bad("ApplicationServer", "%v", err)
+	}
 	for _, r := range c.InstanceID {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
 			return bad("InstanceID", "%q contains %q; use ASCII letters, digits, '.', '_' and '-'", c.InstanceID, r)
@@ -599,6 +618,25 @@ func checkTopicName(name string, max int) error {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
 			return fmt.Errorf("%q contains %q; use ASCII letters, digits, '.', '_' and '-'", name, r)
 		}
+	}
+	return nil
+}
+
+// checkServer checks an ApplicationServer: empty, or "host:port" with a
+// host and a port number.
+func checkServer(server string) error {
+	if server == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(server)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port: %v", server, err)
+	}
+	if host == "" {
+		return fmt.Errorf("%q has no host", server)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("%q has no valid port: %q", server, port)
 	}
 	return nil
 }

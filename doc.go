@@ -211,6 +211,46 @@
 // buffers of records fetched and produced, and the Go runtime's heap
 // overhead.
 //
+// # The App's state
+//
+// App.State is Kafka Streams' KafkaStreams.State: Created until Run,
+// Rebalancing while the App starts, while any worker's rebalance runs and
+// until every worker has restored the state of every task it was
+// assigned, Running once all of them process, PendingShutdown then
+// NotRunning after Run's context is cancelled, PendingError then Error
+// when Run fails (see State for the transitions). Config.StateListener is
+// told every change, from the runtime's goroutines: an orchestrator can
+// route traffic to an instance only while it is Running.
+//
+// # Interactive queries
+//
+// A running App's stores can be read from outside the topology, typed and
+// read-only, with package query: query.KeyValue[K, V](app, "counts")
+// returns a handle whose Get, Range and All read the partitions this
+// instance runs, and Window and Session do the same for window and session
+// stores. A query takes the lock of the worker running the task for one
+// Get or one page of a scan, so it sees what the task has processed, its
+// record cache's writes included, and holds processing off only that long.
+// A partition another instance runs is an error wrapping query.ErrNotLocal
+// that names it; one that is moving or restoring, query.ErrRebalancing.
+//
+// Config.ApplicationServer is the host:port an instance serves queries on.
+// It travels in the group's member metadata, and the group's leader sends
+// every member the map of instances, their servers and their tasks, so that
+// any instance knows where any key lives (query.Instances and the handles'
+// KeyMetadata). query.NewHandler serves named stores over HTTP, forwarding a
+// request for a key to the instance that holds it, and query.Client reads
+// them from Go. The package doc of query says what consistency a reader
+// gets, under each guarantee.
+//
+// # Views
+//
+// A View is a local, queryable, read-only copy of a table, kept up to date,
+// for a process that is not part of the application writing it (goka's
+// View): it reads every partition of a table's topic, or of a DSL store's
+// changelog, outside any group, as the App reads its global tables, and is
+// queried with package query as an App is.
+//
 // # Observability
 //
 // App.Metrics returns the App's counters: records processed, skipped and

@@ -43,6 +43,10 @@ type globalThread struct {
 	cancel         context.CancelFunc
 	done           chan struct{}
 	err            atomic.Pointer[error]
+
+	// progress, when set, is told, from the thread's goroutine, how far
+	// each partition is applied: once restored, then after each fetch.
+	progress func(next map[topicPartition]int64)
 }
 
 // startGlobal restores the app's global stores and starts keeping them up to
@@ -74,6 +78,8 @@ func startGlobal(ctx context.Context, a *App, state engine.StateConfig, log *slo
 		next:   map[topicPartition]int64{},
 		stores: map[string]engine.Store{},
 		done:   make(chan struct{}),
+
+		progress: a.onGlobalProgress,
 	}
 	if err := g.open(ctx, state); err != nil {
 		g.cl.Close()
@@ -304,6 +310,9 @@ func globalTaskID(p int32) topology.TaskID {
 func (g *globalThread) run(ctx context.Context) {
 	defer close(g.done)
 	interval := g.app.cfg.CommitInterval
+	if g.progress != nil {
+		g.progress(g.next)
+	}
 	for {
 		fetches := g.cl.PollFetches(ctx)
 		if ctx.Err() != nil {
@@ -317,6 +326,9 @@ func (g *globalThread) run(ctx context.Context) {
 			g.log.Error("global stores stopped", "err", err)
 			g.err.Store(&err)
 			return
+		}
+		if g.progress != nil {
+			g.progress(g.next)
 		}
 	}
 }

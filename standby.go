@@ -70,6 +70,9 @@ type standbyStore struct {
 	// next is the changelog offset to apply next.
 	next    int64
 	pending []*kgo.Record
+	// end is the changelog's last stable offset as last fetched, -1
+	// until known: queries read a standby within a bound of end - next.
+	end int64
 }
 
 // initStandbys prepares the worker for standby tasks; opts are the options
@@ -201,11 +204,12 @@ func (r *runner) openStandby(id engine.TaskID) error {
 		}
 		topic := t.Changelog(s.Name())
 		next := checkpoint[topic]
-		st.stores[topic] = &standbyStore{store: s, next: next}
+		st.stores[topic] = &standbyStore{store: s, next: next, end: -1}
 		offsets[topic] = map[int32]kgo.Offset{id.Partition: kgo.NewOffset().At(next)}
 		positions[topic] = next
 	}
 	r.standby.tasks[id] = st
+	r.inst.queries.task(id, r, true, true)
 	r.standby.client.AddConsumePartitions(offsets)
 	r.setPositions(id, positions)
 	r.log.Info("standby task opened", "task", id.String(), "from", positions)
@@ -218,6 +222,7 @@ func (r *runner) closeStandby(id engine.TaskID, clean bool) error {
 	sb := &r.standby
 	st := sb.tasks[id]
 	delete(sb.tasks, id)
+	r.inst.queries.task(id, r, true, false)
 	parts := map[string][]int32{}
 	offsets := map[string]int64{}
 	for topic, s := range st.stores {
@@ -267,7 +272,7 @@ func (r *runner) updateStandbys(ctx context.Context) error {
 	})
 	var err error
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
-		if err != nil || len(fp.Records) == 0 {
+		if err != nil {
 			return
 		}
 		id := engine.TaskID{Subtopology: sb.subOf[fp.Topic], Partition: fp.Partition}
@@ -276,6 +281,12 @@ func (r *runner) updateStandbys(ctx context.Context) error {
 			return // dropped since the fetch
 		}
 		s := st.stores[fp.Topic]
+		if fp.Err == nil {
+			s.end = fp.LastStableOffset
+		}
+		if len(fp.Records) == 0 {
+			return
+		}
 		for _, rec := range fp.Records {
 			if rec.Offset < s.next {
 				continue
@@ -318,6 +329,7 @@ func (r *runner) setPositions(id engine.TaskID, positions map[string]int64) {
 
 // setActive marks task id as active on this worker, or no longer.
 func (r *runner) setActive(id engine.TaskID, active bool) {
+	r.inst.queries.task(id, r, false, active)
 	sb := &r.standby
 	sb.lagMu.Lock()
 	defer sb.lagMu.Unlock()

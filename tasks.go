@@ -27,6 +27,8 @@ func (r *runner) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[st
 	}
 	r.syncStandbys()
 	r.openAssigned(ctx, assigned)
+	r.inRebalance = false
+	r.updateState()
 	r.log.Info("partitions assigned", "partitions", assigned, "tasks", len(r.tasks), "restoring", len(r.restoring))
 }
 
@@ -350,13 +352,14 @@ func readsAny(t *engine.Task, parts map[string][]int32) bool {
 
 func (r *runner) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
 	r.group.Store(cl)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.startRebalance()
 	if len(revoked) == 0 {
 		// A cooperative rebalance began and nothing of ours moves:
 		// no commit, and no reset of the transaction session.
 		return
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.eos {
 		r.rebalanced.Store(true)
 	}
@@ -388,6 +391,7 @@ func (r *runner) onLost(ctx context.Context, cl *kgo.Client, lost map[string][]i
 	r.group.Store(cl)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.startRebalance()
 	if r.eos {
 		r.rebalanced.Store(true)
 	}

@@ -31,6 +31,8 @@ type instance struct {
 	// stop is how this instance and the application's others stop one
 	// another (UncaughtErrorAction StopApplication).
 	stop appStop
+	// queries is what interactive queries read (queries.go).
+	queries *instanceQueries
 	// partitions records a change of a source topic's partition count
 	// (partitions.go).
 	partitions partitionWatch
@@ -60,6 +62,7 @@ func openInstance(ctx context.Context, a *App) (*instance, error) {
 	if in.global, err = startGlobal(ctx, a, state, a.cfg.Logger.With("application", a.cfg.ApplicationID)); err != nil {
 		return nil, errors.Join(err, in.close(false))
 	}
+	in.queries = newInstanceQueries(a, in.global)
 	return in, nil
 }
 
@@ -67,7 +70,7 @@ func openInstance(ctx context.Context, a *App) (*instance, error) {
 // tasks, which read the global stores, are closed. With clean set, the
 // global stores are checkpointed.
 func (in *instance) close(clean bool) error {
-	err := in.global.close(clean)
+	err := errors.Join(in.queries.close(), in.global.close(clean))
 	in.storage.close()
 	return errors.Join(err, in.state.unlock())
 }
@@ -160,6 +163,7 @@ func runWorkers(ctx context.Context, in *instance, workers []*runner) error {
 				return
 			}
 			once.Do(func() { first = err })
+			w.app.state.set(PendingError)
 			if !errors.Is(err, errCrashed) {
 				cancel()
 			}

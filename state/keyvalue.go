@@ -6,6 +6,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata/internal/engine"
+	"github.com/strata-go/strata/internal/iq"
 	"github.com/strata-go/strata/internal/kv"
 	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/topology"
@@ -128,14 +129,26 @@ func (s *kvStore[K, V]) decode(k, v []byte) (K, V, error) {
 	return key, val, nil
 }
 
-func (s *kvStore[K, V]) Get(key K) (V, bool, error) {
+func (s *kvStore[K, V]) Get(key K) (V, bool, error) { return s.get(key, false) }
+
+// get reads key: from the record cache if it holds the key, else from the
+// store, caching what it read. A query (query.go) only peeks at the cache,
+// leaving it as processing left it.
+func (s *kvStore[K, V]) get(key K, query bool) (V, bool, error) {
 	var zero V
 	kb, err := s.encodeKey(key, false)
 	if err != nil {
 		return zero, false, s.fail("get: serialize key", err)
 	}
 	if s.cache != nil {
-		if vb, ok := s.cache.Get(kb); ok {
+		var vb []byte
+		var ok bool
+		if query {
+			vb, ok = s.cache.Peek(kb)
+		} else {
+			vb, ok = s.cache.Get(kb)
+		}
+		if ok {
 			if vb == nil {
 				return zero, false, nil // a cached delete
 			}
@@ -150,7 +163,7 @@ func (s *kvStore[K, V]) Get(key K) (V, bool, error) {
 	if err != nil {
 		return zero, false, s.fail("get", err)
 	}
-	if s.cache != nil {
+	if s.cache != nil && !query {
 		// vb is nil when the store does not hold the key: the cache
 		// remembers that too.
 		if err := s.cache.Load(kb, vb); err != nil {
@@ -355,16 +368,7 @@ func (s *kvStore[K, V]) Close() error {
 
 // prefixEnd returns the smallest key greater than every key starting with
 // p, or nil (unbounded) if p is all 0xFF bytes.
-func prefixEnd(p []byte) []byte {
-	end := append([]byte(nil), p...)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] < 0xFF {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return nil
-}
+func prefixEnd(p []byte) []byte { return iq.PrefixEnd(p) }
 
 // LookupKeyValue returns the key-value store named name, which must be connected
 // to the processor whose context ctx is, and hold keys of type K and values

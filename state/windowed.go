@@ -373,6 +373,14 @@ func (s *segmented) corrupt(r *kgo.Record, why string) error {
 // kv stores copy them.
 func (s *segmented) scan(m *mergeIter, segLo, segHi int64, reverse bool, loSuffix, hiSuffix []byte,
 	keep func(suffix []byte) (bool, error)) {
+	s.scanAfter(m, segLo, segHi, reverse, loSuffix, hiSuffix, nil, keep)
+}
+
+// scanAfter is scan resuming after the entry whose key without its segment
+// prefix is after (before it when reverse), if after is not nil: a query's
+// next page (query.go).
+func (s *segmented) scanAfter(m *mergeIter, segLo, segHi int64, reverse bool, loSuffix, hiSuffix, after []byte,
+	keep func(suffix []byte) (bool, error)) {
 	segLo = max(segLo, s.liveFrom)
 	m.reverse, m.keep = reverse, keep
 	m.its, m.heads = m.itsBuf[:0], m.headsBuf[:0]
@@ -381,7 +389,11 @@ func (s *segmented) scan(m *mergeIter, segLo, segHi int64, reverse bool, loSuffi
 		n := len(b)
 		b = append(appendTime(b, seg), hiSuffix...)
 		s.boundBuf = b
-		m.its = append(m.its, s.db.Iter(b[:n], incrementPrefix(b[n:]), reverse))
+		lo, hi := b[:n], incrementPrefix(b[n:])
+		if after != nil {
+			lo, hi = resumeBounds(appendTime(nil, seg), lo, hi, after, reverse)
+		}
+		m.its = append(m.its, s.db.Iter(lo, hi, reverse))
 		m.heads = append(m.heads, false)
 		if seg == math.MaxInt64 {
 			break

@@ -21,6 +21,17 @@
 // which late views miss their window depends on how the partitions
 // interleave.
 //
+// With -serve host:port the app also serves its counts over HTTP while it
+// runs (package query's handler; serve.go): every page's views so far,
+// late ones included, and the counts of the minutes its window store still
+// holds. It then keeps running once the results are printed, until
+// interrupted:
+//
+//	go run ./examples/pageviews -serve localhost:8080
+//	curl 'localhost:8080/stores/views-per-page/get?key=/home'
+//	{"key":"/home","value":12}
+//	curl 'localhost:8080/stores/views-per-minute/windows?key=/home'
+//
 // With -brokers it does the same on a real cluster, creating the topics if
 // they are missing, with the sample moved to the current minute so that a
 // second run's views are not all too late for the first run's windows. The
@@ -79,6 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	verbose := fs.Bool("v", false, "log at info level (default: warnings only)")
 	stateDir := fs.String("state-dir", "", "`directory` for the app's state (default: a temporary directory with the embedded broker, strata's default with -brokers)")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
+	serve := fs.String("serve", "", "serve the counts over HTTP at `host:port` (such as localhost:8080) while the app runs, and keep running once the results are printed, until interrupted")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -105,6 +117,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
@@ -159,25 +172,46 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	app, err := strata.New(topo, strata.Config{
-		ApplicationID: ApplicationID,
-		Brokers:       seeds,
-		Logger:        logger,
-		StateDir:      *stateDir,
+		ApplicationID:     ApplicationID,
+		Brokers:           seeds,
+		Logger:            logger,
+		StateDir:          *stateDir,
+		ApplicationServer: *serve,
 	})
 	if err != nil {
 		return err
 	}
-	appCtx, stopApp := context.WithCancel(ctx)
+	appBase := ctx
+	if *serve != "" {
+		stop, err := serveCounts(app, *serve)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		appBase = parent // served until interrupted, past -timeout
+	}
+	appCtx, stopApp := context.WithCancel(appBase)
 	defer stopApp()
 	waitCtx, stopWaiting := context.WithCancel(ctx)
 	defer stopWaiting()
 	runErr := make(chan error, 1)
+	runDone := make(chan struct{})
 	go func() {
 		runErr <- app.Run(appCtx)
+		close(runDone)
 		stopWaiting() // Run returns early only on failure
 	}()
 	want, _ := Expected(start)
 	got, waitErr := readResults(waitCtx, seeds, from, start, want)
+	served := waitErr == nil && *serve != ""
+	if served {
+		printResults(stdout, start, got)
+		fmt.Fprintf(stdout, "serving the counts at http://%s until interrupted\n", *serve)
+		select {
+		case <-parent.Done():
+		case <-runDone:
+		}
+	}
 	stopApp()
 	if err := <-runErr; err != nil {
 		return fmt.Errorf("run: %w", err)
@@ -187,7 +221,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger.Info("done", "metrics", app.Metrics())
 
-	printResults(stdout, start, got)
+	if !served {
+		printResults(stdout, start, got)
+	}
 	return nil
 }
 

@@ -23,6 +23,10 @@ const (
 	// StoreName names the window store of counts, and so its changelog
 	// and the repartition topic that groups views by page.
 	StoreName = "views-per-minute"
+	// TotalsStore names the key-value store of every page's views so
+	// far, late ones included, which -serve serves with the open
+	// minutes' counts.
+	TotalsStore = "views-per-page"
 
 	// WindowSize is the length of the tumbling windows views are counted
 	// in.
@@ -41,13 +45,15 @@ func KeySerde() serde.Serde[window.Windowed[string]] {
 // Topology builds the page-view count:
 //
 //	page-views ─▶ group by page ─▶ views-per-minute-repartition ─▶ count per page in 1-minute windows, 10 s grace,
-//	    emitted when each window closes (store "views-per-minute") ─▶ page-views-per-minute
+//	    │                           emitted when each window closes (store "views-per-minute") ─▶ page-views-per-minute
+//	    └─▶ views-per-page-repartition ─▶ count per page, all views (store "views-per-page")
 //
 // Time is event time, the records' timestamps. A window closes when stream
 // time (the latest timestamp seen) passes its end plus Grace: only then is
 // its count written, once, final. Views that arrive out of order but within
 // the grace period are counted; later ones are dropped, counted in the
-// task's metrics and logged at WARN.
+// task's metrics and logged at WARN. The totals per page count every view,
+// late or not; they are only read by queries (see -serve).
 func Topology() (*topology.Topology, error) {
 	b := topology.NewBuilder()
 	views := kstream.From(b, InputTopic, serde.String(), serde.String(), kstream.Named("page-views"))
@@ -56,5 +62,6 @@ func Topology() (*topology.Topology, error) {
 		Count(ktable.Named(StoreName), ktable.EmitOnWindowClose())
 	counts.ToStream(ktable.Named("to-stream")).
 		To(OutputTopic, kstream.WithSerdes(KeySerde(), serde.Int64()), kstream.Named("to-page-views-per-minute"))
+	byPage.Count(ktable.Named(TotalsStore))
 	return b.Build()
 }
