@@ -17,7 +17,8 @@ import (
 // hold every record once, in order, across partition boundaries, and a
 // page allocates (so holds at most) a bounded amount, whatever the size of
 // the dead set: its records and a few fetches of a megabyte (counted
-// twice: the in-process broker's allocations count too).
+// twice: the in-process broker's allocations count too); and once List
+// returned, the heap holds the page's records and little more.
 func TestListPagingBoundedMemory(t *testing.T) {
 	const (
 		partitions = 3
@@ -58,18 +59,25 @@ func TestListPagingBoundedMemory(t *testing.T) {
 		q        = deadletter.Query{Count: pageSize}
 		n        int
 		maxAlloc uint64
+		maxHeld  int64
 		ms       runtime.MemStats
 	)
 	for page := 0; ; page++ {
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
-		before := ms.TotalAlloc
+		before, base := ms.TotalAlloc, ms.HeapAlloc
 		pg, err := ds.List(t.Context(), q)
 		if err != nil {
 			t.Fatal(err)
 		}
 		runtime.ReadMemStats(&ms)
 		maxAlloc = max(maxAlloc, ms.TotalAlloc-before)
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		held := int64(ms.HeapAlloc) - int64(base)
+		maxHeld = max(maxHeld, held)
+		runtime.KeepAlive(pg)
 		if len(pg.Records) > pageSize {
 			t.Fatalf("page %d holds %d records, more than %d", page, len(pg.Records), pageSize)
 		}
@@ -89,7 +97,13 @@ func TestListPagingBoundedMemory(t *testing.T) {
 		t.Errorf("the pages hold %d records, want %d", n, partitions*perPart)
 	}
 	const topicBytes = partitions * perPart * valueSize
-	t.Logf("a page of %d records (%d KiB) allocated at most %.1f MiB; the dead set holds %d MiB", pageSize, pageSize*valueSize>>10, float64(maxAlloc)/(1<<20), topicBytes>>20)
+	t.Logf("a page of %d records (%d KiB) allocated at most %.1f MiB and held %.2f MiB after List returned; the dead set holds %d MiB",
+		pageSize, pageSize*valueSize>>10, float64(maxAlloc)/(1<<20), float64(maxHeld)/(1<<20), topicBytes>>20)
+	// What a page holds once List returned is its records (a page's bytes,
+	// and their headers), whatever the size of the dead set.
+	if bound := int64(2*pageSize*valueSize + 2<<20); maxHeld > bound {
+		t.Errorf("after a page of %d KiB the heap held %d KiB more than before, more than %d KiB", pageSize*valueSize>>10, maxHeld>>10, bound>>10)
+	}
 	if maxAlloc > topicBytes/3 {
 		t.Errorf("a page allocated %d MiB, more than a third of the dead set (%d MiB)", maxAlloc>>20, topicBytes>>20)
 	}

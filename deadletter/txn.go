@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -102,10 +103,19 @@ func (t *txn) commit(ctx context.Context) error {
 }
 
 // committed reports whether the transaction just ended was committed: a
-// read_committed read of the last record it wrote finds that record, not
-// the abort marker after it.
+// read_committed read of the last record it wrote to the positions topic
+// (every transaction writes one) finds that record, not the abort marker
+// after it. Only changes write to the positions topic, so no other
+// producer's open transaction holds its last stable offset back, as the
+// application's could in the dead-letter topic.
 func (t *txn) committed(ctx context.Context) (bool, error) {
 	last := t.written[len(t.written)-1]
+	for _, r := range slices.Backward(t.written) {
+		if r.Topic == t.s.cfg.PositionsTopic {
+			last = r
+			break
+		}
+	}
 	if t.check == nil {
 		cl, err := t.s.client(false)
 		if err != nil {
