@@ -29,6 +29,12 @@ func DeadLetter(reason string) Outcome { return topology.DeadLetter(reason) }
 // Skip says the record is not for this handler: nothing is done with it.
 func Skip() Outcome { return topology.Skip() }
 
+// Attempt returns the attempt of the [Stream.Handle] call ctx was given to:
+// 0 for a record's first call, 1 for its first retry, and so on (a record
+// replayed from the dead set starts at 0 again); 0 for a context no handler
+// gave. Read it during the call. It is topology.Attempt.
+func Attempt(ctx context.Context) int { return topology.Attempt(ctx) }
+
 // WithRetry sets the retry policy of [Stream.Handle] (package retry): the
 // backoff, the number of attempts, the maximum delay, the jitter, and
 // whether retries block the partition. Only Handle takes it; without it,
@@ -66,7 +72,7 @@ func WithRetry(p retry.Policy) Option {
 // use ASCII letters, digits, '.', '_' and '-'.
 //
 // ctx is done when the application stops; an attempt cut short then should
-// return Retry. fn runs in the task processing the record: with several
+// return Retry. [Attempt](ctx) tells which attempt the call is. fn runs in the task processing the record: with several
 // tasks it may be called concurrently. A panic in fn is the record's
 // processing error: strata's Config.OnProcessingError applies (under skip
 // and dead-letter the application goes on; dead-lettered, the record goes

@@ -132,7 +132,10 @@ type handlerNode[K, V any] struct {
 	// are the records' as read.
 	raw  bool
 	task *engine.Task
-	ctx  context.Context
+	// ctx is the context the function gets: the task's, with the
+	// attempt of the call (Attempt). One per node, reused, so that a
+	// call costs no allocation.
+	ctx handlerContext
 	// retryTopic is the handler's retry topic, its real name.
 	retryTopic string
 	sink       *sinkNode[[]byte, []byte]
@@ -152,7 +155,7 @@ func (n *handlerNode[K, V]) Connect(child string, c engine.Node) error {
 
 func (n *handlerNode[K, V]) Init(t *engine.Task) error {
 	n.task = t
-	n.ctx = t.Context()
+	n.ctx.Context = t.Context()
 	n.retryTopic = retry.Topic(t.Config().ApplicationID, n.name)
 	if n.sink == nil {
 		return fmt.Errorf("handler %q: its retry sink %q is not connected", n.name, retrySinkName(n.name))
@@ -197,6 +200,7 @@ func (n *handlerNode[K, V]) handle(r Record[K, V]) error {
 		a.info, a.headers = info, headers
 		a.attempt += info.Attempt
 	}
+	n.ctx.attempt = a.attempt
 	start := time.Now()
 	out, perr := n.call(r)
 	n.m.took(time.Since(start))
@@ -243,7 +247,34 @@ func (n *handlerNode[K, V]) call(r Record[K, V]) (out Outcome, err error) {
 			err = n.task.RecoveredProcessing(n.name, v)
 		}
 	}()
-	return n.h.Func(n.ctx, r), nil
+	return n.h.Func(&n.ctx, r), nil
+}
+
+// handlerContext is the context a handler's function gets: its task's,
+// which tells it when the application stops, and the attempt of the call.
+type handlerContext struct {
+	context.Context
+	attempt int
+}
+
+// attemptKey is the key of the attempt in a handlerContext.
+type attemptKey struct{}
+
+func (c *handlerContext) Value(key any) any {
+	if key == (attemptKey{}) {
+		return c.attempt
+	}
+	return c.Context.Value(key)
+}
+
+// Attempt returns the attempt of the handler call that ctx was given to
+// (see AddHandler): 0 for a record's first call, 1 for its first retry, and
+// so on; a record replayed from the dead set starts at 0 again. It returns
+// 0 for a context no handler gave. Read it during the call: the handler
+// reuses the context for its next call.
+func Attempt(ctx context.Context) int {
+	a, _ := ctx.Value(attemptKey{}).(int)
+	return a
 }
 
 // original returns the handler's input as it goes to the retry topic and
