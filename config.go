@@ -251,6 +251,15 @@ type Config struct {
 	// which no input record is to blame for) are not subject to the
 	// policy: they fail the commit as BadRecordFail does, except that
 	// unreachable brokers are waited for (see ShutdownTimeout).
+	//
+	// The policy also decides about an output record a sink's serializer
+	// could not serialize (a topology.SerializationError), as Kafka
+	// Streams' handler does since KIP-399: fail stops Run with the error;
+	// skip and dead-letter end the input record's processing at that
+	// sink (output it sent before stays, as with OnProcessingError) and
+	// go on with the next record, dead-letter writing the input record
+	// with the reason "production". A serializer's panic is a processing
+	// error (OnProcessingError).
 	OnProductionError topology.BadRecordPolicy
 
 	// DeadLetterTopic is where the policy topology.BadRecordDeadLetter
