@@ -57,7 +57,7 @@ func main() {
 	flag.IntVar(&cfg.records, "n", 1_000_000, "records preloaded and processed per run")
 	flag.IntVar(&cfg.keys, "keys", 10_000, "distinct keys of the preloaded records")
 	flag.IntVar(&cfg.partitions, "partitions", 8, "partitions of the input and output topics")
-	flag.StringVar(&cfg.run, "run", ".", "regular expression selecting the scenarios: plain, map-alos, map-eos, count-alos, count-eos")
+	flag.StringVar(&cfg.run, "run", ".", "regular expression selecting the scenarios: plain, map-alos, map-eos, count-alos, count-eos, handle-alos, retry-alos")
 	flag.IntVar(&cfg.count, "count", 3, "runs of each scenario; the report gives their median and range")
 	flag.StringVar(&cfg.stateDir, "statedir", "", "directory for the apps' state stores (default: a new temporary directory, removed afterwards)")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of each timed run to this file (with -<scenario>-<run> before the extension when several runs are selected)")

@@ -24,19 +24,28 @@ var errFirstAttempt = errors.New("first attempt")
 func HandleThrough(ctx context.Context, env Env, g strata.Guarantee, retryOnce bool) (*strata.App, error) {
 	bld := topology.NewBuilder()
 	stop := stopAfter(env.Records)
-	kstream.From(bld, env.In, serde.String(), serde.String()).Handle("bench", func(ctx context.Context, k, v string) kstream.Outcome {
+	kstream.From(bld, env.In, serde.String(), serde.String()).Handle(handlerName, func(ctx context.Context, k, v string) kstream.Outcome {
 		if retryOnce && kstream.Attempt(ctx) == 0 {
 			return kstream.Retry(errFirstAttempt)
 		}
 		stop.record(k, v)
 		return kstream.Success()
 	}, kstream.WithRetry(retry.Policy{Backoff: retry.Fixed(0), MaxAttempts: 2}))
-	id := "bench-handle-" + short(g)
 	if retryOnce {
 		// Each record is processed twice: from In, then from the
 		// retry topic.
-		id = "bench-retry-" + short(g)
 		env.Records *= 2
 	}
-	return runApp(ctx, env, bld, id, g, stop)
+	return runApp(ctx, env, bld, handleAppID(g, retryOnce), g, stop)
+}
+
+// handlerName names HandleThrough's handler.
+const handlerName = "bench"
+
+// handleAppID is HandleThrough's application ID.
+func handleAppID(g strata.Guarantee, retryOnce bool) string {
+	if retryOnce {
+		return "bench-retry-" + short(g)
+	}
+	return "bench-handle-" + short(g)
 }

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/retry"
 )
 
 // Topics of the broker [Start] sets up.
@@ -59,6 +61,8 @@ func Scenarios() []Scenario {
 		{"map-eos", "Strata MapValues, exactly once", mapThrough(strata.ExactlyOnce), checkMapped},
 		{"count-alos", "Strata count by key (Pebble), at least once", countByKey(strata.AtLeastOnce), checkCounts},
 		{"count-eos", "Strata count by key (Pebble), exactly once", countByKey(strata.ExactlyOnce), checkCounts},
+		{"handle-alos", "Strata outcome handler, every call a success, at least once", handleThrough(false), checkRetries(false)},
+		{"retry-alos", "Strata outcome handler, every record retried once through the retry topic, at least once", handleThrough(true), checkRetries(true)},
 	}
 }
 
@@ -104,6 +108,50 @@ func countByKey(g strata.Guarantee) func(context.Context, Env) (time.Duration, e
 			return 0, err
 		}
 		return measured(clock.ToLastCommit())
+	}
+}
+
+// handleThrough runs HandleThrough at least once; with retryOnce every
+// record makes one hop through the retry topic. The run ends at the commit
+// after the last success: the handler writes no output.
+func handleThrough(retryOnce bool) func(context.Context, Env) (time.Duration, error) {
+	return func(ctx context.Context, env Env) (time.Duration, error) {
+		clock := NewClock(env.In, env.Out)
+		env.ClientOptions = append(append([]kgo.Opt(nil), env.ClientOptions...), clock.Hooks(),
+			// kfake answers a fetch of partitions that were empty
+			// when it arrived only at the fetch's max wait (5s by
+			// default): the retry topic often is.
+			kgo.FetchMaxWait(50*time.Millisecond))
+		if _, err := HandleThrough(ctx, env, strata.AtLeastOnce, retryOnce); err != nil {
+			return 0, err
+		}
+		return measured(clock.ToLastCommit())
+	}
+}
+
+// checkRetries checks the retry topic of HandleThrough's handler: every
+// record once with retryOnce, none otherwise. (HandleThrough itself returns
+// only once every record succeeded.)
+func checkRetries(retryOnce bool) func(context.Context, Env) error {
+	return func(ctx context.Context, env Env) error {
+		id, want := handleAppID(strata.AtLeastOnce, retryOnce), int64(0)
+		if retryOnce {
+			want = int64(env.Records)
+		}
+		topic := retry.Topic(id, handlerName)
+		ends, err := env.Cluster.Admin().ListEndOffsets(ctx, topic)
+		if err == nil {
+			err = ends.Error()
+		}
+		if err != nil {
+			return fmt.Errorf("check %q: %w", topic, err)
+		}
+		var got int64
+		ends.Each(func(o kadm.ListedOffset) { got += o.Offset })
+		if got != want {
+			return fmt.Errorf("check %q: %d retries, want %d", topic, got, want)
+		}
+		return nil
 	}
 }
 
