@@ -169,9 +169,9 @@ type runner struct {
 	// processed reports records processed since the last commit: their
 	// offsets are the next commit's. Used by the poll loop only.
 	processed bool
-	// waitingSince is when tasks began to wait for a lagging input
-	// (zero while none waits); past maxTaskWait they process anyway.
-	waitingSince time.Time
+	// waits times how long each task has waited for a lagging input;
+	// past maxTaskWait it processes anyway (idle.go).
+	waits taskWaits
 	// rebalanced is set by rebalance callbacks under exactly-once: the
 	// session then aborts its next transaction, so the loop resets it
 	// before doing any work.
@@ -708,26 +708,9 @@ func (r *runner) processWith(t *engine.Task, process func() error) error {
 const maxTaskWait = 5 * time.Second
 
 // enforceWaiting processes what tasks hold for a lagging input once they
-// have waited maxTaskWait. Called with mu held.
+// have each waited maxTaskWait. Called with mu held.
 func (r *runner) enforceWaiting() error {
-	var waiting []*engine.Task
-	for _, t := range r.tasks {
-		if t.Buffered() > 0 && t.Waiting() {
-			waiting = append(waiting, t)
-		}
-	}
-	switch {
-	case len(waiting) == 0:
-		r.waitingSince = time.Time{}
-		return nil
-	case r.waitingSince.IsZero():
-		r.waitingSince = time.Now()
-		return nil
-	case time.Since(r.waitingSince) < maxTaskWait:
-		return nil
-	}
-	r.waitingSince = time.Time{}
-	for _, t := range waiting {
+	for _, t := range r.waits.due(r.tasks, time.Now(), maxTaskWait) {
 		r.log.Info("a task waited long for a lagging input; processing what it holds", "task", t.ID.String(), "waited", maxTaskWait)
 		if err := r.processWith(t, t.ProcessAllNow); err != nil {
 			return err
