@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/strata-go/strata/internal/engine"
 	"github.com/strata-go/strata/internal/kv"
@@ -36,6 +37,12 @@ type App struct {
 	// crash, closed by tests, makes Run stop as a crashed process would:
 	// in the middle of its work, committing nothing.
 	crash chan struct{}
+	// meter is what tasks' nodes make their instruments with
+	// (engine.TaskConfig.Meter).
+	meter metric.Meter
+	// handlerGauges read the outcome handlers' gauges while Run runs;
+	// nil without handlers (handler_metrics.go).
+	handlerGauges *handlerGauges
 }
 
 // New returns an App that will run top with cfg. It validates cfg; an
@@ -44,6 +51,7 @@ func New(top *topology.Topology, cfg Config) (*App, error) {
 	if top == nil {
 		return nil, fmt.Errorf("%w: nil topology", ErrInvalidConfig)
 	}
+	cfg.handlers = engine.Built(*top).Topology().WritesDeadLetters()
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -52,8 +60,12 @@ func New(top *topology.Topology, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{top: engine.Built(*top).Topology().Resolve(cfg.ApplicationID), cfg: cfg, restoreMetrics: rm, crash: make(chan struct{})}
+	a := &App{top: engine.Built(*top).Topology().Resolve(cfg.ApplicationID), cfg: cfg, restoreMetrics: rm, crash: make(chan struct{}),
+		meter: cfg.MeterProvider.Meter(meterName)}
 	if err := a.metrics.observe(cfg.MeterProvider, cfg.ApplicationID); err != nil {
+		return nil, err
+	}
+	if err := a.observeHandlers(cfg.MeterProvider); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -79,7 +91,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	workers, err := a.newWorkers(ctx, in)
 	if err == nil {
+		stopGauges := a.startHandlerGauges()
 		err = runWorkers(ctx, in, workers)
+		stopGauges()
 	} else if ctx.Err() != nil {
 		err = nil // cancelled while starting: a clean stop
 	}
@@ -196,6 +210,13 @@ type runner struct {
 	// them. Used by the poll loop only.
 	poisoned map[topicPartition]map[int64]productionFailure
 
+	// runCtx is Run's context, the tasks' (engine.TaskConfig.Context):
+	// done when the app stops.
+	runCtx context.Context
+	// rebalanceTimeout is the group's, which bounds a blocking retry's
+	// wait (engine.TaskConfig.RebalanceTimeout).
+	rebalanceTimeout time.Duration
+
 	// mu guards everything below. The poll loop holds it while it
 	// processes; rebalance callbacks take it to create and close tasks.
 	mu         sync.Mutex
@@ -291,6 +312,10 @@ func newRunner(ctx context.Context, a *App, in *instance, index int, first *runn
 		r.release()
 		return nil, fmt.Errorf("strata: create Kafka client: %w", err)
 	}
+	// The group client gets the same options: ClientOptions may set
+	// the rebalance timeout.
+	r.runCtx = ctx
+	r.rebalanceTimeout, _ = r.restoreClient.OptValue(kgo.RebalanceTimeout).(time.Duration)
 	r.adm = kadm.NewClient(r.restoreClient)
 	if err := r.initStandbys(ropts); err != nil {
 		r.release()

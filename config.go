@@ -264,13 +264,14 @@ type Config struct {
 
 	// DeadLetterTopic is where the policy topology.BadRecordDeadLetter
 	// (of OnBadRecord, OnProcessingError or OnProductionError) writes
-	// records (see package
-	// deadletter). The app creates
+	// records, and where outcome handlers (kstream's Stream.Handle)
+	// keep their dead set (see package deadletter). The app creates
 	// it at startup if it does not exist, with as many partitions as its
 	// largest input topic; a record goes to the partition of its input
 	// partition's number modulo the topic's count. Default
-	// "<ApplicationID>-dead-letter". Setting it when neither policy is
-	// dead-letter is an error, as is a name Kafka would refuse.
+	// "<ApplicationID>-dead-letter". Setting it when no policy is
+	// dead-letter and the topology has no handler is an error, as is a
+	// name Kafka would refuse.
 	DeadLetterTopic string
 
 	// OnUncaughtError decides what the App does about an error that
@@ -356,8 +357,19 @@ type Config struct {
 	// of Metrics, with the attribute "application" (strata.records.processed,
 	// strata.records.skipped, strata.records.failed, strata.records.dropped,
 	// strata.commits, strata.standby.records, strata.fenced,
-	// strata.worker.resets, strata.state.rebuilt), and restoration's
-	// progress per task and store (see RestoreListener). Default:
+	// strata.worker.resets, strata.state.rebuilt), restoration's
+	// progress per task and store (see RestoreListener), and the
+	// metrics of outcome handlers (kstream's Stream.Handle): records by
+	// outcome, the handler function's duration and retries by attempt
+	// (topology.AddHandler lists them), and, while Run runs, two gauges
+	// the app reads from the brokers when the metrics are collected:
+	// strata.handler.retry.waiting, the records waiting in each
+	// handler's retry topic (attribute "handler"; offsets from the group's
+	// committed ones to the last stable ones, transaction markers
+	// included), and strata.deadset.records, the records the
+	// dead-letter topic holds (offsets from its start to its last stable
+	// offset). Every instance reports those two for the whole
+	// application: aggregate them by maximum, not by sum. Default:
 	// otel.GetMeterProvider(), the global provider, which is a no-op
 	// unless the program installs one.
 	MeterProvider metric.MeterProvider
@@ -369,6 +381,10 @@ type Config struct {
 	// instanceIDDefault is set by withDefaults when it derived
 	// InstanceID: workers are then dynamic group members.
 	instanceIDDefault bool
+
+	// handlers is set by New when the topology has outcome handlers,
+	// which write to the dead-letter topic whatever the policies say.
+	handlers bool
 
 	// ClientOptions are passed to every franz-go client the app creates,
 	// for TLS, SASL, client IDs and tuning. Strata's own options come
@@ -459,7 +475,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	switch {
 	case !c.deadLetters() && c.DeadLetterTopic != "":
-		return bad("DeadLetterTopic", "is set to %q, but none of OnBadRecord (%s), OnProcessingError (%s) and OnProductionError (%s) is dead-letter", c.DeadLetterTopic, c.OnBadRecord, c.OnProcessingError, c.OnProductionError)
+		return bad("DeadLetterTopic", "is set to %q, but the topology has no outcome handler and none of OnBadRecord (%s), OnProcessingError (%s) and OnProductionError (%s) is dead-letter", c.DeadLetterTopic, c.OnBadRecord, c.OnProcessingError, c.OnProductionError)
 	case c.deadLetters() && c.DeadLetterTopic == "":
 		c.DeadLetterTopic = deadletter.DefaultTopic(c.ApplicationID)
 	}
@@ -558,10 +574,11 @@ func defaultInstanceID(stateDir string) string {
 // leaves.
 func (c Config) pebbleMemory() int64 { return c.StateMemoryBytes - c.CacheMaxBytes }
 
-// deadLetters reports whether a policy writes to the dead-letter topic.
+// deadLetters reports whether a policy, or an outcome handler, writes to
+// the dead-letter topic.
 func (c Config) deadLetters() bool {
 	return c.OnBadRecord == topology.BadRecordDeadLetter || c.OnProcessingError == topology.BadRecordDeadLetter ||
-		c.OnProductionError == topology.BadRecordDeadLetter
+		c.OnProductionError == topology.BadRecordDeadLetter || c.handlers
 }
 
 // checkBroker checks that addr is a seed broker address, "host:port" with a

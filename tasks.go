@@ -206,6 +206,9 @@ func (r *runner) newTask(id engine.TaskID, cache *engine.RecordCache) (*engine.T
 		State:             r.stateConfig(),
 		Cache:             cache,
 		Global:            r.global.globalTask(),
+		Meter:             r.app.meter,
+		Context:           r.runCtx,
+		RebalanceTimeout:  r.rebalanceTimeout,
 		OnPost:            r.posted,
 	})
 }

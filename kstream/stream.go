@@ -80,14 +80,20 @@ func (s Stream[K, V]) FilterNot(drop func(key K, value V) bool, opts ...Option) 
 }
 
 func (s Stream[K, V]) filter(op string, pred func(K, V) bool, not bool, opts []Option) Stream[K, V] {
+	return s.filterOp(op, pred == nil, opts, func() topology.Processor[K, V, K, V] {
+		return &filterProc[K, V]{pred: pred, not: not}
+	})
+}
+
+// filterOp adds the node of op, a filter made by proc, below s, failing
+// Build if its predicate is nil.
+func (s Stream[K, V]) filterOp(op string, nilPred bool, opts []Option, proc func() topology.Processor[K, V, K, V]) Stream[K, V] {
 	b := s.builder()
 	name := collect(b, op, "KSTREAM-FILTER-", 0, opts).name
-	if pred == nil {
+	if nilPred {
 		b.Fail(fmt.Errorf("%s %q: nil predicate", op, name))
 	}
-	topology.AddProcessor(b, name, func() topology.Processor[K, V, K, V] {
-		return &filterProc[K, V]{pred: pred, not: not}
-	}, s.node())
+	topology.AddProcessor(b, name, proc, s.node())
 	return s.same(name)
 }
 
@@ -120,14 +126,22 @@ func (p *filterProc[K, V]) Process(r topology.Record[K, V]) error {
 //
 // Options: [Named] (default KSTREAM-MAPVALUES-NNNNNNNNNN).
 func MapValues[K, V, V2 any](s Stream[K, V], fn func(key K, value V) V2, opts ...Option) Stream[K, V2] {
-	b := s.builder()
-	name := collect(b, "MapValues", "KSTREAM-MAPVALUES-", 0, opts).name
-	if fn == nil {
-		b.Fail(fmt.Errorf("MapValues %q: nil function", name))
-	}
-	topology.AddProcessor(b, name, func() topology.Processor[K, V, K, V2] {
+	return valuesOp(s, "MapValues", "KSTREAM-MAPVALUES-", fn == nil, opts, func() topology.Processor[K, V, K, V2] {
 		return &mapValuesProc[K, V, V2]{fn: fn}
-	}, s.node())
+	})
+}
+
+// valuesOp adds the node of op, an operation that changes values only,
+// made by proc, below s, failing Build if its function is nil: the new
+// stream keeps s's key serde and repartition flag, and has an unknown
+// value serde.
+func valuesOp[K, V, V2 any](s Stream[K, V], op, prefix string, nilFn bool, opts []Option, proc func() topology.Processor[K, V, K, V2]) Stream[K, V2] {
+	b := s.builder()
+	name := collect(b, op, prefix, 0, opts).name
+	if nilFn {
+		b.Fail(fmt.Errorf("%s %q: nil function", op, name))
+	}
+	topology.AddProcessor(b, name, proc, s.node())
 	c := s.core()
 	return wrap(dsl.NewStream[K, V2](b, name, c.KeySerde(), nil, c.RepartitionRequired()))
 }

@@ -116,16 +116,9 @@ func (p *flatMapProc[K, V, K2, V2]) Process(r topology.Record[K, V]) error {
 //
 // Options: [Named] (default KSTREAM-FLATMAPVALUES-NNNNNNNNNN).
 func FlatMapValues[K, V, V2 any](s Stream[K, V], fn func(key K, value V) []V2, opts ...Option) Stream[K, V2] {
-	b := s.builder()
-	name := collect(b, "FlatMapValues", "KSTREAM-FLATMAPVALUES-", 0, opts).name
-	if fn == nil {
-		b.Fail(fmt.Errorf("FlatMapValues %q: nil function", name))
-	}
-	topology.AddProcessor(b, name, func() topology.Processor[K, V, K, V2] {
+	return valuesOp(s, "FlatMapValues", "KSTREAM-FLATMAPVALUES-", fn == nil, opts, func() topology.Processor[K, V, K, V2] {
 		return &flatMapValuesProc[K, V, V2]{fn: fn}
-	}, s.node())
-	c := s.core()
-	return wrap(dsl.NewStream[K, V2](b, name, c.KeySerde(), nil, c.RepartitionRequired()))
+	})
 }
 
 type flatMapValuesProc[K, V, V2 any] struct {
@@ -134,8 +127,14 @@ type flatMapValuesProc[K, V, V2 any] struct {
 }
 
 func (p *flatMapValuesProc[K, V, V2]) Process(r topology.Record[K, V]) error {
-	for _, v := range p.fn(r.Key, r.Value) {
-		if err := p.ctx.Forward(keepNulls(r, topology.WithValue(r, v))); err != nil {
+	return forwardValues(p.ctx, r, p.fn(r.Key, r.Value))
+}
+
+// forwardValues forwards one record per value of vs, each with r's key,
+// timestamp and headers.
+func forwardValues[K, V, V2 any](ctx topology.Context[K, V2], r topology.Record[K, V], vs []V2) error {
+	for _, v := range vs {
+		if err := ctx.Forward(keepNulls(r, topology.WithValue(r, v))); err != nil {
 			return err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -46,11 +47,17 @@ type Config struct {
 	// happens here.)
 	OnProductionError topology.BadRecordPolicy
 	// DeadLetterTopic is where topology.BadRecordDeadLetter writes bad
-	// and failed records; read them with NewOutputTopic.
+	// and failed records, and outcome handlers their dead set; read them
+	// with NewOutputTopic.
 	// Default "<ApplicationID>-dead-letter" (deadletter.DefaultTopic).
 	DeadLetterTopic string
 	// Logger receives the tasks' logs. Default: discarded.
 	Logger *slog.Logger
+	// MeterProvider receives the OpenTelemetry metrics nodes record,
+	// such as the outcome handlers' (kstream's Stream.Handle): give it a
+	// provider with a manual reader to test them. Default: a no-op
+	// provider.
+	MeterProvider metric.MeterProvider
 	// CacheMaxBytes is the budget of the record cache that stores with
 	// caching on (state.Caching) share. Default 0: no cache, every store
 	// writes through, and tests see every update. The driver commits
@@ -202,6 +209,10 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (_ *Driver, er
 	if cfg.CacheMaxBytes > 0 {
 		cache = engine.NewRecordCache(cfg.CacheMaxBytes)
 	}
+	var meter metric.Meter
+	if cfg.MeterProvider != nil {
+		meter = cfg.MeterProvider.Meter("github.com/strata-go/strata")
+	}
 	d.blockCache = pebble.NewCache(driverBlockCache)
 	defer func() {
 		if err != nil {
@@ -241,6 +252,7 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (_ *Driver, er
 				State:             stateCfg,
 				Cache:             cache,
 				Global:            d.global,
+				Meter:             meter,
 				OnPost: func(*engine.Task) {
 					select {
 					case d.posted <- struct{}{}:
@@ -524,7 +536,7 @@ func (d *Driver) writes(topic string) (bool, []string) {
 	sort.Strings(fixed)
 	fixed = slices.Compact(fixed)
 	deadLetter := (d.cfg.OnBadRecord == topology.BadRecordDeadLetter || d.cfg.OnProcessingError == topology.BadRecordDeadLetter ||
-		d.cfg.OnProductionError == topology.BadRecordDeadLetter) && topic == d.cfg.DeadLetterTopic
+		d.cfg.OnProductionError == topology.BadRecordDeadLetter || d.top.WritesDeadLetters()) && topic == d.cfg.DeadLetterTopic
 	return dynamic || deadLetter || d.internal[topic] || slices.Contains(fixed, topic), fixed
 }
 

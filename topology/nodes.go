@@ -356,7 +356,11 @@ func (s *sinkNode[K, V]) receive(r Record[K, V]) error {
 }
 
 // write encodes r and sends it.
-func (s *sinkNode[K, V]) write(r Record[K, V]) error {
+func (s *sinkNode[K, V]) write(r Record[K, V]) error { return s.writeTo(r, -1) }
+
+// writeTo encodes r and sends it to partition, or, when partition is
+// negative, to the partition the sink picks.
+func (s *sinkNode[K, V]) writeTo(r Record[K, V], partition int32) error {
 	topic, n := s.topic, s.partitions
 	if s.sink.TopicExtractor != nil {
 		var err error
@@ -405,6 +409,12 @@ func (s *sinkNode[K, V]) write(r Record[K, V]) error {
 			}
 			p = pp
 		}
+	}
+	if partition >= 0 {
+		if int(partition) >= n {
+			return &NodeError{Node: s.name, Err: fmt.Errorf("partition %d of topic %q, which has %d", partition, topic, n)}
+		}
+		p = partition
 	}
 	if p < 0 { // null key, no partitioner choice: spread round-robin
 		p = int32(s.next % uint32(n))

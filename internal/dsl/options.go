@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/strata-go/strata/retry"
 	"github.com/strata-go/strata/state"
 	"github.com/strata-go/strata/topology"
 )
@@ -48,6 +49,7 @@ const (
 	OptResultSerde                      // join.WithResultSerde
 	OptEmitOnClose                      // ktable.EmitOnWindowClose
 	OptSourceChangelog                  // ktable.SourceAsChangelog
+	OptRetry                            // kstream.WithRetry
 	optEnd
 )
 
@@ -57,7 +59,7 @@ var kindNames = []string{
 	"Named", "Topics", "WithTimestampExtractor", "WithSerdes", "WithPartitioner",
 	"WithStores", "WithPartitions", "WithStoreOptions", "WithKeySerde",
 	"WithValueSerde", "WithValueSerdes", "WithResultSerde", "EmitOnWindowClose",
-	"SourceAsChangelog",
+	"SourceAsChangelog", "WithRetry",
 }
 
 // String names the options of k, separated by commas.
@@ -96,6 +98,7 @@ type Options struct {
 	LeftSerde   any // serde.Serde[V1]
 	RightSerde  any // serde.Serde[V2]
 	ResultSerde any // serde.Serde[VR]
+	Retry       retry.Policy
 }
 
 // Named names the operation's node, or, for operations with state, the

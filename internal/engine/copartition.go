@@ -54,25 +54,32 @@ func checkCopartitionSubtopologies(t *Topology) []error {
 // any number of processors.
 func (g *Graph) upstreamTopics(node string) []string {
 	var topics []string
+	for _, n := range g.upstream(node) {
+		if n.Kind == KindSource {
+			topics = append(topics, n.Topics...)
+		}
+	}
+	return topics
+}
+
+// upstream returns node and the nodes above it, through any number of
+// nodes, each once.
+func (g *Graph) upstream(node string) []*NodeDef {
+	var out []*NodeDef
 	seen := map[string]bool{}
 	stack := []string{node}
 	for len(stack) > 0 {
 		name := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if seen[name] {
+		n := g.byName[name]
+		if seen[name] || n == nil {
 			continue
 		}
 		seen[name] = true
-		n := g.byName[name]
-		if n == nil {
-			continue
-		}
-		if n.Kind == KindSource {
-			topics = append(topics, n.Topics...)
-		}
+		out = append(out, n)
 		stack = append(stack, n.Parents...)
 	}
-	return topics
+	return out
 }
 
 // CopartitionGroups returns the topology's co-partition groups, as topics:

@@ -87,18 +87,60 @@ func (t *Task) processingFailed(r *kgo.Record, err error) error {
 // deadLetter writes r, which failed with err for reason, to the dead-letter
 // topic through the task's collector.
 func (t *Task) deadLetter(r *kgo.Record, reason string, err error) error {
-	topic := t.cfg.DeadLetterTopic
-	n, werr := t.cfg.Collector.PartitionCount(topic)
-	if werr == nil {
+	werr := t.SendDeadLetter(func(topic string, n int) (*kgo.Record, error) {
 		dl := deadletter.New(topic, n, r, reason, err)
 		// The input's bytes may be reused once it is processed (the
 		// test driver's are): the output gets copies, in the slab.
-		dl.Key, dl.Value = t.keepCopy(r.Key), t.keepCopy(r.Value)
-		werr = t.cfg.Collector.Send(dl)
-	}
+		dl.Key, dl.Value = t.KeepCopy(r.Key), t.KeepCopy(r.Value)
+		return dl, nil
+	})
 	if werr != nil {
-		return fmt.Errorf("task %s: write %s[%d]@%d to dead-letter topic %q: %w (the record: %w)", t.ID, r.Topic, r.Partition, r.Offset, topic, werr, err)
+		return fmt.Errorf("task %s: write %s[%d]@%d to dead-letter topic %q: %w (the record: %w)", t.ID, r.Topic, r.Partition, r.Offset, t.cfg.DeadLetterTopic, werr, err)
 	}
+	return nil
+}
+
+// SendDeadLetter sends the record that build makes, given the dead-letter
+// topic (TaskConfig.DeadLetterTopic) and its partition count, through the
+// task's collector: under exactly-once it commits with the input offset of
+// the record being processed. The record's bytes must outlive the input's:
+// copies in the task's output slab (KeepCopy), for instance. An error of
+// build is returned.
+func (t *Task) SendDeadLetter(build func(topic string, partitions int) (*kgo.Record, error)) error {
+	topic := t.cfg.DeadLetterTopic
+	n, err := t.cfg.Collector.PartitionCount(topic)
+	if err != nil {
+		return err
+	}
+	r, err := build(topic, n)
+	if err != nil {
+		return err
+	}
+	return t.cfg.Collector.Send(r)
+}
+
+// FailRecord applies the processing-error policy to the record being
+// processed, which node failed with err (a processing error, such as
+// RecoveredProcessing returns) and handles itself rather than returning
+// err: under BadRecordFail it returns err, for the node to return; under
+// BadRecordSkip and BadRecordDeadLetter it counts the record in
+// Metrics.FailedRecords, logs it at WARN and returns nil, after sending,
+// under BadRecordDeadLetter, the node's own dead-letter record, which
+// deadLetter builds as SendDeadLetter's build does.
+func (t *Task) FailRecord(node string, err error, deadLetter func(topic string, partitions int) (*kgo.Record, error)) error {
+	policy := t.cfg.OnProcessingError
+	if policy == BadRecordFail {
+		return err
+	}
+	c := t.current
+	if policy == BadRecordDeadLetter {
+		if werr := t.SendDeadLetter(deadLetter); werr != nil {
+			return fmt.Errorf("task %s: node %q: write %s[%d]@%d to dead-letter topic %q: %w (the record: %w)", t.ID, node, c.Topic, c.Partition, c.Offset, t.cfg.DeadLetterTopic, werr, err)
+		}
+	}
+	t.Metrics.FailedRecords++
+	t.cfg.Logger.Warn("record failed processing; skipped by policy", "node", node, "dead_lettered", policy == BadRecordDeadLetter,
+		"topic", c.Topic, "partition", c.Partition, "offset", c.Offset, "err", err)
 	return nil
 }
 
@@ -146,8 +188,8 @@ func (t *Task) Reject(in *Input, r *kgo.Record, policy BadRecordPolicy, reason s
 	return nil
 }
 
-// keepCopy copies b into the task's output slab; nil stays nil.
-func (t *Task) keepCopy(b []byte) []byte {
+// KeepCopy copies b into the task's output slab; nil stays nil.
+func (t *Task) KeepCopy(b []byte) []byte {
 	if b == nil {
 		return nil
 	}

@@ -55,6 +55,15 @@ type NodeDef struct {
 	// Global marks the source and processor that keep a global store up
 	// to date (see Topology.Globals); they run in no task of their own.
 	Global bool
+	// Redelivers marks a processor that has records delivered again from
+	// their source (Task.Redeliver), such as a blocking outcome handler:
+	// Freeze checks that nothing a redelivery runs again keeps state
+	// (redeliver.go).
+	Redelivers bool
+	// DeadLetters marks a node that writes to the application's
+	// dead-letter topic whatever the record policies say, such as an
+	// outcome handler: the runtime then creates the topic.
+	DeadLetters bool
 	// New makes a fresh instance for one task.
 	New func() Node
 
@@ -206,6 +215,7 @@ func Freeze(g *Graph) (*Topology, []error) {
 	}
 	errs = append(errs, checkCopartitions(g)...)
 	errs = append(errs, checkGlobals(g)...)
+	errs = append(errs, checkRedeliveries(g)...)
 	if cyc := findCycle(g); cyc != nil {
 		errs = append(errs, fmt.Errorf("the topology has a cycle: %s", strings.Join(cyc, " -> ")))
 	}

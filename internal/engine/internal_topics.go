@@ -69,7 +69,8 @@ var repartitionConfigs = map[string]string{
 // their counts were derived, then changelogs.
 //
 // A repartition topic takes the count its sink asks for, or else the largest
-// count among the topics its writing sub-topology reads; a changelog takes
+// count among the topics its writing sub-topology reads (other than itself,
+// for a topic the sub-topology reads back); a changelog takes
 // its sub-topology's task count: the largest count among the topics the
 // sub-topology reads.
 func (t *Topology) InternalTopics(applicationID string, partitions func(topic string) (int, bool)) ([]InternalTopic, error) {
@@ -169,7 +170,16 @@ func (t *Topology) planRepartitions(writer map[string]*NodeDef, partitions func(
 		if c == 0 {
 			var err error
 			st := t.Subtopologies[t.nodeSubtopology(sink.Name)]
-			if c, err = t.subtopologyCount(st, count); err != nil {
+			// A topic the sub-topology writes and reads back (an
+			// outcome handler's retry topic) takes the count of its
+			// other inputs.
+			others := func(other string) (int, error) {
+				if other == topic {
+					return 0, nil
+				}
+				return count(other)
+			}
+			if c, err = t.subtopologyCount(st, others); err != nil {
 				return 0, fmt.Errorf("internal topic %q: %w", topic, err)
 			}
 		}

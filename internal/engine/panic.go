@@ -74,6 +74,18 @@ func (t *Task) Recovered(node string, v any, r *kgo.Record) error {
 	return t.recovered(v, r, false)
 }
 
+// RecoveredProcessing turns v, a panic that node recovered itself from user
+// code it called for the record being processed, into the record's
+// processing error naming node, as ProcessOne's recover would have, and
+// logs it with its stack. A node that handles its user code's failures
+// itself (FailRecord) calls it from the deferred function that recovered.
+// The running node is reset: the node gives back what EnterNode returned
+// with LeaveNode, as usual.
+func (t *Task) RecoveredProcessing(node string, v any) error {
+	t.node = node
+	return t.recovered(v, t.processing, true)
+}
+
 // recovered turns v, a panic recovered while t.node ran, into an error, and
 // logs it at ERROR with the stack. r is the input record being processed
 // (processing set) or added, or nil. The running node is reset.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // TaskID identifies a task: one partition of one sub-topology.
@@ -75,6 +76,18 @@ type TaskConfig struct {
 	// Global is the instance's global task (NewGlobalTask), whose stores
 	// the task's processors read through views; nil when there is none.
 	Global *Task
+	// Meter is what nodes make their OpenTelemetry instruments with
+	// (meter.go); nil for a no-op meter.
+	Meter metric.Meter
+	// Context is the context of calls nodes make on behalf of the task
+	// (Task.Context): the runtime's is cancelled when the app stops;
+	// nil for context.Background().
+	Context context.Context
+	// RebalanceTimeout is the consumer group's rebalance timeout, which
+	// bounds how long a node may have a record wait in place
+	// (Redeliver): a blocking retry's wait; 0 for no bound (the test
+	// driver).
+	RebalanceTimeout time.Duration
 	// OnPost, if set, is called, from any goroutine, when a function is
 	// posted to the task (Post): whoever drives the task then calls
 	// RunPosted on its goroutine.
@@ -569,5 +582,15 @@ func (t *Task) PunctuateWallClock(now time.Time) error {
 	return t.wallPunct.fire(t, now.UnixMilli())
 }
 
-// Context returns a context for calls made on behalf of the task.
-func (t *Task) Context() context.Context { return context.Background() }
+// Context returns a context for calls made on behalf of the task:
+// TaskConfig.Context, done when the runtime stops, or context.Background().
+func (t *Task) Context() context.Context {
+	if t.cfg.Context == nil {
+		return context.Background()
+	}
+	return t.cfg.Context
+}
+
+// Processing returns the input record being processed, as read; nil
+// outside the processing of a record (a punctuation, a flush at commit).
+func (t *Task) Processing() *kgo.Record { return t.processing }
