@@ -42,13 +42,11 @@ func replayRecords(dead []*kgo.Record, now time.Time) ([]*kgo.Record, error) {
 		if err != nil {
 			return nil, fmt.Errorf("replay %s[%d]@%d: %w", r.Topic, r.Partition, r.Offset, err)
 		}
-		var handler string
+		handler := d.Handler // deadletter.Parse reads it off the headers
 		orig := &kgo.Record{Key: d.Key, Value: d.Value, Timestamp: d.Timestamp}
 		for _, h := range d.Headers {
 			switch h.Key {
-			case retry.HeaderHandler:
-				handler = string(h.Value)
-			case retry.HeaderAttempts:
+			case retry.HeaderHandler, retry.HeaderAttempts:
 			default:
 				orig.Headers = append(orig.Headers, h)
 			}
