@@ -50,9 +50,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata"
@@ -191,8 +193,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer cl.Close()
-	routes := InitialRoutes()
-	if err := publishRoutes(ctx, cl, routes, Types); err != nil {
+	// Every type's subscribers, PingType's none (an earlier run, with
+	// -reuse, left it subscribed).
+	if err := publishRoutes(ctx, cl, InitialRoutes(), append(slices.Clone(Types), PingType)); err != nil {
 		return err
 	}
 
@@ -239,9 +242,20 @@ func dispatch(ctx context.Context, stdout io.Writer, conn *kafkaflags.Conn, cl *
 	want := Expected(routes, first)
 	fmt.Fprintf(stdout, "%d events to %d subscribers (%s answering in %v, %s failing %.0f%% of calls; up to %d attempts per delivery)\n",
 		len(first), len(Subscribers), Slow, o.slow, Flaky, o.failShare*100, Policy().MaxAttempts)
+	// The dead set from where it ends now: with -reuse it may hold an
+	// earlier run's deliveries.
+	deadTopic := deadletter.DefaultTopic(ApplicationID)
+	ends, err := conn.Admin().ListEndOffsets(ctx, deadTopic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return result{}, fmt.Errorf("list the dead set's end offsets: %w", err)
+	}
+	from := map[string]map[int32]kgo.Offset{deadTopic: {}}
+	ends.Each(func(o kadm.ListedOffset) { from[deadTopic][o.Partition] = kgo.NewOffset().At(o.Offset) })
 	dl, err := conn.Client(
-		kgo.ConsumeTopics(deadletter.DefaultTopic(ApplicationID)),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.ConsumePartitions(from),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.FetchMaxWait(100*time.Millisecond),
 	)
