@@ -12,6 +12,11 @@
 // whose every attempt failed goes to the dead set (see Topology in
 // webhooks.go).
 //
+// A slow subscriber is another matter: the handler's function runs in the
+// task, so the deliveries behind a slow call on the same partition wait
+// for it. The Deliverer's client timeout bounds that wait (a timed-out
+// call is retried like a failed one); more partitions spread it.
+//
 // Order: a subscriber gets one key's events in the order they were
 // published, except a retried delivery, which arrives after the
 // deliveries of the same key that were behind it (they were not held up).
