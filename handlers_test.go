@@ -300,9 +300,9 @@ func TestHandlerDeadSetOnKafka(t *testing.T) {
 					t.Errorf("dead-set record %s=%s @%v from %s[%d]@%d, want %s=%s @%v from in[%d]@%d", dl.Key, dl.Value, dl.Timestamp, dl.Topic, dl.Partition, dl.Offset,
 						orig.Key, orig.Value, orig.Timestamp, orig.Partition, orig.Offset)
 				}
-				if dl.Reason != retry.ReasonExhausted || !strings.HasSuffix(dl.Message, "call 3 failed") ||
-					header(dl.Headers, retry.HeaderHandler) != "h" || header(dl.Headers, retry.HeaderAttempts) != "3" {
-					t.Errorf("dead-set record %s: reason %q message %q headers %v", dl.Key, dl.Reason, dl.Message, dl.Headers)
+				if dl.Reason != retry.ReasonExhausted || !strings.HasSuffix(dl.Message, "call 3 failed") || dl.Version != deadletter.Version ||
+					dl.Handler != "h" || dl.Attempts != 3 {
+					t.Errorf("dead-set record %s: reason %q message %q handler %q attempts %d version %d", dl.Key, dl.Reason, dl.Message, dl.Handler, dl.Attempts, dl.Version)
 				}
 				if strings.Contains(fmt.Sprint(dl.Headers), "strata.retry.due") {
 					t.Errorf("dead-set record %s keeps retry headers: %v", dl.Key, dl.Headers)
@@ -443,8 +443,8 @@ func TestHandlerCrashWhileRetriesWaitOnKafka(t *testing.T) {
 					t.Fatal(err)
 				}
 				deadOnce[string(dl.Value)]++
-				if !alwaysFails(string(dl.Value)) || header(dl.Headers, retry.HeaderAttempts) != strconv.Itoa(maxAttempts) {
-					t.Errorf("dead set has %s after %s attempts", dl.Value, header(dl.Headers, retry.HeaderAttempts))
+				if !alwaysFails(string(dl.Value)) || dl.Attempts != maxAttempts {
+					t.Errorf("dead set has %s after %d attempts", dl.Value, dl.Attempts)
 				}
 				if cs.of(string(dl.Value)) < maxAttempts {
 					t.Errorf("%s: %d calls, want at least %d", dl.Value, cs.of(string(dl.Value)), maxAttempts)
@@ -692,7 +692,7 @@ func testHandlerPanicOnKafka(t *testing.T, g strata.Guarantee, policy topology.B
 		t.Fatal(err)
 	}
 	if string(dl.Value) != "boom" || dl.Reason != deadletter.ReasonProcessing || !strings.Contains(dl.Message, "nil map") ||
-		header(dl.Headers, retry.HeaderHandler) != "h" || dl.Topic != "in" || dl.Offset != 0 {
+		dl.Handler != "h" || dl.Topic != "in" || dl.Offset != 0 {
 		t.Fatalf("dead-set record %+v, want boom from in[0]@0, reason processing, handler h", dl)
 	}
 }

@@ -8,9 +8,11 @@
 // the application's retry topic, without holding up the bookings behind
 // it; a booking whose every attempt failed goes to the dead set, the
 // application's dead-letter topic. The program then "fixes" the wallet,
-// replays the dead set through the handler's retry flow, and prints the
-// final balances: every cancelled booking reversed exactly once (the wallet
-// is idempotent by booking ID, so a call made twice credits once).
+// replays the dead set through the handler's retry flow over the dead
+// set's HTTP API (App.DeadSet's Handler, served by another httptest
+// server), and prints the final balances: every cancelled booking reversed
+// exactly once (the wallet is idempotent by booking ID, so a call made
+// twice credits once).
 //
 //	go run ./examples/reversals
 //	go run ./examples/reversals -fail 0.8 -exactly-once
@@ -129,6 +131,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The dead set's HTTP API, as the worker would serve it to operators.
+	ds, err := app.DeadSet()
+	if err != nil {
+		return err
+	}
+	ops := httptest.NewServer(ds.Handler())
+	defer ops.Close()
+	api := deadSetAPI{url: ops.URL, client: ops.Client()}
+
 	appCtx, stopApp := context.WithCancel(ctx)
 	defer stopApp()
 	waitCtx, stopWaiting := context.WithCancel(ctx)
@@ -138,7 +149,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		runErr <- app.Run(appCtx)
 		stopWaiting() // Run returns early only on failure
 	}()
-	waitErr := reverseAll(waitCtx, stdout, cluster, wallet, bookings, *failShare)
+	waitErr := reverseAll(waitCtx, stdout, cluster, api, wallet, bookings, *failShare)
 	stopApp()
 	if err := <-runErr; err != nil {
 		return fmt.Errorf("run: %w", err)
@@ -154,7 +165,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // reverseAll waits until every cancelled booking is reversed or in the dead
 // set, fixes the wallet, replays the dead set and waits until every
 // cancelled booking is reversed, telling stdout as it goes.
-func reverseAll(ctx context.Context, stdout io.Writer, cluster *embedded.Cluster, wallet *Wallet, bookings []Booking, failShare float64) error {
+func reverseAll(ctx context.Context, stdout io.Writer, cluster *embedded.Cluster, api deadSetAPI, wallet *Wallet, bookings []Booking, failShare float64) error {
 	want := cancelled(bookings)
 	fmt.Fprintf(stdout, "%d bookings, %d cancelled; the wallet fails %.0f%% of calls; up to %d calls per booking\n",
 		len(bookings), want, failShare*100, Policy().MaxAttempts)
@@ -163,7 +174,6 @@ func reverseAll(ctx context.Context, stdout io.Writer, cluster *embedded.Cluster
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.FetchMaxWait(100*time.Millisecond),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 	)
 	if err != nil {
 		return err
@@ -179,10 +189,11 @@ func reverseAll(ctx context.Context, stdout io.Writer, cluster *embedded.Cluster
 	printDead(stdout, dead)
 
 	wallet.SetFailShare(0)
-	if err := replay(ctx, dl, dead, time.Now()); err != nil {
+	n, err := api.replay(ctx, HandlerName)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wallet fixed; %d replayed through %s\n", len(dead), retry.Topic(ApplicationID, HandlerName))
+	fmt.Fprintf(stdout, "wallet fixed; POST /v1/dead_set/replay replayed %d through %s\n", n, retry.Topic(ApplicationID, HandlerName))
 	more, err := settle(ctx, dl, wallet, want, nil)
 	if err != nil {
 		return err
@@ -190,6 +201,11 @@ func reverseAll(ctx context.Context, stdout io.Writer, cluster *embedded.Cluster
 	if len(more) > 0 {
 		return fmt.Errorf("%d more records in the dead set after the wallet was fixed", len(more))
 	}
+	left, err := api.size(ctx, HandlerName)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "dead set after the replay: %d records\n", left)
 	return nil
 }
 

@@ -17,7 +17,8 @@ first pass: 24 reversed, 6 in the dead set:
   b0048  retries-exhausted  reverse booking b0048: wallet answered 503 Service Unavailable
   b0075  retries-exhausted  reverse booking b0075: wallet answered 503 Service Unavailable
   b0087  retries-exhausted  reverse booking b0087: wallet answered 503 Service Unavailable
-wallet fixed; 6 replayed through reversals-example-reverse-reservation-retry
+wallet fixed; POST /v1/dead_set/replay replayed 6 through reversals-example-reverse-reservation-retry
+dead set after the replay: 0 records
 final balances:
   ana     790.00
   bo      782.50

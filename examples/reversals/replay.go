@@ -2,62 +2,76 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"time"
-
-	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/strata-go/strata/deadletter"
-	"github.com/strata-go/strata/retry"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
 )
 
-// replay sends dead-set records back through their handler's retry flow, as
-// the dead set's replay does (package retry's format): to the handler's
-// retry topic, with attempt 0 (the policy's full budget again) and due now,
-// the original key, value, timestamp, headers and coordinates. Only this
+// deadSetAPI is a client of the dead set's HTTP API (package deadletter's
+// DeadSet.Handler, which an application mounts on its own server), as an
+// operator's tool would use it.
+type deadSetAPI struct {
+	url    string // the server's base URL
+	client *http.Client
+}
+
+// replay sends the dead-set records of handler back through the handler's
+// retry flow: POST /v1/dead_set/replay {"handler": handler}. The dead set
+// writes each to the handler's retry topic with attempt 0 (the policy's
+// full budget again) and due now, with its original key, value, timestamp,
+// headers and coordinates, and deletes it from the dead set. Only this
 // application reads its retry topic, so no other consumer of the bookings
-// topic sees the records again.
-//
-// The dead set's API (DeadSet.Replay and its HTTP form, POST
-// /v1/dead_set/replay) is not on this branch yet; when it is, this is one
-// call of it.
-func replay(ctx context.Context, cl *kgo.Client, dead []*kgo.Record, now time.Time) error {
-	recs, err := replayRecords(dead, now)
+// topic sees the records again. It returns how many were replayed.
+func (a deadSetAPI) replay(ctx context.Context, handler string) (int, error) {
+	body, err := json.Marshal(map[string]string{"handler": handler})
+	if err != nil {
+		return 0, err
+	}
+	var res struct {
+		Count int `json:"count"`
+	}
+	if err := a.do(ctx, http.MethodPost, "/v1/dead_set/replay", strings.NewReader(string(body)), &res); err != nil {
+		return 0, fmt.Errorf("replay: %w", err)
+	}
+	return res.Count, nil
+}
+
+// size returns how many records of handler the dead set holds (at most
+// 1000): GET /v1/dead_set?handler=...&count=1000.
+func (a deadSetAPI) size(ctx context.Context, handler string) (int, error) {
+	var page struct {
+		Records []json.RawMessage `json:"records"`
+	}
+	q := url.Values{"handler": {handler}, "count": {"1000"}}
+	if err := a.do(ctx, http.MethodGet, "/v1/dead_set?"+q.Encode(), nil, &page); err != nil {
+		return 0, fmt.Errorf("list the dead set: %w", err)
+	}
+	return len(page.Records), nil
+}
+
+// do sends a request to the API and decodes its JSON answer into out.
+func (a deadSetAPI) do(ctx context.Context, method, path string, body io.Reader, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, a.url+path, body)
 	if err != nil {
 		return err
 	}
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		return fmt.Errorf("replay: %w", err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
-	return nil
-}
-
-// replayRecords returns the retry records that replay the dead-set records
-// dead, due at now: replay's records, each for the partition it names
-// (produce them with kgo.ManualPartitioner).
-func replayRecords(dead []*kgo.Record, now time.Time) ([]*kgo.Record, error) {
-	var recs []*kgo.Record
-	for _, r := range dead {
-		d, err := deadletter.Parse(r)
-		if err != nil {
-			return nil, fmt.Errorf("replay %s[%d]@%d: %w", r.Topic, r.Partition, r.Offset, err)
-		}
-		handler := d.Handler // deadletter.Parse reads it off the headers
-		orig := &kgo.Record{Key: d.Key, Value: d.Value, Timestamp: d.Timestamp}
-		for _, h := range d.Headers {
-			switch h.Key {
-			case retry.HeaderHandler, retry.HeaderAttempts:
-			default:
-				orig.Headers = append(orig.Headers, h)
-			}
-		}
-		if handler == "" {
-			return nil, fmt.Errorf("replay %s[%d]@%d: no handler named in header %s", r.Topic, r.Partition, r.Offset, retry.HeaderHandler)
-		}
-		recs = append(recs, retry.NewRecord(retry.Topic(ApplicationID, handler), d.Partition, orig, retry.Info{
-			Attempt: 0, Due: now, Error: d.Message,
-			Topic: d.Topic, Partition: d.Partition, Offset: d.Offset,
-		}))
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return err
 	}
-	return recs, nil
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
+	}
+	return json.Unmarshal(b, out)
 }

@@ -77,7 +77,7 @@ func TestReversalsInDriver(t *testing.T) {
 		t.Fatalf("%d records dead before the last attempt was due", deadTopic.Len())
 	}
 	d.AdvanceWallClockTime(time.Millisecond)
-	var dead []*kgo.Record
+	var dead []deadletter.Record
 	var deadIDs []string
 	for _, r := range deadTopic.ReadAll() {
 		kr := &kgo.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}
@@ -88,10 +88,11 @@ func TestReversalsInDriver(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if dl.Reason != retry.ReasonExhausted || dl.Topic != BookingsTopic {
-			t.Errorf("dead-set record %s: reason %q from %q, want %q from %q", dl.Key, dl.Reason, dl.Topic, retry.ReasonExhausted, BookingsTopic)
+		if dl.Reason != retry.ReasonExhausted || dl.Topic != BookingsTopic || dl.Handler != HandlerName || dl.Attempts != policy.MaxAttempts {
+			t.Errorf("dead-set record %s: reason %q from %q by %q after %d attempts, want %q from %q by %q after %d",
+				dl.Key, dl.Reason, dl.Topic, dl.Handler, dl.Attempts, retry.ReasonExhausted, BookingsTopic, HandlerName, policy.MaxAttempts)
 		}
-		dead = append(dead, kr)
+		dead = append(dead, dl)
 		deadIDs = append(deadIDs, string(dl.Key))
 	}
 	slices.Sort(deadIDs)
@@ -102,23 +103,22 @@ func TestReversalsInDriver(t *testing.T) {
 		t.Fatalf("%d reversed before the replay, want %d", reversed, want-len(wantDead))
 	}
 
-	// Fixed, the wallet takes the replays.
+	// Fixed, the wallet takes the replays, written to the retry topic as
+	// the dead set's Replay writes them: attempt 0, due now.
 	wallet.SetFailShare(0)
-	recs, err := replayRecords(dead, d.WallClockTime())
-	if err != nil {
-		t.Fatal(err)
-	}
 	retryTopic := testutil.NewInputTopic(d, retry.Topic(ApplicationID, HandlerName), serde.String(), serde.JSON[Booking]())
-	for _, r := range recs {
+	for _, dl := range dead {
+		r := retry.NewRecord(retry.Topic(ApplicationID, HandlerName), dl.Partition, &kgo.Record{Headers: dl.Headers},
+			retry.Info{Attempt: 0, Due: d.WallClockTime(), Error: dl.Message, Topic: dl.Topic, Partition: dl.Partition, Offset: dl.Offset})
 		var hs []topology.Header
 		for _, h := range r.Headers {
 			hs = append(hs, topology.Header{Key: h.Key, Value: h.Value})
 		}
-		bk, err := serde.JSON[Booking]().Deserialize(r.Topic, r.Value)
+		bk, err := serde.JSON[Booking]().Deserialize(r.Topic, dl.Value)
 		if err != nil {
 			t.Fatal(err)
 		}
-		retryTopic.PipeRecords(topology.Record[string, Booking]{Key: string(r.Key), Value: bk, Timestamp: r.Timestamp, Headers: hs})
+		retryTopic.PipeRecords(topology.Record[string, Booking]{Key: string(dl.Key), Value: bk, Timestamp: dl.Timestamp, Headers: hs})
 	}
 	d.AdvanceWallClockTime(time.Millisecond)
 	reversed, repeats := wallet.Reversed()
