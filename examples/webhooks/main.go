@@ -188,7 +188,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// The embedded broker answers a fetch of partitions that were
 		// empty when it arrived only at the fetch's max wait (5s by
 		// default): the retry topic is often empty.
-		ClientOptions: append(conn.Options, kgo.FetchMaxWait(100*time.Millisecond)),
+		ClientOptions: slices.Concat(conn.Options, []kgo.Opt{kgo.FetchMaxWait(100 * time.Millisecond)}),
 	})
 	if err != nil {
 		return err
