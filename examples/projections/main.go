@@ -62,6 +62,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/deadletter"
 	"github.com/strata-go/strata/examples/internal/kafkaflags"
@@ -96,14 +98,14 @@ type options struct {
 // output: one holding records already would mix them with the sample.
 var topics = []kafkaflags.Topic{{Name: EventsTopic, Partitions: Partitions, Output: true}}
 
-// Result is what a run found: the rows of each projection when the read
-// model switched, and the dead set of each.
+// Result is what a run found: the rows of each projection, each caught up
+// with every event (V2 read through the read model, after the switch),
+// and the dead set of each.
 type Result struct {
-	Sample     Sample
-	V1, V2     []Booking
-	Dead1      []deadletter.Record
-	Dead2      []deadletter.Record
-	ServedByV2 []Booking // the read model's rows after the switch
+	Sample Sample
+	V1, V2 []Booking
+	Dead1  []deadletter.Record
+	Dead2  []deadletter.Record
 }
 
 // run is the whole program, given its arguments and where to write.
@@ -153,18 +155,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	sample := NewSample(o.bookings)
+	history, live := sample.Split()
 	cl, err := conn.Client()
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	if err := cl.ProduceSync(ctx, sample.Records(time.Now())...).FirstErr(); err != nil {
-		return fmt.Errorf("produce the sample: %w", err)
+	if err := Produce(ctx, cl, history); err != nil {
+		return err
 	}
-	fmt.Fprintf(stdout, "produced %d booking events to %s: %d of schema v1, %d of v2, %d of a type no projection knows\n\n",
+	fmt.Fprintf(stdout, "produced %d booking events to %s: %d of schema v1, %d of v2, %d of a type no projection knows\n",
 		len(sample.Events), EventsTopic, sample.V1, sample.V2, sample.Unknown)
+	fmt.Fprintf(stdout, "  %d before the rebuild, %d while projection v2 catches up\n\n", len(history), len(live))
 
-	res, err := BlueGreen(ctx, conn, o.stateDir, logger, stdout)
+	res, err := BlueGreen(ctx, conn, o.stateDir, logger, stdout, func(ctx context.Context) error {
+		return Produce(ctx, cl, live)
+	})
 	if err != nil {
 		return err
 	}
@@ -174,23 +180,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // BlueGreen runs projection v1 until it has caught up, serving the read
-// model, then rebuilds it as v2 beside it, switches the read model to v2
-// when v2 has caught up, and stops both. It says what it does on w.
-func BlueGreen(ctx context.Context, conn *kafkaflags.Conn, stateDir string, logger *slog.Logger, w io.Writer) (Result, error) {
+// model, then rebuilds it as v2 beside it: it starts v2 from the earliest
+// offset, calls live (the events the service goes on writing meanwhile,
+// which both projections apply), waits until v2's lag is zero, and
+// switches the read model to v2. Then it stops v1 and v2 and returns both
+// tables, each caught up with every event, and both dead sets. It says
+// what it does on w.
+func BlueGreen(ctx context.Context, conn *kafkaflags.Conn, stateDir string, logger *slog.Logger, w io.Writer, live func(context.Context) error) (Result, error) {
 	var res Result
 	blue, err := Start(ctx, conn, ProjectionV1, stateDir, logger)
 	if err != nil {
 		return res, err
 	}
 	defer blue.Stop()
-	if err := WaitCaughtUp(ctx, conn.Admin(), ProjectionV1.ApplicationID, EventsTopic, blue.Done()); err != nil {
-		return res, errors.Join(err, blue.Stop())
-	}
-	readModel := NewReadModel(blue.Side)
-	if res.V1, err = readModel.All(ctx); err != nil {
+	if err := blue.WaitCaughtUp(ctx, conn); err != nil {
 		return res, err
 	}
-	fmt.Fprintf(w, "projection v1 caught up (lag 0) and serves the read model: %d bookings\n", len(res.V1))
+	readModel := NewReadModel(blue.Side)
+	rows, err := readModel.All(ctx)
+	if err != nil {
+		return res, err
+	}
+	fmt.Fprintf(w, "projection v1 caught up (lag 0) and serves the read model: %d bookings\n", len(rows))
 
 	green, err := Start(ctx, conn, ProjectionV2, stateDir, logger)
 	if err != nil {
@@ -198,22 +209,31 @@ func BlueGreen(ctx context.Context, conn *kafkaflags.Conn, stateDir string, logg
 	}
 	defer green.Stop()
 	fmt.Fprintln(w, "projection v2 started beside it, from the earliest offset")
-	if err := WaitCaughtUp(ctx, conn.Admin(), ProjectionV2.ApplicationID, EventsTopic, green.Done()); err != nil {
-		return res, errors.Join(err, green.Stop())
+	if err := live(ctx); err != nil {
+		return res, err
 	}
-	if res.V2, err = Rows(ctx, green.Side.Store); err != nil {
+	if err := green.WaitCaughtUp(ctx, conn); err != nil {
 		return res, err
 	}
 	old := readModel.Switch(green.Side)
 	fmt.Fprintf(w, "projection v2 caught up (lag 0): the read model switched from %s to %s\n",
 		old.Projection.Name, readModel.Serving().Projection.Name)
-	if res.ServedByV2, err = readModel.All(ctx); err != nil {
+
+	// For the comparison printed: v1's table as it is when it too has
+	// applied every event.
+	if err := blue.WaitCaughtUp(ctx, conn); err != nil {
+		return res, err
+	}
+	if res.V1, err = Rows(ctx, blue.Side.Store); err != nil {
 		return res, err
 	}
 	if err := blue.Stop(); err != nil {
 		return res, fmt.Errorf("projection v1: %w", err)
 	}
 	fmt.Fprintln(w, "projection v1 stopped")
+	if res.V2, err = readModel.All(ctx); err != nil {
+		return res, err
+	}
 	if res.Dead1, err = DeadSet(ctx, blue.App); err != nil {
 		return res, err
 	}
@@ -224,6 +244,14 @@ func BlueGreen(ctx context.Context, conn *kafkaflags.Conn, stateDir string, logg
 		return res, fmt.Errorf("projection v2: %w", err)
 	}
 	return res, nil
+}
+
+// Produce writes events to EventsTopic and waits for them to be written.
+func Produce(ctx context.Context, cl *kgo.Client, events []Event) error {
+	if err := cl.ProduceSync(ctx, Records(events, time.Now())...).FirstErr(); err != nil {
+		return fmt.Errorf("produce the booking events: %w", err)
+	}
+	return nil
 }
 
 // Running is a projection's application, running.
@@ -268,8 +296,14 @@ func Start(ctx context.Context, conn *kafkaflags.Conn, p Projection, stateDir st
 	return r, nil
 }
 
-// Done is closed when the application has stopped.
-func (r *Running) Done() <-chan struct{} { return r.done }
+// WaitCaughtUp waits until the projection's lag is zero: it has applied
+// every event written so far.
+func (r *Running) WaitCaughtUp(ctx context.Context, conn *kafkaflags.Conn) error {
+	if err := WaitCaughtUp(ctx, conn.Admin(), r.Projection.ApplicationID, EventsTopic, r.done); err != nil {
+		return errors.Join(err, r.Stop())
+	}
+	return nil
+}
 
 // Stop stops the application and returns Run's error. It may be called
 // more than once.
@@ -297,8 +331,8 @@ func DeadSet(ctx context.Context, app *strata.App) ([]deadletter.Record, error) 
 func printResult(w io.Writer, r Result) {
 	fmt.Fprintf(w, "\nread model of projection v1 (%d bookings):\n", len(r.V1))
 	printRows(w, r.V1, false)
-	fmt.Fprintf(w, "\nread model of projection v2, serving now (%d bookings):\n", len(r.ServedByV2))
-	printRows(w, r.ServedByV2, true)
+	fmt.Fprintf(w, "\nread model of projection v2, serving now (%d bookings):\n", len(r.V2))
+	printRows(w, r.V2, true)
 	for _, d := range []struct {
 		name string
 		recs []deadletter.Record

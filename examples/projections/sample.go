@@ -113,11 +113,19 @@ func unknownEvent(id string) []byte {
 	return b
 }
 
-// Records returns the sample's events as records of EventsTopic, keyed by
-// booking ID, timestamped a millisecond apart from start.
-func (s Sample) Records(start time.Time) []*kgo.Record {
-	recs := make([]*kgo.Record, len(s.Events))
-	for i, e := range s.Events {
+// Split splits the sample in two: the history written before the
+// rebuild, and the events written while it runs (the last third: the
+// second release's last events and the unknown ones).
+func (s Sample) Split() (history, live []Event) {
+	k := len(s.Events) * 2 / 3
+	return s.Events[:k], s.Events[k:]
+}
+
+// Records returns events as records of EventsTopic, keyed by booking ID,
+// timestamped a millisecond apart from start.
+func Records(events []Event, start time.Time) []*kgo.Record {
+	recs := make([]*kgo.Record, len(events))
+	for i, e := range events {
 		recs[i] = &kgo.Record{Topic: EventsTopic, Key: []byte(e.BookingID), Value: e.Value,
 			Timestamp: start.Add(time.Duration(i) * time.Millisecond)}
 	}
