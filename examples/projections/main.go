@@ -18,21 +18,30 @@
 //  1. projection v1 (application "projections-v1") runs and serves the
 //     read model;
 //  2. projection v2, with new logic (ApplyV2) and its own application ID,
-//     starts beside it from the earliest offset, and builds its own table;
+//     so its own consumer group with no committed offsets, starts beside
+//     it from the earliest offset and builds its own table, while the
+//     booking service goes on writing events, which both apply;
 //  3. when v2's lag is zero (its committed offsets against the topic's
 //     end offsets, through kadm: Lag, lag.go), the read model switches to
-//     v2 with no pause (ReadModel.Switch), and v1 stops;
+//     v2 with no pause (ReadModel.Switch), and v1 stops (its group and
+//     internal topics can then be deleted);
 //
 // and prints both tables and the dead set:
 //
 //	go run ./examples/projections
 //
-// The other way to rebuild a projection is in place: stop it, reset its
-// application (its committed offsets to the earliest, its internal topics
-// deleted, its local state removed), and start it again; the read model is
-// unavailable, or stale, until it has caught up. The `strata reset`
-// command of the "ops" branch does the reset; it is not on main yet, which
-// has the pieces only (kadm's offset and topic administration).
+// The other way to rebuild a projection is in place: stop every instance
+// of it, reset its application and start it again with the new logic; the
+// read model is unavailable, or stale, until it has caught up. The reset
+// is what Kafka's kafka-streams-application-reset does (the input topics'
+// committed offsets set to the earliest, the internal topics,
+// "<application ID>-...-changelog" and "-repartition", deleted), and what
+// Kafka Streams' cleanUp does (the local state directory removed). The
+// `strata reset` command does it; it is built on the "ops" branch and not
+// on main yet: until it is, do the steps by hand (kafka-consumer-groups
+// --reset-offsets --to-earliest, or --delete the group: a Strata
+// application with no committed offsets starts from the earliest;
+// kafka-topics --delete; rm -r of the state directory).
 //
 // With -brokers it does the same on a real cluster, creating the events
 // topic ("projections-booking-events") when missing; the projections'
