@@ -34,6 +34,7 @@ const (
 // and where the last event applied to it is in EventsTopic
 // (traceability: the row can be traced to the event that made it so).
 type Booking struct {
+	// ID is the booking's ID, the events' key.
 	ID     string `json:"id"`
 	Guest  string `json:"guest"`
 	Room   string `json:"room"`
@@ -78,7 +79,7 @@ var (
 func ApplyV1(b Booking, e proto.Message) Booking {
 	switch e := e.(type) {
 	case *bookingv2.BookingCreated:
-		b.ID, b.Guest, b.Room, b.Nights, b.Status = e.BookingId, e.GuestName, e.Room, e.Nights, StatusBooked
+		b.Guest, b.Room, b.Nights, b.Status = e.GuestName, e.Room, e.Nights, StatusBooked
 	case *bookingv2.RoomChanged:
 		b.Room = e.Room
 	case *bookingv2.StayChanged:
@@ -162,6 +163,7 @@ func (p *projector) Process(r topology.Record[string, []byte]) error {
 	if err != nil {
 		return fmt.Errorf("read booking %q: %w", r.Key, err)
 	}
+	row.ID = r.Key
 	for _, e := range events {
 		row = p.apply(row, e)
 	}
