@@ -63,6 +63,7 @@ type kvStore[K, V any] struct {
 	// cache is the store's part of the task's record cache, or nil:
 	// writes then go straight to db and the changelog (cache.go).
 	cache    *engine.NamedCache
+	sampler  *engine.StoreSampler
 	listener func(Change[K, V]) error
 	sendOld  bool
 	olds     [][]byte
@@ -78,6 +79,7 @@ func (s *kvStore[K, V]) Init(t *engine.Task) error {
 		return err
 	}
 	s.db = db
+	s.sampler = t.StoreSampler(s.spec.name)
 	if s.spec.caching {
 		s.cache = t.NamedCache(s.spec.name, s.writeFlushed)
 	}
@@ -128,7 +130,7 @@ func (s *kvStore[K, V]) decode(k, v []byte) (K, V, error) {
 	return key, val, nil
 }
 
-func (s *kvStore[K, V]) Get(key K) (V, bool, error) {
+func (s *kvStore[K, V]) doGet(key K) (V, bool, error) {
 	var zero V
 	kb, err := s.encodeKey(key, false)
 	if err != nil {
@@ -165,7 +167,7 @@ func (s *kvStore[K, V]) Get(key K) (V, bool, error) {
 	return v, true, nil
 }
 
-func (s *kvStore[K, V]) Put(key K, value V) error {
+func (s *kvStore[K, V]) doPut(key K, value V) error {
 	if s.cache != nil {
 		return s.cachedPut(key, value)
 	}
@@ -205,7 +207,7 @@ func (s *kvStore[K, V]) PutAll(entries []KeyValue[K, V]) error {
 	return nil
 }
 
-func (s *kvStore[K, V]) Delete(key K) error {
+func (s *kvStore[K, V]) doDelete(key K) error {
 	if s.cache != nil {
 		return s.cachedDelete(key)
 	}

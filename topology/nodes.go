@@ -393,5 +393,5 @@ func (s *sinkNode[K, V]) write(r Record[K, V]) error {
 	out := engine.NewOutputRecord()
 	out.Topic, out.Partition, out.Key, out.Value = topic, p, kb, vb
 	out.Timestamp, out.Headers = r.Timestamp, headersToKgo(r.Headers)
-	return t.Send(out)
+	return t.Emit(out)
 }
