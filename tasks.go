@@ -204,12 +204,14 @@ func (r *runner) newTask(id engine.TaskID, cache *engine.RecordCache) (*engine.T
 		Logger:            r.log,
 		OnBadRecord:       engine.BadRecordPolicy(r.cfg.OnBadRecord),
 		OnProcessingError: engine.BadRecordPolicy(r.cfg.OnProcessingError),
+		OnProductionError: engine.BadRecordPolicy(r.cfg.OnProductionError),
 		DeadLetterTopic:   r.cfg.DeadLetterTopic,
 		Now:               time.Now,
 		State:             r.stateConfig(),
 		Cache:             cache,
 		Global:            r.global.globalTask(),
 		Observer:          r.app.tel.observer(r.app.tel.task(id)),
+		OnPost:            r.posted,
 	}
 	if r.app.tracer != nil {
 		cfg.Tracer, cfg.TraceRatio = r.app.tracer, r.cfg.TraceSampleRatio

@@ -23,15 +23,16 @@ import (
 // runtime's own Observer (telemetry.go) and Tracer (tracing.go), without a
 // broker in the way.
 
-// discard is a collector that frees what it is sent.
-type discard struct{}
+// freeing is a collector that frees what it is sent, as the runtime's
+// producer does once a record is acknowledged.
+type freeing struct{}
 
-func (discard) Send(r *kgo.Record) error {
+func (freeing) Send(r *kgo.Record) error {
 	engine.FreeOutputRecord(r)
 	return nil
 }
 
-func (discard) PartitionCount(string) (int, error) { return 1, nil }
+func (freeing) PartitionCount(string) (int, error) { return 1, nil }
 
 // pipelineMode is what a pipeline task measures.
 type pipelineMode struct {
@@ -69,7 +70,7 @@ func newPipeline(tb testing.TB, mode pipelineMode) *pipeline {
 		tb.Fatal(err)
 	}
 	cfg := Config{ApplicationID: "bench", InstanceID: "bench-0", Workers: 1}
-	tcfg := engine.TaskConfig{ApplicationID: "bench", Collector: discard{}}
+	tcfg := engine.TaskConfig{ApplicationID: "bench", Collector: freeing{}}
 	if mode.metrics {
 		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 		tel, err := newTelemetry(mp, &cfg, &metrics{})

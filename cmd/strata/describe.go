@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,36 +15,41 @@ func init() {
 	register(&command{
 		name:    "describe",
 		summary: "print an application's topology, from the admin endpoint of one of its instances",
-		run:     describe,
+		setup:   describe,
 	})
 }
 
 // describeTimeout bounds the request to the admin endpoint.
 const describeTimeout = 10 * time.Second
 
-func describe(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
+func describe(fs *flag.FlagSet) runFunc {
 	admin := fs.String("admin", "", "the admin endpoint of a running instance, `http://host:port` (Config.AdminAddr) (required)")
 	format := fs.String("format", "text", "text (Kafka Streams' describe), dot (Graphviz) or mermaid")
-	if err := parse(fs, args); err != nil {
-		return err
+	return func(ctx context.Context, out io.Writer) error {
+		return describeTopology(ctx, *admin, *format, out)
 	}
-	switch *format {
+}
+
+// describeTopology prints in format the topology the admin endpoint admin
+// serves.
+func describeTopology(ctx context.Context, admin, format string, out io.Writer) error {
+	switch format {
 	case "text", "dot", "mermaid":
 	default:
-		return fmt.Errorf("--format: %q is not text, dot or mermaid", *format)
+		return fmt.Errorf("%w: -format: %q is not text, dot or mermaid", errUsage, format)
 	}
-	if *admin == "" {
-		return errors.New("--admin is required")
+	if admin == "" {
+		return fmt.Errorf("%w: -admin is required", errUsage)
 	}
-	base := *admin
+	base := admin
 	if !strings.Contains(base, "://") {
 		base = "http://" + base
 	}
 	u, err := url.Parse(strings.TrimSuffix(base, "/") + "/topology")
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("--admin: %q is not an http://host:port address", *admin)
+		return fmt.Errorf("%w: -admin: %q is not an http://host:port address", errUsage, admin)
 	}
-	u.RawQuery = url.Values{"format": {*format}}.Encode()
+	u.RawQuery = url.Values{"format": {format}}.Encode()
 	ctx, cancel := context.WithTimeout(ctx, describeTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)

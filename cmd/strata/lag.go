@@ -23,7 +23,7 @@ func init() {
 	register(&command{
 		name:    "lag",
 		summary: "print how far an application is behind its input, per task and partition, from its committed offsets (no instance needs to run)",
-		run:     lag,
+		setup:   lag,
 	})
 }
 
@@ -37,11 +37,13 @@ type lagRow struct {
 	committed, start, end, lag int64
 }
 
-func lag(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
-	kf := addKafkaFlags(fs)
-	if err := kf.parse(fs, args); err != nil {
-		return err
-	}
+func lag(fs *flag.FlagSet) runFunc {
+	kf := addAppFlags(fs)
+	return func(ctx context.Context, out io.Writer) error { return printLag(ctx, kf, out) }
+}
+
+// printLag prints the lag of the application kf names.
+func printLag(ctx context.Context, kf *appFlags, out io.Writer) error {
 	adm, ctx, done, err := kf.connect(ctx)
 	if err != nil {
 		return err

@@ -1,99 +1,210 @@
 package main
 
 import (
-	"context"
-	"errors"
+	"crypto/tls"
+	"encoding/json"
+	"encoding/pem"
 	"flag"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/strata-go/strata/deadletter"
+	"github.com/strata-go/strata/embedded"
 )
 
-// TestHelp: `strata help` and `strata --help` list every command;
-// `strata <command> --help` lists the command's flags.
-func TestHelp(t *testing.T) {
-	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}} {
-		var out strings.Builder
-		if err := run(context.Background(), args, &out, &out); err != nil {
-			t.Fatalf("run(%q): %v", args, err)
-		}
-		for _, name := range []string{"describe", "lag", "reset", "topics"} {
-			if !strings.Contains(out.String(), "\n  "+name+" ") {
-				t.Errorf("run(%q) does not list %s:\n%s", args, name, out.String())
-			}
-		}
+// strata runs the command with args and returns its exit status, output
+// and error output.
+func strata(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut strings.Builder
+	code := run(t.Context(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestHelpListsEveryCommandAndFlag(t *testing.T) {
+	code, top, _ := strata(t, "--help")
+	if code != 0 {
+		t.Fatalf("strata --help exited %d", code)
 	}
-	for name, flags := range map[string][]string{
-		"describe": {"-admin", "-format"},
-		"lag":      {"-brokers", "-application-id", "-tls", "-sasl-mechanism"},
-		"reset":    {"-application-id", "-input-topics", "-to-earliest", "-to-datetime", "-by-duration", "-state-dir", "-include-dead-letter", "-include-retry", "-dry-run"},
-		"topics":   {"-application-id", "-dead-letter-topic"},
-	} {
-		for _, args := range [][]string{{name, "--help"}, {"help", name}} {
-			var out, errOut strings.Builder
-			err := run(context.Background(), args, &out, &errOut)
-			if !errors.Is(err, flag.ErrHelp) {
-				t.Errorf("run(%q) = %v, want flag.ErrHelp", args, err)
+	_, dlq, _ := strata(t, "dlq", "--help")
+	var leaves int
+	var walk func(path string, cs []*command)
+	walk = func(path string, cs []*command) {
+		for _, c := range cs {
+			p := path + " " + c.name
+			if c.setup == nil {
+				walk(p, c.subs)
+				continue
 			}
-			for _, f := range flags {
-				if !strings.Contains(errOut.String(), "  "+f+" ") && !strings.Contains(errOut.String(), "  "+f+"\n") {
-					t.Errorf("run(%q) does not list %s:\n%s", args, f, errOut.String())
+			leaves++
+			_, own, _ := strata(t, append(strings.Fields(p)[1:], "--help")...)
+			fs := flag.NewFlagSet(p, flag.ContinueOnError)
+			c.setup(fs)
+			for _, help := range []string{top, own} {
+				if !strings.Contains(help, "\n  "+p+" [flags]\n") || !strings.Contains(help, c.summary) {
+					t.Errorf("help does not list %q:\n%s", p, help)
 				}
+				fs.VisitAll(func(f *flag.Flag) {
+					if !strings.Contains(help, "-"+f.Name+" ") && !strings.Contains(help, "-"+f.Name+"\n") {
+						t.Errorf("help does not list %s's flag -%s:\n%s", p, f.Name, help)
+					}
+				})
+			}
+			if strings.HasPrefix(p, "strata dlq ") && !strings.Contains(dlq, p+" [flags]") {
+				t.Errorf("strata dlq --help does not list %q", p)
 			}
 		}
 	}
-}
-
-// TestFlagValidation: each command refuses flags that make no sense,
-// saying which, before it talks to anything.
-func TestFlagValidation(t *testing.T) {
-	t.Setenv(saslPasswordEnv, "")
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
-		{nil, "no command"},
-		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
-		{[]string{"describe"}, "--admin is required"},
-		{[]string{"describe", "--admin", "http://x:1", "--format", "svg"}, `--format: "svg"`},
-		{[]string{"describe", "--admin", "http://x:1", "extra"}, "unexpected arguments"},
-		{[]string{"lag"}, "--application-id is required"},
-		{[]string{"lag", "--application-id", "a b"}, "is not an application ID"},
-		{[]string{"lag", "--application-id", "a", "--brokers", ","}, "--brokers"},
-		{[]string{"lag", "--application-id", "a", "--sasl-mechanism", "gssapi"}, "--sasl-mechanism"},
-		{[]string{"lag", "--application-id", "a", "--sasl-mechanism", "plain"}, "needs --sasl-user"},
-		{[]string{"lag", "--application-id", "a", "--sasl-mechanism", "plain", "--sasl-user", "u"}, saslPasswordEnv},
-		{[]string{"lag", "--application-id", "a", "--sasl-user", "u"}, "needs --sasl-mechanism"},
-		{[]string{"topics"}, "--application-id is required"},
-		{[]string{"reset", "--application-id", "a", "--to-earliest", "--by-duration", "1h"}, "at most one of"},
-		{[]string{"reset", "--application-id", "a", "--to-datetime", "yesterday"}, "--to-datetime"},
-		{[]string{"reset", "--application-id", "a", "--by-duration", "-1h"}, "--by-duration must be positive"},
-		{[]string{"reset", "--application-id", "a", "--dead-letter-topic", "d"}, "needs --include-dead-letter"},
-	} {
-		var out strings.Builder
-		err := run(context.Background(), tc.args, &out, &out)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("run(%q) = %v, want an error mentioning %q", tc.args, err, tc.want)
+	walk("strata", commands)
+	if leaves < 3 {
+		t.Errorf("%d commands, want dlq list, replay and delete at least", leaves)
+	}
+	for _, args := range [][]string{{}, {"nope"}, {"dlq", "nope"}, {"dlq", "list", "-nope"}, {"dlq", "list", "extra"}, {"dlq", "list"}} {
+		if code, _, _ := strata(t, args...); code != 2 {
+			t.Errorf("strata %q exited %d, want 2 (usage)", args, code)
 		}
 	}
 }
 
-func TestInternalKind(t *testing.T) {
-	for topic, want := range map[string]string{
-		"wc-counts-changelog":                   kindChangelog,
-		"wc-counts-repartition":                 kindRepartition,
-		"wc-fk-subscription-registration-topic": kindSubscription,
-		"wc-fk-subscription-response-topic":     kindSubscription,
-		"wc-payments-retry":                     kindRetry,
-		"wc-dead-letter":                        kindDeadLetter,
-		"wc-changelog":                          "",
-		"lines":                                 "",
-		"other-counts-changelog":                "",
-		"wcx-counts-changelog":                  "",
-		"wc-KSTREAM-AGGREGATE-STATE-STORE-0000000003-changelog": kindChangelog,
-	} {
-		got, ok := internalKind("wc", "wc-dead-letter", topic)
-		if got != want || ok != (want != "") {
-			t.Errorf("internalKind(wc, %q) = %q, %v; want %q", topic, got, ok, want)
+// dlqCluster starts a cluster with the dead set of application "shop":
+// a (from orders[0]@1, handler charge), b (orders[0]@2, of the
+// processing-error policy) and c (orders[0]@3, handler charge).
+func dlqCluster(t *testing.T) (*embedded.Cluster, string) {
+	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "orders"}, {Name: "shop-dead-letter"}, {Name: "shop-charge-retry"}}})
+	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	var recs []*kgo.Record
+	for i, key := range []string{"a", "b", "c"} {
+		d := deadletter.Record{Topic: "orders", Offset: int64(i + 1), Key: []byte(key), Value: []byte("v"), Timestamp: at,
+			Reason: deadletter.ReasonRetriesExhausted, Message: "failed", Handler: "charge", Attempts: 2}
+		if key == "b" {
+			d.Reason, d.Handler, d.Attempts = deadletter.ReasonProcessing, "", 0
 		}
+		recs = append(recs, deadletter.Encode("shop-dead-letter", 1, d))
+	}
+	if err := c.Produce(t.Context(), recs...); err != nil {
+		t.Fatal(err)
+	}
+	return c, "-brokers=" + strings.Join(c.Addrs(), ",")
+}
+
+func TestDLQ(t *testing.T) {
+	c, brokers := dlqCluster(t)
+	code, out, errOut := strata(t, "dlq", "list", brokers, "-app=shop")
+	want := `0@0 orders[0]@1 2026-11-22T10:00:00.000Z retries-exhausted handler=charge attempts=2: failed key="a" value="v"
+0@1 orders[0]@2 2026-11-22T10:00:00.000Z processing: failed key="b" value="v"
+0@2 orders[0]@3 2026-11-22T10:00:00.000Z retries-exhausted handler=charge attempts=2: failed key="c" value="v"
+`
+	if code != 0 || out != want {
+		t.Fatalf("list = %d\n%s%s\nwant\n%s", code, out, errOut, want)
+	}
+	code, out, _ = strata(t, "dlq", "list", brokers, "-app=shop", "-count=1", "-handler=charge")
+	first, next, ok := strings.Cut(out, "\nmore: -after=")
+	if code != 0 || !ok || !strings.Contains(first, `key="a"`) {
+		t.Fatalf("list -count=1 = %d %q", code, out)
+	}
+	code, out, _ = strata(t, "dlq", "list", brokers, "-app=shop", "-handler=charge", "-after="+strings.TrimSpace(next), "-json")
+	var page struct {
+		Records []deadletter.Record
+		More    bool
+	}
+	if err := json.Unmarshal([]byte(out), &page); code != 0 || err != nil || len(page.Records) != 1 || string(page.Records[0].Key) != "c" || page.More {
+		t.Fatalf("list -after -json = %d %v %s", code, err, out)
+	}
+
+	// Replay c by its coordinates; then delete b, keeping a (written again
+	// after b).
+	if code, out, errOut := strata(t, "dlq", "replay", brokers, "-app=shop", "-partition=0", "-offset=2"); code != 0 || out != "replayed 1 records (0 kept)\n" {
+		t.Errorf("replay = %d %q %s", code, out, errOut)
+	}
+	recs, err := c.Consume(t.Context(), "shop-charge-retry", 1)
+	if err != nil || string(recs[0].Key) != "c" {
+		t.Fatalf("shop-charge-retry: %v, %v", recs, err)
+	}
+	if code, out, errOut := strata(t, "dlq", "delete", brokers, "-app=shop", "-reason=processing", "-dry-run"); code != 0 || out != "would have deleted 1 records (1 kept)\n" {
+		t.Errorf("delete -dry-run = %d %q %s", code, out, errOut)
+	}
+	if code, out, errOut := strata(t, "dlq", "delete", brokers, "-app=shop", "-reason=processing"); code != 0 || out != "deleted 1 records (1 kept)\n" {
+		t.Errorf("delete = %d %q %s", code, out, errOut)
+	}
+	if code, out, _ := strata(t, "dlq", "list", brokers, "-app=shop"); code != 0 || strings.Count(out, "\n") != 1 || !strings.Contains(out, `key="a"`) {
+		t.Errorf("list after replay and delete = %d\n%s", code, out)
+	}
+}
+
+// TestDLQRefusesBadInput: each bad request is a clear error, exit status 2
+// or 1, and nothing is replayed or deleted.
+func TestDLQRefusesBadInput(t *testing.T) {
+	c, brokers := dlqCluster(t)
+	_, before, _ := strata(t, "dlq", "list", brokers, "-app=shop")
+	for _, tc := range []struct {
+		args     []string
+		code     int
+		mentions string
+	}{
+		{[]string{"list", "-count=-1"}, 2, "count: -1 is not between 1 and 10000"},
+		{[]string{"list", "-after=garbage"}, 2, "after: bad cursor"},
+		{[]string{"list", "-topic=no-such-topic"}, 2, `unknown topic "no-such-topic"`},
+		{[]string{"list", "-since=noon"}, 2, "since"},
+		{[]string{"list", "-dead-letter-topic=no-such-dlq"}, 1, "dead-letter topic does not exist"},
+		{[]string{"replay"}, 2, "say which records"},
+		{[]string{"replay", "-partition=0", "-offset=99"}, 1, "no such record"},
+		{[]string{"replay", "-partition=0"}, 2, "give both"},
+		{[]string{"replay", "-all"}, 2, "name no outcome handler"},
+		{[]string{"replay", "-count=-2"}, 2, "count: -2 is not between"},
+		{[]string{"delete", "-topic=no-such-topic"}, 2, "unknown topic"},
+		{[]string{"delete", "-before=AAAA"}, 2, "before: bad cursor"},
+		{[]string{"delete", "-partition=3", "-offset=0"}, 1, "no such record"},
+	} {
+		args := append([]string{"dlq", tc.args[0], brokers, "-app=shop"}, tc.args[1:]...)
+		code, out, errOut := strata(t, args...)
+		if code != tc.code || !strings.Contains(errOut, tc.mentions) || out != "" {
+			t.Errorf("strata %s = %d, %q, %q; want %d mentioning %q", strings.Join(tc.args, " "), code, out, errOut, tc.code, tc.mentions)
+		}
+	}
+	if _, after, _ := strata(t, "dlq", "list", brokers, "-app=shop"); after != before {
+		t.Errorf("the dead set was\n%s\nand is now\n%s", before, after)
+	}
+	ends, err := c.Admin().ListEndOffsets(t.Context(), "shop-charge-retry", "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset != 0 {
+			t.Errorf("%s[%d] has end offset %d, want nothing written", o.Topic, o.Partition, o.Offset)
+		}
+	})
+}
+
+// TestDLQConnectsWithTLSAndSASL runs list against a broker that takes TLS
+// and SASL only.
+func TestDLQConnectsWithTLSAndSASL(t *testing.T) {
+	srv := httptest.NewTLSServer(nil) // a certificate for 127.0.0.1
+	srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := kfake.NewCluster(kfake.TLS(&tls.Config{Certificates: srv.TLS.Certificates}), kfake.EnableSASL(),
+		kfake.Superuser("PLAIN", "ops", "secret"), kfake.SeedTopics(1, "shop-dead-letter"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	brokers := "-brokers=" + strings.Join(c.ListenAddrs(), ",")
+	t.Setenv(passwordEnv, "secret")
+	if code, out, errOut := strata(t, "dlq", "list", brokers, "-app=shop", "-tls-ca="+ca, "-sasl-mechanism=PLAIN", "-sasl-user=ops"); code != 0 || out != "" {
+		t.Errorf("list over TLS and SASL = %d %q %s", code, out, errOut)
+	}
+	t.Setenv(passwordEnv, "wrong")
+	if code, _, errOut := strata(t, "dlq", "list", brokers, "-app=shop", "-tls-ca="+ca, "-sasl-mechanism=PLAIN", "-sasl-user=ops"); code != 1 || errOut == "" {
+		t.Errorf("list with a wrong password = %d %s", code, errOut)
 	}
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/strata-go/strata"
+	stratalib "github.com/strata-go/strata"
 	"github.com/strata-go/strata/embedded"
 	"github.com/strata-go/strata/kstream"
 	"github.com/strata-go/strata/ktable"
@@ -49,8 +49,8 @@ func wordCount(t *testing.T) *topology.Topology {
 
 // appConfig is an App's Config on c, with every update written (no record
 // cache) and a quick commit interval.
-func appConfig(c *embedded.Cluster, app, stateDir string) strata.Config {
-	return strata.Config{
+func appConfig(c *embedded.Cluster, app, stateDir string) stratalib.Config {
+	return stratalib.Config{
 		ApplicationID:  app,
 		Brokers:        c.Addrs(),
 		StateDir:       stateDir,
@@ -67,9 +67,9 @@ type running struct {
 	done   chan error
 }
 
-func start(t *testing.T, top *topology.Topology, cfg strata.Config) (*strata.App, *running) {
+func start(t *testing.T, top *topology.Topology, cfg stratalib.Config) (*stratalib.App, *running) {
 	t.Helper()
-	app, err := strata.New(top, cfg)
+	app, err := stratalib.New(top, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,14 +101,15 @@ func (r *running) stop(t *testing.T) {
 	}
 }
 
-// strata runs the command line args, failing the test on an error.
+// strataCmd runs the command line args, failing the test unless it
+// succeeds, and returns its output.
 func strataCmd(t *testing.T, args ...string) string {
 	t.Helper()
-	var out strings.Builder
-	if err := run(context.Background(), args, &out, &out); err != nil {
-		t.Fatalf("strata %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	code, out, errOut := strata(t, args...)
+	if code != 0 {
+		t.Fatalf("strata %s exited %d: %s\n%s", strings.Join(args, " "), code, errOut, out)
 	}
-	return out.String()
+	return out
 }
 
 // readCounts reads word-counts from the offsets from (by partition; 0 when
@@ -255,7 +256,7 @@ func TestResetRebuildsWordCount(t *testing.T) {
 		t.Fatalf("first run counted %v, want %v", firstRun, want)
 	}
 	brokers := strings.Join(c.Addrs(), ",")
-	reset := []string{"reset", "--brokers", brokers, "--application-id", "wc", "--state-dir", stateDir}
+	reset := []string{"reset", "--brokers", brokers, "--app", "wc", "--state-dir", stateDir}
 	internal := []string{"wc-counts-changelog", "wc-counts-repartition"}
 
 	// A dry run prints the plan and changes nothing.
@@ -286,10 +287,8 @@ func TestResetRebuildsWordCount(t *testing.T) {
 	// It refuses while an instance runs.
 	_, r = start(t, wordCount(t), cfg)
 	waitMembers(t, adm, "wc", 1)
-	var refused strings.Builder
-	err := run(context.Background(), reset, &refused, &refused)
-	if err == nil || !strings.Contains(err.Error(), "wc is running") {
-		t.Errorf("reset while running: %v, want a refusal", err)
+	if code, _, errOut := strata(t, reset...); code != 1 || !strings.Contains(errOut, "wc is running") {
+		t.Errorf("reset while running exited %d: %s; want a refusal", code, errOut)
 	}
 	r.stop(t)
 	if got := committedOffsets(t, adm, "wc"); !equalOffsets(got, offsets) {
@@ -405,7 +404,7 @@ func TestLagAndDescribe(t *testing.T) {
 	produce(1, "e", "f")
 	app, r := start(t, top, cfg)
 	brokers := strings.Join(c.Addrs(), ",")
-	lag := []string{"lag", "--brokers", brokers, "--application-id", "mapper"}
+	lag := []string{"lag", "--brokers", brokers, "--app", "mapper"}
 
 	// Caught up: everything committed.
 	waitCommitted(t, adm, "mapper", "in", map[int32]int64{0: 4, 1: 2})
@@ -440,7 +439,7 @@ func TestLagAndDescribe(t *testing.T) {
 	// processed and committed now.
 	checkLag(t, strataCmd(t, lag...), "application mapper: 0 records behind on 2 partitions",
 		[]string{"0_0", "in", "0", "9", "9", "0"}, []string{"0_1", "in", "1", "5", "5", "0"})
-	if out := strataCmd(t, "lag", "--brokers", brokers, "--application-id", "nobody"); !strings.Contains(out, "has no committed offsets") {
+	if out := strataCmd(t, "lag", "--brokers", brokers, "--app", "nobody"); !strings.Contains(out, "has no committed offsets") {
 		t.Errorf("lag of an unknown application printed %q", out)
 	}
 }
@@ -484,7 +483,7 @@ func TestTopics(t *testing.T) {
 	_, r := start(t, wordCount(t), appConfig(c, "wc", t.TempDir()))
 	readCounts(t, c, nil, map[string]int64{"to": 2, "be": 2, "or": 1, "not": 1})
 	r.stop(t)
-	out := strataCmd(t, "topics", "--brokers", strings.Join(c.Addrs(), ","), "--application-id", "wc")
+	out := strataCmd(t, "topics", "--brokers", strings.Join(c.Addrs(), ","), "--app", "wc")
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	if len(lines) != 4 || lines[0] != "application wc: 2 internal topics" {
 		t.Fatalf("topics printed\n%s", out)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
-	"github.com/strata-go/strata"
+	stratalib "github.com/strata-go/strata"
 )
 
 func init() {
@@ -22,7 +22,7 @@ func init() {
 		name: "reset",
 		summary: "reset an application to reprocess its input (Kafka's application reset tool): move its input offsets back, delete its " +
 			"internal topics, wipe its local state; refuses while an instance runs",
-		run: reset,
+		setup: reset,
 	})
 }
 
@@ -43,39 +43,49 @@ type resetPlan struct {
 	stateDir        string
 }
 
-func reset(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
-	kf := addKafkaFlags(fs)
-	inputs := fs.String("input-topics", "", "the input `topics` whose offsets to move, comma-separated (default: every topic the application has committed offsets of that is not one of its internal topics)")
-	earliest := fs.Bool("to-earliest", false, "move the input offsets to the earliest offsets (the default)")
-	datetime := fs.String("to-datetime", "", "move the input offsets to the first records at or after this `time`, RFC 3339 (2026-01-02T15:04:05Z)")
-	ago := fs.Duration("by-duration", 0, "move the input offsets to the first records at or after this `duration` ago (90m, 36h)")
-	stateDir := fs.String("state-dir", "", "wipe the application's local state in this `directory` (Config.StateDir): <directory>/<application-id>; run reset on each machine of the application, or wipe each one's state otherwise")
-	withDLT := fs.Bool("include-dead-letter", false, "delete the dead-letter topic too")
-	dlt := fs.String("dead-letter-topic", "", "the application's dead-letter `topic` (Config.DeadLetterTopic; default <application-id>-dead-letter)")
-	withRetry := fs.Bool("include-retry", false, "delete the retry topics (<application-id>-<handler>-retry) too")
-	dryRun := fs.Bool("dry-run", false, "print what reset would do, and do nothing")
-	if err := kf.parse(fs, args); err != nil {
-		return err
-	}
+func reset(fs *flag.FlagSet) runFunc {
+	f := &resetFlags{app: addAppFlags(fs)}
+	fs.StringVar(&f.inputs, "input-topics", "", "the input `topics` whose offsets to move, comma-separated (default: every topic the application has committed offsets of that is not one of its internal topics)")
+	fs.BoolVar(&f.earliest, "to-earliest", false, "move the input offsets to the earliest offsets (the default)")
+	fs.StringVar(&f.datetime, "to-datetime", "", "move the input offsets to the first records at or after this `time`, RFC 3339 (2026-01-02T15:04:05Z)")
+	fs.DurationVar(&f.ago, "by-duration", 0, "move the input offsets to the first records at or after this `duration` ago (90m, 36h)")
+	fs.StringVar(&f.stateDir, "state-dir", "", "wipe the application's local state in this `directory` (Config.StateDir): <directory>/<app>; run reset on each machine of the application, or wipe each one's state otherwise")
+	fs.BoolVar(&f.withDLT, "include-dead-letter", false, "delete the dead-letter topic too")
+	fs.StringVar(&f.dlt, "dead-letter-topic", "", "the application's dead-letter `topic` (Config.DeadLetterTopic; default <app>-dead-letter)")
+	fs.BoolVar(&f.withRetry, "include-retry", false, "delete the retry topics (<app>-<handler>-retry) too")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print what reset would do, and do nothing")
+	return f.run
+}
+
+// resetFlags are reset's flags.
+type resetFlags struct {
+	app                                  *appFlags
+	inputs, datetime, stateDir, dlt      string
+	ago                                  time.Duration
+	earliest, withDLT, withRetry, dryRun bool
+}
+
+func (f *resetFlags) run(ctx context.Context, out io.Writer) error {
+	kf := f.app
 	var millis int64 = -1
 	to := "the earliest offsets"
-	switch n := countTrue(*earliest, *datetime != "", *ago != 0); {
+	switch n := countTrue(f.earliest, f.datetime != "", f.ago != 0); {
 	case n > 1:
-		return errors.New("give at most one of --to-earliest, --to-datetime and --by-duration")
-	case *datetime != "":
-		at, err := time.Parse(time.RFC3339Nano, *datetime)
+		return fmt.Errorf("%w: give at most one of -to-earliest, -to-datetime and -by-duration", errUsage)
+	case f.datetime != "":
+		at, err := time.Parse(time.RFC3339Nano, f.datetime)
 		if err != nil {
-			return fmt.Errorf("--to-datetime: %q is not an RFC 3339 time such as 2026-01-02T15:04:05Z: %w", *datetime, err)
+			return fmt.Errorf("%w: -to-datetime: %q is not an RFC 3339 time such as 2026-01-02T15:04:05Z: %w", errUsage, f.datetime, err)
 		}
 		millis, to = at.UnixMilli(), "the first records at or after "+at.UTC().Format(time.RFC3339Nano)
-	case *ago < 0:
-		return fmt.Errorf("--by-duration must be positive, got %v", *ago)
-	case *ago > 0:
-		at := time.Now().Add(-*ago)
-		millis, to = at.UnixMilli(), fmt.Sprintf("the first records at or after %s (%v ago)", at.UTC().Format(time.RFC3339), *ago)
+	case f.ago < 0:
+		return fmt.Errorf("%w: -by-duration must be positive, got %v", errUsage, f.ago)
+	case f.ago > 0:
+		at := time.Now().Add(-f.ago)
+		millis, to = at.UnixMilli(), fmt.Sprintf("the first records at or after %s (%v ago)", at.UTC().Format(time.RFC3339), f.ago)
 	}
-	if *dlt != "" && !*withDLT {
-		return errors.New("--dead-letter-topic needs --include-dead-letter")
+	if f.dlt != "" && !f.withDLT {
+		return fmt.Errorf("%w: -dead-letter-topic needs -include-dead-letter", errUsage)
 	}
 	adm, ctx, done, err := kf.connect(ctx)
 	if err != nil {
@@ -86,16 +96,16 @@ func reset(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) 
 	if err := checkStopped(ctx, adm, kf.app); err != nil {
 		return err
 	}
-	plan, err := planReset(ctx, adm, kf.app, splitList(*inputs), millis, deadLetterTopic(*dlt, kf.app), *withDLT, *withRetry)
+	plan, err := planReset(ctx, adm, kf.app, splitList(f.inputs), millis, deadLetterTopic(f.dlt, kf.app), f.withDLT, f.withRetry)
 	if err != nil {
 		return err
 	}
 	plan.to = to
-	if *stateDir != "" {
-		plan.stateDir = filepath.Join(*stateDir, kf.app)
+	if f.stateDir != "" {
+		plan.stateDir = filepath.Join(f.stateDir, kf.app)
 	}
 	plan.print(out)
-	if *dryRun {
+	if f.dryRun {
 		_, err := fmt.Fprintln(out, "dry run: nothing changed")
 		return err
 	}
@@ -217,7 +227,7 @@ func planReset(ctx context.Context, adm *kadm.Client, app string, inputs []strin
 func (p *resetPlan) print(out io.Writer) {
 	fmt.Fprintf(out, "reset application %s (consumer group %s):\n", p.app, p.app)
 	if len(p.inputs) == 0 {
-		fmt.Fprintln(out, "  no input topics: the application has committed no offsets of any (name them with --input-topics)")
+		fmt.Fprintln(out, "  no input topics: the application has committed no offsets of any (name them with -input-topics)")
 	} else {
 		fmt.Fprintf(out, "  move the offsets of input topics %s to %s:\n", strings.Join(p.inputs, ", "), p.to)
 		for _, o := range p.offsets.Sorted() {
@@ -251,7 +261,7 @@ func (p *resetPlan) print(out io.Writer) {
 // topic created again starts from its beginning), and the topics.
 func (p *resetPlan) apply(ctx context.Context, adm *kadm.Client) error {
 	if p.stateDir != "" {
-		if err := strata.CleanUp(filepath.Dir(p.stateDir), p.app); err != nil {
+		if err := stratalib.CleanUp(filepath.Dir(p.stateDir), p.app); err != nil {
 			return fmt.Errorf("wipe the local state: %w", err)
 		}
 	}

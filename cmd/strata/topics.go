@@ -17,7 +17,7 @@ func init() {
 	register(&command{
 		name:    "topics",
 		summary: "list an application's internal topics (repartition, changelog, foreign-key, retry, dead-letter) and their sizes",
-		run:     topics,
+		setup:   topics,
 	})
 }
 
@@ -33,18 +33,21 @@ type topicRow struct {
 	bytes int64
 }
 
-func topics(ctx context.Context, fs *flag.FlagSet, args []string, out io.Writer) error {
-	kf := addKafkaFlags(fs)
-	dlt := fs.String("dead-letter-topic", "", "the application's dead-letter `topic` (Config.DeadLetterTopic; default <application-id>-dead-letter)")
-	if err := kf.parse(fs, args); err != nil {
-		return err
-	}
+func topics(fs *flag.FlagSet) runFunc {
+	kf := addAppFlags(fs)
+	dlt := fs.String("dead-letter-topic", "", "the application's dead-letter `topic` (Config.DeadLetterTopic; default <app>-dead-letter)")
+	return func(ctx context.Context, out io.Writer) error { return printTopics(ctx, kf, *dlt, out) }
+}
+
+// printTopics prints the internal topics of the application kf names,
+// whose dead-letter topic is dlt ("" for the default).
+func printTopics(ctx context.Context, kf *appFlags, dlt string, out io.Writer) error {
 	adm, ctx, done, err := kf.connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer done()
-	rows, err := topicRows(ctx, adm, kf.app, deadLetterTopic(*dlt, kf.app))
+	rows, err := topicRows(ctx, adm, kf.app, deadLetterTopic(dlt, kf.app))
 	if err != nil {
 		return err
 	}
