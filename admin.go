@@ -53,7 +53,10 @@ var adminRoutes = []string{routeHealth, routeReady, routeMetrics, routeTopology,
 //     positions, ends and lags, and its stores' restoration progress (for
 //     a standby, how far it is behind the changelog);
 //
-// and Config.AdminRoutes.
+// and, when a policy writes to the dead-letter topic (topology.BadRecordDeadLetter),
+// the dead set's HTTP API at /v1/dead_set (App.DeadSet), unless
+// Config.AdminRoutes mounts it; and Config.AdminRoutes, such as the query
+// package's handler.
 func (a *App) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+routeHealth, func(w http.ResponseWriter, _ *http.Request) {
@@ -76,7 +79,34 @@ func (a *App) AdminHandler() http.Handler {
 	for pattern, h := range a.cfg.AdminRoutes {
 		mux.Handle(pattern, h)
 	}
+	a.mountDeadSet(mux)
 	return mux
+}
+
+// deadSetPath is where the dead set's HTTP API lives (deadletter.DeadSet's
+// Handler).
+const deadSetPath = "/v1/dead_set"
+
+// mountDeadSet mounts the dead set's HTTP API (App.DeadSet) on mux when a
+// policy of the App writes to its dead-letter topic and Config.AdminRoutes
+// does not mount it already.
+func (a *App) mountDeadSet(mux *http.ServeMux) {
+	if !a.cfg.deadLetters() {
+		return
+	}
+	for pattern := range a.cfg.AdminRoutes {
+		if strings.Contains(pattern, deadSetPath) {
+			return
+		}
+	}
+	ds, err := a.DeadSet()
+	if err != nil {
+		a.cfg.Logger.Warn("admin endpoint: the dead set is not served", "application", a.cfg.ApplicationID, "err", err)
+		return
+	}
+	h := ds.Handler()
+	mux.Handle(deadSetPath, h)
+	mux.Handle(deadSetPath+"/", h)
 }
 
 // AdminAddr returns the address the admin endpoint listens on while Run

@@ -16,9 +16,12 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/kstream"
+	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/topology"
 )
 
@@ -225,5 +228,51 @@ func TestAdminHandlerRoutes(t *testing.T) {
 		if _, err := strata.New(upper(t, "in", "out", nil), cfg); !errors.Is(err, strata.ErrInvalidConfig) || !strings.Contains(err.Error(), "AdminRoutes") {
 			t.Errorf("New with AdminRoutes %v: %v, want an ErrInvalidConfig naming AdminRoutes", bad, err)
 		}
+	}
+}
+
+// TestAdminServesDeadSet: an App whose bad-record policy dead-letters
+// serves its dead set on the admin endpoint; an undecodable record shows in
+// it.
+func TestAdminServesDeadSet(t *testing.T) {
+	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "nums"}, {Name: "nums-out"}}})
+	cfg := testConfig(t, c, "admin-dead-set")
+	cfg.OnBadRecord = topology.BadRecordDeadLetter
+	b := topology.NewBuilder()
+	kstream.From(b, "nums", serde.String(), serde.Int64()).To("nums-out")
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := strata.New(top, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Produce(context.Background(),
+		&kgo.Record{Topic: "nums", Key: []byte("bad"), Value: []byte("not eight bytes")},
+		&kgo.Record{Topic: "nums", Key: []byte("good"), Value: int64Bytes(7)}); err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, app)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	if _, err := c.Consume(ctx, "nums-out", 1); err != nil {
+		t.Fatalf("consume nums-out: %v", err)
+	}
+	r.stopAndWait(t) // the dead-lettered record is committed
+	srv := httptest.NewServer(app.AdminHandler())
+	defer srv.Close()
+	code, body := get(t, srv.URL+"/v1/dead_set")
+	if code != http.StatusOK {
+		t.Fatalf("GET /v1/dead_set: %d %s", code, body)
+	}
+	var page struct {
+		Records []json.RawMessage `json:"records"`
+	}
+	if err := json.Unmarshal([]byte(body), &page); err != nil {
+		t.Fatalf("GET /v1/dead_set: %v: %s", err, body)
+	}
+	if len(page.Records) != 1 || !strings.Contains(string(page.Records[0]), "deserialization") {
+		t.Errorf("GET /v1/dead_set answered %s, want the one undecodable record", body)
 	}
 }
