@@ -151,8 +151,12 @@ func TestMetricsAllocateNothingPerRecord(t *testing.T) {
 		p.run(t, 4*batch)
 		return testing.AllocsPerRun(20, func() { p.run(t, batch) }) / batch
 	}
+	// sync.Pool's records are dropped at every GC, in either mode, so the
+	// counts wander by a few allocations per run: allow less than one
+	// allocation per 100 records, below what an allocation on the
+	// sampled path alone (one record in 64) would add.
 	off, on := perRecord(pipelineModes[0]), perRecord(pipelineModes[1])
-	if on > off {
+	if on > off+0.01 {
 		t.Fatalf("with metrics the pipeline allocates %.3f times per record, without %.3f", on, off)
 	}
 	traced := perRecord(pipelineModes[3])
