@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/strata-go/strata/internal/commitmeta"
 	"github.com/strata-go/strata/internal/engine"
 	"github.com/strata-go/strata/internal/kv"
 	"github.com/strata-go/strata/topology"
@@ -28,12 +29,23 @@ var ErrAlreadyRunning = errors.New("strata: app already ran")
 // App runs a topology on Kafka as one member of the application's consumer
 // group. Create it with [New]; run it with [App.Run].
 type App struct {
-	top     *engine.Topology
+	top *engine.Topology
+	// userTop is the topology as built, which /topology describes.
+	userTop *topology.Topology
 	cfg     Config
 	started atomic.Bool
 	metrics metrics
-	// restoreMetrics are the OpenTelemetry instruments of restoration.
+	// tel is the App's metrics registry (telemetry.go); restoreMetrics
+	// are the OpenTelemetry instruments of restoration.
+	tel            *telemetry
 	restoreMetrics *restoreMetrics
+	// tracer traces record processing; nil without a TracerProvider.
+	tracer *recordTracer
+	// liveWorkers are the workers while Run runs, for readiness (admin.go);
+	// nil before and once Run's context is cancelled. adminAddr is
+	// where the admin endpoint listens.
+	liveWorkers atomic.Pointer[[]*runner]
+	adminAddr   atomic.Pointer[string]
 	// crash, closed by tests, makes Run stop as a crashed process would:
 	// in the middle of its work, committing nothing.
 	crash chan struct{}
@@ -67,12 +79,14 @@ func New(top *topology.Topology, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{top: engine.Built(*top).Topology().Resolve(cfg.ApplicationID), cfg: cfg, restoreMetrics: rm, crash: make(chan struct{}),
-		state: newAppState(cfg.StateListener), meter: cfg.MeterProvider.Meter(meterName)}
-	if err := a.metrics.observe(cfg.MeterProvider, cfg.ApplicationID); err != nil {
+	a := &App{top: engine.Built(*top).Topology().Resolve(cfg.ApplicationID), userTop: top, cfg: cfg, restoreMetrics: rm, crash: make(chan struct{}),
+		state: newAppState(cfg.StateListener)}
+	if a.tel, err = newTelemetry(cfg.MeterProvider, &a.cfg, &a.metrics); err != nil {
 		return nil, err
 	}
-	if err := a.observeHandlers(cfg.MeterProvider); err != nil {
+	a.tracer = newRecordTracer(&a.cfg)
+	a.meter = a.cfg.MeterProvider.Meter(meterName)
+	if err := a.observeHandlers(a.cfg.MeterProvider); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -89,9 +103,14 @@ func (a *App) Run(ctx context.Context) error {
 	if !a.started.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning
 	}
+	stopAdmin, err := a.serveAdmin()
+	if err != nil {
+		return err
+	}
+	defer stopAdmin()
 	a.state.start(a.cfg.Workers)
 	stopWatch := a.state.watch(ctx)
-	err := a.run(ctx)
+	err = a.run(ctx)
 	stopWatch()
 	a.state.stopped(err)
 	return err
@@ -108,9 +127,12 @@ func (a *App) run(ctx context.Context) error {
 	workers, err := a.newWorkers(ctx, in)
 	if err == nil {
 		a.live.Store(in.queries)
+		a.liveWorkers.Store(&workers)
+		stopLive := context.AfterFunc(ctx, func() { a.liveWorkers.Store(nil) })
 		stopGauges := a.startHandlerGauges()
 		err = runWorkers(ctx, in, workers)
 		stopGauges()
+		stopLive()
 		a.live.Store(nil)
 	} else if ctx.Err() != nil {
 		err = nil // cancelled while starting: a clean stop
@@ -172,8 +194,10 @@ type runner struct {
 	app *App
 	cfg *Config
 	log *slog.Logger
-	// index numbers the worker within the instance, from 0.
+	// index numbers the worker within the instance, from 0; stats are
+	// its metrics (telemetry.go).
 	index int
+	stats *workerStats
 	inst  *instance
 	cl    *kgo.Client
 	// eos is set, before any client exists, under exactly-once. sess is
@@ -262,8 +286,10 @@ type runner struct {
 	wake       chan struct{}
 	lastCommit time.Time
 	lastPurge  time.Time
-	fatal      error
-	failed     bool
+	// commitStart is when the commit under way began, for its latency.
+	commitStart time.Time
+	fatal       error
+	failed      bool
 	// stopped is set when the worker stops (cleanly, on failure or by
 	// the crash hook): an assignment arriving while its client closes
 	// opens no task.
@@ -303,6 +329,7 @@ func newRunner(ctx context.Context, a *App, in *instance, index int, first *runn
 		cfg:         &a.cfg,
 		log:         log,
 		index:       index,
+		stats:       a.tel.workers[index],
 		inst:        in,
 		state:       in.state,
 		storage:     in.storage,
@@ -428,6 +455,7 @@ func (r *runner) join(ctx context.Context) error {
 	)
 	opts = append(opts, r.staticMember()...) // static.go
 	r.joinPending()
+	r.stats.rebalancing()
 	if a.cfg.Guarantee == ExactlyOnce {
 		// The transaction timeout comes first, so that
 		// Config.ClientOptions can change it.
@@ -572,8 +600,10 @@ func (r *runner) run(ctx context.Context) error {
 		} else {
 			wait, pending := r.nextWake(r.cfg.PollTimeout)
 			pctx, cancel := r.pollContext(ctx, wait, pending)
+			began := time.Now()
 			fetches = r.cl.PollRecords(pctx, r.cfg.MaxPollRecords)
 			cancel()
+			r.app.tel.polled(r.stats, time.Since(began), fetches.NumRecords())
 		}
 		if r.eos && r.rebalanced.Swap(false) {
 			// A rebalance ran (between transactions, or partitions
@@ -632,6 +662,7 @@ func (r *runner) run(ctx context.Context) error {
 		}
 		open := r.txnOpen()
 		r.updateState()
+		r.stats.cache(r.cache)
 		r.mu.Unlock()
 		if err = r.recover(ctx, err); err != nil {
 			if err = r.uncaught(ctx, err); err != nil {
@@ -691,6 +722,12 @@ func (r *runner) process(fetches kgo.Fetches) error {
 		if ok && r.cfg.MaxTaskIdle >= 0 {
 			in.task.SetEnd(p.Topic, p.LastStableOffset)
 		}
+		var ps *partStats
+		if ok {
+			if ps = statsOf(in.task).part(in.input); ps != nil {
+				ps.end.Store(p.LastStableOffset)
+			}
+		}
 		if len(p.Records) == 0 {
 			return
 		}
@@ -703,6 +740,13 @@ func (r *runner) process(fetches kgo.Fetches) error {
 		err = r.addRecords(in, topicPartition{p.Topic, p.Partition}, p.Records)
 		r.app.metrics.failed.Add(in.task.Metrics.FailedRecords - failed)
 		r.app.metrics.skipped.Add(in.task.Metrics.SkippedRecords - skipped)
+		// Records added can fail only by the production-error policy
+		// (addRecords), and be dropped only as bad records. The
+		// partition's position is its first record not processed.
+		statsOf(in.task).publish(in.task, 0, in.task.Metrics.FailedRecords-failed, true)
+		if ps != nil {
+			ps.position.Store(in.input.Position())
+		}
 		if !in.restoring {
 			r.touched = append(r.touched, in.task)
 		}
@@ -730,6 +774,9 @@ func (r *runner) processWith(t *engine.Task, process func() error) error {
 	r.app.metrics.processed.Add(t.Metrics.Processed - before)
 	r.app.metrics.dropped.Add(t.Metrics.DroppedRecords - dropped)
 	r.app.metrics.failed.Add(t.Metrics.FailedRecords - failed)
+	ts := statsOf(t)
+	ts.publish(t, t.Metrics.Processed-before, t.Metrics.FailedRecords-failed, false)
+	ts.positions(t)
 	return err
 }
 
@@ -768,6 +815,10 @@ func (r *runner) punctuate() error {
 func (r *runner) commit() error {
 	ctx, cancel := r.commitContext()
 	defer cancel()
+	r.commitStart = time.Now()
+	for _, t := range r.tasks {
+		t.LogDrops()
+	}
 	if r.eos {
 		return r.commitTransaction(ctx)
 	}
@@ -810,6 +861,17 @@ func (r *runner) commitOffsets(ctx context.Context) error {
 		return nil
 	}
 	var cerr error
+	ctx = kgo.PreCommitFnContext(ctx, func(req *kmsg.OffsetCommitRequest) error {
+		for i := range req.Topics {
+			rt := &req.Topics[i]
+			for j := range rt.Partitions {
+				if m := r.commitMetadata(rt.Topic, rt.Partitions[j].Partition); m != nil {
+					rt.Partitions[j].Metadata = m
+				}
+			}
+		}
+		return nil
+	})
 	r.cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 		if err != nil {
 			cerr = err
@@ -836,7 +898,20 @@ func (r *runner) commitOffsets(ctx context.Context) error {
 	}
 	r.purgeRepartition(ctx, r.committedOffsets)
 	r.app.metrics.commits.Add(1)
+	r.app.tel.committed(r.stats, time.Since(r.commitStart))
 	return nil
+}
+
+// commitMetadata is the metadata committed with the offset of partition p
+// of topic: the task reading it (package commitmeta), nil for a topic no
+// task reads.
+func (r *runner) commitMetadata(topic string, p int32) *string {
+	st, ok := r.app.top.TopicSubtopology[topic]
+	if !ok {
+		return nil
+	}
+	m := commitmeta.Encode(engine.TaskID{Subtopology: st, Partition: p}.String())
+	return &m
 }
 
 // committedOffsets returns every offset this run has committed.
@@ -899,6 +974,7 @@ func (r *runner) crashed() error {
 	for _, t := range r.tasks {
 		t.Close()
 		r.inst.dirs.unlock(t.ID)
+		r.app.tel.closed(r.index, t.ID)
 	}
 	r.closeStandbys(false)
 	clear(r.tasks)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,9 +15,12 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/strata-go/strata/deadletter"
 	"github.com/strata-go/strata/topology"
@@ -369,26 +373,77 @@ type Config struct {
 	StateListener func(newState, oldState State)
 
 	// MeterProvider receives the app's OpenTelemetry metrics, under the
-	// instrumentation scope "github.com/strata-go/strata": the counters
-	// of Metrics, with the attribute "application" (strata.records.processed,
-	// strata.records.skipped, strata.records.failed, strata.records.dropped,
-	// strata.commits, strata.standby.records, strata.fenced,
-	// strata.worker.resets, strata.state.rebuilt), restoration's
-	// progress per task and store (see RestoreListener), and the
-	// metrics of outcome handlers (kstream's Stream.Handle): records by
-	// outcome, the handler function's duration and retries by attempt
+	// instrumentation scope "github.com/strata-go/strata": records
+	// processed, dropped by reason and failed, per task; process,
+	// punctuate, end-to-end and store latencies; polls, commits,
+	// transactions and rebalances per worker; consumer lag per input
+	// partition; tasks by state; restoration's progress; the record
+	// cache's hits, misses, evictions and size; each with the attributes
+	// "application" and "instance" and, where they apply, "worker",
+	// "task", "processor", "store", "topic" and "partition".
+	// docs/operations.md lists them, and those to alert on. Nothing is
+	// measured per record but sampled latencies (one record in 64), so
+	// metrics cost no allocation per record.
+	//
+	// Outcome handlers (kstream's Stream.Handle) add records by outcome,
+	// the handler function's duration and retries by attempt
 	// (topology.AddHandler lists them), and, while Run runs, two gauges
 	// the app reads from the brokers when the metrics are collected:
 	// strata.handler.retry.waiting, the records waiting in each
-	// handler's retry topic (attribute "handler"; offsets from the group's
-	// committed ones to the last stable ones, transaction markers
-	// included), and strata.deadset.records, the records the
+	// handler's retry topic (attribute "handler"; offsets from the
+	// group's committed ones to the last stable ones, transaction
+	// markers included), and strata.deadset.records, the records the
 	// dead-letter topic holds (offsets from its start to its last stable
 	// offset). Every instance reports those two for the whole
-	// application: aggregate them by maximum, not by sum. Default:
+	// application: aggregate them by maximum, not by sum.
+	//
+	// Default: with AdminAddr set, a MeterProvider of the App's own whose
+	// metrics the admin endpoint serves at /metrics, in Prometheus'
+	// format (OpenTelemetry's Prometheus exporter); otherwise
 	// otel.GetMeterProvider(), the global provider, which is a no-op
 	// unless the program installs one.
 	MeterProvider metric.MeterProvider
+
+	// TracerProvider, if set, traces the processing of records: a share
+	// of the input records (TraceSampleRatio) is each processed in a
+	// span, "process <topic>", continuing the trace whose context the
+	// record's headers carry (a "traceparent" header: W3C Trace
+	// Context), and the records written while it is processed carry the
+	// span's context on in their headers, through repartition topics to
+	// the output. Records not traced keep their headers. Default nil: no
+	// tracing, which costs nothing per record.
+	TracerProvider trace.TracerProvider
+
+	// TraceSampleRatio is the share of input records processed in a span
+	// when TracerProvider is set, from 0 to 1, spread evenly (one record
+	// in 100 at 0.01); the TracerProvider's sampler then decides which
+	// spans are recorded. Default 0: every record (1). Setting it without
+	// a TracerProvider is an error.
+	TraceSampleRatio float64
+
+	// Propagator reads and writes the trace context in record headers
+	// when TracerProvider is set. Default: W3C Trace Context
+	// (propagation.TraceContext: the "traceparent" and "tracestate"
+	// headers). Setting it without a TracerProvider is an error.
+	Propagator propagation.TextMapPropagator
+
+	// AdminAddr, if set, is the address ("host:port", as net.Listen takes
+	// it; port 0 picks a free one, see App.AdminAddr) on which Run serves
+	// the admin endpoint (App.AdminHandler) from its start until it
+	// returns: /healthz, /readyz, /metrics, /topology, /tasks and
+	// AdminRoutes. Without it, mount App.AdminHandler on a server of your
+	// own. See MeterProvider for what /metrics serves.
+	AdminAddr string
+
+	// AdminRoutes are more handlers the admin endpoint serves, by
+	// http.ServeMux pattern: the query package's and the dead set's HTTP
+	// handlers, for instance. A pattern that is invalid or conflicts with
+	// the endpoint's own routes is an error.
+	AdminRoutes map[string]http.Handler
+
+	// metricsGatherer is the Prometheus registry of the MeterProvider
+	// withDefaults made for the admin endpoint; nil when it made none.
+	metricsGatherer prometheus.Gatherer
 
 	// ReplicationFactor of the internal topics the app creates
 	// (changelogs). Default -1: the brokers' default.
@@ -503,11 +558,40 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.MeterProvider == nil {
+	if c.AdminAddr != "" {
+		if err := checkListenAddr(c.AdminAddr); err != nil {
+			return bad("AdminAddr", "%v", err)
+		}
+	}
+	if err := checkAdminRoutes(c.AdminRoutes); err != nil {
+		return bad("AdminRoutes", "%v", err)
+	}
+	switch {
+	case c.MeterProvider == nil && c.AdminAddr != "":
+		mp, reg, err := prometheusMeterProvider()
+		if err != nil {
+			return bad("MeterProvider", "%v", err)
+		}
+		c.MeterProvider, c.metricsGatherer = mp, reg
+	case c.MeterProvider == nil:
 		c.MeterProvider = otel.GetMeterProvider()
 	}
+	switch r := c.TraceSampleRatio; {
+	case r != r || r < 0 || r > 1: // r != r: NaN
+		return bad("TraceSampleRatio", "must be from 0 to 1, got %v", r)
+	case r > 0 && c.TracerProvider == nil:
+		return bad("TraceSampleRatio", "is %v, but TracerProvider is not set", r)
+	case r == 0:
+		c.TraceSampleRatio = 1
+	}
+	switch {
+	case c.Propagator != nil && c.TracerProvider == nil:
+		return bad("Propagator", "is set, but TracerProvider is not")
+	case c.Propagator == nil:
+		c.Propagator = propagation.TraceContext{}
+	}
 	if c.StateDir == "" {
-		c.StateDir = filepath.Join(os.TempDir(), "strata")
+		c.StateDir = defaultStateDir()
 	}
 	if c.Guarantee != AtLeastOnce && c.Guarantee != ExactlyOnce {
 		return bad("Guarantee", "unknown guarantee %d", c.Guarantee)
@@ -564,6 +648,26 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("ReplicationFactor", "must be -1 (broker default) or positive, got %d", c.ReplicationFactor)
 	}
 	return c, nil
+}
+
+// defaultStateDir is Config.StateDir's default.
+func defaultStateDir() string { return filepath.Join(os.TempDir(), "strata") }
+
+// checkListenAddr checks that addr is "host:port" with a port from 0 to
+// 65535 (0 picks a free port) and a host that may be empty (every
+// interface).
+func checkListenAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (:9090 listens on every interface): %w", addr, err)
+	}
+	if strings.ContainsFunc(host, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == '/' }) {
+		return fmt.Errorf("%q: host %q is not a host name or address", addr, host)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("%q: port %q is not a number from 0 to 65535", addr, port)
+	}
+	return nil
 }
 
 // defaultInstanceID names an instance by its host and state directory,

@@ -273,9 +273,35 @@
 //
 // App.Metrics returns the App's counters: records processed, skipped and
 // dropped, commits, standby and restored records, fencings, state rebuilds.
-// The same counters, and restoration's progress per task and store, are
-// reported as OpenTelemetry metrics to Config.MeterProvider. Config.Logger
-// receives the runtime's structured log: assignments, restorations, state
-// rebuilds, commits that fail, records skipped or dropped, and why a worker
-// stopped.
+// Config.MeterProvider receives OpenTelemetry metrics named strata.*, with
+// Kafka Streams' metric set as the checklist: records processed, dropped by
+// reason and processor, and failed, per task; process, punctuate, store and
+// end-to-end latencies (sampled, one record in 64, so that metrics cost no
+// allocation per record); polls, commits, transactions and rebalances per
+// worker; consumer lag per input partition; tasks by state; restoration's
+// progress; the record cache's hits, misses, evictions and size.
+// docs/operations.md lists them and those worth alerting on.
+//
+// Config.TracerProvider traces record processing: a record whose headers
+// carry a W3C trace context (traceparent) is processed in a span continuing
+// its trace, for a share Config.TraceSampleRatio of the records, and the
+// records written meanwhile carry the span's context on in their headers,
+// through repartition topics to the output (OpenTelemetry's propagation
+// API, Config.Propagator). Without a TracerProvider nothing is spent on
+// tracing.
+//
+// App.AdminHandler is an HTTP endpoint for orchestrators and operators,
+// served by Run on Config.AdminAddr: /healthz, /readyz (a Kubernetes
+// readiness probe: 200 once every worker is assigned and nothing
+// restores), /metrics (Prometheus' format), /topology (text, DOT or
+// Mermaid), /tasks (this instance's tasks, partitions, lags, restoration
+// and standbys), and Config.AdminRoutes. The strata command (cmd/strata)
+// describes an application from that endpoint, and reports its lag, lists
+// its internal topics and resets it (Kafka's application reset tool) from
+// the cluster alone; CleanUp wipes its local state.
+//
+// Config.Logger receives the runtime's structured log: assignments,
+// restorations, state rebuilds, commits that fail, records skipped or
+// dropped (at most once per processor and reason per 10 seconds, with a
+// count), and why a worker stopped.
 package strata

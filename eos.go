@@ -76,7 +76,7 @@ func (r *runner) commitTransaction(ctx context.Context) error {
 	}
 	offsets := r.processedOffsets()
 	committed, err := r.sess.End(kgo.PreTxnCommitFnContext(ctx, func(req *kmsg.TxnOffsetCommitRequest) error {
-		setTxnOffsets(req, offsets)
+		setTxnOffsets(req, offsets, r.commitMetadata)
 		return nil
 	}), kgo.TryCommit)
 	if err == nil {
@@ -89,6 +89,7 @@ func (r *runner) commitTransaction(ctx context.Context) error {
 		return r.endFailed(fmt.Errorf("strata: commit transaction: %w", err))
 	}
 	if !committed {
+		r.stats.txnAborted.Add(1)
 		r.log.Warn("transaction aborted; restoring the tasks' state and processing its records again")
 		return r.rollback()
 	}
@@ -97,6 +98,8 @@ func (r *runner) commitTransaction(ctx context.Context) error {
 	}
 	r.lastCommit = time.Now()
 	r.app.metrics.commits.Add(1)
+	r.stats.txnCommitted.Add(1)
+	r.app.tel.committed(r.stats, time.Since(r.commitStart))
 	for topic, ps := range offsets {
 		for p, eo := range ps {
 			r.committed[topicPartition{topic, p}] = eo.Offset
@@ -130,8 +133,9 @@ func (r *runner) processedOffsets() map[string]map[int32]kgo.EpochOffset {
 
 // setTxnOffsets makes req, a transaction's offset commit, commit offsets:
 // the partitions franz-go put in it (those polled) are replaced by those
-// the tasks processed. Topic IDs are kept where franz-go knew them.
-func setTxnOffsets(req *kmsg.TxnOffsetCommitRequest, offsets map[string]map[int32]kgo.EpochOffset) {
+// the tasks processed, with the metadata meta returns (the member ID where
+// it returns nil). Topic IDs are kept where franz-go knew them.
+func setTxnOffsets(req *kmsg.TxnOffsetCommitRequest, offsets map[string]map[int32]kgo.EpochOffset, meta func(topic string, p int32) *string) {
 	ids := make(map[string][16]byte, len(req.Topics))
 	for _, t := range req.Topics {
 		ids[t.Topic] = t.TopicID
@@ -143,7 +147,10 @@ func setTxnOffsets(req *kmsg.TxnOffsetCommitRequest, offsets map[string]map[int3
 		for p, eo := range ps {
 			rp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
 			rp.Partition, rp.Offset, rp.LeaderEpoch = p, eo.Offset, eo.Epoch
-			rp.Metadata = &req.MemberID
+			rp.Metadata = meta(topic, p)
+			if rp.Metadata == nil {
+				rp.Metadata = &req.MemberID
+			}
 			rt.Partitions = append(rt.Partitions, rp)
 		}
 		req.Topics = append(req.Topics, rt)
@@ -209,6 +216,7 @@ func (r *runner) abortTransaction() error {
 	ctx, cancel := r.commitContext()
 	defer cancel()
 	r.inTxn, r.polled, r.processed = false, 0, false
+	r.stats.txnAborted.Add(1)
 	_, err := r.sess.End(ctx, kgo.TryAbort)
 	r.output.take()
 	if err != nil {
@@ -267,6 +275,7 @@ func (r *runner) resetSession() error {
 		return &resetError{fmt.Errorf("strata: reset transaction session: %w", err)}
 	}
 	if open {
+		r.stats.txnAborted.Add(1)
 		r.log.Warn("partitions lost mid-transaction; aborted it, restoring the tasks' state and processing its records again")
 		return r.rollback()
 	}

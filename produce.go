@@ -203,6 +203,9 @@ func (r *runner) checkOutput(ctx context.Context) (abort bool, err error) {
 			"topic", f.origin.Topic, "partition", f.origin.Partition, "offset", f.origin.Offset,
 			"dead_lettered", r.cfg.OnProductionError == topology.BadRecordDeadLetter, "err", f.err)
 		r.app.metrics.failed.Add(1)
+		if st, ok := r.app.top.TopicSubtopology[f.origin.Topic]; ok {
+			r.app.tel.task(engine.TaskID{Subtopology: st, Partition: f.origin.Partition}).failedProd.Add(1)
+		}
 		if r.cfg.OnProductionError == topology.BadRecordDeadLetter {
 			if err := r.deadLetterOrigin(f); err != nil {
 				return false, err

@@ -46,8 +46,10 @@ type restorePlan struct {
 	// persistent marks a store whose local state outlives the task, and
 	// so goes in its checkpoint.
 	persistent bool
-	// attrs are the store's metric attributes.
+	// attrs are the store's metric attributes; stats its progress as the
+	// admin endpoint's /tasks shows it.
 	attrs metric.MeasurementOption
+	stats *storeStats
 }
 
 // restoration is a task whose stores are being restored from their

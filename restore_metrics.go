@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/strata-go/strata/internal/engine"
 	"github.com/strata-go/strata/topology"
 )
 
@@ -51,12 +52,13 @@ func newRestoreMetrics(mp metric.MeterProvider) (*restoreMetrics, error) {
 	return &restoreMetrics{records: records, remaining: remaining}, nil
 }
 
-// restoreAttrs are a store's metric attributes, made once per restoration.
-func restoreAttrs(id topology.TaskID, store string) metric.MeasurementOption {
-	return metric.WithAttributeSet(attribute.NewSet(
+// restoreAttrs are a store's metric attributes, made once per restoration:
+// the App's, the task's and the store's.
+func (tel *telemetry) restoreAttrs(id topology.TaskID, store string) metric.MeasurementOption {
+	kvs := append(append([]attribute.KeyValue{}, tel.base...),
 		attribute.String("task", id.String()),
-		attribute.String("store", store),
-	))
+		attribute.String("store", store))
+	return metric.WithAttributeSet(attribute.NewSet(kvs...))
 }
 
 // started records that p's restoration begins.
@@ -81,7 +83,9 @@ func (a *App) restoreStarted(log *slog.Logger, id topology.TaskID, p *restorePla
 	if l := a.cfg.RestoreListener; l != nil {
 		l.OnRestoreStart(id, p.store.Name(), p.topic, p.start, p.end)
 	}
-	p.attrs = restoreAttrs(id, p.store.Name())
+	p.attrs = a.tel.restoreAttrs(id, p.store.Name())
+	p.stats = a.tel.task(engine.TaskID(id)).store(p.store.Name(), p.topic)
+	p.stats.remaining.Store(p.end - p.start)
 	a.restoreMetrics.started(p)
 	log.Info("restoring store", "task", id.String(), "store", p.store.Name(), "changelog", p.topic, "from", p.start, "to", p.end)
 }
@@ -92,6 +96,7 @@ func (a *App) restoredBatch(id topology.TaskID, p *restorePlan, n int) {
 	p.records += int64(n)
 	a.metrics.restored.Add(int64(n))
 	a.restoreMetrics.batch(p, n)
+	p.stats.remaining.Store(max(p.end-p.next, 0))
 	if l := a.cfg.RestoreListener; l != nil {
 		l.OnBatchRestored(id, p.store.Name(), p.next, n)
 	}
@@ -100,6 +105,7 @@ func (a *App) restoredBatch(id topology.TaskID, p *restorePlan, n int) {
 // restoreEnded reports that p's store is restored, took after its start.
 func (a *App) restoreEnded(log *slog.Logger, id topology.TaskID, p *restorePlan, took time.Duration) {
 	a.restoreMetrics.ended(p)
+	p.stats.remaining.Store(0)
 	if l := a.cfg.RestoreListener; l != nil {
 		l.OnRestoreEnd(id, p.store.Name(), p.records, took)
 	}

@@ -109,8 +109,10 @@ func pointKey(t *testing.T, attrs attribute.Set) string {
 	t.Helper()
 	store, ok1 := attrs.Value("store")
 	task, ok2 := attrs.Value("task")
-	if !ok1 || !ok2 || attrs.Len() != 2 {
-		t.Fatalf("data point attributes %v, want task and store", slices.Collect(func(yield func(attribute.KeyValue) bool) {
+	app, ok3 := attrs.Value("application")
+	_, ok4 := attrs.Value("instance")
+	if !ok1 || !ok2 || !ok3 || app.AsString() != "restore-metrics" || !ok4 || attrs.Len() != 4 {
+		t.Fatalf("data point attributes %v, want application, instance, task and store", slices.Collect(func(yield func(attribute.KeyValue) bool) {
 			for it := attrs.Iter(); it.Next(); {
 				if !yield(it.Attribute()) {
 					return

@@ -210,6 +210,7 @@ func (r *runner) openStandby(id engine.TaskID) error {
 	}
 	r.standby.tasks[id] = st
 	r.inst.queries.task(id, r, true, true)
+	r.app.tel.opened(r.index, t, taskStandby)
 	r.standby.client.AddConsumePartitions(offsets)
 	r.setPositions(id, positions)
 	r.log.Info("standby task opened", "task", id.String(), "from", positions)
@@ -236,6 +237,7 @@ func (r *runner) closeStandby(id engine.TaskID, clean bool) error {
 	}
 	err = errors.Join(err, r.closeTask(st.task))
 	r.inst.dirs.unlock(id)
+	r.app.tel.closed(r.index, id)
 	r.setPositions(id, nil)
 	if err != nil {
 		return fmt.Errorf("strata: close standby task %s: %w", id, err)
@@ -306,6 +308,7 @@ func (r *runner) updateStandbys(ctx context.Context) error {
 			s.pending = s.pending[:0]
 		}
 		r.setPosition(id, fp.Topic, s.next)
+		statsOf(st.task).store(s.store.Name(), fp.Topic).remaining.Store(max(fp.LastStableOffset-s.next, 0))
 		if r.log.Enabled(ctx, slog.LevelDebug) {
 			r.log.Debug("standby task updated", "task", id.String(), "changelog", fp.Topic, "next", s.next, "lag", max(fp.LastStableOffset-s.next, 0))
 		}

@@ -29,6 +29,7 @@ func (r *runner) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[st
 	r.openAssigned(ctx, assigned)
 	r.inRebalance = false
 	r.updateState()
+	r.app.tel.assigned(r.stats)
 	r.log.Info("partitions assigned", "partitions", assigned, "tasks", len(r.tasks), "restoring", len(r.restoring))
 }
 
@@ -83,12 +84,14 @@ func (r *runner) openAssigned(ctx context.Context, assigned map[string][]int32) 
 				}
 				r.setActive(id, true)
 				if t == nil {
+					r.app.tel.opened(r.index, rs.task, taskRestoring)
 					r.restoring[id] = rs
 					r.inputs[topicPartition{topic, p}] = taskInput{task: rs.task, input: rs.task.Input(topic), restoring: true}
 					pause[topic] = append(pause[topic], p)
 					continue
 				}
 				r.tasks[id] = t
+				r.app.tel.opened(r.index, t, taskRunning)
 				opened = append(opened, t)
 			}
 			r.inputs[topicPartition{topic, p}] = taskInput{task: t, input: t.Input(topic)}
@@ -123,6 +126,7 @@ func (r *runner) activate(ctx context.Context, done []*restoration) error {
 			return err
 		}
 		r.tasks[t.ID] = t
+		r.app.tel.setState(r.index, t.ID, taskRunning)
 		r.resumeRestored(rs)
 		for tp, in := range r.inputs {
 			if in.task == t {
@@ -196,7 +200,7 @@ func (r *runner) createTask(id engine.TaskID) (*engine.Task, error) {
 // active tasks, none for standby tasks, which only restore.
 func (r *runner) newTask(id engine.TaskID, cache *engine.RecordCache) (*engine.Task, error) {
 	st := r.app.top.Subtopologies[id.Subtopology]
-	return engine.NewTask(r.app.top, st, id.Partition, engine.TaskConfig{
+	cfg := engine.TaskConfig{
 		ApplicationID:     r.cfg.ApplicationID,
 		Collector:         (*producer)(r),
 		Logger:            r.log,
@@ -211,8 +215,13 @@ func (r *runner) newTask(id engine.TaskID, cache *engine.RecordCache) (*engine.T
 		Meter:             r.app.meter,
 		Context:           r.runCtx,
 		RebalanceTimeout:  r.rebalanceTimeout,
+		Observer:          r.app.tel.observer(r.app.tel.task(id)),
 		OnPost:            r.posted,
-	})
+	}
+	if r.app.tracer != nil {
+		cfg.Tracer, cfg.TraceRatio = r.app.tracer, r.cfg.TraceSampleRatio
+	}
+	return engine.NewTask(r.app.top, st, id.Partition, cfg)
 }
 
 func (r *runner) restoreInto(ctx context.Context, t *engine.Task, checkpoint map[string]int64) (*restoration, error) {
@@ -245,6 +254,7 @@ func (r *runner) closeTasks(ctx context.Context, parts map[string][]int32, clean
 		errs = append(errs, r.closeTask(t))
 		r.inst.dirs.unlock(t.ID)
 		r.setActive(t.ID, false)
+		r.app.tel.closed(r.index, t.ID)
 		delete(r.tasks, t.ID)
 		for _, in := range t.Inputs() {
 			tp := topicPartition{in.Topic, in.Partition}
@@ -318,6 +328,7 @@ func (r *runner) closeRestoring(parts map[string][]int32, clean bool) error {
 		errs = append(errs, r.closeTask(t))
 		r.inst.dirs.unlock(id)
 		r.setActive(id, false)
+		r.app.tel.closed(r.index, id)
 		// A partition stays paused through its revocation.
 		r.resumeRestored(rs)
 		delete(r.restoring, id)
@@ -358,6 +369,7 @@ func (r *runner) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[stri
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.startRebalance()
+	r.stats.rebalancing()
 	if len(revoked) == 0 {
 		// A cooperative rebalance began and nothing of ours moves:
 		// no commit, and no reset of the transaction session.
@@ -392,6 +404,7 @@ func (r *runner) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[stri
 
 func (r *runner) onLost(ctx context.Context, cl *kgo.Client, lost map[string][]int32) {
 	r.group.Store(cl)
+	r.stats.rebalancing()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.startRebalance()

@@ -64,6 +64,7 @@ type kvStore[K, V any] struct {
 	// cache is the store's part of the task's record cache, or nil:
 	// writes then go straight to db and the changelog (cache.go).
 	cache    *engine.NamedCache
+	sampler  *engine.StoreSampler
 	listener func(Change[K, V]) error
 	sendOld  bool
 	olds     [][]byte
@@ -79,6 +80,7 @@ func (s *kvStore[K, V]) Init(t *engine.Task) error {
 		return err
 	}
 	s.db = db
+	s.sampler = t.StoreSampler(s.spec.name)
 	if s.spec.caching {
 		s.cache = t.NamedCache(s.spec.name, s.writeFlushed)
 	}
@@ -129,7 +131,7 @@ func (s *kvStore[K, V]) decode(k, v []byte) (K, V, error) {
 	return key, val, nil
 }
 
-func (s *kvStore[K, V]) Get(key K) (V, bool, error) { return s.get(key, false) }
+func (s *kvStore[K, V]) doGet(key K) (V, bool, error) { return s.get(key, false) }
 
 // get reads key: from the record cache if it holds the key, else from the
 // store, caching what it read. A query (query.go) only peeks at the cache,
@@ -180,7 +182,7 @@ func (s *kvStore[K, V]) get(key K, query bool) (V, bool, error) {
 	return v, true, nil
 }
 
-func (s *kvStore[K, V]) Put(key K, value V) error {
+func (s *kvStore[K, V]) doPut(key K, value V) error {
 	if s.cache != nil {
 		return s.cachedPut(key, value)
 	}
@@ -220,7 +222,7 @@ func (s *kvStore[K, V]) PutAll(entries []KeyValue[K, V]) error {
 	return nil
 }
 
-func (s *kvStore[K, V]) Delete(key K) error {
+func (s *kvStore[K, V]) doDelete(key K) error {
 	if s.cache != nil {
 		return s.cachedDelete(key)
 	}

@@ -120,7 +120,7 @@ func (s *sessionStore[K, V]) Flush() error { return s.flush() }
 
 func (s *sessionStore[K, V]) Close() error { return s.close() }
 
-func (s *sessionStore[K, V]) Put(session window.Windowed[K], agg V) error {
+func (s *sessionStore[K, V]) doPut(session window.Windowed[K], agg V) error {
 	start, end := session.Window.Start.UnixMilli(), session.Window.End.UnixMilli()
 	if start > end {
 		return s.fail("put", fmt.Errorf("session starts at %d, after its end %d", start, end))
@@ -136,7 +136,7 @@ func (s *sessionStore[K, V]) Put(session window.Windowed[K], agg V) error {
 	return s.write(session.Key, start, end, vb, "put")
 }
 
-func (s *sessionStore[K, V]) Remove(session window.Windowed[K]) error {
+func (s *sessionStore[K, V]) doRemove(session window.Windowed[K]) error {
 	start, end := session.Window.Start.UnixMilli(), session.Window.End.UnixMilli()
 	if s.expired(end) {
 		s.dropLate(end)
@@ -165,7 +165,7 @@ func (s *sessionStore[K, V]) write(key K, start, end int64, vb []byte, op string
 	return s.log(ck, vb)
 }
 
-func (s *sessionStore[K, V]) FetchSession(key K, start, end time.Time) (V, bool, error) {
+func (s *sessionStore[K, V]) doFetchSession(key K, start, end time.Time) (V, bool, error) {
 	var zero V
 	st, en := start.UnixMilli(), end.UnixMilli()
 	if _, _, ok := s.timeRange(en, en); !ok {

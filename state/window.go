@@ -155,7 +155,7 @@ func (s *windowStore[K, V]) Flush() error { return s.flush() }
 
 func (s *windowStore[K, V]) Close() error { return s.close() }
 
-func (s *windowStore[K, V]) Put(key K, value V, windowStart time.Time) error {
+func (s *windowStore[K, V]) doPut(key K, value V, windowStart time.Time) error {
 	ts := windowStart.UnixMilli()
 	if s.expired(ts) {
 		s.dropLate(ts)
@@ -193,7 +193,7 @@ func (s *windowStore[K, V]) Put(key K, value V, windowStart time.Time) error {
 	return s.log(ck, vb)
 }
 
-func (s *windowStore[K, V]) Fetch(key K, windowStart time.Time) (V, bool, error) {
+func (s *windowStore[K, V]) doFetch(key K, windowStart time.Time) (V, bool, error) {
 	var zero V
 	ts := windowStart.UnixMilli()
 	if _, _, ok := s.timeRange(ts, ts); !ok {

@@ -49,6 +49,9 @@ type segmented struct {
 	task      *engine.Task
 	db        kv.Store
 	changelog string
+	// sampler times a share of the store's reads and writes for the
+	// task's metrics; nil without (sampled.go).
+	sampler *engine.StoreSampler
 
 	retention int64 // ms
 	interval  int64 // ms
@@ -93,6 +96,7 @@ func (s *segmented) open(t *engine.Task) error {
 		return err
 	}
 	s.db = db
+	s.sampler = t.StoreSampler(s.spec.name)
 	if err := s.loadStreamTime(); err != nil {
 		return s.fail("init", err)
 	}

@@ -423,5 +423,5 @@ func (s *sinkNode[K, V]) writeTo(r Record[K, V], partition int32) error {
 	out := engine.NewOutputRecord()
 	out.Topic, out.Partition, out.Key, out.Value = topic, p, kb, vb
 	out.Timestamp, out.Headers = r.Timestamp, headersToKgo(r.Headers)
-	return t.Send(out)
+	return t.Emit(out)
 }

@@ -6,9 +6,26 @@
 //
 // Commands:
 //
+//	strata describe      an application's topology, from an instance's admin endpoint
+//	strata lag           how far an application is behind its input, per task and partition
+//	strata reset         reset an application to reprocess its input (Kafka's reset tool)
+//	strata topics        an application's internal topics and their sizes
 //	strata dlq list      a page of an application's dead set
 //	strata dlq replay    replay dead-set records through their handlers' retry topics
 //	strata dlq delete    delete dead-set records
+//
+// describe prints the topology an instance's admin endpoint serves
+// (strata.App.AdminHandler) as Kafka Streams' describe text, DOT or
+// Mermaid. lag reads the application's consumer group alone, its committed
+// offsets against the input topics' last stable offsets, so no instance
+// needs to run. reset is Kafka's application reset tool: with every
+// instance stopped (it refuses while the group has members), it moves the
+// input topics' committed offsets back to the earliest, a date-time or a
+// duration ago, deletes the application's internal topics (the dead-letter
+// and retry topics only if asked) and wipes a local state directory, so
+// that the next run rebuilds everything from the input; -dry-run prints the
+// plan and changes nothing. topics lists the internal topics with their
+// partitions, offsets and bytes. docs/operations.md shows them at work.
 //
 // The dlq commands do what the dead set's HTTP API does, with the same
 // code and parameters (package deadletter): `strata dlq list -app shop

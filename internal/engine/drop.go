@@ -12,12 +12,12 @@ import (
 
 // Drop records that an operator dropped the current record on purpose (a
 // null key where a key is needed, a record too late for its window): it is
-// counted in Metrics.DroppedRecords and logged at WARN with its coordinates.
+// counted in Metrics.DroppedRecords and by node and reason (TakeDrops), and
+// logged at WARN with its coordinates, at most once per node and reason
+// per DropLogInterval (droplog.go).
 func (t *Task) Drop(node, reason string) {
 	t.Metrics.DroppedRecords++
-	c := t.current
-	t.cfg.Logger.Warn("dropping record", "node", node, "reason", reason,
-		"topic", c.Topic, "partition", c.Partition, "offset", c.Offset, "timestamp", c.Timestamp)
+	t.dropped(node, reason, ClassifyDrop(reason), t.current, nil)
 }
 
 // RestoreBadRecord applies the task's bad-record policy to a record a store
@@ -148,7 +148,8 @@ func (t *Task) FailRecord(node string, err error, deadLetter func(topic string, 
 // cannot be decoded: an error under BadRecordFail; under
 // BadRecordDeadLetter the record goes to the dead-letter topic, through the
 // task's collector (and so, under exactly-once, into the transaction that
-// commits its offset); it is counted and logged under both that and
+// commits its offset); it is counted (as a drop with reason DropBadRecord
+// too) and logged, rate-limited as drops are, under both that and
 // BadRecordSkip.
 func (t *Task) badRecord(r *kgo.Record, reason error) error {
 	switch t.cfg.OnBadRecord {
@@ -160,8 +161,7 @@ func (t *Task) badRecord(r *kgo.Record, reason error) error {
 		}
 	}
 	t.Metrics.SkippedRecords++
-	t.cfg.Logger.Warn("skipping bad input record", "dead_lettered", t.cfg.OnBadRecord == BadRecordDeadLetter,
-		"topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", reason)
+	t.dropped("", "bad record", DropBadRecord, Current{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp.UnixMilli()}, reason)
 	return nil
 }
 

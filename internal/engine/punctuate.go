@@ -83,7 +83,15 @@ func (p *punctuations) fire(t *Task, now int64) error {
 		fired++
 		due.next = nextPunctuation(due.next, due.interval, now)
 		t.Metrics.Punctuations++
-		if err := t.call(due.node, func() error { return due.fn(now) }); err != nil {
+		var start time.Time
+		if t.cfg.Observer != nil {
+			start = time.Now()
+		}
+		err := t.call(due.node, func() error { return due.fn(now) })
+		if t.cfg.Observer != nil {
+			t.cfg.Observer.Punctuated(time.Since(start))
+		}
+		if err != nil {
 			return fmt.Errorf("task %s: punctuate %q: %w", t.ID, due.node, err)
 		}
 	}

@@ -88,6 +88,17 @@ type TaskConfig struct {
 	// (Redeliver): a blocking retry's wait; 0 for no bound (the test
 	// driver).
 	RebalanceTimeout time.Duration
+	// Observer receives the task's latency measurements (observe.go);
+	// nil measures nothing.
+	Observer Observer
+	// Tracer, if set, processes a share TraceRatio (0 to 1) of the input
+	// records in trace spans (trace.go); nil traces nothing.
+	Tracer     Tracer
+	TraceRatio float64
+	// DropLogInterval is how often dropped records of one node and
+	// reason are logged at most (droplog.go); 0 means
+	// DefaultDropLogInterval.
+	DropLogInterval time.Duration
 	// OnPost, if set, is called, from any goroutine, when a function is
 	// posted to the task (Post): whoever drives the task then calls
 	// RunPosted on its goroutine.
@@ -152,6 +163,15 @@ type Task struct {
 	// the record is to be delivered again (Unix milliseconds); 0 when
 	// it is not.
 	redeliver int64
+	// drops counts dropped records by node and reason (droplog.go).
+	drops []dropEntry
+	// processedN and emittedN count records processed and written by
+	// sinks, to sample their latencies (observe.go).
+	processedN, emittedN uint32
+	// span is the trace span of the record being processed, nil when it
+	// has none; traceAcc spreads the traced share (trace.go).
+	span     Span
+	traceAcc float64
 	// holding is the record being processed once a node held it (Hold);
 	// pendingCount counts the task's pending records (async.go).
 	holding      *Pending
@@ -208,6 +228,7 @@ func newTask(top *Topology, st *Subtopology, id TaskID, partitions func(topic st
 		cfg:        cfg,
 		byTopic:    map[string]*Input{},
 		streamTime: UnknownTime,
+		traceAcc:   1, // the first record is traced
 	}
 	t.stores = make(map[string]Store, len(st.Stores))
 	for _, name := range st.Stores {
@@ -410,7 +431,22 @@ func (t *Task) ProcessOne() (bool, error) {
 	}
 	raw := pick.q.HeadRecord()
 	t.redeliver, t.holding = 0, nil
+	var start time.Time
+	timed := t.cfg.Observer != nil && sample(&t.processedN)
+	if timed {
+		start = time.Now()
+	}
+	if t.cfg.Tracer != nil && t.traced() {
+		t.span = t.cfg.Tracer.Start(t, raw)
+	}
 	err := t.processHead(pick, raw)
+	if t.span != nil {
+		t.span.End(err)
+		t.span = nil
+	}
+	if timed {
+		t.cfg.Observer.Processed(time.Since(start))
+	}
 	held := t.holding
 	t.holding = nil
 	if t.redeliver > 0 {
@@ -543,6 +579,16 @@ func (t *Task) SetPosition(topic string, next int64) {
 	}
 }
 
+// Position is the offset of the input's first record not processed yet:
+// its first buffered record's, else the offset after the last record added;
+// -1 before any was added.
+func (in *Input) Position() int64 {
+	if in.q.Len() > 0 {
+		return in.q.HeadOffset()
+	}
+	return in.next
+}
+
 // CommittableOffsets returns, for each input, the offset to commit: the
 // first record not yet processed. Inputs that received nothing are left out.
 func (t *Task) CommittableOffsets() map[string]int64 {
@@ -559,6 +605,20 @@ func (t *Task) CommittableOffsets() map[string]int64 {
 		}
 	}
 	return out
+}
+
+// Emit passes a record a sink wrote to the collector, as Send does. While
+// a traced record is processed, the output carries the span's context in its
+// headers (trace.go); with an Observer, its end-to-end latency is measured
+// (sampled), blamed on the running node, the sink.
+func (t *Task) Emit(r *kgo.Record) error {
+	if t.span != nil {
+		t.span.Inject(r)
+	}
+	if t.cfg.Observer != nil && sample(&t.emittedN) {
+		t.cfg.Observer.Emitted(t.node, time.Since(r.Timestamp))
+	}
+	return t.Send(r)
 }
 
 // Send passes an output record to the collector, noting in a record from
