@@ -30,13 +30,33 @@
 //
 // Aggregations keep their results in a key-value store of
 // state.Timestamped values with a changelog. Name the store with [Named] to
-// keep its state, and its repartition topic, when the topology changes.
+// keep its state, and its repartition topic, when the topology changes. A
+// grouping named with Named (GroupByKey, GroupBy) names its repartition
+// topic, which all its aggregations read, as in Kafka Streams; an unnamed
+// grouping's aggregations each repartition through a topic named after
+// their store.
+//
+// # Cogroups
+//
+// [Cogroup] aggregates several grouped streams into one table with one
+// store (Kafka Streams' cogroup, KIP-150): each stream, whatever its value
+// type, has an aggregator of its own that folds its records into the one
+// aggregate of their key. It replaces an aggregation per stream followed by
+// joins of their tables:
+//
+//	cg := ktable.Cogroup(ktable.GroupByKey(clicks), countClick)
+//	cg = ktable.CogroupWith(cg, ktable.GroupByKey(purchases), addPurchase)
+//	summaries := cg.Aggregate(newSummary)
+//
+// A cogroup aggregates per key (Aggregate), or per window
+// (CogroupedStream.WindowedBy, SlidingWindowedBy, SessionWindowedBy).
 //
 // # Writing a chain
 //
 // Go methods cannot take type parameters, so the operations that make a
 // new type are functions ([GroupBy], [Aggregate], [AggregateWindows],
-// [AggregateSessions], [AggregateTable], [MapValues], [WindowedBy]) and
+// [AggregateSessions], [AggregateTable], [MapValues], [WindowedBy],
+// [Cogroup], [CogroupWith]) and
 // those that keep the types are methods (Count, Reduce, Filter, Suppress,
 // ToStream). Nesting the functions makes a chain read inside-out; name
 // each step instead, one per line, in the order the records flow, and let
