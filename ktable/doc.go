@@ -36,6 +36,15 @@
 // grouping's aggregations each repartition through a topic named after
 // their store.
 //
+// # Transforming values with state
+//
+// [TransformValues] is MapValues for logic that needs state stores or the
+// task's context (Kafka Streams' KTable.transformValues): a
+// [ValueTransformer] computes each row's new value, with the stores
+// connected by [WithStores]. Its result keeps its rows in a store of its
+// own, so each update retracts exactly the value forwarded before, and the
+// transformer is called once per update.
+//
 // # Cogroups
 //
 // [Cogroup] aggregates several grouped streams into one table with one
@@ -55,8 +64,8 @@
 //
 // Go methods cannot take type parameters, so the operations that make a
 // new type are functions ([GroupBy], [Aggregate], [AggregateWindows],
-// [AggregateSessions], [AggregateTable], [MapValues], [WindowedBy],
-// [Cogroup], [CogroupWith]) and
+// [AggregateSessions], [AggregateTable], [MapValues], [TransformValues],
+// [WindowedBy], [Cogroup], [CogroupWith]) and
 // those that keep the types are methods (Count, Reduce, Filter, Suppress,
 // ToStream). Nesting the functions makes a chain read inside-out; name
 // each step instead, one per line, in the order the records flow, and let

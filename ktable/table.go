@@ -12,7 +12,8 @@ import (
 
 // Change is one update of a table row: the row's value after and before.
 // HasNew is false when the update deletes the row; HasOld is false when the
-// row did not exist before.
+// row did not exist before. OutOfOrder marks an update of a versioned
+// table older than the row's latest version (see [Versioned]).
 type Change[V any] = dsl.Change[V]
 
 // Table is a typed table: the node of a topology whose output is a stream
@@ -231,7 +232,7 @@ type tableMapProc[K, V, V2 any] struct {
 }
 
 func (p *tableMapProc[K, V, V2]) Process(r topology.Record[K, Change[V]]) error {
-	ch := Change[V2]{HasNew: r.Value.HasNew, HasOld: r.Value.HasOld}
+	ch := Change[V2]{HasNew: r.Value.HasNew, HasOld: r.Value.HasOld, OutOfOrder: r.Value.OutOfOrder}
 	if ch.HasNew {
 		ch.New = p.fn(r.Key, r.Value.New)
 	}

@@ -10,7 +10,8 @@
 //
 // A [Builder] collects nodes. Generic package functions add them, because Go
 // methods cannot take type parameters: [AddSource], [AddProcessor],
-// [AddSink]. Builder methods never return errors; the first problems found are
+// [AddFixedKeyProcessor] (a [FixedKeyProcessor], which can change values
+// but not keys), [AddSink]. Builder methods never return errors; the first problems found are
 // kept and [Builder.Build] returns them all, each naming the node, topic or
 // store involved. A built [Topology] is immutable and can be run any number of
 // times, by the test driver (package testutil) or on Kafka (package strata).

@@ -15,6 +15,13 @@ type Change[V any] struct {
 	Old    V
 	HasNew bool
 	HasOld bool
+	// OutOfOrder marks an update of a versioned table whose timestamp is
+	// older than the row's latest version (Kafka Streams' Change with
+	// isLatest false): it changes the table's history, not its current
+	// row, whose value Old is. Operations that keep or join current rows
+	// (table-table and foreign-key joins, GroupTableBy,
+	// TransformValues) drop it; Filter and MapValues pass the mark on.
+	OutOfOrder bool
 }
 
 // Table is a typed handle on a table: the node whose output is the stream
