@@ -36,6 +36,17 @@
 // grouping's aggregations each repartition through a topic named after
 // their store.
 //
+// # Versioned tables
+//
+// [Versioned] keeps a table's rows in a versioned store, with their history
+// for a retention period (Kafka Streams' versioned tables, KIP-889 and
+// KIP-914): a stream-table join then meets the row as of each stream
+// record's time, and may wait for late table updates
+// (join.WithGracePeriod); an out-of-order update, older than its row's
+// latest version, goes into the history without changing the current row,
+// and table-table and foreign-key joins and re-aggregations ignore it
+// (Change.OutOfOrder).
+//
 // # Transforming values with state
 //
 // [TransformValues] is MapValues for logic that needs state stores or the

@@ -104,8 +104,7 @@ func (p *transformValuesProc[K, V, V2]) Init(ctx topology.Context[K, Change[V2]]
 }
 
 func (p *transformValuesProc[K, V, V2]) Process(r topology.Record[K, Change[V]]) error {
-	if r.Value.OutOfOrder {
-		p.ctx.SkipRecord("out-of-order update of a versioned table in TransformValues")
+	if outOfOrder(p.ctx, r, "TransformValues") {
 		return nil
 	}
 	old, hadOld, err := p.rows.Get(r.Key)

@@ -82,6 +82,9 @@ type VersionedKeyValueStore[K, V any] interface {
 	// serde encodes it as null deletes the key from ts. A second version
 	// with the same key and timestamp replaces the first.
 	PutVersion(key K, value V, ts time.Time) (PutResult, error)
+	// PutTombstone deletes key from ts, as a version: PutVersion of a
+	// deletion, whatever the value serde makes of values.
+	PutTombstone(key K, ts time.Time) (PutResult, error)
 	// DeleteAt deletes key from ts, and returns the version that was
 	// valid at ts, if any: GetAsOf followed by a deleting PutVersion. A
 	// delete older than the history retention allows is dropped and
@@ -103,10 +106,11 @@ const versionedAdditionalCompactionLag = 24 * time.Hour
 // latest values, [LookupKeyValue] with Timestamped values).
 //
 // Storage: each key's latest version under a key of its own, and the
-// versions later ones replaced in segments of max(retention/2, 60s) by the
-// time they stopped being valid, each segment deleted at once when all it
-// holds is older than the retention, as Kafka Streams' RocksDBVersionedStore
-// does. The changelog is compacted, with min.compaction.lag.ms = retention
+// versions later ones replaced in segments by the time they stopped being
+// valid, each segment deleted at once when all it holds is older than the
+// retention, as in Kafka Streams' RocksDBVersionedStore. Segments span
+// max(retention/2, 60s), as those of window stores (Kafka Streams picks
+// smaller ones for versioned stores); results do not depend on it. The changelog is compacted, with min.compaction.lag.ms = retention
 // + 24h so that the history the store needs stays in it; each record is a
 // version: the serialized key and value (null for a deletion), stamped
 // with the version's timestamp, as in Kafka Streams.
@@ -468,6 +472,15 @@ func (s *versionedStore[K, V]) PutVersion(key K, value V, ts time.Time) (PutResu
 		return PutResult{}, s.fail("put: serialize value", err)
 	}
 	return s.write(key, vb, ms, "put")
+}
+
+func (s *versionedStore[K, V]) PutTombstone(key K, ts time.Time) (PutResult, error) {
+	ms := ts.UnixMilli()
+	if s.tooOld(ms) {
+		s.dropLate(ms)
+		return PutResult{}, nil
+	}
+	return s.write(key, nil, ms, "put tombstone")
 }
 
 // write puts the encoded version vb (nil: a deletion) of key at ms and

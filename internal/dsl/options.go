@@ -3,6 +3,7 @@ package dsl
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/strata-go/strata/state"
 	"github.com/strata-go/strata/topology"
@@ -48,6 +49,8 @@ const (
 	OptResultSerde                      // join.WithResultSerde
 	OptEmitOnClose                      // ktable.EmitOnWindowClose
 	OptSourceChangelog                  // ktable.SourceAsChangelog
+	OptVersioned                        // ktable.Versioned
+	OptGrace                            // join.WithGracePeriod
 	optEnd
 )
 
@@ -57,7 +60,7 @@ var kindNames = []string{
 	"Named", "Topics", "WithTimestampExtractor", "WithSerdes", "WithPartitioner",
 	"WithStores", "WithPartitions", "WithStoreOptions", "WithKeySerde",
 	"WithValueSerde", "WithValueSerdes", "WithResultSerde", "EmitOnWindowClose",
-	"SourceAsChangelog",
+	"SourceAsChangelog", "Versioned", "WithGracePeriod",
 }
 
 // String names the options of k, separated by commas.
@@ -96,6 +99,10 @@ type Options struct {
 	LeftSerde   any // serde.Serde[V1]
 	RightSerde  any // serde.Serde[V2]
 	ResultSerde any // serde.Serde[VR]
+	// History is the history retention Versioned gives.
+	History time.Duration
+	// Grace is the grace period WithGracePeriod gives.
+	Grace time.Duration
 }
 
 // Named names the operation's node, or, for operations with state, the
