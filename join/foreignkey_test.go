@@ -159,10 +159,10 @@ func lastPerKey(out *testutil.OutputTopic[string, string]) map[string]string {
 	return m
 }
 
-func wantMap(t *testing.T, what string, got, want map[string]string) {
+func wantMap[V comparable](t *testing.T, what string, got, want map[string]V) {
 	t.Helper()
 	if want == nil {
-		want = map[string]string{}
+		want = map[string]V{}
 	}
 	if !maps.Equal(got, want) {
 		t.Fatalf("%s:\n got %v\nwant %v", what, got, want)

@@ -75,8 +75,10 @@ func streamTable[K, V1, V2, VR any](s kstream.Stream[K, V1], t ktable.Table[K, V
 		}
 		ks := dsl.SerdeOr(b, op, "key", o.KeySerde, c.KeySerde())
 		vs := dsl.SerdeOr(b, op, "left value", o.LeftSerde, c.ValueSerde())
-		s = s.Repartition(kstream.Named(prefix), kstream.WithSerdes(ks, vs))
-		c = dsl.Stream[K, V1](s)
+		c = dsl.RepartitionForState(c, dsl.Repartitioning[K, V1]{
+			Prefix: prefix, KeySerde: ks, ValueSerde: vs,
+			DropReason: "null key: the record cannot be repartitioned",
+		}, "")
 	}
 	r := rowsOf(b, op, name, "right", tc, o.KeySerde, o.RightSerde, o)
 	buf := graceBufferFor(b, op, name, c, tc, o)

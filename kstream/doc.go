@@ -72,7 +72,10 @@
 // Operations that may change the key (Map, FlatMap, SelectKey, Process) mark
 // the resulting stream as needing a repartition: a later stateful operation
 // or join reads it through a repartition topic, so that records with equal
-// keys meet in the same task. Value-only operations keep the flag of their
+// keys meet in the same task: a topic for each such operation, or one for
+// all the operations that read the stream when the builder merges
+// repartition topics (topology.MergeRepartitionTopics, off by default).
+// Value-only operations keep the flag of their
 // input, and Merge sets it if either input has it. [ProcessValues] is the
 // processor API's value-only operation: its processor forwards
 // topology.FixedKeyRecords, whose key it cannot change, so it needs no

@@ -34,7 +34,9 @@
 // grouping named with Named (GroupByKey, GroupBy) names its repartition
 // topic, which all its aggregations read, as in Kafka Streams; an unnamed
 // grouping's aggregations each repartition through a topic named after
-// their store.
+// their store. With topology.MergeRepartitionTopics, every aggregation,
+// join and table reading one re-keyed stream shares one topic, the first
+// one's.
 //
 // # Versioned tables
 //

@@ -93,6 +93,13 @@ func (g *GroupedStream[K, V]) input(prefix string) kstream.Stream[K, V] {
 // reads it back, so that records with equal keys land in the same task:
 // kstream's Repartition, named after prefix (Kafka Streams names an
 // aggregation's repartition topic after its store).
+//
+// When the builder merges repartition topics
+// (topology.MergeRepartitionTopics), every stateful operation reading s
+// shares one topic, the first's.
 func repartition[K, V any](s kstream.Stream[K, V], prefix string, ks serde.Serde[K], vs serde.Serde[V], _ *options) kstream.Stream[K, V] {
-	return s.Repartition(kstream.Named(prefix), kstream.WithSerdes(ks, vs))
+	return kstream.Stream[K, V](dsl.RepartitionForState(dsl.Stream[K, V](s), dsl.Repartitioning[K, V]{
+		Prefix: prefix, KeySerde: ks, ValueSerde: vs,
+		DropReason: "null key: the record cannot be repartitioned",
+	}, ""))
 }

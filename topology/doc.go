@@ -43,6 +43,18 @@
 // topology you will evolve: then its stores and internal topics keep their
 // names, and their data, when the topology changes.
 //
+// # Optimizations
+//
+// [Builder.Optimize], called right after NewBuilder, turns on rewrites of
+// the topology the DSL builds, Kafka Streams' topology.optimization. Like
+// Kafka's, they are off by default: an optimization renames or removes
+// internal topics and stores, so turning it on is an incompatible change
+// for an application that has run (reset it first), and a new application
+// should decide once. [MergeRepartitionTopics] gives a re-keyed stream one
+// repartition topic however many aggregations, joins and tables read it;
+// without it each writes its own copy of the stream. [Topology.Describe]
+// shows the result: one "-repartition" sink where there were several.
+//
 // # Sub-topologies and tasks
 //
 // Nodes connected by parent edges, or sharing a state store, form a
