@@ -200,11 +200,13 @@ func (r *runner) newTask(id engine.TaskID, cache *engine.RecordCache) (*engine.T
 		Logger:            r.log,
 		OnBadRecord:       engine.BadRecordPolicy(r.cfg.OnBadRecord),
 		OnProcessingError: engine.BadRecordPolicy(r.cfg.OnProcessingError),
+		OnProductionError: engine.BadRecordPolicy(r.cfg.OnProductionError),
 		DeadLetterTopic:   r.cfg.DeadLetterTopic,
 		Now:               time.Now,
 		State:             r.stateConfig(),
 		Cache:             cache,
 		Global:            r.global.globalTask(),
+		OnPost:            r.posted,
 	})
 }
 
@@ -234,6 +236,7 @@ func (r *runner) closeTasks(ctx context.Context, parts map[string][]int32, clean
 		errs = append(errs, r.checkpoint(ctx, closing))
 	}
 	for _, t := range closing {
+		r.dropHeld(t.ID)
 		errs = append(errs, r.closeTask(t))
 		r.inst.dirs.unlock(t.ID)
 		r.setActive(t.ID, false)

@@ -139,6 +139,9 @@ var corruptions = []corruption{
 // restored its changelog from the beginning, and that the other tasks kept
 // their state.
 func TestCorruptStateIsRebuilt(t *testing.T) {
+	// Beside the outages, which mostly wait: the suite takes as long as
+	// the longest of them.
+	t.Parallel()
 	for _, g := range guarantees {
 		for _, sc := range corruptions {
 			t.Run(g.String()+"/"+sc.name, func(t *testing.T) { runCorruption(t, g, sc) })

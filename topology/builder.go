@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata/internal/engine"
 	"github.com/strata-go/strata/serde"
@@ -168,6 +171,12 @@ type Source[K, V any] struct {
 	// TimestampExtractor sets each record's event time. Nil uses the
 	// Kafka record's timestamp.
 	TimestampExtractor TimestampExtractor[K, V]
+	// Due, if set, gives for each record as read the wall-clock time
+	// before which it must not be processed (the zero time for at once):
+	// the partition's later records wait behind it, and the runtime
+	// pauses the partition meanwhile. For sources of records that wait,
+	// such as a retry topic's.
+	Due func(r *kgo.Record) time.Time
 }
 
 // AddSource adds a source node named name.

@@ -79,6 +79,10 @@ type queued[K, V any] struct {
 	raw    *kgo.Record // as read, for the processing-error policy
 	offset int64
 	ts     int64
+	// due is the wall-clock time (Unix milliseconds) before which the
+	// record waits; 0 for none. attempt counts its earlier deliveries.
+	due     int64
+	attempt int
 }
 
 // queue is a FIFO of decoded records of one topic-partition. Its backing
@@ -138,7 +142,13 @@ func (q *queue[K, V]) Add(r *kgo.Record) (err error) {
 		clear(q.buf)
 		q.buf, q.head = q.buf[:0], 0
 	}
-	q.buf = append(q.buf, queued[K, V]{rec: rec, raw: r, offset: r.Offset, ts: ts})
+	var due int64
+	if f := q.src.src.Due; f != nil {
+		if d := f(r); !d.IsZero() {
+			due = max(d.UnixMilli(), 1)
+		}
+	}
+	q.buf = append(q.buf, queued[K, V]{rec: rec, raw: r, offset: r.Offset, ts: ts, due: due})
 	return nil
 }
 
@@ -150,11 +160,20 @@ func (q *queue[K, V]) HeadOffset() int64 { return q.buf[q.head].offset }
 
 func (q *queue[K, V]) HeadRecord() *kgo.Record { return q.buf[q.head].raw }
 
+func (q *queue[K, V]) HeadDue() int64 { return q.buf[q.head].due }
+
+func (q *queue[K, V]) Requeue(due int64) {
+	q.head--
+	e := &q.buf[q.head]
+	e.due = due
+	e.attempt++
+}
+
 func (q *queue[K, V]) ProcessHead() error {
 	e := &q.buf[q.head]
 	q.head++
 	t := q.src.task
-	t.SetCurrent(q.topic, q.partition, e.offset, e.ts)
+	t.SetCurrent(q.topic, q.partition, e.offset, e.ts, e.attempt)
 	prev := t.EnterNode(q.src.name)
 	err := q.src.out.forward(e.rec)
 	t.LeaveNode(prev)
@@ -244,7 +263,29 @@ func (c *procContext[K, V]) RecordMetadata() (RecordMetadata, bool) {
 	if !cur.Valid {
 		return RecordMetadata{}, false
 	}
-	return RecordMetadata{Topic: cur.Topic, Partition: cur.Partition, Offset: cur.Offset}, true
+	return RecordMetadata{Topic: cur.Topic, Partition: cur.Partition, Offset: cur.Offset, Attempt: cur.Attempt}, true
+}
+
+func (c *procContext[K, V]) Redeliver(at time.Time) { c.task.Redeliver(at) }
+
+func (c *procContext[K, V]) Hold() *Pending {
+	p := c.task.Hold()
+	if p == nil {
+		return nil
+	}
+	return &Pending{p}
+}
+
+func (c *procContext[K, V]) Post(fn func() error) {
+	node, t := c.node, c.task
+	t.Post(func() error {
+		prev := t.EnterNode(node)
+		defer t.LeaveNode(prev)
+		if err := fn(); err != nil {
+			return &NodeError{Node: node, Err: err}
+		}
+		return nil
+	})
 }
 
 func (c *procContext[K, V]) TaskID() TaskID { return TaskID(c.task.ID) }
@@ -339,14 +380,14 @@ func (s *sinkNode[K, V]) write(r Record[K, V]) error {
 	if !r.nullKey {
 		kb, err = s.sink.KeySerde.Serialize(t.OutputBuffer(), topic, r.Key)
 		if err != nil {
-			return &NodeError{Node: s.name, Err: fmt.Errorf("serialize key for topic %q: %w", topic, err)}
+			return &NodeError{Node: s.name, Err: &SerializationError{Topic: topic, Part: "key", Err: err}}
 		}
 		t.KeepOutput(kb)
 	}
 	if !r.nullValue {
 		vb, err = s.sink.ValueSerde.Serialize(t.OutputBuffer(), topic, r.Value)
 		if err != nil {
-			return &NodeError{Node: s.name, Err: fmt.Errorf("serialize value for topic %q: %w", topic, err)}
+			return &NodeError{Node: s.name, Err: &SerializationError{Topic: topic, Part: "value", Err: err}}
 		}
 		t.KeepOutput(vb)
 	}

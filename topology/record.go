@@ -111,6 +111,9 @@ type RecordMetadata struct {
 	Topic     string
 	Partition int32
 	Offset    int64
+	// Attempt counts the earlier deliveries of the record to this task
+	// (Context.Redeliver): 0 on its first.
+	Attempt int
 }
 
 // TaskID identifies a task: one partition of one sub-topology. It prints as

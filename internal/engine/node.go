@@ -41,6 +41,14 @@ type Queue interface {
 	// ProcessHead removes the first record, tells the task it is current
 	// and forwards it to the source's children.
 	ProcessHead() error
+	// HeadDue is the wall-clock time, in Unix milliseconds, before which
+	// the first buffered record must not be processed; 0 when it may be
+	// processed at once. It is only called when Len() > 0.
+	HeadDue() int64
+	// Requeue puts the record ProcessHead last removed back at the head,
+	// not to be processed before due (Unix milliseconds), as one more
+	// delivery of it (see Task.Redeliver).
+	Requeue(due int64)
 }
 
 // Collector takes a task's output records.

@@ -58,6 +58,10 @@ type TaskConfig struct {
 	// the record is processed included (panic.go); the default,
 	// BadRecordFail, stops processing with the error.
 	OnProcessingError BadRecordPolicy
+	// OnProductionError is the policy for records whose output a sink
+	// could not serialize (IsSerializationError); the default,
+	// BadRecordFail, stops processing with the error.
+	OnProductionError BadRecordPolicy
 	// DeadLetterTopic is where BadRecordDeadLetter writes bad records.
 	DeadLetterTopic string
 	// Now returns the wall-clock time; the test driver supplies a mock.
@@ -71,6 +75,10 @@ type TaskConfig struct {
 	// Global is the instance's global task (NewGlobalTask), whose stores
 	// the task's processors read through views; nil when there is none.
 	Global *Task
+	// OnPost, if set, is called, from any goroutine, when a function is
+	// posted to the task (Post): whoever drives the task then calls
+	// RunPosted on its goroutine.
+	OnPost func(*Task)
 }
 
 // Metrics are a task's counters. They are only touched by the goroutine
@@ -127,6 +135,15 @@ type Task struct {
 	// enforce processes buffered records even while an input lags
 	// (ProcessAllNow).
 	enforce bool
+	// redeliver, set by Redeliver while a record is processed, is when
+	// the record is to be delivered again (Unix milliseconds); 0 when
+	// it is not.
+	redeliver int64
+	// holding is the record being processed once a node held it (Hold);
+	// pendingCount counts the task's pending records (async.go).
+	holding      *Pending
+	pendingCount int
+	postState
 }
 
 // Input is one topic-partition a task reads.
@@ -141,6 +158,8 @@ type Input struct {
 	// what a read_committed consumer can read), -1 while unknown: the
 	// input lags while next is below it (see idle.go).
 	end int64
+	// pending are the input's records whose processing goes on (Hold).
+	pending pendingList
 }
 
 // Current describes the input record being processed.
@@ -150,6 +169,9 @@ type Current struct {
 	Partition int32
 	Offset    int64
 	Timestamp int64
+	// Attempt counts the earlier deliveries of the record to this task
+	// (Redeliver): 0 on its first.
+	Attempt int
 }
 
 // NewTask instantiates the nodes of st for one partition and wires them
@@ -345,16 +367,26 @@ func (t *Task) Buffered() int {
 // stream-time punctuations that are due. It reports false when nothing was
 // buffered, or when an input known to lag holds the task back (Waiting).
 // An error processing the record, or a panic (recovered into an error of the
-// node that panicked), goes to the processing-error policy.
+// node that panicked), goes to the processing-error policy. An input whose
+// first record is not due yet (Queue.HeadDue, after the task's wall clock)
+// is passed over: its records wait, the other inputs' go on.
 func (t *Task) ProcessOne() (bool, error) {
 	if t.Waiting() {
 		return false, nil
 	}
 	var pick *Input
-	var pickTime int64
+	var pickTime, now int64
 	for _, in := range t.inputs {
 		if in.q.Len() == 0 {
 			continue
+		}
+		if due := in.q.HeadDue(); due > 0 {
+			if now == 0 {
+				now = t.cfg.Now().UnixMilli()
+			}
+			if due > now {
+				continue
+			}
 		}
 		if ht := in.q.HeadTime(); pick == nil || ht < pickTime {
 			pick, pickTime = in, ht
@@ -364,7 +396,25 @@ func (t *Task) ProcessOne() (bool, error) {
 		return false, nil
 	}
 	raw := pick.q.HeadRecord()
-	if err := t.processHead(pick, raw); err != nil {
+	t.redeliver, t.holding = 0, nil
+	err := t.processHead(pick, raw)
+	held := t.holding
+	t.holding = nil
+	if t.redeliver > 0 {
+		// The record asked to be delivered again: it does not count as
+		// processed, whatever it did meanwhile.
+		if held != nil {
+			held.drop()
+		}
+		pick.q.Requeue(t.redeliver)
+		t.redeliver = 0
+		t.current = Current{}
+		return true, err
+	}
+	if err != nil {
+		// The processing-error policy handles the record now: it is
+		// not pending any more.
+		held.finish(false)
 		t.current = Current{}
 		if err := t.processingFailed(raw, err); err != nil {
 			return true, err
@@ -372,7 +422,9 @@ func (t *Task) ProcessOne() (bool, error) {
 		return true, nil
 	}
 	t.current = Current{}
-	t.Metrics.Processed++
+	if held == nil {
+		t.Metrics.Processed++ // else when its node completes it
+	}
 	if err := t.streamPunct.fire(t, t.streamTime); err != nil {
 		return true, err
 	}
@@ -389,13 +441,57 @@ func (t *Task) ProcessAll() error {
 	}
 }
 
-// SetCurrent is called by a queue just before it forwards a record. It moves
-// stream time forward; stream time never goes back.
-func (t *Task) SetCurrent(topic string, partition int32, offset, ts int64) {
-	t.current = Current{Valid: true, Topic: topic, Partition: partition, Offset: offset, Timestamp: ts}
+// SetCurrent is called by a queue just before it forwards a record, with
+// the number of earlier deliveries of it (Redeliver). It moves stream time
+// forward; stream time never goes back.
+func (t *Task) SetCurrent(topic string, partition int32, offset, ts int64, attempt int) {
+	t.current = Current{Valid: true, Topic: topic, Partition: partition, Offset: offset, Timestamp: ts, Attempt: attempt}
 	if ts > t.streamTime {
 		t.streamTime = ts
 	}
+}
+
+// Redeliver asks, while a record is processed, that the record be delivered
+// again from its source at wall-clock time at, instead of counting as
+// processed: its input's later records wait behind it (blocking retries
+// keep a partition's order), its offset is not committed, and the next
+// delivery's Current().Attempt is one more. What its processing did
+// meanwhile (state written, records forwarded) is not undone: a node
+// should redeliver only what reached it from its source through stateless
+// nodes. Outside the processing of a record it does nothing.
+func (t *Task) Redeliver(at time.Time) {
+	if !t.current.Valid || t.processing == nil {
+		return
+	}
+	t.redeliver = max(at.UnixMilli(), 1)
+}
+
+// NextDue returns the earliest wall-clock time at which a record an input
+// holds back (Queue.HeadDue) becomes due, and whether there is one.
+func (t *Task) NextDue() (time.Time, bool) {
+	var next int64
+	for _, in := range t.inputs {
+		if in.q.Len() == 0 {
+			continue
+		}
+		if due := in.q.HeadDue(); due > 0 && (next == 0 || due < next) {
+			next = due
+		}
+	}
+	return time.UnixMilli(next), next > 0
+}
+
+// HeldBack returns the task's inputs whose first record is not due at now:
+// the runtime pauses their partitions until it is.
+func (t *Task) HeldBack(now time.Time) []*Input {
+	var out []*Input
+	ms := now.UnixMilli()
+	for _, in := range t.inputs {
+		if in.q.Len() > 0 && in.q.HeadDue() > ms {
+			out = append(out, in)
+		}
+	}
+	return out
 }
 
 // ForwardingAt makes ts the timestamp of the record being processed while a
@@ -439,7 +535,10 @@ func (t *Task) SetPosition(topic string, next int64) {
 func (t *Task) CommittableOffsets() map[string]int64 {
 	out := make(map[string]int64, len(t.inputs))
 	for _, in := range t.inputs {
+		first, pending := in.pending.first()
 		switch {
+		case pending:
+			out[in.Topic] = first
 		case in.q.Len() > 0:
 			out[in.Topic] = in.q.HeadOffset()
 		case in.next >= 0:
