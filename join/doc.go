@@ -6,10 +6,17 @@
 //
 //   - stream-stream, within a join window: Streams, StreamsLeft, StreamsOuter;
 //   - stream-table, where only stream records trigger output: StreamTable,
-//     StreamTableLeft;
+//     StreamTableLeft, which against a versioned table (ktable.Versioned)
+//     join each record with the row as of its time, and may hold records
+//     back for a grace period ([WithGracePeriod]);
 //   - stream-global table, with a key mapper: StreamGlobal, StreamGlobalLeft;
 //   - table-table, on the primary key: Tables, TablesLeft, TablesOuter;
 //   - table-table on a foreign key (many-to-one): ForeignKey, ForeignKeyLeft.
+//
+// Table-table and foreign-key joins join current rows: an out-of-order
+// update of a versioned table, which changes its history but not its
+// current row, is dropped, counted and logged, as in Kafka Streams
+// (KIP-914).
 //
 // Options are those of kstream and ktable too (kstream.Option, ktable.Option
 // and join.Option are one type), so [Named] from any of the three names a

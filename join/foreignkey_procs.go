@@ -47,6 +47,9 @@ func (p *subscribeProc[K, V1, KO]) encode(buf *[]byte, fk KO) ([]byte, error) {
 
 func (p *subscribeProc[K, V1, KO]) Process(r topology.Record[K, dsl.Change[V1]]) error {
 	p.curSet = false
+	if skipOutOfOrder(p.ctx, r.Value, "foreign-key join") {
+		return nil
+	}
 	ch := r.Value
 	var oldFK, newFK KO
 	var ob, nb []byte
@@ -243,6 +246,9 @@ func (p *foreignProc[K, KO, V2]) Close() error { return nil }
 func (p *foreignProc[K, KO, V2]) Process(r topology.Record[KO, dsl.Change[V2]]) error {
 	if r.HasNullKey() {
 		p.ctx.SkipRecord("null key in foreign-key join")
+		return nil
+	}
+	if skipOutOfOrder(p.ctx, r.Value, "foreign-key join") {
 		return nil
 	}
 	fb, err := p.foreign.Serialize(p.fkBuf[:0], p.topic, r.Key)

@@ -35,23 +35,43 @@ type fkStep struct {
 
 type fkCase struct {
 	leftJoin, materialized, rejoin bool
+	// leftVersioned and rightVersioned make the tables versioned
+	// (ktable.Versioned), as KTableKTableForeignKeyJoinIntegrationTest's
+	// versionedData does.
+	leftVersioned, rightVersioned bool
 }
 
 func (c fkCase) String() string {
-	return fmt.Sprintf("leftJoin=%v/materialized=%v/rejoin=%v", c.leftJoin, c.materialized, c.rejoin)
+	return fmt.Sprintf("leftJoin=%v/materialized=%v/rejoin=%v/leftVersioned=%v/rightVersioned=%v",
+		c.leftJoin, c.materialized, c.rejoin, c.leftVersioned, c.rightVersioned)
 }
 
+// fkCases are KTableKTableForeignKeyJoinIntegrationTest's testCases: its
+// data (with rejoin when the test takes it) and its versionedData, which
+// makes either table, or both, versioned.
 func fkCases(rejoin bool) []fkCase {
 	var cs []fkCase
 	for _, l := range []bool{true, false} {
 		for _, m := range []bool{true, false} {
-			cs = append(cs, fkCase{l, m, false})
+			cs = append(cs, fkCase{leftJoin: l, materialized: m})
 			if rejoin {
-				cs = append(cs, fkCase{l, m, true})
+				cs = append(cs, fkCase{leftJoin: l, materialized: m, rejoin: true})
+			}
+			for _, v := range [][2]bool{{true, true}, {true, false}, {false, true}} {
+				cs = append(cs, fkCase{leftJoin: l, materialized: m, leftVersioned: v[0], rightVersioned: v[1]})
 			}
 		}
 	}
 	return cs
+}
+
+// fkTableOptions makes a table versioned for 5 minutes, as Kafka's test
+// does, when versioned.
+func fkTableOptions(versioned bool) []ktable.Option {
+	if versioned {
+		return []ktable.Option{ktable.Versioned(5 * time.Minute)}
+	}
+	return nil
 }
 
 func splitFK(v string) string { return strings.Split(v, "|")[1] }
@@ -62,8 +82,8 @@ func fkJoiner(l, r string) string { return "(" + l + "," + r + ")" }
 func fkTopology(t *testing.T, c fkCase, extract func(string) *string) *topology.Topology {
 	t.Helper()
 	b := topology.NewBuilder()
-	left := ktable.From(b, "left", serde.String(), serde.String())
-	right := ktable.From(b, "right", serde.Ptr(serde.String()), serde.String())
+	left := ktable.From(b, "left", serde.String(), serde.String(), fkTableOptions(c.leftVersioned)...)
+	right := ktable.From(b, "right", serde.Ptr(serde.String()), serde.String(), fkTableOptions(c.rightVersioned)...)
 	var opts []join.Option
 	if c.materialized {
 		opts = append(opts, join.Named("store"))
@@ -139,10 +159,10 @@ func lastPerKey(out *testutil.OutputTopic[string, string]) map[string]string {
 	return m
 }
 
-func wantMap(t *testing.T, what string, got, want map[string]string) {
+func wantMap[V comparable](t *testing.T, what string, got, want map[string]V) {
 	t.Helper()
 	if want == nil {
-		want = map[string]string{}
+		want = map[string]V{}
 	}
 	if !maps.Equal(got, want) {
 		t.Fatalf("%s:\n got %v\nwant %v", what, got, want)

@@ -1,6 +1,8 @@
 package join
 
 import (
+	"time"
+
 	"github.com/strata-go/strata/internal/dsl"
 	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/state"
@@ -22,6 +24,7 @@ const (
 	optStore       = dsl.OptStoreOptions
 	optSerdes      = dsl.OptKeySerde | dsl.OptValueSerdes
 	optResultSerde = dsl.OptResultSerde
+	optGrace       = dsl.OptGrace
 )
 
 // Named names the join. The join's processors, stores, and so their
@@ -67,4 +70,15 @@ func WithResultSerde[VR any](s serde.Serde[VR]) Option {
 // Mistakes are recorded on b for Build to report.
 func collect(b *topology.Builder, op string, opts []Option, accepts optKind) *dsl.Options {
 	return dsl.Collect(b, op, accepts, nil, opts)
+}
+
+// WithGracePeriod holds each stream record of a stream-table join back
+// until stream time has passed its timestamp by grace, then joins it with
+// the table's row as of its timestamp, Kafka Streams' Joined.withGracePeriod
+// (KIP-923): table updates that arrive out of order, up to grace late, are
+// then seen by the stream records they precede. The table must be
+// versioned (ktable.Versioned), with a history retention of at least
+// grace. Only join.StreamTable and StreamTableLeft take it.
+func WithGracePeriod(grace time.Duration) Option {
+	return dsl.NewOption(optGrace, func(o *dsl.Options) { o.Grace = grace })
 }

@@ -11,10 +11,18 @@ import (
 )
 
 // StreamTable joins each record of s with the row of t that has its key,
-// Kafka Streams' KStream#join(KTable): only stream records trigger output,
-// and they meet the table's current row, not the one current at the record's
-// timestamp. A record whose key has no row produces nothing; the result
-// keeps the stream record's key, timestamp and headers.
+// Kafka Streams' KStream#join(KTable): only stream records trigger output.
+// They meet the table's current row, or, when t is versioned
+// (ktable.Versioned), the row as of the record's timestamp (KIP-914). A
+// record whose key has no row produces nothing; the result keeps the stream
+// record's key, timestamp and headers.
+//
+// With [WithGracePeriod] (a versioned table only), stream records are held
+// back in a store, "<name>-Buffer" with its changelog, until stream time
+// has passed their timestamp by the grace period, then joined in timestamp
+// order, as Kafka Streams does (KIP-923): a table update up to the grace
+// period late still meets the stream records after it. A record already
+// older than stream time minus the grace period is joined at once.
 //
 // Records with a null value, or a null key, cannot be joined: they are
 // dropped, counted and logged. If the stream's key may have changed since it
@@ -26,9 +34,10 @@ import (
 // join (docs/deviations.md).
 //
 // Options: [Named] (the join processor), [WithKeySerde] and
-// [WithValueSerdes] (the repartition topic, a materialized table),
-// [WithStoreOptions] (a materialized table's store), [WithResultSerde] (the
-// result stream's value serde).
+// [WithValueSerdes] (the repartition topic, a materialized table, the
+// grace buffer), [WithStoreOptions] (a materialized table's store and the
+// buffer), [WithResultSerde] (the result stream's value serde),
+// [WithGracePeriod].
 func StreamTable[K, V1, V2, VR any](s kstream.Stream[K, V1], t ktable.Table[K, V2], joiner func(key K, left V1, right V2) VR, opts ...Option) kstream.Stream[K, VR] {
 	return streamTable(s, t, "join.StreamTable", joiner, nil, opts)
 }
@@ -52,7 +61,7 @@ func streamTable[K, V1, V2, VR any](s kstream.Stream[K, V1], t ktable.Table[K, V
 	if b != tc.Builder() {
 		b.Fail(fmt.Errorf("%s: the stream and the table belong to different builders", op))
 	}
-	o := collect(b, op, opts, optName|optStore|optSerdes|optResultSerde)
+	o := collect(b, op, opts, optName|optStore|optSerdes|optResultSerde|optGrace)
 	name := o.NameOr(b, "KSTREAM-JOIN-")
 	if inner == nil && left == nil {
 		b.Fail(fmt.Errorf("%s %q: nil joiner", op, name))
@@ -66,37 +75,63 @@ func streamTable[K, V1, V2, VR any](s kstream.Stream[K, V1], t ktable.Table[K, V
 		}
 		ks := dsl.SerdeOr(b, op, "key", o.KeySerde, c.KeySerde())
 		vs := dsl.SerdeOr(b, op, "left value", o.LeftSerde, c.ValueSerde())
-		s = s.Repartition(kstream.Named(prefix), kstream.WithSerdes(ks, vs))
-		c = dsl.Stream[K, V1](s)
+		c = dsl.RepartitionForState(c, dsl.Repartitioning[K, V1]{
+			Prefix: prefix, KeySerde: ks, ValueSerde: vs,
+			DropReason: "null key: the record cannot be repartitioned",
+		}, "")
 	}
 	r := rowsOf(b, op, name, "right", tc, o.KeySerde, o.RightSerde, o)
+	buf := graceBufferFor(b, op, name, c, tc, o)
 	topology.AddProcessor(b, name, func() topology.Processor[K, V1, K, VR] {
-		return &streamTableProc[K, V1, V2, VR]{store: r.store, inner: inner, left: left}
+		p := &streamTableProc[K, V1, V2, VR]{store: r.store, versioned: r.versioned, inner: inner, left: left}
+		if buf != nil {
+			p.buf = buf.instance()
+		}
+		return p
 	}, c.Node())
 	if r.store != "" {
 		b.ConnectStores(name, r.store)
+	}
+	if buf != nil {
+		b.ConnectStores(name, buf.store)
 	}
 	b.Copartition(name, r.node)
 	vr := dsl.KnownSerde[VR](b, op, "result", o.ResultSerde, nil)
 	return kstream.Stream[K, VR](dsl.NewStream(b, name, c.KeySerde(), vr, false))
 }
 
-// streamTableProc looks each stream record's key up in the table's store.
+// streamTableProc looks each stream record's key up in the table's store,
+// as of the record's timestamp when the table is versioned, after holding
+// the record back for the grace period when there is one.
 type streamTableProc[K, V1, V2, VR any] struct {
-	ctx   topology.Context[K, VR]
-	store string
-	rows  state.KeyValueStore[K, state.Timestamped[V2]]
-	inner func(K, V1, V2) VR  // set for the inner join
-	left  func(K, V1, *V2) VR // set for the left join
+	ctx       topology.Context[K, VR]
+	store     string
+	versioned bool
+	rows      state.KeyValueStore[K, state.Timestamped[V2]]
+	versions  state.VersionedKeyValueStore[K, V2] // rows, when versioned
+	inner     func(K, V1, V2) VR                  // set for the inner join
+	left      func(K, V1, *V2) VR                 // set for the left join
+	buf       *graceBuffer[K, V1]                 // nil without a grace period
 }
 
 func (p *streamTableProc[K, V1, V2, VR]) Init(ctx topology.Context[K, VR]) error {
 	p.ctx = ctx
-	s, err := lookupRows[K, V2](ctx, p.store)
-	if err != nil {
-		return err
+	if p.versioned {
+		s, err := state.LookupVersioned[K, V2](ctx, p.store)
+		p.versions, p.rows = s, s
+		if err != nil {
+			return err
+		}
+	} else {
+		s, err := lookupRows[K, V2](ctx, p.store)
+		if err != nil {
+			return err
+		}
+		p.rows = s
 	}
-	p.rows = s
+	if p.buf != nil {
+		return p.buf.init(ctx)
+	}
 	return nil
 }
 
@@ -112,18 +147,52 @@ func (p *streamTableProc[K, V1, V2, VR]) Process(r topology.Record[K, V1]) error
 		}
 		return p.ctx.Forward(topology.WithValue(r, p.left(r.Key, r.Value, nil)))
 	}
-	row, ok, err := p.rows.Get(r.Key)
+	if p.buf == nil {
+		return p.join(r)
+	}
+	ts := r.Timestamp.UnixMilli()
+	st := ts
+	if t := p.ctx.StreamTime(); !t.IsZero() {
+		st = max(st, t.UnixMilli())
+	}
+	closed := st - p.buf.grace
+	if ts < closed {
+		// Too late to wait for the table: joined at once, as Kafka
+		// Streams does with a record its buffer refuses.
+		return p.join(r)
+	}
+	if err := p.buf.add(r); err != nil {
+		return err
+	}
+	return p.buf.evict(closed, p.join)
+}
+
+// join joins r with the table's row, as of r's time when the table is
+// versioned, and forwards the result.
+func (p *streamTableProc[K, V1, V2, VR]) join(r topology.Record[K, V1]) error {
+	var right V2
+	var ok bool
+	var err error
+	if p.versions != nil {
+		var v state.VersionedRecord[V2]
+		v, ok, err = p.versions.GetAsOf(r.Key, r.Timestamp)
+		right = v.Value
+	} else {
+		var row state.Timestamped[V2]
+		row, ok, err = p.rows.Get(r.Key)
+		right = row.Value
+	}
 	if err != nil {
 		return fmt.Errorf("stream-table join: read store %q: %w", p.store, err)
 	}
 	switch {
 	case p.inner != nil && ok:
-		return p.ctx.Forward(topology.WithValue(r, p.inner(r.Key, r.Value, row.Value)))
+		return p.ctx.Forward(topology.WithValue(r, p.inner(r.Key, r.Value, right)))
 	case p.left != nil && ok:
-		// A copy escapes to the joiner, so that row does not escape,
-		// and the inner join does not allocate it.
-		right := row.Value
-		return p.ctx.Forward(topology.WithValue(r, p.left(r.Key, r.Value, &right)))
+		// A copy escapes to the joiner, so that right does not
+		// escape, and the inner join does not allocate it.
+		rc := right
+		return p.ctx.Forward(topology.WithValue(r, p.left(r.Key, r.Value, &rc)))
 	case p.left != nil:
 		return p.ctx.Forward(topology.WithValue(r, p.left(r.Key, r.Value, nil)))
 	}

@@ -3,6 +3,7 @@ package join_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/strata-go/strata/join"
 	"github.com/strata-go/strata/kstream"
@@ -26,10 +27,19 @@ const joinBenchKeys = 10_000
 // each of which has a row, so every record produces a result.
 //
 //	go test -run '^$' -bench StreamTableJoin -benchmem ./join/
-func BenchmarkStreamTableJoin(b *testing.B) {
+func BenchmarkStreamTableJoin(b *testing.B) { benchStreamTableJoin(b) }
+
+// BenchmarkStreamTableJoinVersioned is BenchmarkStreamTableJoin with a
+// versioned table (ktable.Versioned): each record reads its key's row as
+// of its time (GetAsOf), which here is the latest version.
+func BenchmarkStreamTableJoinVersioned(b *testing.B) {
+	benchStreamTableJoin(b, ktable.Versioned(time.Hour))
+}
+
+func benchStreamTableJoin(b *testing.B, tableOpts ...ktable.Option) {
 	bld := topology.NewBuilder()
 	s := kstream.From(bld, "in", serde.String(), serde.String())
-	t := ktable.From(bld, "table", serde.String(), serde.String(), ktable.Named("rows"))
+	t := ktable.From(bld, "table", serde.String(), serde.String(), append(tableOpts, ktable.Named("rows"))...)
 	join.StreamTable(s, t, func(_ string, l, r string) string { return r }).To("out")
 	top, err := bld.Build()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/strata-go/strata/join"
 	"github.com/strata-go/strata/kstream"
@@ -19,10 +20,16 @@ import (
 // timestamp key, table rows "<prefix><key>".
 
 // streamTableTopology joins "stream" with the table "table" into "out".
-func streamTableTopology(t *testing.T, left bool) *topology.Topology {
+// A versioned table (ktable.Versioned) is joined as of each stream
+// record's time.
+func streamTableTopology(t *testing.T, left, versioned bool) *topology.Topology {
 	b := topology.NewBuilder()
 	s := kstream.From(b, "stream", serde.Int32(), serde.String())
-	tbl := ktable.From(b, "table", serde.Int32(), serde.String())
+	var opts []ktable.Option
+	if versioned {
+		opts = append(opts, ktable.Versioned(5*time.Minute))
+	}
+	tbl := ktable.From(b, "table", serde.Int32(), serde.String(), opts...)
 	var joined kstream.Stream[int32, string]
 	if left {
 		joined = join.StreamTableLeft(s, tbl, func(k int32, l string, r *string) string {
@@ -143,10 +150,15 @@ func TestStreamTable(t *testing.T) {
 			pipeTable(2, "null"),
 			pipeStream(4, "XX", orNullRow(deletedBelow(2, rowsBelow(4, "Y")))))},
 	}
+	// Every case passes with a versioned table too: its rows are put at
+	// the stream records' times or before, so the rows as of each
+	// stream record are the current ones.
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			replaySteps(t, streamTableTopology(t, tc.left), tc.steps)
-		})
+		for _, versioned := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/versioned=%v", tc.name, versioned), func(t *testing.T) {
+				replaySteps(t, streamTableTopology(t, tc.left, versioned), tc.steps)
+			})
+		}
 	}
 }
 

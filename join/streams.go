@@ -282,42 +282,15 @@ func serdesFor[K, V1, V2 any](b *topology.Builder, op string, l dsl.Stream[K, V1
 // sink spreads round-robin and the join turns into results at once; other
 // sides drop them, counted and logged, as kstream's Repartition does.
 func repartitionFor[K, V any](s dsl.Stream[K, V], name, suffix string, keepNullKeys bool, ks serde.Serde[K], vs serde.Serde[V]) dsl.Stream[K, V] {
-	b := s.Builder()
 	prefix := s.Node()
 	if name != "" {
 		prefix = name + suffix
 	}
-	topic := prefix + "-repartition"
-	filter, src := topic+"-filter", topic+"-source"
-	if !addRepartition(b, topic) {
-		return dsl.NewStream(b, src, ks, vs, false)
-	}
-	topology.AddProcessor(b, filter, func() topology.Processor[K, V, K, V] {
-		return &nullKeyFilter[K, V]{keep: keepNullKeys}
-	}, s.Node())
-	topology.AddInternalSink(b, topic+"-sink", topology.Sink[K, V]{Topic: topic, KeySerde: ks, ValueSerde: vs}, 0, filter)
-	topology.AddInternalSource(b, src, topology.Source[K, V]{Topics: []string{topic}, KeySerde: ks, ValueSerde: vs})
-	return dsl.NewStream(b, src, ks, vs, false)
+	return dsl.RepartitionForState(s, dsl.Repartitioning[K, V]{
+		Prefix: prefix, KeySerde: ks, ValueSerde: vs, KeepNullKeys: keepNullKeys,
+		DropReason: "null key: the record cannot be repartitioned for the join",
+	}, prefix)
 }
-
-// nullKeyFilter passes records on to a repartition topic, dropping those
-// with a null key unless keep is set.
-type nullKeyFilter[K, V any] struct {
-	ctx  topology.Context[K, V]
-	keep bool
-}
-
-func (p *nullKeyFilter[K, V]) Init(ctx topology.Context[K, V]) error { p.ctx = ctx; return nil }
-
-func (p *nullKeyFilter[K, V]) Process(r topology.Record[K, V]) error {
-	if r.HasNullKey() && !p.keep {
-		p.ctx.SkipRecord("null key: the record cannot be repartitioned for the join")
-		return nil
-	}
-	return p.ctx.Forward(r)
-}
-
-func (p *nullKeyFilter[K, V]) Close() error { return nil }
 
 // addJoinStores declares the join's two window stores, which keep
 // duplicates, and for left and outer joins its outer store.

@@ -141,7 +141,8 @@ func tables[K, V1, V2, VR any](left ktable.Table[K, V1], right ktable.Table[K, V
 
 // tableSideProc joins the updates of one table ("this") with the other's
 // current rows, as Kafka Streams' KTableKTableInnerJoin, LeftJoin, OuterJoin
-// and RightJoin processors do: join takes this side's value first.
+// and RightJoin processors do: join takes this side's value first. An
+// out-of-order update of a versioned table is dropped (KIP-914).
 type tableSideProc[K, VT, VO, VR any] struct {
 	ctx        topology.Context[K, dsl.Change[VR]]
 	otherStore string
@@ -165,6 +166,9 @@ func (p *tableSideProc[K, VT, VO, VR]) Init(ctx topology.Context[K, dsl.Change[V
 func (p *tableSideProc[K, VT, VO, VR]) Process(r topology.Record[K, dsl.Change[VT]]) error {
 	if r.HasNullKey() {
 		p.ctx.SkipRecord("null key in table-table join")
+		return nil
+	}
+	if skipOutOfOrder(p.ctx, r.Value, "table-table join") {
 		return nil
 	}
 	row, found, err := p.other.Get(r.Key)
@@ -195,3 +199,13 @@ func (p *tableSideProc[K, VT, VO, VR]) result(k K, v VT, has bool, other VO, fou
 }
 
 func (p *tableSideProc[K, VT, VO, VR]) Close() error { return nil }
+
+// skipOutOfOrder drops an out-of-order update of a versioned table, counted
+// as dropped and logged, and reports whether it did: table-table and
+// foreign-key joins join current rows only, as Kafka Streams' do (KIP-914).
+func skipOutOfOrder[VT any](ctx interface{ SkipRecord(string) }, ch dsl.Change[VT], op string) bool {
+	if ch.OutOfOrder {
+		ctx.SkipRecord("out-of-order update of a versioned table in " + op)
+	}
+	return ch.OutOfOrder
+}

@@ -7,11 +7,11 @@ package join_test
 
 import (
 	"fmt"
-	"runtime"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/strata-go/strata/internal/testkit"
 	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/testutil"
 	"github.com/strata-go/strata/topology"
@@ -81,27 +81,5 @@ func wantOuts(s ...string) []string { return s }
 // or "" when it starts.
 func driverFailure(t *testing.T, top *topology.Topology, cfg testutil.Config) string {
 	t.Helper()
-	f := &failureTB{TB: t}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		testutil.NewDriver(f, top, cfg)
-	}()
-	<-done
-	return f.msg
+	return testkit.Failure(t, func(tb testing.TB) { testutil.NewDriver(tb, top, cfg) })
 }
-
-// failureTB records a Fatalf and ends the goroutine that called it.
-type failureTB struct {
-	testing.TB
-	msg string
-}
-
-func (f *failureTB) Helper() {}
-
-func (f *failureTB) Fatalf(format string, args ...any) {
-	f.msg = fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
-
-func (f *failureTB) Fatal(args ...any) { f.Fatalf("%s", fmt.Sprint(args...)) }

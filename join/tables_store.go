@@ -14,6 +14,9 @@ import (
 type tableRows struct {
 	node  string
 	store string
+	// versioned says the store is a versioned store (see
+	// ktable.Versioned).
+	versioned bool
 }
 
 // rowsOf returns where a join finds t's current rows. A materialized table
@@ -26,13 +29,27 @@ type tableRows struct {
 // materialized ancestor; Strata keeps a copy of the rows instead
 // (docs/deviations.md). The store needs serdes: the table's, else those the
 // join's options give (side says which), else the builder's.
+//
+// A versioned table (ktable.Versioned) without a store of its own, made by
+// Filter or MapValues, is materialized in a versioned store with the same
+// history retention, so that stream-table joins read its rows as of a
+// time.
 func rowsOf[K, V any](b *topology.Builder, op, prefix, side string, t dsl.Table[K, V], keySerde, valueSerde any, o *dsl.Options) tableRows {
+	history, versioned := t.Versioned()
 	if t.Store() != "" {
-		return tableRows{node: t.Node(), store: t.Store()}
+		return tableRows{node: t.Node(), store: t.Store(), versioned: versioned}
 	}
 	ks := dsl.SerdeOr(b, op, "key", keySerde, t.KeySerde())
 	vs := dsl.SerdeOr(b, op, side+" value", valueSerde, t.ValueSerde())
-	r := tableRows{node: prefix + "-" + side + "-materialize", store: prefix + "-" + side + "-store"}
+	r := tableRows{node: prefix + "-" + side + "-materialize", store: prefix + "-" + side + "-store", versioned: versioned}
+	if versioned {
+		state.AddVersionedKeyValueStore(b, r.store, ks, vs, history, o.StoreOpts...)
+		topology.AddProcessor(b, r.node, func() topology.Processor[K, dsl.Change[V], K, dsl.Change[V]] {
+			return &versionedRowStoreProc[K, V]{store: r.store}
+		}, t.Node())
+		b.ConnectStores(r.node, r.store)
+		return r
+	}
 	addRowStore(b, r.node, r.store, ks, vs, false, o, t.Node())
 	return r
 }
@@ -82,6 +99,41 @@ func (p *rowStoreProc[K, V]) Process(r topology.Record[K, dsl.Change[V]]) error 
 }
 
 func (p *rowStoreProc[K, V]) Close() error { return nil }
+
+// versionedRowStoreProc puts each row update of a versioned table as a
+// version of the row in a versioned store, and forwards it.
+type versionedRowStoreProc[K, V any] struct {
+	ctx   topology.Context[K, dsl.Change[V]]
+	store string
+	rows  state.VersionedKeyValueStore[K, V]
+}
+
+func (p *versionedRowStoreProc[K, V]) Init(ctx topology.Context[K, dsl.Change[V]]) error {
+	p.ctx = ctx
+	s, err := state.LookupVersioned[K, V](ctx, p.store)
+	p.rows = s
+	return err
+}
+
+func (p *versionedRowStoreProc[K, V]) Process(r topology.Record[K, dsl.Change[V]]) error {
+	var res state.PutResult
+	var err error
+	if r.Value.HasNew {
+		res, err = p.rows.PutVersion(r.Key, r.Value.New, r.Timestamp)
+	} else {
+		res, err = p.rows.PutTombstone(r.Key, r.Timestamp)
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("store %q: %w", p.store, err)
+	case !res.Stored:
+		p.ctx.SkipRecord("table update older than the versioned table's history retention")
+		return nil
+	}
+	return p.ctx.Forward(r)
+}
+
+func (p *versionedRowStoreProc[K, V]) Close() error { return nil }
 
 // lookupRows returns the named store of a table's rows.
 func lookupRows[K, V any](ctx interface {

@@ -5,8 +5,8 @@
 // [Stream.FilterNot], [Stream.Peek], [Stream.Merge], [Stream.Split], and the
 // terminal [Stream.To], [Stream.ToTopicFunc], [Stream.Foreach],
 // [Stream.Print]); operations that change them are package functions ([Map],
-// [MapValues], [FlatMap], [FlatMapValues], [SelectKey], [Process]), because
-// Go methods cannot take type parameters. Functions given to operations take
+// [MapValues], [FlatMap], [FlatMapValues], [SelectKey], [Process],
+// [ProcessValues]), because Go methods cannot take type parameters. Functions given to operations take
 // the record's key and value.
 //
 // Every operation adds nodes to the [topology.Builder] the stream came from
@@ -72,8 +72,14 @@
 // Operations that may change the key (Map, FlatMap, SelectKey, Process) mark
 // the resulting stream as needing a repartition: a later stateful operation
 // or join reads it through a repartition topic, so that records with equal
-// keys meet in the same task. Value-only operations keep the flag of their
-// input, and Merge sets it if either input has it.
+// keys meet in the same task: a topic for each such operation, or one for
+// all the operations that read the stream when the builder merges
+// repartition topics (topology.MergeRepartitionTopics, off by default).
+// Value-only operations keep the flag of their
+// input, and Merge sets it if either input has it. [ProcessValues] is the
+// processor API's value-only operation: its processor forwards
+// topology.FixedKeyRecords, whose key it cannot change, so it needs no
+// repartition where [Process] would.
 //
 // # Failures and side effects
 //

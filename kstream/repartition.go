@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/strata-go/strata/internal/dsl"
-	"github.com/strata-go/strata/topology"
 )
 
 // Repartition writes the stream to an internal topic and reads it back, as
@@ -19,6 +18,11 @@ import (
 //
 // The result needs no further repartitioning: a stateful operation after it
 // reads it as it is.
+//
+// Stateful operations repartition a stream whose key may have changed
+// themselves, through a topic each, or one for all of them when the builder
+// merges repartition topics (topology.MergeRepartitionTopics). Repartition
+// is never merged, as in Kafka Streams.
 func (s Stream[K, V]) Repartition(opts ...Option) Stream[K, V] {
 	b := s.builder()
 	o := collect(b, "Repartition", "KSTREAM-REPARTITION-", optSerdes|optPartitions, opts)
@@ -27,22 +31,8 @@ func (s Stream[K, V]) Repartition(opts ...Option) Stream[K, V] {
 	}
 	c := s.core()
 	ks, vs := writeSerdes(b, "Repartition", o.name, c, o)
-	topic := o.name + "-repartition"
-	filter := o.name + "-repartition-filter"
-	topology.AddProcessor(b, filter, func() topology.Processor[K, V, K, V] { return &nullKeyFilter[K, V]{} }, s.node())
-	topology.AddInternalSink(b, o.name+"-repartition-sink", topology.Sink[K, V]{Topic: topic, KeySerde: ks, ValueSerde: vs}, max(o.partitions, 0), filter)
-	src := o.name + "-repartition-source"
-	topology.AddInternalSource(b, src, topology.Source[K, V]{Topics: []string{topic}, KeySerde: ks, ValueSerde: vs})
-	return wrap(dsl.NewStream(b, src, ks, vs, false))
-}
-
-// nullKeyFilter drops records whose key is null, counting and logging them.
-type nullKeyFilter[K, V any] struct{ base[K, V] }
-
-func (p *nullKeyFilter[K, V]) Process(r topology.Record[K, V]) error {
-	if r.HasNullKey() {
-		p.ctx.SkipRecord("null key: the record cannot be repartitioned")
-		return nil
-	}
-	return p.ctx.Forward(r)
+	return wrap(dsl.Repartition(c, dsl.Repartitioning[K, V]{
+		Prefix: o.name, KeySerde: ks, ValueSerde: vs, Partitions: o.partitions,
+		DropReason: "null key: the record cannot be repartitioned",
+	}))
 }

@@ -30,13 +30,55 @@
 //
 // Aggregations keep their results in a key-value store of
 // state.Timestamped values with a changelog. Name the store with [Named] to
-// keep its state, and its repartition topic, when the topology changes.
+// keep its state, and its repartition topic, when the topology changes. A
+// grouping named with Named (GroupByKey, GroupBy) names its repartition
+// topic, which all its aggregations read, as in Kafka Streams; an unnamed
+// grouping's aggregations each repartition through a topic named after
+// their store. With topology.MergeRepartitionTopics, every aggregation,
+// join and table reading one re-keyed stream shares one topic, the first
+// one's.
+//
+// # Versioned tables
+//
+// [Versioned] keeps a table's rows in a versioned store, with their history
+// for a retention period (Kafka Streams' versioned tables, KIP-889 and
+// KIP-914): a stream-table join then meets the row as of each stream
+// record's time, and may wait for late table updates
+// (join.WithGracePeriod); an out-of-order update, older than its row's
+// latest version, goes into the history without changing the current row,
+// and table-table and foreign-key joins and re-aggregations ignore it
+// (Change.OutOfOrder).
+//
+// # Transforming values with state
+//
+// [TransformValues] is MapValues for logic that needs state stores or the
+// task's context (Kafka Streams' KTable.transformValues): a
+// [ValueTransformer] computes each row's new value, with the stores
+// connected by [WithStores]. Its result keeps its rows in a store of its
+// own, so each update retracts exactly the value forwarded before, and the
+// transformer is called once per update.
+//
+// # Cogroups
+//
+// [Cogroup] aggregates several grouped streams into one table with one
+// store (Kafka Streams' cogroup, KIP-150): each stream, whatever its value
+// type, has an aggregator of its own that folds its records into the one
+// aggregate of their key. It replaces an aggregation per stream followed by
+// joins of their tables:
+//
+//	cg := ktable.Cogroup(ktable.GroupByKey(clicks), countClick)
+//	cg = ktable.CogroupWith(cg, ktable.GroupByKey(purchases), addPurchase)
+//	summaries := cg.Aggregate(newSummary)
+//
+// A cogroup aggregates per key (Aggregate), or per window
+// (CogroupedStream.WindowedBy, SlidingWindowedBy, SessionWindowedBy).
 //
 // # Writing a chain
 //
 // Go methods cannot take type parameters, so the operations that make a
 // new type are functions ([GroupBy], [Aggregate], [AggregateWindows],
-// [AggregateSessions], [AggregateTable], [MapValues], [WindowedBy]) and
+// [AggregateSessions], [AggregateTable], [MapValues], [TransformValues],
+// [WindowedBy], [Cogroup], [CogroupWith]) and
 // those that keep the types are methods (Count, Reduce, Filter, Suppress,
 // ToStream). Nesting the functions makes a chain read inside-out; name
 // each step instead, one per line, in the order the records flow, and let

@@ -15,6 +15,11 @@ type GroupedStream[K, V any] struct {
 	keySerde   serde.Serde[K]
 	valueSerde serde.Serde[V]
 	name       string // names the repartition topic when set
+	// named is s through the repartition topic Named names, made by the
+	// first aggregation that needs it and read by the others: Kafka
+	// Streams' aggregations of a grouping named with Grouped.as share
+	// its topic.
+	named *kstream.Stream[K, V]
 }
 
 // GroupByKey groups s by its current key. If the key may have changed since
@@ -67,21 +72,34 @@ func (p *groupKeyProc[K, V, K2]) Process(r topology.Record[K, V]) error {
 }
 
 // input returns the stream the aggregation reads: s itself, or s through a
-// repartition topic named after prefix when its key may have changed.
+// repartition topic when its key may have changed, named after the
+// grouping when it is named (one topic for all its aggregations), else
+// after prefix (one per aggregation, as in Kafka Streams).
 func (g *GroupedStream[K, V]) input(prefix string) kstream.Stream[K, V] {
 	if !dsl.Stream[K, V](g.s).RepartitionRequired() {
 		return g.s
 	}
-	if g.name != "" {
-		prefix = g.name
+	if g.name == "" {
+		return repartition(g.s, prefix, g.keySerde, g.valueSerde, nil)
 	}
-	return repartition(g.s, prefix, g.keySerde, g.valueSerde, nil)
+	if g.named == nil {
+		r := repartition(g.s, g.name, g.keySerde, g.valueSerde, nil)
+		g.named = &r
+	}
+	return *g.named
 }
 
 // repartition writes s to the internal topic "<prefix>-repartition" and
 // reads it back, so that records with equal keys land in the same task:
 // kstream's Repartition, named after prefix (Kafka Streams names an
 // aggregation's repartition topic after its store).
+//
+// When the builder merges repartition topics
+// (topology.MergeRepartitionTopics), every stateful operation reading s
+// shares one topic, the first's.
 func repartition[K, V any](s kstream.Stream[K, V], prefix string, ks serde.Serde[K], vs serde.Serde[V], _ *options) kstream.Stream[K, V] {
-	return s.Repartition(kstream.Named(prefix), kstream.WithSerdes(ks, vs))
+	return kstream.Stream[K, V](dsl.RepartitionForState(dsl.Stream[K, V](s), dsl.Repartitioning[K, V]{
+		Prefix: prefix, KeySerde: ks, ValueSerde: vs,
+		DropReason: "null key: the record cannot be repartitioned",
+	}, ""))
 }

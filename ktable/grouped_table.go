@@ -214,6 +214,9 @@ func (p *tableSelectProc[K, V, K2, V2]) Process(r topology.Record[K, Change[V]])
 		p.ctx.SkipRecord("null key in table grouping")
 		return nil
 	}
+	if outOfOrder(p.ctx, r, "GroupTableBy") {
+		return nil
+	}
 	ch := r.Value
 	var (
 		newKey, oldKey     K2

@@ -269,15 +269,7 @@ func TestKTableAggregateBasic(t *testing.T) {
 func TestKTableAggregateRepartition(t *testing.T) {
 	b := topology.NewBuilder()
 	table1 := ktable.From(b, "topic1", serde.String(), serde.String())
-	keys := serde.Ptr(serde.String())
-	g := ktable.GroupTableBy(table1, func(k, v string) (*string, string) {
-		switch k {
-		case "null", "NULL":
-			return nil, v
-		}
-		return &v, v
-	}, ktable.WithKeySerde(keys))
-	toStringAgg(g, ktable.Named("topic1-Canonized")).ToStream().To("out")
+	keys := canonizedAgg(table1)
 	d := testutil.NewDriver(t, mustBuild(t, b), testutil.Config{})
 	in := testutil.NewInputTopic(d, "topic1", serde.String(), serde.String())
 	out := testutil.NewOutputTopic(d, "out", keys, serde.String())
@@ -301,6 +293,22 @@ func TestKTableAggregateRepartition(t *testing.T) {
 	if n := d.DroppedRecords(); n != 2 {
 		t.Fatalf("dropped %d records, want 2 (the null group keys)", n)
 	}
+}
+
+// canonizedAgg is KTableAggregateTest's testAggRepartition topology over
+// table1: rows grouped by value, "null" and "NULL" to a null key, into
+// "out". It returns the key serde of "out".
+func canonizedAgg(table1 ktable.Table[string, string]) serde.Serde[*string] {
+	keys := serde.Ptr(serde.String())
+	g := ktable.GroupTableBy(table1, func(k, v string) (*string, string) {
+		switch k {
+		case "null", "NULL":
+			return nil, v
+		}
+		return &v, v
+	}, ktable.WithKeySerde(keys))
+	toStringAgg(g, ktable.Named("topic1-Canonized")).ToStream().To("out")
+	return keys
 }
 
 // TestKTableAggregateCount mirrors KTableAggregateTest.testCount and

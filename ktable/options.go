@@ -1,6 +1,8 @@
 package ktable
 
 import (
+	"time"
+
 	"github.com/strata-go/strata/internal/dsl"
 	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/state"
@@ -23,6 +25,7 @@ const (
 	optSerdes          = dsl.OptKeySerde | dsl.OptValueSerde
 	optEmitOnClose     = dsl.OptEmitOnClose
 	optSourceChangelog = dsl.OptSourceChangelog
+	optVersioned       = dsl.OptVersioned
 )
 
 // options are the settings of one table operation.
@@ -31,6 +34,7 @@ type options struct {
 	storeOpts  []state.Option
 	keySerde   any // serde.Serde[K]
 	valueSerde any // serde.Serde[V]
+	history    time.Duration
 	set        optKind
 }
 
@@ -60,7 +64,7 @@ func WithValueSerde[V any](s serde.Serde[V]) Option {
 // accepts. Mistakes are recorded on b for Build to report.
 func collect(b *topology.Builder, op string, opts []Option, accepts optKind) *options {
 	d := dsl.Collect(b, op, accepts, nil, opts)
-	return &options{name: d.Name, storeOpts: d.StoreOpts, keySerde: d.KeySerde, valueSerde: d.ValueSerde, set: d.Given}
+	return &options{name: d.Name, storeOpts: d.StoreOpts, keySerde: d.KeySerde, valueSerde: d.ValueSerde, history: d.History, set: d.Given}
 }
 
 func (o *options) nameOr(b *topology.Builder, prefix string) string {

@@ -216,6 +216,11 @@ func (t Table[K, V]) Suppress(s Suppression, opts ...Option) Table[K, V] {
 	fail := func(format string, args ...any) {
 		b.Fail(fmt.Errorf("Table.Suppress %q: %s", name, fmt.Sprintf(format, args...)))
 	}
+	if _, versioned := t.core().Versioned(); versioned {
+		// Kafka Streams: "suppress() is only supported for
+		// non-versioned KTables".
+		fail("a versioned table cannot be suppressed")
+	}
 	var timeOf func(K) (time.Time, error)
 	switch s.kind {
 	case suppressUntilWindowCloses:

@@ -12,7 +12,8 @@ import (
 
 // Change is one update of a table row: the row's value after and before.
 // HasNew is false when the update deletes the row; HasOld is false when the
-// row did not exist before.
+// row did not exist before. OutOfOrder marks an update of a versioned
+// table older than the row's latest version (see [Versioned]).
 type Change[V any] = dsl.Change[V]
 
 // Table is a typed table: the node of a topology whose output is a stream
@@ -68,7 +69,7 @@ func (p *toStreamProc[K, V]) Process(r topology.Record[K, Change[V]]) error {
 // A nil serde is the builder's serde for the type (topology.RegisterSerde,
 // else the built-in default).
 func From[K, V any](b *topology.Builder, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Option) Table[K, V] {
-	o := collect(b, "ktable.From", opts, optName|optStore|optSourceChangelog)
+	o := collect(b, "ktable.From", opts, optName|optStore|optSourceChangelog|optVersioned)
 	if o.set&optSourceChangelog != 0 {
 		o.storeOpts = append(o.storeOpts, state.SourceChangelog(topic))
 	}
@@ -89,7 +90,7 @@ func From[K, V any](b *topology.Builder, topic string, keySerde serde.Serde[K], 
 func FromStream[K, V any](s kstream.Stream[K, V], opts ...Option) Table[K, V] {
 	c := dsl.Stream[K, V](s)
 	b := c.Builder()
-	o := collect(b, "ktable.FromStream", opts, optName|optStore|optSerdes)
+	o := collect(b, "ktable.FromStream", opts, optName|optStore|optSerdes|optVersioned)
 	ks, vs := serdesFor(b, "ktable.FromStream", c, o)
 	procName := b.NewName("KSTREAM-TOTABLE-")
 	storeName := o.name
@@ -108,6 +109,9 @@ func FromStream[K, V any](s kstream.Stream[K, V], opts ...Option) Table[K, V] {
 func materialize[K, V any](s kstream.Stream[K, V], storeName, procName string, ks serde.Serde[K], vs serde.Serde[V], o *options) Table[K, V] {
 	c := dsl.Stream[K, V](s)
 	b := c.Builder()
+	if o.set&optVersioned != 0 {
+		return materializeVersioned(s, storeName, procName, ks, vs, o)
+	}
 	state.AddKeyValueStore(b, storeName, ks, state.TimestampedSerde(vs), storeOptions(o)...)
 	topology.AddProcessor(b, procName, func() topology.Processor[K, V, K, Change[V]] {
 		return &tableSourceProc[K, V]{store: storeName, node: procName}
@@ -185,7 +189,7 @@ func (t Table[K, V]) filter(op string, pred func(K, V) bool, not bool, opts []Op
 	topology.AddProcessor(b, name, func() topology.Processor[K, Change[V], K, Change[V]] {
 		return &tableFilterProc[K, V]{pred: pred, not: not}
 	}, t.node())
-	return carry(t, newTable(b, name, t.keySerde(), t.valueSerde(), ""))
+	return keepVersions(t, carry(t, newTable(b, name, t.keySerde(), t.valueSerde(), "")))
 }
 
 type tableFilterProc[K, V any] struct {
@@ -222,7 +226,7 @@ func MapValues[K, V, V2 any](t Table[K, V], fn func(key K, value V) V2, opts ...
 		return &tableMapProc[K, V, V2]{fn: fn}
 	}, t.node())
 	vs := dsl.KnownSerde[V2](b, "ktable.MapValues", "value", o.valueSerde, nil)
-	return carry(t, newTable(b, name, t.keySerde(), vs, ""))
+	return keepVersions(t, carry(t, newTable(b, name, t.keySerde(), vs, "")))
 }
 
 type tableMapProc[K, V, V2 any] struct {
@@ -231,7 +235,7 @@ type tableMapProc[K, V, V2 any] struct {
 }
 
 func (p *tableMapProc[K, V, V2]) Process(r topology.Record[K, Change[V]]) error {
-	ch := Change[V2]{HasNew: r.Value.HasNew, HasOld: r.Value.HasOld}
+	ch := Change[V2]{HasNew: r.Value.HasNew, HasOld: r.Value.HasOld, OutOfOrder: r.Value.OutOfOrder}
 	if ch.HasNew {
 		ch.New = p.fn(r.Key, r.Value.New)
 	}

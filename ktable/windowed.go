@@ -49,7 +49,13 @@ import (
 // windows in fact drop only null keys and aggregate null values (see
 // docs/deviations.md).
 type TimeWindowedStream[K, V any] struct {
-	g       *GroupedStream[K, V]
+	g *GroupedStream[K, V]
+	timeWindowing
+}
+
+// timeWindowing is how a time-windowed aggregation (of a grouped or a
+// cogrouped stream) splits records into windows.
+type timeWindowing struct {
 	windows window.TimeWindows
 	sliding window.SlidingWindows
 	// isSliding says which of windows and sliding applies.
@@ -59,25 +65,78 @@ type TimeWindowedStream[K, V any] struct {
 	valid bool
 }
 
+// tumblingOrHopping validates w for op, recording a failure on b.
+func tumblingOrHopping(b *topology.Builder, op string, w window.TimeWindows) timeWindowing {
+	err := w.Validate()
+	if err != nil {
+		b.Fail(fmt.Errorf("%s: %w", op, err))
+	}
+	return timeWindowing{windows: w, valid: err == nil}
+}
+
+// slidingWindows validates w for op, recording a failure on b.
+func slidingWindows(b *topology.Builder, op string, w window.SlidingWindows) timeWindowing {
+	err := w.Validate()
+	if err != nil {
+		b.Fail(fmt.Errorf("%s: %w", op, err))
+	}
+	return timeWindowing{sliding: w, isSliding: true, valid: err == nil}
+}
+
+// span returns the size of the window store's windows and its retention:
+// Kafka Streams' defaults, size + grace, and for sliding windows, which
+// reach back 2*timeDifference, 2*timeDifference + grace.
+func (tw timeWindowing) span() (size, retention time.Duration) {
+	if tw.isSliding {
+		size = truncMillis(tw.sliding.TimeDifference)
+		return size, 2*size + truncMillis(tw.sliding.Grace)
+	}
+	size = truncMillis(tw.windows.Size)
+	return size, size + truncMillis(tw.windows.Grace)
+}
+
+// grace is how long after their end windows accept records.
+func (tw timeWindowing) grace() time.Duration {
+	if tw.isSliding {
+		return tw.sliding.Grace
+	}
+	return tw.windows.Grace
+}
+
+// timeWindowStore declares the window store of an aggregation whose values
+// vs encodes and returns the key serde of its results, or nil when there is
+// no store to declare (invalid windows or serdes).
+func timeWindowStore[K, VA any](b *topology.Builder, tw timeWindowing, store string, ks serde.Serde[K], vs serde.Serde[VA], opts []state.Option) serde.Serde[window.Windowed[K]] {
+	if !tw.valid || ks == nil || vs == nil {
+		return nil
+	}
+	size, retention := tw.span()
+	state.AddWindowStore(b, store, ks, state.TimestampedSerde(vs), size, retention, opts...)
+	return window.TimeWindowedSerde(ks, size)
+}
+
+// newTimeWindowAgg returns the processor of a time-windowed aggregation
+// into store.
+func newTimeWindowAgg[K, V, VA any](tw timeWindowing, store string, start func(K, V) VA, add func(K, V, VA) VA, emitOnClose bool) topology.Processor[K, V, window.Windowed[K], Change[VA]] {
+	if tw.isSliding {
+		return &slidingAggProc[K, V, VA]{store: store, diff: tw.sliding.TimeDifference.Milliseconds(), grace: tw.sliding.Grace.Milliseconds(),
+			start: start, add: add, emitOnClose: emitOnClose}
+	}
+	return &windowAggProc[K, V, VA]{store: store, windows: tw.windows, grace: tw.windows.Grace.Milliseconds(),
+		start: start, add: add, emitOnClose: emitOnClose}
+}
+
 // WindowedBy splits g into the tumbling or hopping windows w, Kafka Streams'
 // KGroupedStream.windowedBy(TimeWindows). Invalid windows (see
 // window.TimeWindows.Validate) fail Builder.Build.
 func WindowedBy[K, V any](g *GroupedStream[K, V], w window.TimeWindows) *TimeWindowedStream[K, V] {
-	err := w.Validate()
-	if err != nil {
-		dsl.Stream[K, V](g.s).Builder().Fail(fmt.Errorf("WindowedBy: %w", err))
-	}
-	return &TimeWindowedStream[K, V]{g: g, windows: w, valid: err == nil}
+	return &TimeWindowedStream[K, V]{g: g, timeWindowing: tumblingOrHopping(dsl.Stream[K, V](g.s).Builder(), "WindowedBy", w)}
 }
 
 // SlidingWindowedBy splits g into the sliding windows w, Kafka Streams'
 // KGroupedStream.windowedBy(SlidingWindows). Invalid windows (see window.SlidingWindows.Validate) fail Builder.Build.
 func SlidingWindowedBy[K, V any](g *GroupedStream[K, V], w window.SlidingWindows) *TimeWindowedStream[K, V] {
-	err := w.Validate()
-	if err != nil {
-		dsl.Stream[K, V](g.s).Builder().Fail(fmt.Errorf("SlidingWindowedBy: %w", err))
-	}
-	return &TimeWindowedStream[K, V]{g: g, sliding: w, isSliding: true, valid: err == nil}
+	return &TimeWindowedStream[K, V]{g: g, timeWindowing: slidingWindows(dsl.Stream[K, V](g.s).Builder(), "SlidingWindowedBy", w)}
 }
 
 // Count counts the records of each key in each window. Records with a null
@@ -129,45 +188,18 @@ func aggregateWindows[K, V, VA any](ws *TimeWindowedStream[K, V], op string, sta
 	vs := dsl.SerdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
 	in := g.input(storeName)
 	procName := b.NewName("KSTREAM-AGGREGATE-")
-
-	// Kafka Streams' default retentions: size + grace, and for sliding
-	// windows, which reach back 2*timeDifference, 2*timeDifference + grace.
-	var size, retention time.Duration
-	if ws.isSliding {
-		size = truncMillis(ws.sliding.TimeDifference)
-		retention = 2*size + truncMillis(ws.sliding.Grace)
-	} else {
-		size = truncMillis(ws.windows.Size)
-		retention = size + truncMillis(ws.windows.Grace)
-	}
-	var ks serde.Serde[window.Windowed[K]]
-	if ws.valid && g.keySerde != nil && vs != nil {
-		state.AddWindowStore(b, storeName, g.keySerde, state.TimestampedSerde(vs), size, retention, o.storeOpts...)
-		ks = window.TimeWindowedSerde(g.keySerde, size)
-	}
-	if ws.isSliding {
-		d, grace := ws.sliding.TimeDifference.Milliseconds(), ws.sliding.Grace.Milliseconds()
-		topology.AddProcessor(b, procName, func() topology.Processor[K, V, window.Windowed[K], Change[VA]] {
-			return &slidingAggProc[K, V, VA]{store: storeName, diff: d, grace: grace, start: start, add: add, emitOnClose: emitOnClose}
-		}, dsl.Stream[K, V](in).Node())
-	} else {
-		w := ws.windows
-		topology.AddProcessor(b, procName, func() topology.Processor[K, V, window.Windowed[K], Change[VA]] {
-			return &windowAggProc[K, V, VA]{store: storeName, windows: w, grace: w.Grace.Milliseconds(),
-				start: start, add: add, emitOnClose: emitOnClose}
-		}, dsl.Stream[K, V](in).Node())
-	}
+	ks := timeWindowStore(b, ws.timeWindowing, storeName, g.keySerde, vs, o.storeOpts)
+	tw := ws.timeWindowing
+	topology.AddProcessor(b, procName, func() topology.Processor[K, V, window.Windowed[K], Change[VA]] {
+		return newTimeWindowAgg(tw, storeName, start, add, emitOnClose)
+	}, dsl.Stream[K, V](in).Node())
 	if ks != nil {
 		b.ConnectStores(procName, storeName)
 		if emitOnClose {
 			addProgressStore(b, storeName, procName, o.storeOpts)
 		}
 	}
-	grace := ws.windows.Grace
-	if ws.isSliding {
-		grace = ws.sliding.Grace
-	}
-	return closingAfter(newTable(b, procName, ks, vs, ""), grace)
+	return closingAfter(newTable(b, procName, ks, vs, ""), tw.grace())
 }
 
 // truncMillis truncates d to whole milliseconds, the precision of windows.

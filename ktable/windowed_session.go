@@ -131,16 +131,10 @@ func aggregateSessions[K, V, VA any](ss *SessionWindowedStream[K, V], op string,
 	vs := dsl.SerdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
 	in := g.input(storeName)
 	procName := b.NewName("KSTREAM-AGGREGATE-")
-	gap, grace := ss.windows.InactivityGap.Milliseconds(), ss.windows.Grace.Milliseconds()
-	var ks serde.Serde[window.Windowed[K]]
-	if ss.valid && g.keySerde != nil && vs != nil {
-		retention := time.Duration(gap+grace+1) * time.Millisecond
-		state.AddSessionStore(b, storeName, g.keySerde, vs, retention, o.storeOpts...)
-		ks = window.SessionWindowedSerde(g.keySerde)
-	}
+	ks := sessionStore(b, ss.windows, ss.valid, storeName, g.keySerde, vs, o.storeOpts)
+	w := ss.windows
 	topology.AddProcessor(b, procName, func() topology.Processor[K, V, window.Windowed[K], Change[VA]] {
-		return &sessionAggProc[K, V, VA]{store: storeName, gap: gap, grace: grace, init: init, start: start,
-			add: add, merge: merge, emitOnClose: emitOnClose}
+		return newSessionAgg(w, storeName, init, start, add, merge, emitOnClose)
 	}, dsl.Stream[K, V](in).Node())
 	if ks != nil {
 		b.ConnectStores(procName, storeName)
@@ -148,7 +142,31 @@ func aggregateSessions[K, V, VA any](ss *SessionWindowedStream[K, V], op string,
 			addProgressStore(b, storeName, procName, o.storeOpts)
 		}
 	}
-	return closingAfter(newTable(b, procName, ks, vs, ""), truncMillis(ss.windows.InactivityGap)+truncMillis(ss.windows.Grace))
+	return closingAfter(newTable(b, procName, ks, vs, ""), sessionClose(w))
+}
+
+// sessionStore declares the session store of a session aggregation whose
+// values vs encodes, kept for gap + grace + 1ms, and returns the key serde
+// of its results, or nil when there is no store to declare (invalid
+// windows or serdes).
+func sessionStore[K, VA any](b *topology.Builder, w window.SessionWindows, valid bool, store string, ks serde.Serde[K], vs serde.Serde[VA], opts []state.Option) serde.Serde[window.Windowed[K]] {
+	if !valid || ks == nil || vs == nil {
+		return nil
+	}
+	retention := time.Duration(w.InactivityGap.Milliseconds()+w.Grace.Milliseconds()+1) * time.Millisecond
+	state.AddSessionStore(b, store, ks, vs, retention, opts...)
+	return window.SessionWindowedSerde(ks)
+}
+
+// sessionClose is how long after its end a session closes: gap + grace.
+func sessionClose(w window.SessionWindows) time.Duration {
+	return truncMillis(w.InactivityGap) + truncMillis(w.Grace)
+}
+
+// newSessionAgg returns the processor of a session aggregation into store.
+func newSessionAgg[K, V, VA any](w window.SessionWindows, store string, init func() VA, start func(K, V) VA, add func(K, V, VA) VA, merge func(K, VA, VA) VA, emitOnClose bool) topology.Processor[K, V, window.Windowed[K], Change[VA]] {
+	return &sessionAggProc[K, V, VA]{store: store, gap: w.InactivityGap.Milliseconds(), grace: w.Grace.Milliseconds(),
+		init: init, start: start, add: add, merge: merge, emitOnClose: emitOnClose}
 }
 
 // sessionAggProc aggregates records into session windows, as Kafka Streams'

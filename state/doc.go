@@ -3,7 +3,8 @@
 // memory) and backed by changelog topics in Kafka.
 //
 // Stores are declared on a topology.Builder ([AddKeyValueStore],
-// [AddWindowStore], [AddSessionStore]), connected to the processors that use
+// [AddVersionedKeyValueStore], [AddWindowStore], [AddSessionStore]),
+// connected to the processors that use
 // them (Builder.ConnectStores, or the DSL's WithStores), and looked up from a
 // processor's context with a typed helper:
 //
@@ -11,6 +12,17 @@
 //
 // Asking for a store the processor is not connected to, or with other types
 // than it was declared with, is an error that names the store and both types.
+//
+// # Versioned stores
+//
+// A versioned key-value store ([AddVersionedKeyValueStore], Kafka Streams'
+// KIP-889) keeps every version of each key's value, by timestamp, for a
+// history retention period, and answers what a key's value was at a given
+// time ([ReadOnlyVersionedKeyValueStore.GetAsOf]). Versions may arrive out
+// of order. Versioned tables (ktable.Versioned) keep their rows in one, so
+// that a stream-table join finds the row as of each stream record's time.
+// It is also a key-value store of its latest versions, so code that reads a
+// table's current rows reads a versioned table's too.
 //
 // # Changelogs and restoration
 //

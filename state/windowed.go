@@ -69,6 +69,10 @@ type segmented struct {
 	liveFrom int64
 	// dropped counts puts dropped because their window had expired.
 	dropped int64
+	// entriesEnd bounds the segments' entries from above, for a store
+	// that keeps other keys between them and metaPrefix (a versioned
+	// store's latest values); nil is metaPrefix.
+	entriesEnd []byte
 
 	keyBuf   []byte // serialized record keys of reads and unlogged writes
 	valBuf   []byte // serialized values of unlogged writes
@@ -136,7 +140,11 @@ func (s *segmented) loadStreamTime() error {
 		s.saved, s.savedTime = true, s.streamTime
 		return nil
 	}
-	it := s.db.Iter(nil, metaPrefix, true)
+	end := s.entriesEnd
+	if end == nil {
+		end = metaPrefix
+	}
+	it := s.db.Iter(nil, end, true)
 	var last []byte
 	if it.Next() {
 		last = append(last, it.Key()[:segPrefixLen]...)

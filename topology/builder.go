@@ -16,11 +16,12 @@ import (
 // Builder collects the nodes of a topology. The zero Builder is not usable;
 // call [NewBuilder]. A Builder is not safe for concurrent use.
 type Builder struct {
-	g       engine.Graph
-	counter int
-	errs    []error
-	built   bool
-	serdes  builderSerdes
+	g        engine.Graph
+	counter  int
+	errs     []error
+	built    bool
+	serdes   builderSerdes
+	optimize Optimization
 }
 
 // NewBuilder returns an empty Builder.

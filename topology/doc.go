@@ -10,7 +10,8 @@
 //
 // A [Builder] collects nodes. Generic package functions add them, because Go
 // methods cannot take type parameters: [AddSource], [AddProcessor],
-// [AddSink]. Builder methods never return errors; the first problems found are
+// [AddFixedKeyProcessor] (a [FixedKeyProcessor], which can change values
+// but not keys), [AddSink]. Builder methods never return errors; the first problems found are
 // kept and [Builder.Build] returns them all, each naming the node, topic or
 // store involved. A built [Topology] is immutable and can be run any number of
 // times, by the test driver (package testutil) or on Kafka (package strata).
@@ -41,6 +42,18 @@
 // generated name after it. Name the stateful operations and repartitions of a
 // topology you will evolve: then its stores and internal topics keep their
 // names, and their data, when the topology changes.
+//
+// # Optimizations
+//
+// [Builder.Optimize], called right after NewBuilder, turns on rewrites of
+// the topology the DSL builds, Kafka Streams' topology.optimization. Like
+// Kafka's, they are off by default: an optimization renames or removes
+// internal topics and stores, so turning it on is an incompatible change
+// for an application that has run (reset it first), and a new application
+// should decide once. [MergeRepartitionTopics] gives a re-keyed stream one
+// repartition topic however many aggregations, joins and tables read it;
+// without it each writes its own copy of the stream. [Topology.Describe]
+// shows the result: one "-repartition" sink where there were several.
 //
 // # Sub-topologies and tasks
 //

@@ -29,6 +29,13 @@ type Context[K, V any] interface {
 	// ForwardTo passes r to the named child only. Naming a node that is
 	// not a child is an error.
 	ForwardTo(child string, r Record[K, V]) error
+	TaskContext
+}
+
+// TaskContext is what every processor sees of the task running it,
+// whatever it forwards: the part of [Context] and [FixedKeyContext] that
+// does not forward, and what a ktable.ValueTransformer gets.
+type TaskContext interface {
 	// RecordMetadata describes the input record being processed. ok is
 	// false during punctuation, when there is none.
 	RecordMetadata() (md RecordMetadata, ok bool)

@@ -3,6 +3,7 @@ package dsl
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/strata-go/strata/retry"
 	"github.com/strata-go/strata/state"
@@ -50,6 +51,8 @@ const (
 	OptEmitOnClose                      // ktable.EmitOnWindowClose
 	OptSourceChangelog                  // ktable.SourceAsChangelog
 	OptRetry                            // kstream.WithRetry
+	OptVersioned                        // ktable.Versioned
+	OptGrace                            // join.WithGracePeriod
 	optEnd
 )
 
@@ -59,7 +62,7 @@ var kindNames = []string{
 	"Named", "Topics", "WithTimestampExtractor", "WithSerdes", "WithPartitioner",
 	"WithStores", "WithPartitions", "WithStoreOptions", "WithKeySerde",
 	"WithValueSerde", "WithValueSerdes", "WithResultSerde", "EmitOnWindowClose",
-	"SourceAsChangelog", "WithRetry",
+	"SourceAsChangelog", "WithRetry", "Versioned", "WithGracePeriod",
 }
 
 // String names the options of k, separated by commas.
@@ -99,6 +102,10 @@ type Options struct {
 	RightSerde  any // serde.Serde[V2]
 	ResultSerde any // serde.Serde[VR]
 	Retry       retry.Policy
+	// History is the history retention Versioned gives.
+	History time.Duration
+	// Grace is the grace period WithGracePeriod gives.
+	Grace time.Duration
 }
 
 // Named names the operation's node, or, for operations with state, the

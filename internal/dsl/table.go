@@ -15,6 +15,13 @@ type Change[V any] struct {
 	Old    V
 	HasNew bool
 	HasOld bool
+	// OutOfOrder marks an update of a versioned table whose timestamp is
+	// older than the row's latest version (Kafka Streams' Change with
+	// isLatest false): it changes the table's history, not its current
+	// row, whose value Old is. Operations that keep or join current rows
+	// (table-table and foreign-key joins, GroupTableBy,
+	// TransformValues) drop it; Filter and MapValues pass the mark on.
+	OutOfOrder bool
 }
 
 // Table is a typed handle on a table: the node whose output is the stream
@@ -33,6 +40,11 @@ type Table[K, V any] struct {
 	// windowed aggregation it comes from.
 	windowClose time.Duration
 	hasWindows  bool
+	// history is the history retention of the table's versions, when
+	// versioned says its rows are kept in a versioned store, or it was
+	// made by Filter or MapValues from a table that is.
+	history   time.Duration
+	versioned bool
 }
 
 // NewTable returns a handle on the table whose updates changes carries.
@@ -78,5 +90,26 @@ func (t Table[K, V]) WithWindowClose(d time.Duration) Table[K, V] {
 // any: for the tables an operation makes from another, keeping its keys.
 func CarryWindows[K, V, V2 any](from Table[K, V], to Table[K, V2]) Table[K, V2] {
 	to.windowClose, to.hasWindows = from.windowClose, from.hasWindows
+	return to
+}
+
+// Versioned returns the history retention of the table's versions, and
+// whether the table is versioned: its rows are kept in a versioned store
+// (state.AddVersionedKeyValueStore), or it was made from a table that is by
+// operations that keep its versions (Filter, MapValues), whose updates
+// carry Change.OutOfOrder.
+func (t Table[K, V]) Versioned() (time.Duration, bool) { return t.history, t.versioned }
+
+// WithVersions returns t as a versioned table whose versions are kept for
+// history.
+func (t Table[K, V]) WithVersions(history time.Duration) Table[K, V] {
+	t.history, t.versioned = history, true
+	return t
+}
+
+// CarryVersions returns to with the versioning of from, if it is
+// versioned: for the tables Filter and MapValues make from another.
+func CarryVersions[K, V, V2 any](from Table[K, V], to Table[K, V2]) Table[K, V2] {
+	to.history, to.versioned = from.history, from.versioned
 	return to
 }

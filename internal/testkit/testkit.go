@@ -3,6 +3,7 @@ package testkit
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 )
 
@@ -23,3 +24,35 @@ func (T) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)
 
 // Errorf panics with the message.
 func (T) Errorf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+
+// Failure runs fn in a goroutine of its own, with a testing.TB whose Fatal
+// and Fatalf record their message and end that goroutine, and returns the
+// message, or "" when fn returns without failing: for tests of what a
+// helper such as testutil.NewDriver reports. The TB's other methods are
+// t's.
+func Failure(t testing.TB, fn func(tb testing.TB)) string {
+	t.Helper()
+	f := &failureTB{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(f)
+	}()
+	<-done
+	return f.msg
+}
+
+// failureTB records a Fatalf and ends the goroutine that called it.
+type failureTB struct {
+	testing.TB
+	msg string
+}
+
+func (f *failureTB) Helper() {}
+
+func (f *failureTB) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func (f *failureTB) Fatal(args ...any) { f.Fatalf("%s", fmt.Sprint(args...)) }
