@@ -136,8 +136,12 @@
 // logs, counts (Metrics.SkippedRecords) and skips it;
 // topology.BadRecordDeadLetter also writes it, as read, to
 // Config.DeadLetterTopic with headers saying where it came from and why
-// (package deadletter, which reads and replays that topic). Under
-// exactly-once the dead-letter record commits with the input offset.
+// (package deadletter). Under exactly-once the dead-letter record commits
+// with the input offset. The topic's records are the application's dead
+// set: App.DeadSet lists them a page at a time, replays them (an outcome
+// handler's through its retry topic) and deletes them, from Go or mounted
+// as an HTTP API, and the strata command (cmd/strata) does the same from a
+// shell.
 // Config.OnProcessingError applies the same policies to a record a
 // processor fails (a topology.ProcessingError), counted in
 // Metrics.FailedRecords.

@@ -15,7 +15,10 @@
 //
 // With -brokers it does the same on a real cluster, creating its topics
 // (all named "importjobs-...") when missing; it refuses to run when the
-// completions topic already holds records, unless -reuse is given. With
+// completions topic already holds records, unless -reuse is given. The
+// flags for TLS and SASL, and the environment variables that can stand for
+// them, are those of every example (examples/internal/kafkaflags; -help
+// lists them). With
 // -serve it only runs the app, until interrupted (SIGINT or SIGTERM),
 // for a deployment or a test that feeds it and reads its output.
 package main
@@ -35,12 +38,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata"
-	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/examples/internal/kafkaflags"
 )
 
 // ApplicationID is the example's application ID.
@@ -62,7 +63,7 @@ func main() {
 
 // options are the program's flags.
 type options struct {
-	brokers  string
+	kafka    *kafkaflags.Flags
 	requests int
 	stateDir string
 	instance string
@@ -78,7 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o options
 	fs := flag.NewFlagSet("importjobs", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.brokers, "brokers", "", "`host:port[,host:port...]` of a Kafka cluster to use instead of the embedded broker")
+	o.kafka = kafkaflags.Register(fs, nil)
 	fs.IntVar(&o.requests, "requests", 20, "number of import requests in the sample")
 	fs.StringVar(&o.stateDir, "state-dir", "", "`directory` for the app's state (default: a temporary directory)")
 	fs.StringVar(&o.instance, "instance-id", "", "the instance's `ID`, for static membership (strata.Config.InstanceID)")
@@ -93,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch {
 	case fs.NArg() > 0:
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	case o.serve && o.brokers == "":
+	case o.serve && o.kafka.Brokers == "":
 		return errors.New("-serve needs -brokers")
 	case o.requests < 1:
 		return fmt.Errorf("-requests must be at least 1, got %d", o.requests)
@@ -109,17 +110,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer cancel()
 	}
 
-	var seeds []string
-	if o.brokers == "" {
-		cluster, err := embedded.Start(ctx, embedded.Config{})
-		if err != nil {
-			return err
-		}
-		defer cluster.Close()
-		seeds = cluster.Addrs()
-	} else {
-		seeds = strings.Split(o.brokers, ",")
+	conn, err := o.kafka.Connect(ctx, topics...)
+	if err != nil {
+		return err
 	}
+	defer conn.Close()
 	if o.stateDir == "" {
 		dir, err := os.MkdirTemp("", "importjobs-")
 		if err != nil {
@@ -128,16 +123,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer os.RemoveAll(dir)
 		o.stateDir = dir
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	if err := createTopics(ctx, adm); err != nil {
-		return err
-	}
-	app, err := newApp(seeds, o, logger)
+	app, err := newApp(conn, o, logger)
 	if err != nil {
 		return err
 	}
@@ -145,11 +131,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return app.Run(ctx)
 	}
 	if !o.reuse {
-		if err := checkEmpty(ctx, adm, CompletionsTopic); err != nil {
+		if err := conn.CheckUnused(ctx, topics...); err != nil {
 			return err
 		}
 	}
 	sample := NewSample(o.requests)
+	cl, err := conn.Client()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
 	if err := cl.ProduceSync(ctx, sample.Records(time.Now())...).FirstErr(); err != nil {
 		return fmt.Errorf("produce the sample: %w", err)
 	}
@@ -163,7 +154,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		runErr <- app.Run(appCtx)
 		stopWaiting() // Run returns early only on failure
 	}()
-	waitErr := waitCompletions(waitCtx, seeds, len(sample.Expected()))
+	waitErr := conn.WaitRecords(waitCtx, CompletionsTopic, len(sample.Expected()), kgo.ReadCommitted())
 	stopApp()
 	if err := <-runErr; err != nil {
 		return fmt.Errorf("run: %w", err)
@@ -171,7 +162,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if waitErr != nil {
 		return waitErr
 	}
-	got, err := ReadCompletions(ctx, seeds)
+	got, err := ReadCompletions(ctx, conn)
 	if err != nil {
 		return err
 	}
@@ -180,14 +171,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // newApp makes the app, under exactly-once.
-func newApp(seeds []string, o options, logger *slog.Logger) (*strata.App, error) {
+func newApp(conn *kafkaflags.Conn, o options, logger *slog.Logger) (*strata.App, error) {
 	top, err := Topology()
 	if err != nil {
 		return nil, err
 	}
 	return strata.New(top, strata.Config{
 		ApplicationID:  ApplicationID,
-		Brokers:        seeds,
+		Brokers:        conn.Seeds,
+		ClientOptions:  conn.Options,
 		Logger:         logger,
 		StateDir:       o.stateDir,
 		Guarantee:      strata.ExactlyOnce,
@@ -196,103 +188,25 @@ func newApp(seeds []string, o options, logger *slog.Logger) (*strata.App, error)
 	})
 }
 
-// createTopics creates the example's input and output topics, leaving any
-// that exist.
-func createTopics(ctx context.Context, adm *kadm.Client) error {
-	for _, name := range []string{RequestsTopic, JobsTopic, CompletionsTopic} {
-		resp, err := adm.CreateTopic(ctx, Partitions, -1, nil, name)
-		if err == nil {
-			err = resp.Err
-		}
-		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-			return fmt.Errorf("create topic %q: %w", name, err)
-		}
-	}
-	return nil
-}
-
-// checkEmpty refuses a topic that holds records.
-func checkEmpty(ctx context.Context, adm *kadm.Client, topic string) error {
-	ends, err := adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		return fmt.Errorf("list end offsets of %q: %w", topic, err)
-	}
-	var held int64
-	ends.Each(func(lo kadm.ListedOffset) { held += lo.Offset })
-	if held > 0 {
-		return fmt.Errorf("topic %q holds records of an earlier run: use a fresh cluster, or -reuse to read them too", topic)
-	}
-	return nil
-}
-
-// waitCompletions reads the completions topic, read_committed, until it
-// holds n records or ctx ends (as it does when Run returns early).
-func waitCompletions(ctx context.Context, seeds []string, n int) error {
-	return waitRecords(ctx, seeds, n, kgo.ReadCommitted())
-}
-
-// waitRecords reads the completions topic at the isolation level given
-// until it holds n records or ctx ends.
-func waitRecords(ctx context.Context, seeds []string, n int, isolation kgo.IsolationLevel) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(CompletionsTopic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(isolation))
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	for got := 0; got < n; {
-		f := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("read %d of %d completions: %w", got, n, err)
-		}
-		got += f.NumRecords()
-	}
-	return nil
+// topics are the example's topics.
+var topics = []kafkaflags.Topic{
+	{Name: RequestsTopic, Partitions: Partitions},
+	{Name: JobsTopic, Partitions: Partitions},
+	{Name: CompletionsTopic, Partitions: Partitions, Output: true},
 }
 
 // ReadCompletions reads the completions topic, read_committed, up to its
 // last stable offsets: every completion committed so far, duplicates
 // included, in each partition's order.
-func ReadCompletions(ctx context.Context, seeds []string) ([]Completion, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(CompletionsTopic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
+func ReadCompletions(ctx context.Context, conn *kafkaflags.Conn) ([]Completion, error) {
+	recs, err := conn.ReadCommitted(ctx, CompletionsTopic)
 	if err != nil {
 		return nil, err
 	}
-	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, CompletionsTopic)
-	if err != nil {
-		return nil, fmt.Errorf("list last stable offsets of %q: %w", CompletionsTopic, err)
-	}
-	left := map[int32]int64{}
-	ends.Each(func(lo kadm.ListedOffset) {
-		if lo.Offset > 0 {
-			left[lo.Partition] = lo.Offset
-		}
-	})
-	var out []Completion
-	for len(left) > 0 {
-		f := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("read %q: %w", CompletionsTopic, err)
-		}
-		var bad error
-		f.EachRecord(func(r *kgo.Record) {
-			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
-				delete(left, r.Partition)
-			}
-			if r.Attrs.IsControl() {
-				return
-			}
-			var c Completion
-			if err := json.Unmarshal(r.Value, &c); err != nil {
-				bad = fmt.Errorf("completion at %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
-			}
-			out = append(out, c)
-		})
-		if bad != nil {
-			return nil, bad
+	out := make([]Completion, len(recs))
+	for i, r := range recs {
+		if err := json.Unmarshal(r.Value, &out[i]); err != nil {
+			return nil, fmt.Errorf("completion at %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
 		}
 	}
 	return out, nil

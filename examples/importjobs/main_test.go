@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/examples/internal/kafkaflags"
 )
 
 // childEnv, set in a child process's environment, makes the test binary
@@ -105,6 +106,11 @@ func TestCrash(t *testing.T) {
 		return []string{"-brokers", strings.Join(c.Addrs(), ","), "-serve", "-v", "-instance-id", "importjobs-1",
 			"-state-dir", t.TempDir(), "-commit-interval", commit}
 	}
+	conn, err := (&kafkaflags.Flags{Brokers: strings.Join(c.Addrs(), ",")}).Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
 	first := startChild(t, args("200ms"))
 	cl, err := c.Client()
 	if err != nil {
@@ -115,7 +121,7 @@ func TestCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Kill once some completions are sent, uncommitted.
-	if err := waitRecords(ctx, c.Addrs(), 3, kgo.ReadUncommitted()); err != nil {
+	if err := conn.WaitRecords(ctx, CompletionsTopic, 3, kgo.ReadUncommitted()); err != nil {
 		t.Fatalf("%v\nchild's output:\n%s", err, first.out.String())
 	}
 	first.kill(t)
@@ -125,11 +131,11 @@ func TestCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := s.Expected()
-	if err := waitCompletions(ctx, c.Addrs(), len(want)); err != nil {
+	if err := conn.WaitRecords(ctx, CompletionsTopic, len(want), kgo.ReadCommitted()); err != nil {
 		t.Fatalf("%v\nchild's output:\n%s", err, second.out.String())
 	}
 	second.stop(t)
-	got, err := ReadCompletions(ctx, c.Addrs())
+	got, err := ReadCompletions(ctx, conn)
 	if err != nil {
 		t.Fatal(err)
 	}
