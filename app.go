@@ -169,9 +169,9 @@ type runner struct {
 	// processed reports records processed since the last commit: their
 	// offsets are the next commit's. Used by the poll loop only.
 	processed bool
-	// waitingSince is when tasks began to wait for a lagging input
-	// (zero while none waits); past maxTaskWait they process anyway.
-	waitingSince time.Time
+	// waits times how long each task has waited for a lagging input;
+	// past maxTaskWait it processes anyway (idle.go).
+	waits taskWaits
 	// rebalanced is set by rebalance callbacks under exactly-once: the
 	// session then aborts its next transaction, so the loop resets it
 	// before doing any work.
@@ -237,7 +237,10 @@ type runner struct {
 	group   atomic.Pointer[kgo.Client]
 	touched []*engine.Task
 	// held are the tasks holding records back until a due time (held.go).
-	held       map[engine.TaskID]*held
+	held map[engine.TaskID]*held
+	// wake is signalled when work finishing on another goroutine posts
+	// to a task (async.go).
+	wake       chan struct{}
 	lastCommit time.Time
 	lastPurge  time.Time
 	fatal      error
@@ -280,6 +283,7 @@ func newRunner(ctx context.Context, a *App, in *instance, index int, first *runn
 		storage:     in.storage,
 		global:      in.global,
 		output:      newOutputState(),
+		wake:        make(chan struct{}, 1),
 		tasks:       map[engine.TaskID]*engine.Task{},
 		inputs:      map[topicPartition]taskInput{},
 		partitions:  map[string]int{},
@@ -536,7 +540,8 @@ func (r *runner) run(ctx context.Context) error {
 				fetches = r.cl.PollRecords(cancelled, 0)
 			}
 		} else {
-			pctx, cancel := context.WithTimeout(ctx, r.nextWake(r.cfg.PollTimeout))
+			wait, pending := r.nextWake(r.cfg.PollTimeout)
+			pctx, cancel := r.pollContext(ctx, wait, pending)
 			fetches = r.cl.PollRecords(pctx, r.cfg.MaxPollRecords)
 			cancel()
 		}
@@ -564,6 +569,9 @@ func (r *runner) run(ctx context.Context) error {
 			err = r.process(fetches)
 		}
 		if err == nil {
+			err = r.runPosted()
+		}
+		if err == nil {
 			err = r.punctuate()
 		}
 		if err == nil {
@@ -582,6 +590,9 @@ func (r *runner) run(ctx context.Context) error {
 		// Cancelling ctx asks for a clean stop, which commits: it must
 		// not cut a commit short.
 		waits := r.rebalanceWaits.Swap(false)
+		if err == nil && waits {
+			err = r.drainPending()
+		}
 		due := time.Since(r.lastCommit) >= r.cfg.CommitInterval
 		if err == nil && (due || waits && r.txnOpen()) {
 			err = r.commit()
@@ -697,26 +708,9 @@ func (r *runner) processWith(t *engine.Task, process func() error) error {
 const maxTaskWait = 5 * time.Second
 
 // enforceWaiting processes what tasks hold for a lagging input once they
-// have waited maxTaskWait. Called with mu held.
+// have each waited maxTaskWait. Called with mu held.
 func (r *runner) enforceWaiting() error {
-	var waiting []*engine.Task
-	for _, t := range r.tasks {
-		if t.Buffered() > 0 && t.Waiting() {
-			waiting = append(waiting, t)
-		}
-	}
-	switch {
-	case len(waiting) == 0:
-		r.waitingSince = time.Time{}
-		return nil
-	case r.waitingSince.IsZero():
-		r.waitingSince = time.Now()
-		return nil
-	case time.Since(r.waitingSince) < maxTaskWait:
-		return nil
-	}
-	r.waitingSince = time.Time{}
-	for _, t := range waiting {
+	for _, t := range r.waits.due(r.tasks, time.Now(), maxTaskWait) {
 		r.log.Info("a task waited long for a lagging input; processing what it holds", "task", t.ID.String(), "waited", maxTaskWait)
 		if err := r.processWith(t, t.ProcessAllNow); err != nil {
 			return err
@@ -833,7 +827,10 @@ func (r *runner) shutdown() error {
 	ctx := r.produceCtx
 	r.mu.Lock()
 	r.stopped = true
-	err := r.commit()
+	err := r.drainPending()
+	if err == nil {
+		err = r.commit()
+	}
 	if err != nil {
 		r.failed = true
 		if ctx.Err() == nil {

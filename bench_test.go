@@ -69,7 +69,7 @@ const benchKeys = 10_000
 // plainLoop is the baseline: one franz-go client consuming "in" from the
 // start, upper-casing each value and producing it to "out".
 func plainLoop(b *testing.B, c *embedded.Cluster, n int) {
-	if err := benchkit.PlainLoop(context.Background(), c, "in", "out", n); err != nil {
+	if err := benchkit.PlainLoop(context.Background(), c.Addrs(), "in", "out", n); err != nil {
 		b.Fatal(err)
 	}
 }

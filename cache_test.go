@@ -118,6 +118,13 @@ func TestCacheConfig(t *testing.T) {
 		{"disabled", func(c *strata.Config) { c.DisableCache = true }, ""},
 		{"negative", func(c *strata.Config) { c.CacheMaxBytes = -1 }, "CacheMaxBytes: must not be negative"},
 		{"both", func(c *strata.Config) { c.CacheMaxBytes, c.DisableCache = 1<<20, true }, "CacheMaxBytes: is 1048576, but DisableCache is set"},
+		// The record cache is part of StateMemoryBytes, at most half.
+		{"half the budget", func(c *strata.Config) { c.CacheMaxBytes = 32 << 20 }, ""},
+		{"over half the budget", func(c *strata.Config) { c.CacheMaxBytes = 32<<20 + 1 }, "CacheMaxBytes: is 33554433, more than half of StateMemoryBytes (67108864)"},
+		{"over half of a set budget", func(c *strata.Config) { c.CacheMaxBytes, c.StateMemoryBytes = 10<<20, 16<<20 }, "more than half of StateMemoryBytes (16777216)"},
+		{"a larger budget", func(c *strata.Config) { c.CacheMaxBytes, c.StateMemoryBytes = 100<<20, 256<<20 }, ""},
+		// The default cache shrinks to half of a small budget.
+		{"default in a small budget", func(c *strata.Config) { c.StateMemoryBytes = 16 << 20 }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := base

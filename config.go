@@ -251,6 +251,15 @@ type Config struct {
 	// which no input record is to blame for) are not subject to the
 	// policy: they fail the commit as BadRecordFail does, except that
 	// unreachable brokers are waited for (see ShutdownTimeout).
+	//
+	// The policy also decides about an output record a sink's serializer
+	// could not serialize (a topology.SerializationError), as Kafka
+	// Streams' handler does since KIP-399: fail stops Run with the error;
+	// skip and dead-letter end the input record's processing at that
+	// sink (output it sent before stays, as with OnProcessingError) and
+	// go on with the next record, dead-letter writing the input record
+	// with the reason "production". A serializer's panic is a processing
+	// error (OnProcessingError).
 	OnProductionError topology.BadRecordPolicy
 
 	// DeadLetterTopic is where the policy topology.BadRecordDeadLetter
@@ -295,12 +304,19 @@ type Config struct {
 	// as Kafka Streams defaults to /tmp/kafka-streams.
 	StateDir string
 
-	// StateMemoryBytes is the memory budget of Pebble state stores on
-	// this instance: half is the block cache all stores share; the other
-	// half sizes the write buffers, planned for 8 stateful tasks: each
-	// task's database holds up to two memtables of 1/32 of the budget
-	// (at least 1 MiB). An instance running more than 8 stateful tasks
-	// uses that much more. Default 64 MiB.
+	// StateMemoryBytes is the memory budget of the state of this
+	// instance, shared by its workers: the record cache takes
+	// CacheMaxBytes of it (none with DisableCache), and Pebble the rest,
+	// as one block cache shared by every persistent store, in which
+	// Pebble also counts the memtables it allocates. The memtables take
+	// at most half of Pebble's share: each database (one per stateful
+	// task, standby replica, and the global stores) gets memtables of
+	// 1/4 of that half divided by the number of databases open, counting
+	// at least 8 (and between 256 KiB and 4 MiB), and holds up to two.
+	// Each task's write buffer (1 MiB, at most a quarter of its
+	// memtable) comes on top, as do the Kafka clients' buffers and the
+	// Go runtime's overhead. See the package doc's "Memory". Default
+	// 64 MiB; at least 4 MiB.
 	StateMemoryBytes int64
 
 	// CacheMaxBytes is the budget of the record cache, Kafka Streams'
@@ -312,7 +328,9 @@ type Config struct {
 	// stored, kept for the flush) and a fixed overhead per entry count
 	// towards it; when it is full,
 	// the least recently used entries of the store being written are
-	// written through and dropped. Default 10 MiB, Kafka's default. As in
+	// written through and dropped. It is part of StateMemoryBytes, at
+	// most half of it. Default 10 MiB, Kafka's default, or half of
+	// StateMemoryBytes if that is less. As in
 	// Kafka Streams, the budget is split evenly between the instance's
 	// workers; the tasks of one worker share its cache. Negative is an
 	// error; to turn caching off, set DisableCache.
@@ -515,7 +533,10 @@ func (c Config) withDefaults() (Config, error) {
 	case c.DisableCache && c.CacheMaxBytes > 0:
 		return bad("CacheMaxBytes", "is %d, but DisableCache is set", c.CacheMaxBytes)
 	case !c.DisableCache && c.CacheMaxBytes == 0:
-		c.CacheMaxBytes = defaultCacheMaxBytes
+		c.CacheMaxBytes = min(defaultCacheMaxBytes, c.StateMemoryBytes/2)
+	}
+	if c.CacheMaxBytes > c.StateMemoryBytes/2 {
+		return bad("CacheMaxBytes", "is %d, more than half of StateMemoryBytes (%d), of which it is part; raise StateMemoryBytes", c.CacheMaxBytes, c.StateMemoryBytes)
 	}
 	switch {
 	case c.ReplicationFactor == 0:
@@ -548,6 +569,10 @@ func defaultInstanceID(stateDir string) string {
 	sum := sha256.Sum256([]byte(abs))
 	return string(clean) + "-" + hex.EncodeToString(sum[:4])
 }
+
+// pebbleMemory is Pebble's share of StateMemoryBytes: what the record cache
+// leaves.
+func (c Config) pebbleMemory() int64 { return c.StateMemoryBytes - c.CacheMaxBytes }
 
 // deadLetters reports whether a policy, or an outcome handler, writes to
 // the dead-letter topic.

@@ -136,8 +136,12 @@
 // logs, counts (Metrics.SkippedRecords) and skips it;
 // topology.BadRecordDeadLetter also writes it, as read, to
 // Config.DeadLetterTopic with headers saying where it came from and why
-// (package deadletter, which reads and replays that topic). Under
-// exactly-once the dead-letter record commits with the input offset.
+// (package deadletter). Under exactly-once the dead-letter record commits
+// with the input offset. The topic's records are the application's dead
+// set: App.DeadSet lists them a page at a time, replays them (an outcome
+// handler's through its retry topic) and deletes them, from Go or mounted
+// as an HTTP API, and the strata command (cmd/strata) does the same from a
+// shell.
 // Config.OnProcessingError applies the same policies to a record a
 // processor fails (a topology.ProcessingError), counted in
 // Metrics.FailedRecords.
@@ -187,6 +191,25 @@
 // at most Config.ShutdownTimeout (default 30s), and Run returns within that
 // and a few seconds, whatever the brokers do. The fault suite (package
 // faults) tests each of these on the embedded broker.
+//
+// # Memory
+//
+// Config.StateMemoryBytes (64 MiB by default) bounds the memory of an
+// instance's state, all its workers together: the record cache, which
+// collects the stores' updates between commits, takes Config.CacheMaxBytes
+// of it (10 MiB by default, at most half), and Pebble the rest, as one block
+// cache shared by every persistent store, in which Pebble also counts its
+// memtables. Memtables take at most half of Pebble's share, split between
+// the databases open (one per stateful task or standby replica, one for
+// the global stores), planned for at least 8 of them, and at least 256 KiB
+// each (Pebble's smallest): a Pebble share below 1 MiB per database open
+// is exceeded by their memtables. Otherwise the state's memory stays
+// within the budget however many keys the stores hold; more keys mean
+// more reads from disk, where Pebble's bloom filters spare the reads of
+// keys a table does not hold. What is not part of it: each task's
+// write buffer (at most a quarter of its memtable), the Kafka clients'
+// buffers of records fetched and produced, and the Go runtime's heap
+// overhead.
 //
 // # Observability
 //

@@ -301,7 +301,7 @@ func TestHandlerDeadSetOnKafka(t *testing.T) {
 						orig.Key, orig.Value, orig.Timestamp, orig.Partition, orig.Offset)
 				}
 				if dl.Reason != retry.ReasonExhausted || !strings.HasSuffix(dl.Message, "call 3 failed") ||
-					header(dl.Headers, retry.HeaderHandler) != "h" || header(dl.Headers, retry.HeaderAttempts) != "3" {
+					dl.Handler != "h" || dl.Attempts != 3 {
 					t.Errorf("dead-set record %s: reason %q message %q headers %v", dl.Key, dl.Reason, dl.Message, dl.Headers)
 				}
 				if strings.Contains(fmt.Sprint(dl.Headers), "strata.retry.due") {
@@ -443,8 +443,8 @@ func TestHandlerCrashWhileRetriesWaitOnKafka(t *testing.T) {
 					t.Fatal(err)
 				}
 				deadOnce[string(dl.Value)]++
-				if !alwaysFails(string(dl.Value)) || header(dl.Headers, retry.HeaderAttempts) != strconv.Itoa(maxAttempts) {
-					t.Errorf("dead set has %s after %s attempts", dl.Value, header(dl.Headers, retry.HeaderAttempts))
+				if !alwaysFails(string(dl.Value)) || dl.Attempts != maxAttempts {
+					t.Errorf("dead set has %s after %d attempts", dl.Value, dl.Attempts)
 				}
 				if cs.of(string(dl.Value)) < maxAttempts {
 					t.Errorf("%s: %d calls, want at least %d", dl.Value, cs.of(string(dl.Value)), maxAttempts)
@@ -685,7 +685,7 @@ func TestHandlerPanicOnKafka(t *testing.T) {
 				t.Fatal(err)
 			}
 			if string(dl.Value) != "boom" || dl.Reason != deadletter.ReasonProcessing || !strings.Contains(dl.Message, "nil map") ||
-				header(dl.Headers, retry.HeaderHandler) != "h" || dl.Topic != "in" || dl.Offset != 0 {
+				dl.Handler != "h" || dl.Topic != "in" || dl.Offset != 0 {
 				t.Fatalf("dead-set record %+v, want boom from in[0]@0, reason processing, handler h", dl)
 			}
 		})

@@ -102,8 +102,9 @@ func (r *runner) dropHeld(id engine.TaskID) {
 }
 
 // nextWake bounds the loop's poll: at most wait, and no later than the
-// first held record falls due.
-func (r *runner) nextWake(wait time.Duration) time.Duration {
+// first held record falls due. It also reports whether records are pending
+// (async.go), whose results wake the poll.
+func (r *runner) nextWake(wait time.Duration) (time.Duration, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, h := range r.held {
@@ -111,5 +112,5 @@ func (r *runner) nextWake(wait time.Duration) time.Duration {
 			wait = max(d, time.Millisecond)
 		}
 	}
-	return wait
+	return wait, r.pending() > 0
 }

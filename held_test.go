@@ -12,7 +12,6 @@ import (
 	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/embedded"
 	"github.com/strata-go/strata/internal/engine"
-	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/topology"
 )
 
@@ -59,23 +58,9 @@ func TestRedeliverOnKafka(t *testing.T) {
 			c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in", Partitions: 2}, {Name: "out", Partitions: 2}}})
 			held := make(chan int64, 1)
 			var bDone atomic.Bool
-			b := topology.NewBuilder()
-			topology.AddSource(b, "src", topology.Source[string, string]{Topics: []string{"in"}, KeySerde: serde.String(), ValueSerde: serde.String()})
-			topology.AddProcessor(b, "retry", func() topology.Processor[string, string, string, string] {
+			app := newProcessorApp(t, c, "held", g, func() topology.Processor[string, string, string, string] {
 				return &heldRetrier{held: held, done: &bDone}
-			}, "src")
-			topology.AddSink(b, "sink", topology.Sink[string, string]{Topic: "out", KeySerde: serde.String(), ValueSerde: serde.String()}, "retry")
-			top, err := b.Build()
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg := testConfig(t, c, "held")
-			cfg.Guarantee = g
-			cfg.CommitInterval = 50 * time.Millisecond
-			app, err := strata.New(top, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			})
 			r := start(t, app)
 
 			// k1's partition holds a, b, c; k2's holds x.

@@ -3,6 +3,7 @@ package strata
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
@@ -63,4 +64,47 @@ func (r *runner) learnPositions(ctx context.Context, tasks []*engine.Task) {
 			t.SetEnd(in.Topic, end.Offset)
 		}
 	}
+}
+
+// taskWaits times how long each task has waited for a lagging input
+// (engine.Task.Waiting) without processing anything. Tasks take turns
+// waiting while a poll drains the client's buffered fetches partition by
+// partition, so each task is timed on its own: a task is due only after
+// it has itself made no progress for the whole wait.
+type taskWaits map[engine.TaskID]taskWait
+
+type taskWait struct {
+	since     time.Time
+	processed int64 // the task's Metrics.Processed at since
+}
+
+// due returns the tasks of tasks that hold records and have waited for a
+// lagging input, processing nothing, for at least max by now, and forgets
+// them; it starts timing tasks that begin to wait, and stops timing those
+// that no longer wait, processed records or are gone.
+func (w *taskWaits) due(tasks map[engine.TaskID]*engine.Task, now time.Time, max time.Duration) []*engine.Task {
+	if *w == nil {
+		*w = taskWaits{}
+	}
+	for id := range *w {
+		if tasks[id] == nil {
+			delete(*w, id)
+		}
+	}
+	var due []*engine.Task
+	for id, t := range tasks {
+		if t.Buffered() == 0 || !t.Waiting() {
+			delete(*w, id)
+			continue
+		}
+		tw, ok := (*w)[id]
+		switch {
+		case !ok || tw.processed != t.Metrics.Processed:
+			(*w)[id] = taskWait{since: now, processed: t.Metrics.Processed}
+		case now.Sub(tw.since) >= max:
+			delete(*w, id)
+			due = append(due, t)
+		}
+	}
+	return due
 }

@@ -200,6 +200,7 @@ func (r *runner) newTask(id engine.TaskID, cache *engine.RecordCache) (*engine.T
 		Logger:            r.log,
 		OnBadRecord:       engine.BadRecordPolicy(r.cfg.OnBadRecord),
 		OnProcessingError: engine.BadRecordPolicy(r.cfg.OnProcessingError),
+		OnProductionError: engine.BadRecordPolicy(r.cfg.OnProductionError),
 		DeadLetterTopic:   r.cfg.DeadLetterTopic,
 		Now:               time.Now,
 		State:             r.stateConfig(),
@@ -208,6 +209,7 @@ func (r *runner) newTask(id engine.TaskID, cache *engine.RecordCache) (*engine.T
 		Meter:             r.app.meter,
 		Context:           r.runCtx,
 		RebalanceTimeout:  r.rebalanceTimeout,
+		OnPost:            r.posted,
 	})
 }
 

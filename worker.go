@@ -51,7 +51,7 @@ func openInstance(ctx context.Context, a *App) (*instance, error) {
 			return nil, err
 		}
 	}
-	in.storage = newStorage(a.cfg.StateMemoryBytes)
+	in.storage = newStorage(a.cfg.pebbleMemory())
 	var state engine.StateConfig
 	if in.state != nil {
 		state = engine.StateConfig{Dir: in.state.path, Open: in.storage.openShared}

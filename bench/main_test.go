@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -10,13 +11,24 @@ import (
 	"github.com/strata-go/strata/internal/benchkit"
 )
 
-// TestEveryScenarioRuns runs each scenario once on a few thousand records:
+// TestMain makes the test binary a child process of the command's runs when
+// it is started as one (see childMain).
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(childMain(os.Stdin, os.Stdout))
+	}
+	os.Exit(m.Run())
+}
+
+// TestEveryScenarioRuns runs each scenario once on a few thousand records,
+// the high-cardinality ones on at most 4000 keys, each in a child process:
 // each run's output is read back and checked (every record mapped, every
-// key's final count exact), and the report has a row per scenario.
+// key's final count exact, every pair joined), and the report has a row
+// per scenario with the child's peak RSS.
 func TestEveryScenarioRuns(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cfg := config{records: 3000, keys: 100, partitions: 4, run: ".", count: 1, stateDir: t.TempDir(), warmup: true}
+	cfg := config{records: 3000, keys: 100, partitions: 4, run: ".", count: 1, stateDir: t.TempDir(), warmup: true, keyCap: 4000}
 	results, err := run(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +42,11 @@ func TestEveryScenarioRuns(t *testing.T) {
 	for i, r := range results {
 		if r.scenario.Name != scenarios[i].Name || len(r.rates) != 1 || r.rates[0] <= 0 {
 			t.Errorf("result %d: %s with rates %v, want %s with one positive rate", i, r.scenario.Name, r.rates, scenarios[i].Name)
+		}
+		// A Go program's RSS is a few MiB at least, and a child with
+		// a broker client far from a GiB.
+		if len(r.rss) != 1 || r.rss[0] < 4 || r.rss[0] > 1024 {
+			t.Errorf("%s: peak RSS %v MiB, want one plausible value", r.scenario.Name, r.rss)
 		}
 		if !strings.Contains(out.String(), "| "+r.scenario.Name+" | ") {
 			t.Errorf("report has no row for %s:\n%s", r.scenario.Name, out.String())

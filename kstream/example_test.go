@@ -156,6 +156,7 @@ func ExampleFrom_deadLetter() {
 	//   __streams.errors.topic: readings
 	//   __streams.errors.partition: 0
 	//   __streams.errors.offset: 1
+	//   strata.deadletter.version: 2
 }
 
 // parsePrice forwards the price in cents of a value such as "12.50", and

@@ -265,7 +265,7 @@ func TestHandleExhaustedToDeadSet(t *testing.T) {
 			t.Errorf("dead-set record %d: coordinates %s[%d]@%d, want in[%d]@%d", i, r.Topic, r.Partition, r.Offset, kafkaPartition(want.key, 2), offset)
 		}
 		if r.Reason != retry.ReasonExhausted || !strings.HasPrefix(r.Message, "call ") ||
-			header(r.Headers, retry.HeaderHandler) != "h" || header(r.Headers, retry.HeaderAttempts) != "3" {
+			r.Handler != "h" || r.Attempts != 3 {
 			t.Errorf("dead-set record %d: reason %q message %q headers %q", i, r.Reason, r.Message, r.Headers)
 		}
 	}
@@ -297,7 +297,7 @@ func TestHandleDeadLetterSkipAndReplay(t *testing.T) {
 	in.Pipe("k", "bad")
 	in.Pipe("k", "other")
 	ds := deadSet(t, d)
-	if len(ds) != 1 || string(ds[0].Value) != "bad" || ds[0].Reason != "unknown currency" || header(ds[0].Headers, retry.HeaderAttempts) != "1" {
+	if len(ds) != 1 || string(ds[0].Value) != "bad" || ds[0].Reason != "unknown currency" || ds[0].Attempts != 1 {
 		t.Fatalf("dead set %+v, want the bad record with its reason", ds)
 	}
 	// A replay, as package deadletter writes it: attempt 0, due now.
@@ -317,7 +317,7 @@ func TestHandleDeadLetterSkipAndReplay(t *testing.T) {
 		t.Fatalf("calls %q, want %q", seen, want)
 	}
 	ds = deadSet(t, d)
-	if len(ds) != 1 || ds[0].Reason != retry.ReasonExhausted || ds[0].Topic != "in" || ds[0].Offset != 0 || header(ds[0].Headers, retry.HeaderAttempts) != "2" {
+	if len(ds) != 1 || ds[0].Reason != retry.ReasonExhausted || ds[0].Topic != "in" || ds[0].Offset != 0 || ds[0].Attempts != 2 {
 		t.Fatalf("dead set after the replay %+v, want the record exhausted after 2 attempts, with its first coordinates", ds)
 	}
 }
@@ -387,7 +387,7 @@ func TestHandlePanic(t *testing.T) {
 				return
 			}
 			if len(ds) != 1 || string(ds[0].Value) != "boom" || ds[0].Reason != deadletter.ReasonProcessing || !strings.Contains(ds[0].Message, "nil map") ||
-				ds[0].Offset != 1 || header(ds[0].Headers, retry.HeaderHandler) != "h" || header(ds[0].Headers, "trace") != "t" {
+				ds[0].Offset != 1 || ds[0].Handler != "h" || header(ds[0].Headers, "trace") != "t" {
 				t.Fatalf("dead set %+v, want the record, reason processing, the panic, handler h", ds)
 			}
 		})

@@ -147,16 +147,18 @@ func (s *kvStore[K, V]) Get(key K) (V, bool, error) {
 		}
 	}
 	vb, ok, err := s.db.Get(kb)
-	if err != nil || !ok {
-		if err != nil {
-			err = s.fail("get", err)
-		}
-		return zero, false, err
+	if err != nil {
+		return zero, false, s.fail("get", err)
 	}
 	if s.cache != nil {
+		// vb is nil when the store does not hold the key: the cache
+		// remembers that too.
 		if err := s.cache.Load(kb, vb); err != nil {
 			return zero, false, s.fail("get", err)
 		}
+	}
+	if !ok {
+		return zero, false, nil
 	}
 	v, err := s.valueSerde.Deserialize(s.changelog, vb)
 	if err != nil {

@@ -40,6 +40,12 @@ type Config struct {
 	// topology.PanicError): by default, the error is returned (PipeRaw,
 	// TryPipe) or fails the test; see strata.Config.
 	OnProcessingError topology.BadRecordPolicy
+	// OnProductionError says what happens to a record whose output a sink
+	// cannot serialize (a topology.SerializationError): by default the
+	// error is returned or fails the test; see strata.Config. (The
+	// driver's topics take any record, so no other production error
+	// happens here.)
+	OnProductionError topology.BadRecordPolicy
 	// DeadLetterTopic is where topology.BadRecordDeadLetter writes bad
 	// and failed records, and outcome handlers their dead set; read them
 	// with NewOutputTopic.
@@ -87,6 +93,9 @@ type Driver struct {
 	internal map[string]bool
 	// global is the task keeping the global stores, or nil.
 	global *engine.Task
+	// posted is signalled when a processor's work on another goroutine
+	// posts to a task (topology.Context.Post).
+	posted chan struct{}
 }
 
 // topicLog is an in-memory topic: every record written, and a read cursor
@@ -156,6 +165,9 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (_ *Driver, er
 	if !cfg.OnProcessingError.Valid() {
 		return nil, fmt.Errorf("Config.OnProcessingError: unknown policy %d", cfg.OnProcessingError)
 	}
+	if !cfg.OnProductionError.Valid() {
+		return nil, fmt.Errorf("Config.OnProductionError: unknown policy %d", cfg.OnProductionError)
+	}
 	if cfg.DeadLetterTopic == "" {
 		cfg.DeadLetterTopic = deadletter.DefaultTopic(cfg.ApplicationID)
 	}
@@ -172,6 +184,7 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (_ *Driver, er
 		cfg:    cfg,
 		top:    engine.Built(*top).Topology().Resolve(cfg.ApplicationID),
 		tasks:  map[engine.TaskID]*engine.Task{},
+		posted: make(chan struct{}, 1),
 		topics: map[string]*topicLog{},
 		now:    cfg.StartTime,
 		fs:     vfs.NewMem(),
@@ -233,12 +246,19 @@ func newDriver(tb testing.TB, top *topology.Topology, cfg Config) (_ *Driver, er
 				Logger:            cfg.Logger,
 				OnBadRecord:       engine.BadRecordPolicy(cfg.OnBadRecord),
 				OnProcessingError: engine.BadRecordPolicy(cfg.OnProcessingError),
+				OnProductionError: engine.BadRecordPolicy(cfg.OnProductionError),
 				DeadLetterTopic:   cfg.DeadLetterTopic,
 				Now:               func() time.Time { return d.now },
 				State:             stateCfg,
 				Cache:             cache,
 				Global:            d.global,
 				Meter:             meter,
+				OnPost: func(*engine.Task) {
+					select {
+					case d.posted <- struct{}{}:
+					default:
+					}
+				},
 			})
 			if err != nil {
 				return nil, err
@@ -314,6 +334,11 @@ func (d *Driver) run() error {
 	}()
 	for i := 0; ; i++ {
 		if i == len(d.pending) {
+			if err := d.settle(); err != nil {
+				return err
+			}
+		}
+		if i == len(d.pending) {
 			// The commit flushes caches, which may write records
 			// the topology reads (a cached table upstream of a
 			// repartition): process those too, then commit again.
@@ -331,6 +356,38 @@ func (d *Driver) run() error {
 		}
 		if err := ti.task.ProcessAll(); err != nil {
 			return err
+		}
+		if err := d.settle(); err != nil {
+			return err
+		}
+	}
+}
+
+// settleTimeout bounds how long the driver waits for a record a processor
+// finishes on another goroutine (topology.Context.Hold).
+const settleTimeout = 30 * time.Second
+
+// settle waits until no task has a pending record, running what the
+// processors' work posts, so that a record held by a processor is finished,
+// with everything it causes, before the next is processed.
+func (d *Driver) settle() error {
+	deadline := time.NewTimer(settleTimeout)
+	defer deadline.Stop()
+	for {
+		pending := 0
+		for _, t := range d.order {
+			if err := t.RunPosted(); err != nil {
+				return err
+			}
+			pending += t.Pending()
+		}
+		if pending == 0 {
+			return nil
+		}
+		select {
+		case <-d.posted:
+		case <-deadline.C:
+			return fmt.Errorf("testutil: %d records held by processors (Context.Hold) were not done within %v", pending, settleTimeout)
 		}
 	}
 }
@@ -396,8 +453,9 @@ func (d *Driver) SkippedRecords() int64 {
 	return n
 }
 
-// FailedRecords returns how many records processors failed that the
-// OnProcessingError policy skipped or dead-lettered.
+// FailedRecords returns how many records processors failed, or whose
+// output a sink could not serialize, that the OnProcessingError or
+// OnProductionError policy skipped or dead-lettered.
 func (d *Driver) FailedRecords() int64 {
 	var n int64
 	for _, t := range d.storeTasks() {
@@ -478,7 +536,7 @@ func (d *Driver) writes(topic string) (bool, []string) {
 	sort.Strings(fixed)
 	fixed = slices.Compact(fixed)
 	deadLetter := (d.cfg.OnBadRecord == topology.BadRecordDeadLetter || d.cfg.OnProcessingError == topology.BadRecordDeadLetter ||
-		d.top.WritesDeadLetters()) && topic == d.cfg.DeadLetterTopic
+		d.cfg.OnProductionError == topology.BadRecordDeadLetter || d.top.WritesDeadLetters()) && topic == d.cfg.DeadLetterTopic
 	return dynamic || deadLetter || d.internal[topic] || slices.Contains(fixed, topic), fixed
 }
 

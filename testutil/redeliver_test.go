@@ -2,6 +2,7 @@ package testutil_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,4 +136,47 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// asyncUpper upper-cases records on another goroutine, holding each until
+// its result is posted back.
+type asyncUpper struct {
+	ctx topology.Context[string, string]
+}
+
+func (p *asyncUpper) Init(ctx topology.Context[string, string]) error { p.ctx = ctx; return nil }
+func (p *asyncUpper) Close() error                                    { return nil }
+func (p *asyncUpper) Process(r topology.Record[string, string]) error {
+	pending := p.ctx.Hold()
+	go func() {
+		r.Value = strings.ToUpper(r.Value)
+		p.ctx.Post(func() error {
+			defer pending.Done()
+			return p.ctx.Forward(r)
+		})
+	}()
+	return nil
+}
+
+// TestDriverSettlesHeldRecords: the driver finishes a record a processor
+// holds (Context.Hold, Post) before it processes the next, so output order
+// is input order.
+func TestDriverSettlesHeldRecords(t *testing.T) {
+	b := topology.NewBuilder()
+	topology.AddSource(b, "src", topology.Source[string, string]{Topics: []string{"in"}, KeySerde: serde.String(), ValueSerde: serde.String()})
+	topology.AddProcessor(b, "upper", func() topology.Processor[string, string, string, string] { return &asyncUpper{} }, "src")
+	topology.AddSink(b, "sink", topology.Sink[string, string]{Topic: "out", KeySerde: serde.String(), ValueSerde: serde.String()}, "upper")
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := testutil.NewDriver(t, top, testutil.Config{})
+	in := testutil.NewInputTopic(d, "in", serde.String(), serde.String())
+	out := testutil.NewOutputTopic(d, "out", serde.String(), serde.String())
+	for _, v := range []string{"a", "b", "c"} {
+		in.Pipe("k", v)
+	}
+	if got, want := out.ReadValues(), []string{"A", "B", "C"}; !equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
 }

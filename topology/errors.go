@@ -52,10 +52,34 @@ func (e *ProcessingError) Error() string { return e.Err.Error() }
 // Unwrap returns the processor's error.
 func (e *ProcessingError) Unwrap() error { return e.Err }
 
+// SerializationError reports an output record a sink could not serialize:
+// as in Kafka Streams (KIP-399), the production-error policy applies to it
+// (strata.Config.OnProductionError, the test driver's too), not the
+// processing-error policy. A panic in a serializer, though, is the sink's
+// processing error (a PanicError).
+type SerializationError struct {
+	// Topic is the output topic; Part is "key" or "value".
+	Topic string
+	Part  string
+	Err   error
+}
+
+// Error describes what could not be serialized.
+func (e *SerializationError) Error() string {
+	return fmt.Sprintf("serialize %s for topic %q: %v", e.Part, e.Topic, e.Err)
+}
+
+// Unwrap returns the serializer's error.
+func (e *SerializationError) Unwrap() error { return e.Err }
+
 func init() {
 	engine.IsProcessingError = func(err error) bool {
 		var pe *ProcessingError
 		return errors.As(err, &pe)
+	}
+	engine.IsSerializationError = func(err error) bool {
+		var se *SerializationError
+		return errors.As(err, &se)
 	}
 }
 

@@ -268,6 +268,26 @@ func (c *procContext[K, V]) RecordMetadata() (RecordMetadata, bool) {
 
 func (c *procContext[K, V]) Redeliver(at time.Time) { c.task.Redeliver(at) }
 
+func (c *procContext[K, V]) Hold() *Pending {
+	p := c.task.Hold()
+	if p == nil {
+		return nil
+	}
+	return &Pending{p}
+}
+
+func (c *procContext[K, V]) Post(fn func() error) {
+	node, t := c.node, c.task
+	t.Post(func() error {
+		prev := t.EnterNode(node)
+		defer t.LeaveNode(prev)
+		if err := fn(); err != nil {
+			return &NodeError{Node: node, Err: err}
+		}
+		return nil
+	})
+}
+
 func (c *procContext[K, V]) TaskID() TaskID { return TaskID(c.task.ID) }
 
 func (c *procContext[K, V]) ApplicationID() string { return c.task.Config().ApplicationID }
@@ -364,14 +384,14 @@ func (s *sinkNode[K, V]) writeTo(r Record[K, V], partition int32) error {
 	if !r.nullKey {
 		kb, err = s.sink.KeySerde.Serialize(t.OutputBuffer(), topic, r.Key)
 		if err != nil {
-			return &NodeError{Node: s.name, Err: fmt.Errorf("serialize key for topic %q: %w", topic, err)}
+			return &NodeError{Node: s.name, Err: &SerializationError{Topic: topic, Part: "key", Err: err}}
 		}
 		t.KeepOutput(kb)
 	}
 	if !r.nullValue {
 		vb, err = s.sink.ValueSerde.Serialize(t.OutputBuffer(), topic, r.Value)
 		if err != nil {
-			return &NodeError{Node: s.name, Err: fmt.Errorf("serialize value for topic %q: %w", topic, err)}
+			return &NodeError{Node: s.name, Err: &SerializationError{Topic: topic, Part: "value", Err: err}}
 		}
 		t.KeepOutput(vb)
 	}

@@ -69,6 +69,36 @@ type Context[K, V any] interface {
 	// instance delivers the record anew (Attempt 0). Outside the
 	// processing of a record (in a punctuation) it does nothing.
 	Redeliver(at time.Time)
+	// Hold lets the processor finish the input record being processed
+	// after Process returns, for work done on another goroutine (a call
+	// to a service): until the returned Pending's Done, the record's
+	// offset, and its partition's later offsets, are not committed, so
+	// a commit never passes unfinished work, while the task goes on
+	// with later records. The work's result goes back to the task's
+	// goroutine with Post, where the processor forwards its output and
+	// calls Done. Records still pending when the task closes (its
+	// partitions revoked, the app stopping or failing) are processed
+	// again by whoever takes the task over. Outside the processing of a
+	// record Hold returns nil.
+	Hold() *Pending
+	// Post runs fn on the task's goroutine soon, as if it were part of
+	// processing: it may forward records, use stores and call
+	// Pending.Done. Post is safe to call from any goroutine; fn's error
+	// stops the task as a processing error of this processor would.
+	Post(fn func() error)
+}
+
+// Pending is an input record whose processing goes on after Process
+// returned (Context.Hold).
+type Pending struct{ p *engine.Pending }
+
+// Done completes the record: it counts as processed, and its offset is
+// committed once every earlier record of its partition is done. Call it
+// once, from a function given to Context.Post.
+func (p *Pending) Done() {
+	if p != nil {
+		p.p.Done()
+	}
 }
 
 // StateStore is implemented by every state store.

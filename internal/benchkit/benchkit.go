@@ -65,12 +65,13 @@ func ProduceAll(ctx context.Context, c *embedded.Cluster, n int, record func(i i
 	return nil
 }
 
-// PlainLoop is the baseline: one franz-go client consuming n records of in
-// from the start, upper-casing each value and producing it to out, until
-// every output record is acknowledged. opts are added to the client's
-// options (a [Clock]'s hooks, for example).
-func PlainLoop(ctx context.Context, c *embedded.Cluster, in, out string, n int, opts ...kgo.Opt) error {
-	cl, err := c.Client(append([]kgo.Opt{
+// PlainLoop is the baseline: one franz-go client of the brokers consuming n
+// records of in from the start, upper-casing each value and producing it to
+// out, until every output record is acknowledged. opts are added to the
+// client's options (a [Clock]'s hooks, for example).
+func PlainLoop(ctx context.Context, brokers []string, in, out string, n int, opts ...kgo.Opt) error {
+	cl, err := kgo.NewClient(append([]kgo.Opt{
+		kgo.SeedBrokers(brokers...),
 		kgo.ConsumeTopics(in),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 	}, opts...)...)

@@ -13,26 +13,40 @@ import (
 
 // Topics of the broker [Start] sets up.
 const (
-	InTopic  = "in"
+	InTopic = "in"
+	// In2Topic is the second input of the join scenario, empty for the
+	// others.
+	In2Topic = "in2"
 	OutTopic = "out"
 )
 
-// Start starts a broker with InTopic and OutTopic, partitions each, and
-// preloads n records with keys distinct keys into InTopic.
-func Start(ctx context.Context, partitions int32, n, keys int) (*embedded.Cluster, error) {
+// Start starts a broker with InTopic, In2Topic and OutTopic, partitions
+// each, and preloads n records with keys distinct keys with preload (nil:
+// [Preload] into InTopic).
+func Start(ctx context.Context, partitions int32, n, keys int, preload PreloadFunc) (*embedded.Cluster, error) {
 	c, err := embedded.Start(ctx, embedded.Config{Topics: []embedded.Topic{
 		{Name: InTopic, Partitions: partitions},
+		{Name: In2Topic, Partitions: partitions},
 		{Name: OutTopic, Partitions: partitions},
 	}})
 	if err != nil {
 		return nil, err
 	}
-	if err := Preload(ctx, c, InTopic, n, keys); err != nil {
+	if preload == nil {
+		preload = func(ctx context.Context, c *embedded.Cluster, n, keys int) error {
+			return Preload(ctx, c, InTopic, n, keys)
+		}
+	}
+	if err := preload(ctx, c, n, keys); err != nil {
 		c.Close()
 		return nil, err
 	}
 	return c, nil
 }
+
+// PreloadFunc writes a scenario's n input records, over keys distinct keys,
+// to the broker [Start] set up.
+type PreloadFunc func(ctx context.Context, c *embedded.Cluster, n, keys int) error
 
 // A Scenario is one workload the bench command measures.
 type Scenario struct {
@@ -40,32 +54,49 @@ type Scenario struct {
 	Name string
 	// Description says what runs, for the report.
 	Description string
+	// Keys, if not zero, is the scenario's own number of distinct keys,
+	// in place of the command's -keys; it then processes at least that
+	// many records, so that every key occurs.
+	Keys int
+	// Preload writes the input; nil is [Preload] into InTopic.
+	Preload PreloadFunc
 	// Run runs the scenario once on env. It returns the time measured:
 	// from the first input batch fetched to the last output acknowledged
 	// (the plain loop, map-through at least once), or to the last commit
-	// answered (everything else).
+	// answered (everything else). It may run in a process of its own,
+	// with env.Cluster nil: it reaches the brokers through env.Brokers.
 	Run func(ctx context.Context, env Env) (time.Duration, error)
 	// Check reads env's output after Run and checks it is complete: every
-	// record mapped, or every key's final count exact.
+	// record mapped, every key's final count exact, every pair joined.
 	Check func(ctx context.Context, env Env) error
+}
+
+// Records is how many records s processes when the command asks for n.
+func (s Scenario) Records(n int) int {
+	return max(n, s.Keys)
 }
 
 // Scenarios returns the scenarios in the order the bench command runs them;
 // the first, "plain", is the baseline.
 func Scenarios() []Scenario {
 	return []Scenario{
-		{"plain", "franz-go consume → produce loop", runPlain, checkMapped},
-		{"map-alos", "Strata MapValues, at least once", mapThrough(strata.AtLeastOnce), checkMapped},
-		{"map-eos", "Strata MapValues, exactly once", mapThrough(strata.ExactlyOnce), checkMapped},
-		{"count-alos", "Strata count by key (Pebble), at least once", countByKey(strata.AtLeastOnce), checkCounts},
-		{"count-eos", "Strata count by key (Pebble), exactly once", countByKey(strata.ExactlyOnce), checkCounts},
+		{Name: "plain", Description: "franz-go consume → produce loop", Run: runPlain, Check: checkMapped},
+		{Name: "map-alos", Description: "Strata MapValues, at least once", Run: mapThrough(strata.AtLeastOnce), Check: checkMapped},
+		{Name: "map-eos", Description: "Strata MapValues, exactly once", Run: mapThrough(strata.ExactlyOnce), Check: checkMapped},
+		{Name: "count-alos", Description: "Strata count by key (Pebble), at least once", Run: countByKey(strata.AtLeastOnce, true), Check: checkCounts},
+		{Name: "count-eos", Description: "Strata count by key (Pebble), exactly once", Run: countByKey(strata.ExactlyOnce, true), Check: checkCounts},
+		{Name: "count-eos-nocache", Description: "the same with the record cache off (DisableCache)", Run: countByKey(strata.ExactlyOnce, false), Check: checkCounts},
+		{Name: "count-eos-1m", Description: "count by key, exactly once, over 1M distinct keys", Keys: 1_000_000, Run: countByKey(strata.ExactlyOnce, true), Check: checkCounts},
+		{Name: "count-eos-2m", Description: "count by key, exactly once, over 2M distinct keys", Keys: 2_000_000, Run: countByKey(strata.ExactlyOnce, true), Check: checkCounts},
+		{Name: "wcount-eos", Description: "count by key in 1-minute tumbling windows (Pebble, cached), exactly once, records 1 ms apart", Preload: preloadTimed, Run: windowedCount(strata.ExactlyOnce), Check: checkWindowedCounts},
+		{Name: "join-eos", Description: "stream-stream inner join within 5 s (Pebble), exactly once, each record joining one", Keys: JoinKeys, Preload: preloadPairs, Run: streamsJoin(strata.ExactlyOnce), Check: checkJoined},
 	}
 }
 
 func runPlain(ctx context.Context, env Env) (time.Duration, error) {
 	clock := NewClock(env.In, env.Out)
 	opts := append(append([]kgo.Opt(nil), env.ClientOptions...), clock.Hooks())
-	if err := PlainLoop(ctx, env.Cluster, env.In, env.Out, env.Records, opts...); err != nil {
+	if err := PlainLoop(ctx, env.brokers(), env.In, env.Out, env.Records, opts...); err != nil {
 		return 0, err
 	}
 	return measured(clock.ToLastOutput())
@@ -80,30 +111,37 @@ func measured(took time.Duration) (time.Duration, error) {
 	return took, nil
 }
 
+// timedApp runs app, a Strata app writing env.Out, with a clock, and
+// returns the time to the last commit answered or, at least once for a
+// map-through, to the last output acknowledged.
+func timedApp(ctx context.Context, env Env, toLastOutput bool, app func(context.Context, Env) (*strata.App, error)) (time.Duration, error) {
+	clock := NewClock(env.In, env.Out)
+	env.ClientOptions = append(append([]kgo.Opt(nil), env.ClientOptions...), clock.Hooks())
+	if _, err := app(ctx, env); err != nil {
+		return 0, err
+	}
+	if toLastOutput {
+		return measured(clock.ToLastOutput())
+	}
+	return measured(clock.ToLastCommit())
+}
+
 func mapThrough(g strata.Guarantee) func(context.Context, Env) (time.Duration, error) {
 	return func(ctx context.Context, env Env) (time.Duration, error) {
-		clock := NewClock(env.In, env.Out)
-		env.ClientOptions = append(append([]kgo.Opt(nil), env.ClientOptions...), clock.Hooks())
-		if _, err := MapThrough(ctx, env, g); err != nil {
-			return 0, err
-		}
 		// At least once, output is done when acknowledged; exactly
 		// once, when the transaction holding it commits.
-		if g == strata.ExactlyOnce {
-			return measured(clock.ToLastCommit())
-		}
-		return measured(clock.ToLastOutput())
+		return timedApp(ctx, env, g == strata.AtLeastOnce, func(ctx context.Context, env Env) (*strata.App, error) {
+			return MapThrough(ctx, env, g)
+		})
 	}
 }
 
-func countByKey(g strata.Guarantee) func(context.Context, Env) (time.Duration, error) {
+func countByKey(g strata.Guarantee, cache bool) func(context.Context, Env) (time.Duration, error) {
 	return func(ctx context.Context, env Env) (time.Duration, error) {
-		clock := NewClock(env.In, env.Out)
-		env.ClientOptions = append(append([]kgo.Opt(nil), env.ClientOptions...), clock.Hooks())
-		if _, err := CountByKey(ctx, env, g); err != nil {
-			return 0, err
-		}
-		return measured(clock.ToLastCommit())
+		env.DisableCache = !cache
+		return timedApp(ctx, env, false, func(ctx context.Context, env Env) (*strata.App, error) {
+			return CountByKey(ctx, env, g)
+		})
 	}
 }
 

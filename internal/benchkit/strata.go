@@ -20,7 +20,11 @@ import (
 // Env is what a run works on: a broker whose In topic holds Records
 // preloaded records with Keys distinct keys, and an empty Out topic.
 type Env struct {
+	// Cluster is the broker, in this process; nil in a process of the
+	// run's own, which reaches it through Brokers.
 	Cluster *embedded.Cluster
+	// Brokers are the broker's addresses; nil means Cluster's.
+	Brokers []string
 	In, Out string
 	Records int
 	Keys    int
@@ -33,6 +37,17 @@ type Env struct {
 	// MaxPollRecords is the apps' Config.MaxPollRecords; zero means
 	// Strata's default.
 	MaxPollRecords int
+	// DisableCache turns the apps' record cache off
+	// (Config.DisableCache).
+	DisableCache bool
+}
+
+// brokers returns the addresses of the run's broker.
+func (env Env) brokers() []string {
+	if env.Brokers == nil && env.Cluster != nil {
+		return env.Cluster.Addrs()
+	}
+	return env.Brokers
 }
 
 // MapThrough runs, as a Strata app with guarantee g, the plain loop's
@@ -50,7 +65,7 @@ func MapThrough(ctx context.Context, env Env, g strata.Guarantee) (*strata.App, 
 
 // CountByKey runs a Strata app with guarantee g counting the records of In
 // by key, GroupByKey → Count (a Pebble store with a changelog, behind the
-// record cache) → ToStream → Out (Int64 values). It stops the app once every
+// record cache unless env.DisableCache) → ToStream → Out (Int64 values). It stops the app once every
 // record has been counted; the app then flushes the cache and commits.
 func CountByKey(ctx context.Context, env Env, g strata.Guarantee) (*strata.App, error) {
 	bld := topology.NewBuilder()
@@ -98,12 +113,13 @@ func runApp(ctx context.Context, env Env, bld *topology.Builder, id string, g st
 	}
 	app, err := strata.New(top, strata.Config{
 		ApplicationID:  id,
-		Brokers:        env.Cluster.Addrs(),
+		Brokers:        env.brokers(),
 		Guarantee:      g,
 		StateDir:       env.StateDir,
 		Logger:         logger,
 		ClientOptions:  env.ClientOptions,
 		MaxPollRecords: env.MaxPollRecords,
+		DisableCache:   env.DisableCache,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", id, err)

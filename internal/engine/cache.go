@@ -287,25 +287,30 @@ func (n *NamedCache) Put(key, value []byte, ts int64) error {
 		return n.errClosed()
 	}
 	n.put(key, value, value == nil, ts, true)
-	return n.maybeEvict()
+	return n.maybeEvict(nil)
 }
 
 // Delete caches a tombstone for key: Put(key, nil, ts).
 func (n *NamedCache) Delete(key []byte, ts int64) error { return n.Put(key, nil, ts) }
 
 // Load caches value, read from the store, as key's clean value, unless key
-// is cached already. Stores call it after a Get missed the cache, as Kafka
-// Streams' caching store does, so that the next read of the key is a hit.
-// Like Put it may evict, and so flush.
+// is cached already; nil records that the store does not hold the key (a
+// clean tombstone: Get then reports the key absent). Stores call it after
+// a Get missed the cache, as Kafka Streams' caching store does, so that the
+// next read of the key is a hit, and so that a write that follows knows the
+// key's value in the store (CacheEntry.OldKnown) without reading it again
+// at the flush. Kafka Streams caches only keys the store holds; caching
+// the others too saves aggregations over many keys, most of them new, a
+// second store read per key. Like Put it may evict, and so flush.
 func (n *NamedCache) Load(key, value []byte) error {
 	if n.closed {
 		return n.errClosed()
 	}
-	if value == nil || n.m[string(key)] != nil {
+	if n.m[string(key)] != nil {
 		return nil
 	}
-	n.put(key, value, false, 0, false)
-	return n.maybeEvict()
+	n.put(key, value, value == nil, 0, false)
+	return n.maybeEvict(n.lruTail)
 }
 
 func (n *NamedCache) put(key, value []byte, tomb bool, ts int64, dirty bool) {
@@ -354,10 +359,13 @@ func (n *NamedCache) resize(delta int64) {
 }
 
 // maybeEvict evicts from this cache's LRU head while the record cache is
-// over budget, as Kafka's ThreadCache.maybeEvict does.
-func (n *NamedCache) maybeEvict() error {
+// over budget, as Kafka's ThreadCache.maybeEvict does, but never keep, if
+// not nil: a clean entry just loaded, which would otherwise go before the
+// write that usually follows it could use it (the total then stays over
+// the budget by that entry until the next write).
+func (n *NamedCache) maybeEvict(keep *cacheEntry) error {
 	c := n.c
-	for c.size > c.max && n.lruHead != nil {
+	for c.size > c.max && n.lruHead != nil && n.lruHead != keep {
 		e := n.lruHead
 		n.remove(e)
 		c.stats.Evictions++

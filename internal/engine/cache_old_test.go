@@ -33,15 +33,25 @@ func TestCacheKnowsOldValues(t *testing.T) {
 	if err := n.Load([]byte("loaded"), []byte("disk")); err != nil {
 		t.Fatal(err)
 	}
+	if err := n.Load([]byte("absent"), nil); err != nil {
+		t.Fatal(err)
+	}
 	put(t, n, "loaded", "a", 1)
 	put(t, n, "loaded", "b", 2) // the old value stays the store's
 	put(t, n, "new", "a", 3)    // never cached clean: unknown
+	put(t, n, "absent", "a", 3) // loaded as absent: known, none
 	flush(t, n)
-	if got, want := fmt.Sprint(log.calls), "[loaded:disk new:?]"; got != want {
+	if got, want := fmt.Sprint(log.calls), "[loaded:disk new:? absent:<nil>]"; got != want {
 		t.Fatalf("first flush: old values %s, want %s", got, want)
 	}
+	log.calls = nil
+	del(t, n, "absent", 4)
+	flush(t, n)
+	if got, want := fmt.Sprint(log.calls), "[absent:a]"; got != want {
+		t.Fatalf("delete after the flush: old values %s, want %s", got, want)
+	}
 	// Flushed entries hold the store's values now; their old values
-	// count no more.
+	// count no more, and the flushed tombstone left.
 	if got, want := c.SizeBytes(), size("loaded", "b")+size("new", "a"); got != want {
 		t.Fatalf("size after flush %d, want %d", got, want)
 	}
@@ -85,5 +95,31 @@ func TestCacheOldValueSurvivesNestedWrite(t *testing.T) {
 	flush(t, n) // the nested write of "third"
 	if got, want := fmt.Sprint(seen), "[k:second]"; got != want {
 		t.Fatalf("after the nested write: old values %s, want %s", got, want)
+	}
+}
+
+// TestCacheLoadKeepsTheLoadedEntry checks that a Load over budget does not
+// evict the entry it loads, so that the write that follows knows the
+// store's value: with no room at all, the write is written through at once
+// (evicted and flushed), with its old value known, here the key's absence.
+func TestCacheLoadKeepsTheLoadedEntry(t *testing.T) {
+	c := NewRecordCache(0)
+	var log oldLog
+	n := c.Named("s", log.fn)
+	if err := n.Load([]byte("k"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Load([]byte("j"), []byte("disk")); err != nil {
+		t.Fatal(err)
+	}
+	if n.Len() != 1 {
+		t.Fatalf("after two loads with no room, %d entries cached; want the last one", n.Len())
+	}
+	put(t, n, "j", "new", 1)
+	if got, want := fmt.Sprint(log.calls), "[j:disk]"; got != want {
+		t.Fatalf("write through after a load: old values %s, want %s", got, want)
+	}
+	if n.Len() != 0 || c.SizeBytes() != 0 {
+		t.Fatalf("after the write through: %d entries, %d bytes", n.Len(), c.SizeBytes())
 	}
 }

@@ -167,7 +167,8 @@ func TestCacheTombstones(t *testing.T) {
 	if got := cached(n, "a", "b"); got != "" || n.Len() != 0 || c.SizeBytes() != 0 {
 		t.Fatalf("after flush: cached %q, Len %d, size %d", got, n.Len(), c.SizeBytes())
 	}
-	// Load caches clean values only; it never replaces a cached entry.
+	// Load caches clean values, and the store's absence of a key as a
+	// clean tombstone; it never replaces a cached entry.
 	if err := n.Load([]byte("k"), []byte("disk")); err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +179,7 @@ func TestCacheTombstones(t *testing.T) {
 	if err := n.Load([]byte("w"), []byte("old")); err != nil {
 		t.Fatal(err)
 	}
-	if got := cached(n, "k", "gone", "w"); got != "k=disk w=new" {
+	if got := cached(n, "k", "gone", "w"); got != "k=disk gone=<nil> w=new" {
 		t.Fatalf("cached %q", got)
 	}
 	flush(t, n)

@@ -43,6 +43,11 @@ func (t *Task) RestoreBadRecord(store string, r *kgo.Record, reason error) error
 // policy applies. Package topology sets it.
 var IsProcessingError func(err error) bool
 
+// IsSerializationError reports whether err holds a sink's failure to
+// serialize an output record (a topology.SerializationError), to which the
+// production-error policy applies. Package topology sets it.
+var IsSerializationError func(err error) bool
+
 // processingFailed applies the task's processing-error policy to r, whose
 // processing failed with err: err itself, wrapped, unless err is a
 // processor's own error (IsProcessingError) and the policy skips
@@ -50,18 +55,31 @@ var IsProcessingError func(err error) bool
 // output) stays, as in Kafka Streams. A store that found its state corrupt
 // (kv.ErrCorrupt) is never the record's fault: the error is returned, for
 // the runtime to rebuild the state and process the record again.
+//
+// A sink's failure to serialize an output record (IsSerializationError)
+// goes to the production-error policy instead, with the reason
+// "production", as in Kafka Streams (KIP-399).
 func (t *Task) processingFailed(r *kgo.Record, err error) error {
 	err = fmt.Errorf("task %s: %w", t.ID, err)
-	if t.cfg.OnProcessingError == BadRecordFail || IsProcessingError == nil || !IsProcessingError(err) || errors.Is(err, kv.ErrCorrupt) {
+	policy, reason := t.cfg.OnProcessingError, deadletter.ReasonProcessing
+	switch {
+	case errors.Is(err, kv.ErrCorrupt):
+		return err
+	case IsSerializationError != nil && IsSerializationError(err):
+		policy, reason = t.cfg.OnProductionError, deadletter.ReasonProduction
+	case IsProcessingError == nil || !IsProcessingError(err):
 		return err
 	}
-	if t.cfg.OnProcessingError == BadRecordDeadLetter {
-		if werr := t.deadLetter(r, deadletter.ReasonProcessing, err); werr != nil {
+	if policy == BadRecordFail {
+		return err
+	}
+	if policy == BadRecordDeadLetter {
+		if werr := t.deadLetter(r, reason, err); werr != nil {
 			return werr
 		}
 	}
 	t.Metrics.FailedRecords++
-	t.cfg.Logger.Warn("record failed processing; skipped by policy", "dead_lettered", t.cfg.OnProcessingError == BadRecordDeadLetter,
+	t.cfg.Logger.Warn("record failed; skipped by policy", "reason", reason, "dead_lettered", policy == BadRecordDeadLetter,
 		"topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
 	return nil
 }

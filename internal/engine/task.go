@@ -59,6 +59,10 @@ type TaskConfig struct {
 	// the record is processed included (panic.go); the default,
 	// BadRecordFail, stops processing with the error.
 	OnProcessingError BadRecordPolicy
+	// OnProductionError is the policy for records whose output a sink
+	// could not serialize (IsSerializationError); the default,
+	// BadRecordFail, stops processing with the error.
+	OnProductionError BadRecordPolicy
 	// DeadLetterTopic is where BadRecordDeadLetter writes bad records.
 	DeadLetterTopic string
 	// Now returns the wall-clock time; the test driver supplies a mock.
@@ -84,6 +88,10 @@ type TaskConfig struct {
 	// (Redeliver): a blocking retry's wait; 0 for no bound (the test
 	// driver).
 	RebalanceTimeout time.Duration
+	// OnPost, if set, is called, from any goroutine, when a function is
+	// posted to the task (Post): whoever drives the task then calls
+	// RunPosted on its goroutine.
+	OnPost func(*Task)
 }
 
 // Metrics are a task's counters. They are only touched by the goroutine
@@ -144,6 +152,11 @@ type Task struct {
 	// the record is to be delivered again (Unix milliseconds); 0 when
 	// it is not.
 	redeliver int64
+	// holding is the record being processed once a node held it (Hold);
+	// pendingCount counts the task's pending records (async.go).
+	holding      *Pending
+	pendingCount int
+	postState
 }
 
 // Input is one topic-partition a task reads.
@@ -158,6 +171,8 @@ type Input struct {
 	// what a read_committed consumer can read), -1 while unknown: the
 	// input lags while next is below it (see idle.go).
 	end int64
+	// pending are the input's records whose processing goes on (Hold).
+	pending pendingList
 }
 
 // Current describes the input record being processed.
@@ -394,17 +409,25 @@ func (t *Task) ProcessOne() (bool, error) {
 		return false, nil
 	}
 	raw := pick.q.HeadRecord()
-	t.redeliver = 0
+	t.redeliver, t.holding = 0, nil
 	err := t.processHead(pick, raw)
+	held := t.holding
+	t.holding = nil
 	if t.redeliver > 0 {
 		// The record asked to be delivered again: it does not count as
 		// processed, whatever it did meanwhile.
+		if held != nil {
+			held.drop()
+		}
 		pick.q.Requeue(t.redeliver)
 		t.redeliver = 0
 		t.current = Current{}
 		return true, err
 	}
 	if err != nil {
+		// The processing-error policy handles the record now: it is
+		// not pending any more.
+		held.finish(false)
 		t.current = Current{}
 		if err := t.processingFailed(raw, err); err != nil {
 			return true, err
@@ -412,7 +435,9 @@ func (t *Task) ProcessOne() (bool, error) {
 		return true, nil
 	}
 	t.current = Current{}
-	t.Metrics.Processed++
+	if held == nil {
+		t.Metrics.Processed++ // else when its node completes it
+	}
 	if err := t.streamPunct.fire(t, t.streamTime); err != nil {
 		return true, err
 	}
@@ -523,7 +548,10 @@ func (t *Task) SetPosition(topic string, next int64) {
 func (t *Task) CommittableOffsets() map[string]int64 {
 	out := make(map[string]int64, len(t.inputs))
 	for _, in := range t.inputs {
+		first, pending := in.pending.first()
 		switch {
+		case pending:
+			out[in.Topic] = first
 		case in.q.Len() > 0:
 			out[in.Topic] = in.q.HeadOffset()
 		case in.next >= 0:

@@ -37,7 +37,7 @@ func (d *PebbleDB) FlushMeta(meta []byte) error {
 	}
 	var err error
 	if d.buf != nil {
-		err = d.buf.batch().Set(metaKey, meta, nil)
+		err = d.buf.set(metaKey, meta)
 	} else {
 		err = d.db.Set(metaKey, meta, pebble.NoSync)
 	}

@@ -1,6 +1,7 @@
 package kv
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -42,7 +43,21 @@ type writeBuffer struct {
 	free  []*bufIter
 	opts  pebble.IterOptions // scratch for NewIter and SetOptions
 	hooks []commitHook
+	// index locates the writes of cur for point reads (get).
+	index bufIndex
+	// point is an iterator over the database, without the batch, for
+	// point reads of keys the batch does not hold; nil until the first
+	// such read after a commit. It stays valid until the next commit, the
+	// only time the database changes.
+	point *pebble.Iterator
+	// misses tracks whether the database's point reads mostly find
+	// their key: up one for a miss, down one for a hit, within
+	// [0, 2*missesHalf]. Above missesHalf they go through point.
+	misses int
 }
+
+// missesHalf is the midpoint of writeBuffer.misses.
+const missesHalf = 32
 
 // commitHook is a view's function to run before each commit (OnCommit),
 // with the function it writes through.
@@ -77,7 +92,7 @@ func (v *pebbleView) OnCommit(fn func(set func(key, value []byte) error) error) 
 		}
 	}
 	w.hooks = append(w.hooks, commitHook{v: v, fn: fn, set: func(key, value []byte) error {
-		return w.cur.b.Set(v.key(key), value, nil)
+		return w.set(v.key(key), value)
 	}})
 	return true
 }
@@ -121,11 +136,52 @@ func newWriteBuffer(db *pebble.DB, size int, memTable uint64) *writeBuffer {
 	// whose data it releases at once, under the iterators still reading
 	// it. A quarter stays clear of that.
 	limit := min(uint64(size), memTable/4)
-	return &writeBuffer{db: db, limit: int(limit), cur: &bufBatch{b: db.NewIndexedBatch()}}
+	return &writeBuffer{db: db, limit: int(limit), cur: &bufBatch{b: db.NewIndexedBatch()}, index: newBufIndex()}
 }
 
-// batch is the batch that writes go to and reads go through.
+// batch is the batch that reads go through. Writes go through set, del,
+// delRange and apply, which index them.
 func (w *writeBuffer) batch() *pebble.Batch { return w.cur.b }
+
+// set writes key (a DB key) to the batch.
+func (w *writeBuffer) set(key, value []byte) error {
+	off := w.cur.b.Len()
+	if err := w.cur.b.Set(key, value, nil); err != nil {
+		return err
+	}
+	w.index.wrote(pebble.InternalKeyKindSet, key, off)
+	return nil
+}
+
+// del writes a deletion of key (a DB key) to the batch.
+func (w *writeBuffer) del(key []byte) error {
+	off := w.cur.b.Len()
+	if err := w.cur.b.Delete(key, nil); err != nil {
+		return err
+	}
+	w.index.wrote(pebble.InternalKeyKindDelete, key, off)
+	return nil
+}
+
+// delRange writes a deletion of the DB keys in [lo, hi) to the batch.
+func (w *writeBuffer) delRange(lo, hi []byte) error {
+	off := w.cur.b.Len()
+	if err := w.cur.b.DeleteRange(lo, hi, nil); err != nil {
+		return err
+	}
+	w.index.wrote(pebble.InternalKeyKindRangeDelete, lo, off)
+	return nil
+}
+
+// apply appends the writes of pb to the batch.
+func (w *writeBuffer) apply(pb *pebble.Batch) error {
+	from := w.cur.b.Len()
+	if err := w.cur.b.Apply(pb, nil); err != nil {
+		return err
+	}
+	w.index.appended(w.cur.b.Repr(), from)
+	return nil
+}
 
 // wrote commits the buffer if the last write filled it.
 func (w *writeBuffer) wrote() error {
@@ -164,7 +220,19 @@ func (w *writeBuffer) commit() error {
 		errs = append(errs, old.b.Close())
 	}
 	w.cur = &bufBatch{b: w.db.NewIndexedBatch()}
+	w.index.reset()
+	errs = append(errs, w.closePoint())
 	return errors.Join(errs...)
+}
+
+// closePoint closes the point-read iterator, if any.
+func (w *writeBuffer) closePoint() error {
+	if w.point == nil {
+		return nil
+	}
+	err := w.point.Close()
+	w.point = nil
+	return err
 }
 
 // iter returns an iterator over [lo, hi) of the database and the buffer,
@@ -196,10 +264,99 @@ func (w *writeBuffer) iter(v *pebbleView, lower, upper []byte) (*bufIter, error)
 	return p, nil
 }
 
-// get reads key of v through the buffer and the database with a reused
-// iterator bounded to the key: a batch's Get would allocate two iterators
-// over the batch each time.
+// get reads key of v: from the batch, if the batch has written the key
+// since the last commit, else from the database with Pebble's point lookup
+// (which uses bloom filters). When the batch's index cannot tell
+// (bufUnknown), it reads through a reused iterator over the batch and the
+// database, bounded to the key (a batch's own Get would allocate two
+// iterators over the batch each time).
 func (w *writeBuffer) get(v *pebbleView, key []byte) ([]byte, bool, error) {
+	full := v.key(key)
+	if b := w.cur.b; !b.Empty() {
+		val, st := w.index.lookup(b.Repr(), full)
+		switch st {
+		case bufSet:
+			return append(make([]byte, 0, len(val)), val...), true, nil
+		case bufDeleted:
+			return nil, false, nil
+		case bufUnknown:
+			return w.iterGet(v, key)
+		}
+	}
+	var val []byte
+	var ok bool
+	var err error
+	if w.misses > missesHalf {
+		val, ok, err = w.pointGet(full)
+	} else {
+		val, ok, err = dbGet(w.db, full)
+	}
+	if ok {
+		w.misses = max(w.misses-1, 0)
+	} else {
+		w.misses = min(w.misses+1, 2*missesHalf)
+	}
+	return val, ok, err
+}
+
+// A key the batch does not hold is read from the database in one of two
+// ways, whichever suits the reads of late. Pebble's DB.Get stops at the
+// first level that has the key (a memtable, often, for a key written
+// lately), and consults the bloom filters of the levels it passes, except
+// the last's (IterOptions.UseL6Filters), where most of the data lives: a
+// key that is not there costs a read of the last level's index and data
+// blocks. When most reads miss, as in an aggregation over many keys, each
+// seen for the first time, pointGet consults every level's filter instead,
+// and a key that is not there costs no block read.
+
+// pointGet reads key from the database, without the batch, seeking the
+// point-read iterator to it by prefix (the whole key, with Pebble's default
+// comparer), with every level's bloom filter.
+func (w *writeBuffer) pointGet(key []byte) ([]byte, bool, error) {
+	if w.point == nil {
+		it, err := w.db.NewIter(&pebble.IterOptions{UseL6Filters: true})
+		if err != nil {
+			return nil, false, err
+		}
+		w.point = it
+	}
+	if !w.point.SeekPrefixGE(key) || !bytes.Equal(w.point.Key(), key) {
+		return nil, false, w.pointFailed(w.point.Error())
+	}
+	val, err := w.point.ValueAndErr()
+	if err != nil {
+		return nil, false, w.pointFailed(err)
+	}
+	return append(make([]byte, 0, len(val)), val...), true, nil
+}
+
+// pointFailed returns err, and if it is not nil drops the point-read
+// iterator: an iterator that failed keeps its error, which its Close would
+// report again.
+func (w *writeBuffer) pointFailed(err error) error {
+	if err != nil {
+		_ = w.point.Close()
+		w.point = nil
+	}
+	return err
+}
+
+// dbGet reads key from db, returning a copy of its value.
+func dbGet(db *pebble.DB, key []byte) ([]byte, bool, error) {
+	val, closer, err := db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	out := append(make([]byte, 0, len(val)), val...)
+	return out, true, closer.Close()
+}
+
+// iterGet reads key of v through the buffer and the database with a reused
+// iterator bounded to the key.
+func (w *writeBuffer) iterGet(v *pebbleView, key []byte) ([]byte, bool, error) {
 	v.scratch = append(append(v.scratch[:0], key...), 0)
 	p, err := w.iter(v, v.scratch[:len(key)], v.scratch)
 	if err != nil {
@@ -241,7 +398,7 @@ func (w *writeBuffer) release(p *bufIter, keep bool) error {
 // close commits the buffer and releases it. The views' iterators must be
 // closed already.
 func (w *writeBuffer) close() error {
-	err := w.commit()
+	err := errors.Join(w.commit(), w.closePoint())
 	for _, p := range w.free {
 		err = errors.Join(err, p.it.Close())
 		w.cur.readers--

@@ -1,0 +1,156 @@
+package kafkaflags
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/strata-go/strata/embedded"
+)
+
+func parse(t *testing.T, env map[string]string, args ...string) *Flags {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	f := Register(fs, func(k string) string { return env[k] })
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestBadSettings: every inconsistent setting is refused with a message
+// naming the flag.
+func TestBadSettings(t *testing.T) {
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{nil, []string{"-tls"}, "need -brokers"},
+		{nil, []string{"-brokers", "b:9092", "-tls-cert", "c.pem"}, "-tls-cert and -tls-key go together"},
+		{nil, []string{"-brokers", "b:9092", "-tls-ca", ca}, "no PEM certificate"},
+		{nil, []string{"-brokers", "b:9092", "-tls-ca", filepath.Join(t.TempDir(), "missing.pem")}, "-tls-ca:"},
+		{nil, []string{"-brokers", "b:9092", "-sasl-mechanism", "PLAIN", "-sasl-user", "u"}, "STRATA_SASL_PASSWORD"},
+		{map[string]string{"STRATA_SASL_PASSWORD": "p"}, []string{"-brokers", "b:9092", "-sasl-mechanism", "GSSAPI", "-sasl-user", "u"}, `unknown mechanism "GSSAPI"`},
+		{map[string]string{"STRATA_SASL_PASSWORD": "p"}, []string{"-brokers", "b:9092", "-sasl-user", "u"}, "needs -sasl-mechanism"},
+	}
+	for _, tt := range tests {
+		_, err := parse(t, tt.env, tt.args...).ClientOptions()
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v %q: %v, want an error containing %q", tt.env, tt.args, err, tt.want)
+		}
+	}
+}
+
+// TestEnvironment: the environment sets the defaults; a flag wins.
+func TestEnvironment(t *testing.T) {
+	env := map[string]string{"STRATA_BROKERS": "env:9092", "STRATA_TLS": "true", "STRATA_SASL_MECHANISM": "PLAIN",
+		"STRATA_SASL_USER": "u", "STRATA_SASL_PASSWORD": "p"}
+	f := parse(t, env, "-brokers", "flag:9092")
+	if f.Brokers != "flag:9092" || !f.TLS || f.SASLMechanism != "PLAIN" || f.SASLUser != "u" || f.SASLPassword != "p" {
+		t.Errorf("flags %+v", f)
+	}
+	opts, err := f.ClientOptions()
+	if err != nil || len(opts) != 2 {
+		t.Errorf("ClientOptions: %d options, %v; want TLS and SASL", len(opts), err)
+	}
+}
+
+// TestTLSAndSASL connects to a broker that requires TLS and SCRAM: the
+// topics are created, a record produced is read back; a wrong password
+// fails Connect.
+func TestTLSAndSASL(t *testing.T) {
+	dir := t.TempDir()
+	serverCfg, caFile := selfSigned(t, dir)
+	c := embedded.StartForTest(t, embedded.Config{Options: []kfake.Opt{
+		kfake.TLS(serverCfg), kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", "alice", "secret"),
+	}})
+	env := map[string]string{"STRATA_BROKERS": strings.Join(c.Addrs(), ","), "STRATA_TLS_CA": caFile,
+		"STRATA_SASL_MECHANISM": "SCRAM-SHA-256", "STRATA_SASL_USER": "alice", "STRATA_SASL_PASSWORD": "secret"}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	conn, err := parse(t, env).Connect(ctx, Topic{Name: "secure-out", Partitions: 2, Output: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.CheckUnused(ctx, Topic{Name: "secure-out", Output: true}); err != nil {
+		t.Fatalf("CheckUnused of a new topic: %v", err)
+	}
+	cl, err := conn.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "secure-out", Key: []byte("k"), Value: []byte("v")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := conn.ReadCommitted(ctx, "secure-out")
+	if err != nil || len(recs) != 1 || string(recs[0].Value) != "v" {
+		t.Fatalf("ReadCommitted: %d records, %v; want the one produced", len(recs), err)
+	}
+	if err := conn.CheckUnused(ctx, Topic{Name: "secure-out", Output: true}); !errors.Is(err, ErrUsed) {
+		t.Errorf("CheckUnused of a used topic: %v, want ErrUsed", err)
+	}
+
+	env["STRATA_SASL_PASSWORD"] = "wrong"
+	short, cancelShort := context.WithTimeout(ctx, 20*time.Second)
+	defer cancelShort()
+	conn2, err := parse(t, env).Connect(short, Topic{Name: "other", Partitions: 1})
+	if err == nil {
+		conn2.Close()
+	}
+	// kfake closes the connection of a failed authentication: the error
+	// is an EOF, at once, not the context's deadline.
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "reach the brokers") {
+		t.Errorf("Connect with a wrong password: %v, want a refusal before the deadline", err)
+	}
+}
+
+// selfSigned makes a CA-signed-by-itself certificate for 127.0.0.1 and
+// returns the server's TLS config and the certificate's PEM file.
+func selfSigned(t *testing.T, dir string) (*tls.Config, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kafkaflags test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
+		IsCA: true, BasicConstraintsValid: true,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, file
+}
