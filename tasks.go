@@ -210,6 +210,7 @@ func (r *runner) newTask(id engine.TaskID, cache *engine.RecordCache) (*engine.T
 		Context:           r.runCtx,
 		RebalanceTimeout:  r.rebalanceTimeout,
 		OnPost:            r.posted,
+		InFlight:          r.app.inFlight,
 	})
 }
 
@@ -240,6 +241,7 @@ func (r *runner) closeTasks(ctx context.Context, parts map[string][]int32, clean
 	}
 	for _, t := range closing {
 		r.dropHeld(t.ID)
+		r.dropBusy(t.ID)
 		errs = append(errs, r.closeTask(t))
 		r.inst.dirs.unlock(t.ID)
 		r.setActive(t.ID, false)

@@ -3,6 +3,7 @@ package dsl
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/strata-go/strata/retry"
 	"github.com/strata-go/strata/state"
@@ -50,6 +51,8 @@ const (
 	OptEmitOnClose                      // ktable.EmitOnWindowClose
 	OptSourceChangelog                  // ktable.SourceAsChangelog
 	OptRetry                            // kstream.WithRetry
+	OptConcurrency                      // kstream.WithConcurrency
+	OptBatch                            // kstream.WithBatch
 	optEnd
 )
 
@@ -59,7 +62,7 @@ var kindNames = []string{
 	"Named", "Topics", "WithTimestampExtractor", "WithSerdes", "WithPartitioner",
 	"WithStores", "WithPartitions", "WithStoreOptions", "WithKeySerde",
 	"WithValueSerde", "WithValueSerdes", "WithResultSerde", "EmitOnWindowClose",
-	"SourceAsChangelog", "WithRetry",
+	"SourceAsChangelog", "WithRetry", "WithConcurrency", "WithBatch",
 }
 
 // String names the options of k, separated by commas.
@@ -99,6 +102,12 @@ type Options struct {
 	RightSerde  any // serde.Serde[V2]
 	ResultSerde any // serde.Serde[VR]
 	Retry       retry.Policy
+	// Concurrency and Ordering of kstream.WithConcurrency.
+	Concurrency int
+	Ordering    topology.Ordering
+	// BatchRecords and BatchWait of kstream.WithBatch.
+	BatchRecords int
+	BatchWait    time.Duration
 }
 
 // Named names the operation's node, or, for operations with state, the
