@@ -322,3 +322,85 @@ func waitReturned(ctx context.Context, t *testing.T, returned chan string, vs ..
 		}
 	}
 }
+
+// TestBatchHandlerOnKafka runs a batch handler on the embedded broker,
+// under both guarantees: twelve records in batches of at most five, the
+// last two handed over by the time limit (no more records come), each
+// record once and in offset order, and per-record outcomes applied: v3 goes
+// to the dead set, the others succeed, and the offsets are committed to
+// the end.
+func TestBatchHandlerOnKafka(t *testing.T) {
+	for _, g := range []strata.Guarantee{strata.AtLeastOnce, strata.ExactlyOnce} {
+		t.Run(g.String(), func(t *testing.T) {
+			const n, size = 12, 5
+			c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in"}}})
+			keepRecords(c)
+			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+			defer cancel()
+			var mu sync.Mutex
+			var sizes []int
+			var seen []string
+			all := make(chan struct{})
+			b := topology.NewBuilder()
+			kstream.From(b, "in", serde.String(), serde.String()).HandleBatch("h", func(_ context.Context, rs []kstream.KeyValue[string, string]) []kstream.Outcome {
+				mu.Lock()
+				defer mu.Unlock()
+				sizes = append(sizes, len(rs))
+				outs := make([]kstream.Outcome, len(rs))
+				for i, r := range rs {
+					seen = append(seen, r.Value)
+					outs[i] = kstream.Success()
+					if r.Value == "v3" {
+						outs[i] = kstream.DeadLetter("bad")
+					}
+				}
+				if len(seen) == n {
+					close(all)
+				}
+				return outs
+			}, kstream.WithBatch(size, 200*time.Millisecond))
+			top, err := b.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			app, err := strata.New(top, handlerConfig(t, c, "batch", g))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var recs []*kgo.Record
+			for i := range n {
+				recs = append(recs, &kgo.Record{Topic: "in", Key: fmt.Appendf(nil, "k%d", i%3), Value: fmt.Appendf(nil, "v%d", i)})
+			}
+			if err := c.Produce(ctx, recs...); err != nil {
+				t.Fatal(err)
+			}
+			r := start(t, app)
+			select {
+			case <-all:
+			case <-ctx.Done():
+				t.Fatal("not every record was handled")
+			}
+			waitCommitted(ctx, t, c, "batch", "in", 0, n)
+			r.stopAndWait(t)
+			mu.Lock()
+			defer mu.Unlock()
+			for i, v := range seen {
+				if v != fmt.Sprintf("v%d", i) {
+					t.Fatalf("records handled %v, want v0..v%d once each in order", seen, n-1)
+				}
+			}
+			for _, s := range sizes {
+				if s > size {
+					t.Errorf("batch sizes %v: one passes %d", sizes, size)
+				}
+			}
+			if last := sizes[len(sizes)-1]; last >= size {
+				t.Errorf("batch sizes %v: the last, handed over by time, should hold fewer than %d", sizes, size)
+			}
+			dead, _ := c.Consume(shortContext(t), "batch-dead-letter", 2)
+			if len(dead) != 1 || string(dead[0].Value) != "v3" {
+				t.Errorf("dead set %d records, want v3 alone", len(dead))
+			}
+		})
+	}
+}
