@@ -89,7 +89,12 @@ func retrySinkName(handler string) string   { return handler + "-retry-sink" }
 // exhausted (asked to retry after the last attempt), dead-letter, skip,
 // panic), strata.handler.duration (histogram of Func's calls, in seconds)
 // and strata.handler.retries (counter of retries scheduled; attribute
-// "attempt", the attempt each will be). The runtime adds the records waiting
+// "attempt", the attempt each will be); a concurrent handler
+// (Handler.Concurrency) or a batch handler (AddBatchHandler) adds
+// strata.handler.in_flight (records taken and not finished),
+// strata.handler.running (calls running: the concurrency in use) and
+// strata.handler.queue_wait (histogram of the time from taking a record to
+// its call, in seconds). The runtime adds the records waiting
 // in retry topics and the dead set's size (see strata.Config.MeterProvider).
 //
 // AddHandler validates h.Retry (retry.Policy.WithDefaults): an invalid
