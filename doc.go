@@ -167,6 +167,24 @@
 // extractor is a deserialization failure, for Config.OnBadRecord, as an
 // error of theirs is.
 //
+// # Outcome handlers and retries
+//
+// A topology's outcome handlers (kstream's Stream.Handle) call a function
+// for each record, for a side effect, and act on the outcome it returns:
+// success, skip, retry, or dead-letter. The App creates, for each handler,
+// the internal topic "<ApplicationID>-<handler>-retry" (with the partition
+// count of the handler's input) and Config.DeadLetterTopic. A retry is
+// written to the retry topic, read back by the same task, and held until
+// due without polling (the partition is paused and the task woken), while
+// the handler's input goes on; after the policy's last attempt the record
+// goes to the dead set, the dead-letter topic, with the handler's name and
+// the attempts made. Under exactly-once the retry or dead-set record
+// commits with the offset of the record it replaces. A blocking policy
+// retries in place instead, keeping the partition's order, each wait capped
+// by the group's rebalance timeout and never holding a rebalance. Package
+// retry documents the policies and the retry topic's format; the handlers'
+// metrics are listed on Config.MeterProvider.
+//
 // An error that stops a worker and that no record policy handled goes to
 // Config.OnUncaughtError, Kafka Streams' uncaught exception handler: stop the
 // instance (the default), replace the worker, or stop every instance of the

@@ -293,9 +293,9 @@ func TestHandlerDeadSetOnKafka(t *testing.T) {
 					t.Errorf("dead-set record %s=%s @%v from %s[%d]@%d, want %s=%s @%v from in[%d]@%d", dl.Key, dl.Value, dl.Timestamp, dl.Topic, dl.Partition, dl.Offset,
 						orig.Key, orig.Value, orig.Timestamp, orig.Partition, orig.Offset)
 				}
-				if dl.Reason != retry.ReasonExhausted || !strings.HasSuffix(dl.Message, "call 3 failed") ||
+				if dl.Reason != retry.ReasonExhausted || !strings.HasSuffix(dl.Message, "call 3 failed") || dl.Version != deadletter.Version ||
 					dl.Handler != "h" || dl.Attempts != 3 {
-					t.Errorf("dead-set record %s: reason %q message %q headers %v", dl.Key, dl.Reason, dl.Message, dl.Headers)
+					t.Errorf("dead-set record %s: reason %q message %q handler %q attempts %d version %d", dl.Key, dl.Reason, dl.Message, dl.Handler, dl.Attempts, dl.Version)
 				}
 				if strings.Contains(fmt.Sprint(dl.Headers), "strata.retry.due") {
 					t.Errorf("dead-set record %s keeps retry headers: %v", dl.Key, dl.Headers)
@@ -616,71 +616,76 @@ func kgoPartition(key string, n int) int {
 	return kgo.StickyKeyPartitioner(nil).ForTopic("any").Partition(&kgo.Record{Key: []byte(key)}, n)
 }
 
-// A panic in a handler's function on the broker: the processing-error
-// policy applies. Under fail Run stops with the PanicError naming the
-// handler; under skip and dead-letter the app goes on, and dead-lettered
-// the record is in the dead set with the handler's name.
+// A panic in a handler's function on the broker, under both guarantees:
+// the processing-error policy applies. Under fail Run stops with the
+// PanicError naming the handler; under skip and dead-letter the app goes
+// on, and dead-lettered the record is in the dead set with the handler's
+// name.
 func TestHandlerPanicOnKafka(t *testing.T) {
-	for _, policy := range []topology.BadRecordPolicy{topology.BadRecordFail, topology.BadRecordSkip, topology.BadRecordDeadLetter} {
-		t.Run(policy.String(), func(t *testing.T) {
-			c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in", Partitions: 1}}})
-			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-			defer cancel()
-			after := make(chan struct{})
-			top := handlerTopology(t, func(_ context.Context, _, v string) kstream.Outcome {
-				switch v {
-				case "boom":
-					var m map[string]int
-					m[v]++ // assignment to a nil map
-				case "after":
-					close(after)
-				}
-				return kstream.Success()
-			}, retry.Policy{})
-			cfg := handlerConfig(t, c, "panics", strata.ExactlyOnce)
-			cfg.OnProcessingError = policy
-			app, err := strata.New(top, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := start(t, app)
-			if err := c.Produce(ctx, &kgo.Record{Topic: "in", Key: []byte("k"), Value: []byte("boom")},
-				&kgo.Record{Topic: "in", Key: []byte("k"), Value: []byte("after")}); err != nil {
-				t.Fatal(err)
-			}
-			if policy == topology.BadRecordFail {
-				err := r.wait(t)
-				var pe *topology.PanicError
-				if !errors.As(err, &pe) || pe.Node != "h" || pe.Record.Topic != "in" || pe.Record.Offset != 0 {
-					t.Fatalf("Run: %v, want a PanicError of handler h on in[0]@0", err)
-				}
-				return
-			}
-			select {
-			case <-after:
-			case <-ctx.Done():
-				t.Fatal("the record after the panic was never handled")
-			}
-			if policy == topology.BadRecordSkip {
-				r.stopAndWait(t)
-				if got := app.Metrics().FailedRecords; got != 1 {
-					t.Errorf("FailedRecords = %d, want 1", got)
-				}
-				return
-			}
-			dead, err := c.Consume(ctx, "panics-dead-letter", 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r.stopAndWait(t)
-			dl, err := deadletter.Parse(dead[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(dl.Value) != "boom" || dl.Reason != deadletter.ReasonProcessing || !strings.Contains(dl.Message, "nil map") ||
-				dl.Handler != "h" || dl.Topic != "in" || dl.Offset != 0 {
-				t.Fatalf("dead-set record %+v, want boom from in[0]@0, reason processing, handler h", dl)
-			}
-		})
+	for _, g := range []strata.Guarantee{strata.AtLeastOnce, strata.ExactlyOnce} {
+		for _, policy := range []topology.BadRecordPolicy{topology.BadRecordFail, topology.BadRecordSkip, topology.BadRecordDeadLetter} {
+			t.Run(g.String()+"/"+policy.String(), func(t *testing.T) { testHandlerPanicOnKafka(t, g, policy) })
+		}
+	}
+}
+
+func testHandlerPanicOnKafka(t *testing.T, g strata.Guarantee, policy topology.BadRecordPolicy) {
+	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in", Partitions: 1}}})
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	after := make(chan struct{})
+	top := handlerTopology(t, func(_ context.Context, _, v string) kstream.Outcome {
+		switch v {
+		case "boom":
+			var m map[string]int
+			m[v]++ // assignment to a nil map
+		case "after":
+			close(after)
+		}
+		return kstream.Success()
+	}, retry.Policy{})
+	cfg := handlerConfig(t, c, "panics", g)
+	cfg.OnProcessingError = policy
+	app, err := strata.New(top, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, app)
+	if err := c.Produce(ctx, &kgo.Record{Topic: "in", Key: []byte("k"), Value: []byte("boom")},
+		&kgo.Record{Topic: "in", Key: []byte("k"), Value: []byte("after")}); err != nil {
+		t.Fatal(err)
+	}
+	if policy == topology.BadRecordFail {
+		err := r.wait(t)
+		var pe *topology.PanicError
+		if !errors.As(err, &pe) || pe.Node != "h" || pe.Record.Topic != "in" || pe.Record.Offset != 0 {
+			t.Fatalf("Run: %v, want a PanicError of handler h on in[0]@0", err)
+		}
+		return
+	}
+	select {
+	case <-after:
+	case <-ctx.Done():
+		t.Fatal("the record after the panic was never handled")
+	}
+	if policy == topology.BadRecordSkip {
+		r.stopAndWait(t)
+		if got := app.Metrics().FailedRecords; got != 1 {
+			t.Errorf("FailedRecords = %d, want 1", got)
+		}
+		return
+	}
+	dead, err := c.Consume(ctx, "panics-dead-letter", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.stopAndWait(t)
+	dl, err := deadletter.Parse(dead[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(dl.Value) != "boom" || dl.Reason != deadletter.ReasonProcessing || !strings.Contains(dl.Message, "nil map") ||
+		dl.Handler != "h" || dl.Topic != "in" || dl.Offset != 0 {
+		t.Fatalf("dead-set record %+v, want boom from in[0]@0, reason processing, handler h", dl)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/strata-go/strata/retry"
 )
 
 // DefaultTopic is the dead-letter topic of an application whose
@@ -28,11 +30,10 @@ const (
 	// HeaderHandler names the outcome handler that gave the record up
 	// (kstream's handlers); absent for records the bad-record, processing
 	// and production policies write.
-	HeaderHandler = "strata.handler"
+	HeaderHandler = retry.HeaderHandler
 	// HeaderAttempts is how many times the handler was run on the record,
-	// in decimal; absent when it was not run through retries. (Its name is
-	// package retry's, which writes it too.)
-	HeaderAttempts = "strata.retry.attempts"
+	// in decimal; absent when it was not run through retries.
+	HeaderAttempts = retry.HeaderAttempts
 )
 
 // Version is the format version Encode writes and the newest Parse reads.
@@ -62,7 +63,7 @@ const (
 	ReasonProduction = "production"
 	// ReasonRetriesExhausted: an outcome handler asked to retry the
 	// record after its retry policy's last attempt.
-	ReasonRetriesExhausted = "retries-exhausted"
+	ReasonRetriesExhausted = retry.ReasonExhausted
 )
 
 var (

@@ -84,4 +84,29 @@
 // or join reads it through a repartition topic, so that records with equal
 // keys meet in the same task. Value-only operations keep the flag of their
 // input, and Merge sets it if either input has it.
+//
+// # Failures and side effects
+//
+// A function that can fail returns an error: [Stream.FilterErr],
+// [MapValuesErr] and [FlatMapValuesErr] are the forms of Filter, MapValues
+// and FlatMapValues whose function returns one. The error, like a panic in
+// any function given to an operation, is the record's processing error, to
+// which strata's Config.OnProcessingError applies: stop (the default), skip
+// the record, or send it to the dead-letter topic and go on.
+//
+// A side effect that may fail and be worth retrying, such as calling a
+// payment API or sending a webhook, is the job of [Stream.Handle], a
+// terminal operation in the style of Gojek's Ziggurat: its function returns
+// an [Outcome] ([Success], [Retry], [DeadLetter] or [Skip]), and the handler
+// retries the record with backoff through the application's retry topic
+// (or in place, keeping the partition's order), then gives it up to the
+// dead set, where operators view and replay it. [WithRetry] sets the policy
+// (package retry); [Attempt] tells the function which attempt a call is.
+//
+//	cancelled.Handle("reverse-reservation", wallet.Reverse, kstream.WithRetry(retry.Policy{
+//		Backoff:     retry.Exponential(100*time.Millisecond, 2),
+//		MaxAttempts: 5,
+//	}))
+//
+// examples/reversals is a worker built this way.
 package kstream

@@ -266,7 +266,7 @@ func TestHandleExhaustedToDeadSet(t *testing.T) {
 		}
 		if r.Reason != retry.ReasonExhausted || !strings.HasPrefix(r.Message, "call ") ||
 			r.Handler != "h" || r.Attempts != 3 {
-			t.Errorf("dead-set record %d: reason %q message %q headers %q", i, r.Reason, r.Message, r.Headers)
+			t.Errorf("dead-set record %d: reason %q message %q handler %q attempts %d", i, r.Reason, r.Message, r.Handler, r.Attempts)
 		}
 	}
 	d.AdvanceWallClockTime(time.Hour)

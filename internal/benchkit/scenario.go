@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/retry"
 )
 
 // Topics of the broker [Start] sets up.
@@ -90,6 +92,8 @@ func Scenarios() []Scenario {
 		{Name: "count-eos-2m", Description: "count by key, exactly once, over 2M distinct keys", Keys: 2_000_000, Run: countByKey(strata.ExactlyOnce, true), Check: checkCounts},
 		{Name: "wcount-eos", Description: "count by key in 1-minute tumbling windows (Pebble, cached), exactly once, records 1 ms apart", Preload: preloadTimed, Run: windowedCount(strata.ExactlyOnce), Check: checkWindowedCounts},
 		{Name: "join-eos", Description: "stream-stream inner join within 5 s (Pebble), exactly once, each record joining one", Keys: JoinKeys, Preload: preloadPairs, Run: streamsJoin(strata.ExactlyOnce), Check: checkJoined},
+		{Name: "handle-alos", Description: "Strata outcome handler, every call a success, at least once", Run: handleThrough(false), Check: checkRetries(false)},
+		{Name: "retry-alos", Description: "Strata outcome handler, every record retried once through the retry topic, at least once", Run: handleThrough(true), Check: checkRetries(true)},
 	}
 }
 
@@ -142,6 +146,50 @@ func countByKey(g strata.Guarantee, cache bool) func(context.Context, Env) (time
 		return timedApp(ctx, env, false, func(ctx context.Context, env Env) (*strata.App, error) {
 			return CountByKey(ctx, env, g)
 		})
+	}
+}
+
+// handleThrough runs HandleThrough at least once; with retryOnce every
+// record makes one hop through the retry topic. The run ends at the commit
+// after the last success: the handler writes no output.
+func handleThrough(retryOnce bool) func(context.Context, Env) (time.Duration, error) {
+	return func(ctx context.Context, env Env) (time.Duration, error) {
+		clock := NewClock(env.In, env.Out)
+		env.ClientOptions = append(append([]kgo.Opt(nil), env.ClientOptions...), clock.Hooks(),
+			// kfake answers a fetch of partitions that were empty
+			// when it arrived only at the fetch's max wait (5s by
+			// default): the retry topic often is.
+			kgo.FetchMaxWait(50*time.Millisecond))
+		if _, err := HandleThrough(ctx, env, strata.AtLeastOnce, retryOnce); err != nil {
+			return 0, err
+		}
+		return measured(clock.ToLastCommit())
+	}
+}
+
+// checkRetries checks the retry topic of HandleThrough's handler: every
+// record once with retryOnce, none otherwise. (HandleThrough itself returns
+// only once every record succeeded.)
+func checkRetries(retryOnce bool) func(context.Context, Env) error {
+	return func(ctx context.Context, env Env) error {
+		id, want := handleAppID(strata.AtLeastOnce, retryOnce), int64(0)
+		if retryOnce {
+			want = int64(env.Records)
+		}
+		topic := retry.Topic(id, handlerName)
+		ends, err := env.Cluster.Admin().ListEndOffsets(ctx, topic)
+		if err == nil {
+			err = ends.Error()
+		}
+		if err != nil {
+			return fmt.Errorf("check %q: %w", topic, err)
+		}
+		var got int64
+		ends.Each(func(o kadm.ListedOffset) { got += o.Offset })
+		if got != want {
+			return fmt.Errorf("check %q: %d retries, want %d", topic, got, want)
+		}
+		return nil
 	}
 }
 
