@@ -404,3 +404,87 @@ func TestBatchHandlerOnKafka(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentHandlerRevokedMidFlightOnKafka revokes a partition from an
+// app whose concurrent handler has a record in flight there, under both
+// guarantees: in the first app, each partition's first record ("g") runs
+// until its context ends, the record behind it waiting (ordered by
+// partition). When a second
+// app joins, the partition that moves is drained for a bounded time, then
+// its handler's context is cancelled (the call sees it; its late outcome is
+// dropped with the task) and the second app handles "g" of that partition
+// and the record behind it: nothing is lost.
+func TestConcurrentHandlerRevokedMidFlightOnKafka(t *testing.T) {
+	for _, g := range []strata.Guarantee{strata.AtLeastOnce, strata.ExactlyOnce} {
+		t.Run(g.String(), func(t *testing.T) {
+			c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in", Partitions: 2}}})
+			ctx, cancel := context.WithTimeout(context.Background(), 2*testTimeout)
+			defer cancel()
+			k0, k1 := keysInPartitions(2)
+			cancelled := make(chan string, 4)
+			second := make(chan string, 8)
+			behind := make(chan string, 4)
+			runs := make(chan string, 4)
+			handler := func(first bool) func(context.Context, string, string) kstream.Outcome {
+				return func(hctx context.Context, k, v string) kstream.Outcome {
+					if !first {
+						second <- k + "/" + v
+						return kstream.Success()
+					}
+					if v != "g" {
+						behind <- k
+						return kstream.Success()
+					}
+					runs <- k
+					<-hctx.Done()
+					cancelled <- k
+					return kstream.Retry(hctx.Err())
+				}
+			}
+			cfg := handlerConfig(t, c, "conc-revoke", g)
+			app1, err := strata.New(handleTopology(t, handler(true), kstream.WithConcurrency(4, kstream.OrderByPartition)), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var recs []*kgo.Record
+			for _, k := range []string{k0, k1} {
+				recs = append(recs, &kgo.Record{Topic: "in", Key: []byte(k), Value: []byte("g")}, &kgo.Record{Topic: "in", Key: []byte(k), Value: []byte("a")})
+			}
+			if err := c.Produce(ctx, recs...); err != nil {
+				t.Fatal(err)
+			}
+			r1 := start(t, app1)
+			// Both partitions' first records run in the first app.
+			for range 2 {
+				select {
+				case <-runs:
+				case <-ctx.Done():
+					t.Fatal("the first app never ran both partitions' first records")
+				}
+			}
+			cfg2 := handlerConfig(t, c, "conc-revoke", g)
+			app2, err := strata.New(handleTopology(t, handler(false), kstream.WithConcurrency(4, kstream.OrderByPartition)), cfg2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r2 := start(t, app2)
+			var moved string
+			select {
+			case moved = <-cancelled:
+			case <-ctx.Done():
+				t.Fatal("no call was cancelled by the revocation")
+			}
+			want := map[string]bool{moved + "/g": true, moved + "/a": true}
+			for len(want) > 0 {
+				select {
+				case got := <-second:
+					delete(want, got)
+				case <-ctx.Done():
+					t.Fatalf("the second app never handled %v", want)
+				}
+			}
+			r2.stopAndWait(t)
+			r1.stopAndWait(t)
+		})
+	}
+}
