@@ -62,6 +62,9 @@ type App struct {
 	// handlerGauges read the outcome handlers' gauges while Run runs;
 	// nil without handlers (handler_metrics.go).
 	handlerGauges *handlerGauges
+	// inFlight bounds the records concurrent and batch handlers hold,
+	// across the instance's tasks (Config.MaxInFlight).
+	inFlight *engine.InFlightLimit
 }
 
 // New returns an App that will run top with cfg. It validates cfg; an
@@ -80,7 +83,7 @@ func New(top *topology.Topology, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{top: engine.Built(*top).Topology().Resolve(cfg.ApplicationID), userTop: top, cfg: cfg, restoreMetrics: rm, crash: make(chan struct{}),
-		state: newAppState(cfg.StateListener)}
+		state: newAppState(cfg.StateListener), inFlight: engine.NewInFlightLimit(cfg.MaxInFlight)}
 	if a.tel, err = newTelemetry(cfg.MeterProvider, &a.cfg, &a.metrics); err != nil {
 		return nil, err
 	}
@@ -281,6 +284,9 @@ type runner struct {
 	touched []*engine.Task
 	// held are the tasks holding records back until a due time (held.go).
 	held map[engine.TaskID]*held
+	// busy are the tasks whose partitions are paused while a handler of
+	// theirs is at its bound, with those partitions (busy.go).
+	busy map[engine.TaskID]*busyTask
 	// wake is signalled when work finishing on another goroutine posts
 	// to a task (async.go).
 	wake       chan struct{}
@@ -632,6 +638,9 @@ func (r *runner) run(ctx context.Context) error {
 			err = r.runPosted()
 		}
 		if err == nil {
+			err = r.resumeBusy()
+		}
+		if err == nil {
 			err = r.punctuate()
 		}
 		if err == nil {
@@ -760,6 +769,7 @@ func (r *runner) process(fetches kgo.Fetches) error {
 		}
 	}
 	r.holdBack(r.touched)
+	r.pauseBusy(r.touched)
 	return r.wakeHeld()
 }
 

@@ -199,6 +199,16 @@ type Config struct {
 	// iteration. Default 10000.
 	MaxPollRecords int
 
+	// MaxInFlight bounds the records that concurrent and batch outcome
+	// handlers (topology.Handler.Concurrency, topology.AddBatchHandler;
+	// kstream's WithConcurrency, HandleBatch) of the instance hold at
+	// once, across its tasks and workers: at the bound, a task with such
+	// a handler takes no more records and its partitions are paused until
+	// records finish. Each handler also has its own bound per task. It may
+	// be passed by one record per worker (Workers). Default 10000;
+	// negative for no bound.
+	MaxInFlight int
+
 	// OnBadRecord says what happens to input records whose key or value
 	// cannot be deserialized or whose timestamp is invalid. Default
 	// topology.BadRecordFail: Run returns an error carrying the record's
@@ -484,6 +494,7 @@ const (
 	defaultTxnCommitInterval = 100 * time.Millisecond
 	defaultPollTimeout       = 100 * time.Millisecond
 	defaultMaxPollRecords    = 10000
+	defaultMaxInFlight       = 10000
 	defaultShutdownTimeout   = 30 * time.Second
 )
 
@@ -528,6 +539,9 @@ func (c Config) withDefaults() (Config, error) {
 		return bad("MaxPollRecords", "must not be negative, got %d", c.MaxPollRecords)
 	case c.MaxPollRecords == 0:
 		c.MaxPollRecords = defaultMaxPollRecords
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = defaultMaxInFlight
 	}
 	if !c.OnBadRecord.Valid() {
 		return bad("OnBadRecord", "unknown policy %d", c.OnBadRecord)

@@ -23,20 +23,13 @@ import (
 	"github.com/strata-go/strata/embedded"
 	"github.com/strata-go/strata/kstream"
 	"github.com/strata-go/strata/retry"
-	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/topology"
 )
 
 // handlerTopology is in → Handle("h", fn) with policy.
 func handlerTopology(t *testing.T, fn func(context.Context, string, string) kstream.Outcome, policy retry.Policy) *topology.Topology {
 	t.Helper()
-	b := topology.NewBuilder()
-	kstream.From(b, "in", serde.String(), serde.String()).Handle("h", fn, kstream.WithRetry(policy))
-	top, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return top
+	return handleTopology(t, fn, kstream.WithRetry(policy))
 }
 
 // calls counts a handler's calls per value, and tells succeeded each

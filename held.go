@@ -78,6 +78,7 @@ func (r *runner) wakeHeld() error {
 		}
 	}
 	r.holdBack(woken)
+	r.pauseBusy(woken)
 	return nil
 }
 

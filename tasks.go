@@ -217,6 +217,7 @@ func (r *runner) newTask(id engine.TaskID, cache *engine.RecordCache) (*engine.T
 		RebalanceTimeout:  r.rebalanceTimeout,
 		Observer:          r.app.tel.observer(r.app.tel.task(id)),
 		OnPost:            r.posted,
+		InFlight:          r.app.inFlight,
 	}
 	if r.app.tracer != nil {
 		cfg.Tracer, cfg.TraceRatio = r.app.tracer, r.cfg.TraceSampleRatio
@@ -251,6 +252,7 @@ func (r *runner) closeTasks(ctx context.Context, parts map[string][]int32, clean
 	}
 	for _, t := range closing {
 		r.dropHeld(t.ID)
+		r.dropBusy(t.ID)
 		errs = append(errs, r.closeTask(t))
 		r.inst.dirs.unlock(t.ID)
 		r.setActive(t.ID, false)

@@ -9,6 +9,16 @@
 // [ProcessValues]), because Go methods cannot take type parameters. Functions given to operations take
 // the record's key and value.
 //
+// Side effects (calling a payment API, sending a webhook) go in outcome
+// handlers: [Stream.Handle] calls a function that says what became of each
+// record (success, retry through a retry topic with backoff, dead set,
+// skip). With [WithConcurrency] a handler has many records of a partition
+// in flight at once, by default records of one key in offset order, and the
+// committed offsets never pass an unfinished record (Confluent's parallel
+// consumer's key-ordered concurrency; Ziggurat's channels);
+// [Stream.HandleBatch] gets records in batches of a size or a time
+// ([WithBatch]; Ziggurat's batch routes).
+//
 // Every operation adds nodes to the [topology.Builder] the stream came from
 // and accepts options; [Named] gives the node a name of your choosing instead
 // of a generated one in Kafka Streams' style (KSTREAM-MAP-0000000003; see

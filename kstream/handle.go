@@ -6,6 +6,7 @@ import (
 
 	"github.com/strata-go/strata/internal/dsl"
 	"github.com/strata-go/strata/retry"
+	"github.com/strata-go/strata/serde"
 	"github.com/strata-go/strata/topology"
 )
 
@@ -84,32 +85,49 @@ func WithRetry(p retry.Policy) Option {
 // the runtime adds the records waiting in retry topics and the dead set's
 // size.
 //
-// Options: [WithRetry], [WithSerdes] (the serdes of the retry topic and of
+// With [WithConcurrency], fn handles many records of a partition at once,
+// on goroutines of the handler, by default never two records of one key at
+// a time and those in offset order; the offsets committed never pass a
+// record not yet finished (see WithConcurrency). [Stream.HandleBatch] gives
+// fn records in batches instead.
+//
+// Options: [WithRetry], [WithConcurrency], [WithSerdes] (the serdes of the retry topic and of
 // the dead set's keys and values where the stream's are unknown; default
 // the stream's, else the builder's). Named does not apply: the name is
 // Handle's argument.
 func (s Stream[K, V]) Handle(name string, fn func(ctx context.Context, key K, value V) Outcome, opts ...Option) {
 	b := s.builder()
-	d := dsl.Collect(b, fmt.Sprintf("Handle %q", name), optSerdes|dsl.OptRetry, nil, opts)
-	if d.Given&dsl.OptNamed != 0 {
-		b.Fail(fmt.Errorf("Handle %q: option Named does not apply: the handler's name is Handle's first argument", name))
-	}
-	if err := checkHandlerName(name); err != nil {
-		b.Fail(fmt.Errorf("Handle %q: %w", name, err))
-	}
-	if fn == nil {
-		b.Fail(fmt.Errorf("Handle %q: nil function", name))
-	}
-	o := &options{serdes: d.Serdes}
-	ks, vs := writeSerdes(b, "Handle", name, s.core(), o)
+	d, ks, vs := handlerOptions(s, "Handle", name, fn == nil, dsl.OptConcurrency, opts)
 	topology.AddHandler(b, name, topology.Handler[K, V]{
 		Func: func(ctx context.Context, r topology.Record[K, V]) Outcome {
 			return fn(ctx, r.Key, r.Value)
 		},
-		KeySerde:   ks,
-		ValueSerde: vs,
-		Retry:      d.Retry,
+		KeySerde:    ks,
+		ValueSerde:  vs,
+		Retry:       d.Retry,
+		Concurrency: d.Concurrency,
+		Ordering:    d.Ordering,
 	}, s.node())
+}
+
+// handlerOptions collects the options of op (Handle, HandleBatch) named
+// name, given extra, the options op takes besides the serdes and the retry
+// policy, checks its name and function, and returns the serdes of its
+// records.
+func handlerOptions[K, V any](s Stream[K, V], op, name string, nilFunc bool, extra dsl.Kind, opts []Option) (*dsl.Options, serde.Serde[K], serde.Serde[V]) {
+	b := s.builder()
+	d := dsl.Collect(b, fmt.Sprintf("%s %q", op, name), optSerdes|dsl.OptRetry|extra, nil, opts)
+	if d.Given&dsl.OptNamed != 0 {
+		b.Fail(fmt.Errorf("%s %q: option Named does not apply: the handler's name is %s's first argument", op, name, op))
+	}
+	if err := checkHandlerName(name); err != nil {
+		b.Fail(fmt.Errorf("%s %q: %w", op, name, err))
+	}
+	if nilFunc {
+		b.Fail(fmt.Errorf("%s %q: nil function", op, name))
+	}
+	ks, vs := writeSerdes(b, op, name, s.core(), &options{serdes: d.Serdes})
+	return d, ks, vs
 }
 
 // checkHandlerName checks that name can name a handler's retry topic.

@@ -32,6 +32,18 @@ type Handler[K, V any] struct {
 	// Retry says how records Func asks to retry are retried (package
 	// retry); the zero Policy is retry's defaults.
 	Retry retry.Policy
+	// Concurrency is how many records Func handles at once in a task
+	// (handler_concurrent.go): 0 or 1 calls it for one record at a time
+	// on the task's goroutine; more calls it on as many goroutines of
+	// the handler, for records taken in offset order, as Ordering
+	// allows. The runtime's Config.MaxInFlight bounds the records all
+	// of an instance's handlers hold at once. A blocking retry policy
+	// needs Concurrency ≤ 1.
+	Concurrency int
+	// Ordering says which records may be handled at the same time when
+	// Concurrency > 1: OrderByKey (the default), OrderByPartition or
+	// Unordered.
+	Ordering Ordering
 }
 
 // Names of the nodes AddHandler adds besides the handler itself, given its
@@ -77,22 +89,45 @@ func retrySinkName(handler string) string   { return handler + "-retry-sink" }
 // exhausted (asked to retry after the last attempt), dead-letter, skip,
 // panic), strata.handler.duration (histogram of Func's calls, in seconds)
 // and strata.handler.retries (counter of retries scheduled; attribute
-// "attempt", the attempt each will be). The runtime adds the records waiting
+// "attempt", the attempt each will be); a concurrent handler
+// (Handler.Concurrency) or a batch handler (AddBatchHandler) adds
+// strata.handler.in_flight (records taken and not finished),
+// strata.handler.running (calls running: the concurrency in use) and
+// strata.handler.queue_wait (histogram of the time from taking a record to
+// its call, in seconds). The runtime adds the records waiting
 // in retry topics and the dead set's size (see strata.Config.MeterProvider).
 //
 // AddHandler validates h.Retry (retry.Policy.WithDefaults): an invalid
 // policy, a nil Func or a missing serde fails Build, as does a blocking
 // handler whose sources feed a node that keeps state.
 func AddHandler[K, V any](b *Builder, name string, h Handler[K, V], parents ...string) {
-	if h.Func == nil {
-		b.Fail(fmt.Errorf("handler %q has no function", name))
+	checkHandler(b, "handler", name, h.Func == nil, h.KeySerde == nil, h.ValueSerde == nil)
+	if err := h.checkConcurrency(); err != nil {
+		b.Fail(fmt.Errorf("handler %q: %w", name, err))
 	}
-	if h.KeySerde == nil {
-		b.Fail(fmt.Errorf("handler %q has no key serde", name))
+	addHandler(b, name, h, func(n *handlerNode[K, V]) {
+		if h.Concurrency > 1 {
+			n.conc = &concurrent[K, V]{n: n, limit: h.Concurrency, ordering: h.Ordering}
+		}
+	}, parents...)
+}
+
+// checkHandler fails b for what a handler (what, named name) lacks.
+func checkHandler(b *Builder, what, name string, noFunc, noKeySerde, noValueSerde bool) {
+	if noFunc {
+		b.Fail(fmt.Errorf("%s %q has no function", what, name))
 	}
-	if h.ValueSerde == nil {
-		b.Fail(fmt.Errorf("handler %q has no value serde", name))
+	if noKeySerde {
+		b.Fail(fmt.Errorf("%s %q has no key serde", what, name))
 	}
+	if noValueSerde {
+		b.Fail(fmt.Errorf("%s %q has no value serde", what, name))
+	}
+}
+
+// addHandler adds the nodes of an outcome handler, h's, calling setup on
+// each new handler node.
+func addHandler[K, V any](b *Builder, name string, h Handler[K, V], setup func(*handlerNode[K, V]), parents ...string) {
 	policy, err := h.Retry.WithDefaults()
 	if err != nil {
 		b.Fail(fmt.Errorf("handler %q: %w", name, err))
@@ -116,7 +151,9 @@ func AddHandler[K, V any](b *Builder, name string, h Handler[K, V], parents ...s
 		Redelivers:  policy.Blocking,
 		DeadLetters: true,
 		New: func() engine.Node {
-			return &handlerNode[K, V]{name: name, h: h, raw: raw}
+			n := &handlerNode[K, V]{name: name, h: h, raw: raw}
+			setup(n)
+			return n
 		},
 	})
 	AddInternalSink(b, retrySinkName(name), Sink[[]byte, []byte]{
@@ -142,6 +179,10 @@ type handlerNode[K, V any] struct {
 	m          handlerMetrics
 	// keyBuf and valueBuf hold the input's encoding for a retry.
 	keyBuf, valueBuf []byte
+	// conc runs the handler's function for many records at once, batch
+	// for batches of records; nil for one record at a time.
+	conc  *concurrent[K, V]
+	batch *batcher[K, V]
 }
 
 func (n *handlerNode[K, V]) Connect(child string, c engine.Node) error {
@@ -160,10 +201,30 @@ func (n *handlerNode[K, V]) Init(t *engine.Task) error {
 	if n.sink == nil {
 		return fmt.Errorf("handler %q: its retry sink %q is not connected", n.name, retrySinkName(n.name))
 	}
-	return n.m.init(t.Meter(), t.Config().ApplicationID, n.name)
+	if err := n.m.init(t.Meter(), t.Config().ApplicationID, n.name, n.conc != nil || n.batch != nil); err != nil {
+		return err
+	}
+	if n.conc != nil {
+		n.conc.start()
+	}
+	if n.batch != nil {
+		n.batch.start()
+	}
+	return nil
 }
 
-func (n *handlerNode[K, V]) Close() error { return nil }
+// Close cancels the context of the calls still running (a concurrent or
+// batch handler's): the task closes after the runtime waited for them, or
+// gave up.
+func (n *handlerNode[K, V]) Close() error {
+	if n.conc != nil {
+		n.conc.stop()
+	}
+	if n.batch != nil {
+		n.batch.stop()
+	}
+	return nil
+}
 
 func (n *handlerNode[K, V]) receive(r Record[K, V]) error {
 	t := n.task
@@ -183,6 +244,22 @@ type attemptOf struct {
 }
 
 func (n *handlerNode[K, V]) handle(r Record[K, V]) error {
+	if n.conc != nil {
+		return n.conc.take(r)
+	}
+	if n.batch != nil {
+		return n.batch.take(r)
+	}
+	a := n.attemptOf()
+	n.ctx.attempt = a.attempt
+	start := time.Now()
+	out, perr := n.call(r)
+	n.m.took(time.Since(start))
+	return n.apply(r, a, out, perr)
+}
+
+// attemptOf describes the record being processed for the handler.
+func (n *handlerNode[K, V]) attemptOf() attemptOf {
 	t := n.task
 	cur := t.Current()
 	a := attemptOf{attempt: cur.Attempt}
@@ -200,10 +277,13 @@ func (n *handlerNode[K, V]) handle(r Record[K, V]) error {
 		a.info, a.headers = info, headers
 		a.attempt += info.Attempt
 	}
-	n.ctx.attempt = a.attempt
-	start := time.Now()
-	out, perr := n.call(r)
-	n.m.took(time.Since(start))
+	return a
+}
+
+// apply acts on the outcome of the handler's call for r, the record being
+// processed: out, or perr, the processing error of a panic.
+func (n *handlerNode[K, V]) apply(r Record[K, V], a attemptOf, out Outcome, perr error) error {
+	t := n.task
 	if perr != nil {
 		n.m.count(outcomePanic)
 		return t.FailRecord(n.name, &NodeError{Node: n.name, Err: perr}, func(topic string, partitions int) (*kgo.Record, error) {

@@ -34,6 +34,10 @@ const (
 	metricHandlerRecords  = "strata.handler.records"
 	metricHandlerDuration = "strata.handler.duration"
 	metricHandlerRetries  = "strata.handler.retries"
+	// Of concurrent and batch handlers (handler_concurrent.go).
+	metricHandlerInFlight  = "strata.handler.in_flight"
+	metricHandlerRunning   = "strata.handler.running"
+	metricHandlerQueueWait = "strata.handler.queue_wait"
 )
 
 // handlerMetrics are a handler's instruments in one task, with the
@@ -50,9 +54,16 @@ type handlerMetrics struct {
 	// byAttempt are the options of strata.handler.retries, by attempt,
 	// made on first use.
 	byAttempt [][]metric.AddOption
+	// Of a concurrent or batch handler: records taken and not done,
+	// calls running, and the time records waited between being taken and
+	// their call.
+	inFlight  metric.Int64UpDownCounter
+	running   metric.Int64UpDownCounter
+	queueWait metric.Float64Histogram
+	added     []metric.AddOption
 }
 
-func (m *handlerMetrics) init(meter metric.Meter, app, handler string) error {
+func (m *handlerMetrics) init(meter metric.Meter, app, handler string, concurrent bool) error {
 	var err error
 	if m.records, err = meter.Int64Counter(metricHandlerRecords, metric.WithUnit("{record}"),
 		metric.WithDescription("Records an outcome handler handled, by outcome: success, retry, exhausted, dead-letter, skip, panic.")); err != nil {
@@ -71,8 +82,37 @@ func (m *handlerMetrics) init(meter metric.Meter, app, handler string) error {
 		set := attribute.NewSet(append(m.attrs[:len(m.attrs):len(m.attrs)], attribute.String("outcome", name))...)
 		m.byOutcome[k] = []metric.AddOption{metric.WithAttributeSet(set)}
 	}
-	m.timed = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(m.attrs...))}
+	set := attribute.NewSet(m.attrs...)
+	m.timed = []metric.RecordOption{metric.WithAttributeSet(set)}
+	m.added = []metric.AddOption{metric.WithAttributeSet(set)}
+	if !concurrent {
+		return nil
+	}
+	if m.inFlight, err = meter.Int64UpDownCounter(metricHandlerInFlight, metric.WithUnit("{record}"),
+		metric.WithDescription("Records a concurrent or batch outcome handler took and has not finished: running, or waiting for an earlier record of their key or for their batch.")); err != nil {
+		return fmt.Errorf("handler %q: create metric %s: %w", handler, metricHandlerInFlight, err)
+	}
+	if m.running, err = meter.Int64UpDownCounter(metricHandlerRunning, metric.WithUnit("{call}"),
+		metric.WithDescription("Calls of a concurrent or batch outcome handler's function running now: the concurrency in use.")); err != nil {
+		return fmt.Errorf("handler %q: create metric %s: %w", handler, metricHandlerRunning, err)
+	}
+	if m.queueWait, err = meter.Float64Histogram(metricHandlerQueueWait, metric.WithUnit("s"),
+		metric.WithDescription("Time a record waited between a concurrent or batch outcome handler taking it and the call that handles it.")); err != nil {
+		return fmt.Errorf("handler %q: create metric %s: %w", handler, metricHandlerQueueWait, err)
+	}
 	return nil
+}
+
+// taken counts records a concurrent or batch handler takes and
+// finishes.
+func (m *handlerMetrics) taken(n int64) { m.inFlight.Add(context.Background(), n, m.added...) }
+
+// calling counts calls starting (1) and ending (-1).
+func (m *handlerMetrics) calling(n int64) { m.running.Add(context.Background(), n, m.added...) }
+
+// waited records how long a record waited for its call.
+func (m *handlerMetrics) waited(d time.Duration) {
+	m.queueWait.Record(context.Background(), d.Seconds(), m.timed...)
 }
 
 func (m *handlerMetrics) count(k outcomeKind) {

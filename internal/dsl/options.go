@@ -53,6 +53,8 @@ const (
 	OptRetry                            // kstream.WithRetry
 	OptVersioned                        // ktable.Versioned
 	OptGrace                            // join.WithGracePeriod
+	OptConcurrency                      // kstream.WithConcurrency
+	OptBatch                            // kstream.WithBatch
 	optEnd
 )
 
@@ -62,7 +64,7 @@ var kindNames = []string{
 	"Named", "Topics", "WithTimestampExtractor", "WithSerdes", "WithPartitioner",
 	"WithStores", "WithPartitions", "WithStoreOptions", "WithKeySerde",
 	"WithValueSerde", "WithValueSerdes", "WithResultSerde", "EmitOnWindowClose",
-	"SourceAsChangelog", "WithRetry", "Versioned", "WithGracePeriod",
+	"SourceAsChangelog", "WithRetry", "Versioned", "WithGracePeriod", "WithConcurrency", "WithBatch",
 }
 
 // String names the options of k, separated by commas.
@@ -106,6 +108,12 @@ type Options struct {
 	History time.Duration
 	// Grace is the grace period WithGracePeriod gives.
 	Grace time.Duration
+	// Concurrency and Ordering of kstream.WithConcurrency.
+	Concurrency int
+	Ordering    topology.Ordering
+	// BatchRecords and BatchWait of kstream.WithBatch.
+	BatchRecords int
+	BatchWait    time.Duration
 }
 
 // Named names the operation's node, or, for operations with state, the

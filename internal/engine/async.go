@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"sync"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // A node may finish a record after its receive returned: it calls Hold
@@ -27,6 +29,8 @@ type Pending struct {
 	in     *Input
 	offset int64
 	done   bool
+	// cur is the record as Current described it when held (Complete).
+	cur Current
 }
 
 // pendingList is an input's pending records in offset order, completed
@@ -47,7 +51,7 @@ func (t *Task) Hold() *Pending {
 	if in == nil {
 		return nil
 	}
-	p := &Pending{t: t, in: in, offset: t.current.Offset}
+	p := &Pending{t: t, in: in, offset: t.current.Offset, cur: t.current}
 	t.holding = p
 	in.pending.recs = append(in.pending.recs, p)
 	t.pendingCount++
@@ -152,4 +156,31 @@ type postState struct {
 	postMu sync.Mutex
 	posted []func() error
 	spare  []func() error
+}
+
+// Complete finishes the pending record p on the task's goroutine (from a
+// posted function) by running fn as the rest of its processing: during fn,
+// Current describes the record as when it was held and Processing returns
+// raw (the record as read, which the node kept: the input's own bytes may
+// have been reused since), so that what fn sends, and the dead-letter
+// records it writes, are the record's, and under exactly-once commit with
+// its offset. An error of fn goes to the processing-error policy as an
+// error of the record's processing does (ProcessOne); the record is then
+// done either way, counted as processed or failed, unless the policy's
+// error is returned (fail), which stops the task. Call it once per pending
+// record, instead of Done.
+func (p *Pending) Complete(raw *kgo.Record, fn func() error) error {
+	if p == nil || p.done {
+		return nil
+	}
+	t := p.t
+	prevCur, prevProc, prevHold := t.current, t.processing, t.holding
+	t.current, t.processing, t.holding = p.cur, raw, nil
+	defer func() { t.current, t.processing, t.holding = prevCur, prevProc, prevHold }()
+	if err := fn(); err != nil {
+		p.finish(false)
+		return t.processingFailed(raw, err)
+	}
+	p.finish(true)
+	return nil
 }

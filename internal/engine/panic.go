@@ -86,11 +86,25 @@ func (t *Task) RecoveredProcessing(node string, v any) error {
 	return t.recovered(v, t.processing, true)
 }
 
+// RecoveredProcessingFrom is RecoveredProcessing for a panic that node's
+// user code raised on another goroutine, while it handled the record being
+// processed (Pending.Complete): stack is that goroutine's, taken where the
+// panic was recovered (debug.Stack).
+func (t *Task) RecoveredProcessingFrom(node string, v any, stack []byte) error {
+	t.node = node
+	return t.recoveredWith(v, t.processing, true, stack)
+}
+
 // recovered turns v, a panic recovered while t.node ran, into an error, and
 // logs it at ERROR with the stack. r is the input record being processed
 // (processing set) or added, or nil. The running node is reset.
 func (t *Task) recovered(v any, r *kgo.Record, processing bool) error {
-	p := &Panic{Node: t.node, Kind: t.kindOf(t.node), Record: r, Processing: processing, Value: v, Stack: debug.Stack()}
+	return t.recoveredWith(v, r, processing, debug.Stack())
+}
+
+// recoveredWith is recovered with the stack of the panic given.
+func (t *Task) recoveredWith(v any, r *kgo.Record, processing bool, stack []byte) error {
+	p := &Panic{Node: t.node, Kind: t.kindOf(t.node), Record: r, Processing: processing, Value: v, Stack: stack}
 	t.node = ""
 	attrs := []any{"node", p.Node, "panic", fmt.Sprint(v)}
 	if r != nil {

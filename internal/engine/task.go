@@ -103,6 +103,9 @@ type TaskConfig struct {
 	// posted to the task (Post): whoever drives the task then calls
 	// RunPosted on its goroutine.
 	OnPost func(*Task)
+	// InFlight is the instance's bound on the records that nodes hold
+	// on other goroutines (busy.go), shared by its tasks; nil for none.
+	InFlight *InFlightLimit
 }
 
 // Metrics are a task's counters. They are only touched by the goroutine
@@ -177,6 +180,9 @@ type Task struct {
 	holding      *Pending
 	pendingCount int
 	postState
+	// busy are the nodes' checks of whether they take records now
+	// (busy.go).
+	busy []func() bool
 }
 
 // Input is one topic-partition a task reads.
@@ -405,7 +411,7 @@ func (t *Task) Buffered() int {
 // first record is not due yet (Queue.HeadDue, after the task's wall clock)
 // is passed over: its records wait, the other inputs' go on.
 func (t *Task) ProcessOne() (bool, error) {
-	if t.Waiting() {
+	if t.Waiting() || t.Busy() {
 		return false, nil
 	}
 	var pick *Input
