@@ -265,8 +265,10 @@ type runner struct {
 
 	// mu guards everything below. The poll loop holds it while it
 	// processes; rebalance callbacks take it to create and close tasks.
-	mu         sync.Mutex
-	tasks      map[engine.TaskID]*engine.Task
+	mu    sync.Mutex
+	tasks map[engine.TaskID]*engine.Task
+	// sweep is holdWaiting's list of the tasks, reused.
+	sweep      []*engine.Task
 	inputs     map[topicPartition]taskInput
 	partitions map[string]int
 	// repartition marks the app's repartition topics.
@@ -655,6 +657,9 @@ func (r *runner) run(ctx context.Context) error {
 		}
 		if err == nil {
 			err = r.enforceWaiting()
+		}
+		if err == nil {
+			r.holdWaiting()
 		}
 		// Cancelling ctx asks for a clean stop, which commits: it must
 		// not cut a commit short.

@@ -115,3 +115,21 @@ func (r *runner) nextWake(wait time.Duration) (time.Duration, bool) {
 	}
 	return wait, r.pending() > 0
 }
+
+// holdWaiting holds back what any active task buffered that is not due,
+// and pauses busy tasks (busy.go). Records reach a task's buffer by other
+// paths than the poll, which process follows with holdBack: records
+// polled while the task restored, processed once it is restored; enforced
+// processing (enforceWaiting); results posted by other goroutines
+// (runPosted). Without this, a record not due that one of them left
+// buffered would wake no one, and its task would wait for a record of
+// another partition to be polled, which may never come. Called with mu
+// held, once per loop.
+func (r *runner) holdWaiting() {
+	r.sweep = r.sweep[:0]
+	for _, t := range r.tasks {
+		r.sweep = append(r.sweep, t)
+	}
+	r.holdBack(r.sweep)
+	r.pauseBusy(r.sweep)
+}
