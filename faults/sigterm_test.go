@@ -26,8 +26,8 @@ import (
 // process: its application ID, topics and partitions.
 const (
 	sigtermApp        = "wordcount-example"
-	sigtermInput      = "lines"
-	sigtermOutput     = "word-counts"
+	sigtermInput      = "wordcount-lines"
+	sigtermOutput     = "wordcount-counts"
 	sigtermPartitions = 4
 	sigtermInstanceID = "wordcount-1"
 )

@@ -3,17 +3,20 @@
 // in a state store and writing every new count to a topic.
 //
 // With no flags it starts an in-process Kafka broker with a four-partition
-// "lines" topic, produces a built-in text (see text.go), runs the word
-// count until the output holds the count of every word in the text, stops
-// it and prints the most frequent words:
+// "wordcount-lines" topic, produces a built-in text (see text.go), runs the
+// word count until the output holds the count of every word in the text,
+// stops it and prints the most frequent words:
 //
 //	go run ./examples/wordcount
 //
-// With -brokers it does the same on a real cluster, creating the topics if
-// they are missing. The counts are the application's state, kept in Kafka:
-// a second run against the same cluster adds to the first run's counts, and
-// the example expects and prints the totals. The topology is in
-// wordcount.go.
+// With -brokers it does the same on a real cluster, creating its topics
+// (all named "wordcount-...") when missing. The flags for TLS and SASL, and
+// the environment variables that can stand for them, are those of every
+// example (examples/internal/kafkaflags; -help lists them). It refuses to
+// run when the output topic, "wordcount-counts", already holds counts,
+// unless -reuse is given: the counts are the application's state, kept in
+// Kafka, so a run with -reuse adds to the earlier runs' counts, and the
+// example expects and prints the totals. The topology is in wordcount.go.
 //
 // With -brokers and -serve it runs as a service instead: it counts whatever
 // the input topic holds and receives, produces and waits for nothing, and
@@ -42,11 +45,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata"
-	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/examples/internal/kafkaflags"
 	"github.com/strata-go/strata/serde"
 )
 
@@ -72,7 +74,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("wordcount", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	brokers := fs.String("brokers", "", "`host:port[,host:port...]` of a Kafka cluster to use instead of the embedded broker")
+	kafka := kafkaflags.Register(fs, nil)
 	top := fs.Int("top", 20, "print the `n` most frequent words")
 	commitInterval := fs.Duration("commit-interval", 100*time.Millisecond,
 		"how often the app commits; the record cache collects each word's updates between commits and writes one count per word")
@@ -82,6 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	serve := fs.Bool("serve", false, "with -brokers: count the input topic until SIGINT or SIGTERM, then stop cleanly; produce and wait for nothing")
 	instanceID := fs.String("instance-id", "", "the app's `InstanceID`: its group member is static, and a restart with the same ID and -state-dir resumes it")
 	exactlyOnce := fs.Bool("exactly-once", false, "process exactly once (default: at least once)")
+	reuse := fs.Bool("reuse", false, "run even if the output topic holds counts of an earlier run, and add to them")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -92,7 +95,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-top must be positive, got %d", *top)
 	case *commitInterval <= 0:
 		return fmt.Errorf("-commit-interval must be positive, got %v", *commitInterval)
-	case *serve && *brokers == "":
+	case *serve && kafka.Brokers == "":
 		return fmt.Errorf("-serve needs -brokers: the embedded broker would stop with the program")
 	}
 	level := slog.LevelWarn
@@ -104,80 +107,71 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *exactlyOnce {
 		guarantee = strata.ExactlyOnce
 	}
-	cfg := strata.Config{
+	if !*serve {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *timeout)
+		defer cancel()
+	}
+
+	// Connect to the embedded broker or the cluster, with the topics.
+	conn, err := kafka.Connect(ctx, topics...)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if conn.Embedded && *stateDir == "" {
+		// The broker forgets everything when the program exits, so
+		// the state must not outlive it either.
+		dir, err := os.MkdirTemp("", "wordcount-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		*stateDir = dir
+	}
+	topo, err := Topology()
+	if err != nil {
+		return err
+	}
+	app, err := strata.New(topo, strata.Config{
 		ApplicationID:  ApplicationID,
+		Brokers:        conn.Seeds,
+		ClientOptions:  conn.Options,
 		InstanceID:     *instanceID,
 		Guarantee:      guarantee,
 		Logger:         logger,
 		StateDir:       *stateDir,
 		CommitInterval: *commitInterval,
+	})
+	if err != nil {
+		return err
 	}
 	if *serve {
-		cfg.Brokers = strings.Split(*brokers, ",")
-		return serveCounts(ctx, cfg, stdout)
+		return serveCounts(ctx, app, stdout)
 	}
-
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-
-	// Connect to a cluster with the topics.
-	var seeds []string
-	if *brokers == "" {
-		cluster, err := embedded.Start(ctx, embedded.Config{Topics: []embedded.Topic{
-			{Name: InputTopic, Partitions: Partitions},
-			{Name: OutputTopic, Partitions: Partitions},
-		}})
-		if err != nil {
+	if !*reuse {
+		if err := conn.CheckUnused(ctx, topics...); err != nil {
 			return err
 		}
-		defer cluster.Close()
-		seeds = cluster.Addrs()
-		// The broker forgets everything when the program exits, so
-		// the state must not outlive it either.
-		if *stateDir == "" {
-			dir, err := os.MkdirTemp("", "wordcount-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			*stateDir = dir
-		}
-	} else {
-		seeds = strings.Split(*brokers, ",")
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+
+	// Counts already in the output topic, from earlier runs (-reuse),
+	// end before these offsets.
+	earlier, err := endOffsets(ctx, conn.Admin(), OutputTopic)
+	if err != nil {
+		return err
+	}
+	cl, err := conn.Client()
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	if *brokers != "" {
-		if err := createTopics(ctx, adm); err != nil {
-			return err
-		}
-	}
-
-	// Counts already in the output topic, from earlier runs on a real
-	// cluster, end before these offsets.
-	earlier, err := endOffsets(ctx, adm, OutputTopic)
-	if err != nil {
-		return err
-	}
 	lines := Lines()
 	if err := cl.ProduceSync(ctx, LineRecords()...).FirstErr(); err != nil {
 		return fmt.Errorf("produce the text: %w", err)
 	}
 
 	// Run the word count until the output holds every word's total.
-	topo, err := Topology()
-	if err != nil {
-		return err
-	}
-	cfg.Brokers, cfg.StateDir = seeds, *stateDir
-	app, err := strata.New(topo, cfg)
-	if err != nil {
-		return err
-	}
 	appCtx, stopApp := context.WithCancel(ctx)
 	defer stopApp()
 	waitCtx, stopWaiting := context.WithCancel(ctx)
@@ -187,7 +181,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		runErr <- app.Run(appCtx)
 		stopWaiting() // Run returns early only on failure
 	}()
-	counts, waitErr := readCounts(waitCtx, seeds, earlier, Count(lines))
+	counts, waitErr := readCounts(waitCtx, conn, earlier, Count(lines))
 	stopApp()
 	if err := <-runErr; err != nil {
 		return fmt.Errorf("run: %w", err)
@@ -206,47 +200,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// serveCounts runs the word count with cfg until ctx ends (SIGINT or
-// SIGTERM), creating its topics if they are missing, and then prints what
-// it processed and restored.
-func serveCounts(ctx context.Context, cfg strata.Config, stdout io.Writer) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))
-	if err != nil {
-		return err
-	}
-	err = createTopics(ctx, kadm.NewClient(cl))
-	cl.Close()
-	if err != nil {
-		return err
-	}
-	topo, err := Topology()
-	if err != nil {
-		return err
-	}
-	app, err := strata.New(topo, cfg)
-	if err != nil {
-		return err
-	}
+// topics are the example's topics, created when missing. The output
+// topic must be empty unless -reuse is given.
+var topics = []kafkaflags.Topic{
+	{Name: InputTopic, Partitions: Partitions},
+	{Name: OutputTopic, Partitions: Partitions, Output: true},
+}
+
+// serveCounts runs app until ctx ends (SIGINT or SIGTERM), and then prints
+// what it processed and restored.
+func serveCounts(ctx context.Context, app *strata.App, stdout io.Writer) error {
 	if err := app.Run(ctx); err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
 	m := app.Metrics()
 	fmt.Fprintf(stdout, "stopped: processed %d records, restored %d, committed %d times\n", m.Processed, m.RestoredRecords, m.Commits)
-	return nil
-}
-
-// createTopics creates the input and output topics, leaving any that exist
-// as they are.
-func createTopics(ctx context.Context, adm *kadm.Client) error {
-	resps, err := adm.CreateTopics(ctx, Partitions, -1, nil, InputTopic, OutputTopic)
-	if err != nil {
-		return fmt.Errorf("create topics: %w", err)
-	}
-	for _, r := range resps.Sorted() {
-		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
-			return fmt.Errorf("create topic %q: %w", r.Topic, r.Err)
-		}
-	}
 	return nil
 }
 
@@ -273,9 +241,8 @@ func endOffsets(ctx context.Context, adm *kadm.Client, topic string) (map[int32]
 //
 // A word's counts are in one partition, in order, so by the time a count
 // from this run arrives, the earlier ones have all been read.
-func readCounts(ctx context.Context, seeds []string, earlier map[int32]int64, want map[string]int64) (map[string]int64, error) {
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(seeds...),
+func readCounts(ctx context.Context, conn *kafkaflags.Conn, earlier map[int32]int64, want map[string]int64) (map[string]int64, error) {
+	cl, err := conn.Client(
 		kgo.ConsumeTopics(OutputTopic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),

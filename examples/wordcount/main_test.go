@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,11 +13,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/examples/internal/kafkaflags"
 )
 
 // mainOutput is what the example prints with no flags, as the README shows
 // it.
-const mainOutput = `counted 335 words in 27 lines from lines: 177 distinct
+const mainOutput = `counted 335 words in 27 lines from wordcount-lines: 177 distinct
 top 20:
   the        25
   of         22
@@ -55,37 +57,48 @@ func TestMainRuns(t *testing.T) {
 	}
 }
 
-// TestMainOnCluster runs the example twice against a cluster that has none
-// of its topics, as with -brokers on a new cluster: the first run creates
-// them; the second, with a new state directory, restores the first's counts
-// from the changelog and adds the text once more.
+// TestMainOnCluster runs the example three times against a cluster that
+// has none of its topics, as with -brokers on a new cluster: the first run
+// creates them; the second refuses the output topic holding the first's
+// counts and writes nothing; the third, told to -reuse it, with a new state
+// directory, restores the first's counts from the changelog and adds the
+// text once more.
 func TestMainOnCluster(t *testing.T) {
 	c := embedded.StartForTest(t, embedded.Config{})
-	want := []string{
-		`counted 335 words in 27 lines from lines: 177 distinct
+	brokers := []string{"-brokers", strings.Join(c.Addrs(), ","), "-top", "3"}
+	runs := []struct {
+		args    []string
+		want    string
+		wantErr error
+	}{
+		{args: nil, want: `counted 335 words in 27 lines from wordcount-lines: 177 distinct
 top 3:
   the   25
   of    22
   it    15
-`,
-		`counted 335 words in 27 lines from lines: 177 distinct
+`},
+		{args: nil, wantErr: kafkaflags.ErrUsed},
+		{args: []string{"-reuse"}, want: `counted 335 words in 27 lines from wordcount-lines: 177 distinct
 top 3:
   the   50
   of    44
   it    30
-`,
+`},
 	}
-	for i := range 2 {
+	for i, r := range runs {
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 		var stdout, stderr bytes.Buffer
-		args := []string{"-brokers", strings.Join(c.Addrs(), ","), "-top", "3", "-state-dir", t.TempDir()}
+		args := slices.Concat(brokers, []string{"-state-dir", t.TempDir()}, r.args)
 		err := run(ctx, args, &stdout, &stderr)
 		cancel()
-		if err != nil {
+		switch {
+		case r.wantErr != nil && !errors.Is(err, r.wantErr):
+			t.Fatalf("run %d: %v, want %v", i+1, err, r.wantErr)
+		case r.wantErr == nil && err != nil:
 			t.Fatalf("run %d: %v\nstderr:\n%s", i+1, err, &stderr)
 		}
-		if got := stdout.String(); got != want[i] {
-			t.Errorf("run %d output:\n%s\nwant:\n%s", i+1, got, want[i])
+		if got := stdout.String(); got != r.want {
+			t.Errorf("run %d output:\n%s\nwant:\n%s", i+1, got, r.want)
 		}
 	}
 	// The app created its internal topics with the input's partitions.
@@ -98,7 +111,7 @@ top 3:
 			t.Errorf("topic %q: exists %v with %d partitions, want %d", name, ok, len(d.Partitions), Partitions)
 		}
 	}
-	// The second run processed only its own lines.
+	// The refused run produced nothing; the others their own lines.
 	ends, err := c.Admin().ListEndOffsets(t.Context(), InputTopic)
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +119,7 @@ top 3:
 	var total int64
 	ends.Each(func(o kadm.ListedOffset) { total += o.Offset })
 	if want := int64(2 * len(Lines())); total != want {
-		t.Errorf("%d lines after two runs, want %d", total, want)
+		t.Errorf("%d lines after three runs, one refused, want %d", total, want)
 	}
 }
 
@@ -119,6 +132,8 @@ func TestMainFlags(t *testing.T) {
 		{[]string{"-commit-interval", "0s"}, "-commit-interval must be positive, got 0s"},
 		{[]string{"extra"}, `unexpected arguments ["extra"]`},
 		{[]string{"-nope"}, "flag provided but not defined: -nope"},
+		{[]string{"-serve"}, "-serve needs -brokers: the embedded broker would stop with the program"},
+		{[]string{"-tls"}, "-tls and -sasl-mechanism need -brokers: the embedded broker uses neither"},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer
@@ -134,7 +149,9 @@ func TestMainFlags(t *testing.T) {
 	if err := run(t.Context(), []string{"-h"}, &stdout, &stderr); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("run(-h) = %v, want flag.ErrHelp", err)
 	}
-	if !strings.Contains(stderr.String(), "-brokers host:port[,host:port...]") {
-		t.Errorf("usage does not describe -brokers:\n%s", &stderr)
+	for _, f := range []string{"-brokers host:port[,host:port...]", "-sasl-mechanism mechanism", "-tls-ca file", "-reuse", "-serve", "-instance-id InstanceID", "-state-dir directory"} {
+		if !strings.Contains(stderr.String(), f) {
+			t.Errorf("usage does not describe %s:\n%s", f, &stderr)
+		}
 	}
 }

@@ -13,10 +13,10 @@ import (
 // The topics and store of the word count.
 const (
 	// InputTopic holds the text, one line per record.
-	InputTopic = "lines"
+	InputTopic = "wordcount-lines"
 	// OutputTopic receives the counts: the word as the key, its count so
 	// far as the value (serde.Int64, Kafka's LongSerializer format).
-	OutputTopic = "word-counts"
+	OutputTopic = "wordcount-counts"
 	// StoreName names the count store, and so its changelog
 	// ("<application ID>-counts-changelog") and the repartition topic
 	// that groups words ("<application ID>-counts-repartition").
@@ -25,7 +25,7 @@ const (
 
 // Topology builds the word count:
 //
-//	lines ─▶ words ─▶ group by word ─▶ counts-repartition ─▶ count (store "counts") ─▶ to stream ─▶ word-counts
+//	wordcount-lines ─▶ words ─▶ group by word ─▶ counts-repartition ─▶ count (store "counts") ─▶ to stream ─▶ wordcount-counts
 //
 // Grouping by word changes the key (lines are keyed by line), so the words
 // go through a repartition topic: every occurrence of a word then reaches

@@ -169,7 +169,7 @@ func TestDescribe(t *testing.T) {
 		t.Fatal(err)
 	}
 	desc := top.Describe().String()
-	for _, s := range []string{"Sub-topology: 0", "Sub-topology: 1", "counts-repartition", "stores: [counts]", "topic: word-counts"} {
+	for _, s := range []string{"Sub-topology: 0", "Sub-topology: 1", "counts-repartition", "stores: [counts]", "topic: wordcount-counts"} {
 		if !strings.Contains(desc, s) {
 			t.Errorf("Describe lacks %q:\n%s", s, desc)
 		}
