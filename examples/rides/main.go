@@ -86,16 +86,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	conn, err := kafka.Connect(ctx, topics...)
+	conn, err := kafka.ConnectFresh(ctx, *reuse, topics...)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if !*reuse {
-		if err := conn.CheckUnused(ctx, topics...); err != nil {
-			return err
-		}
-	}
 	if *stateDir == "" {
 		dir, err := os.MkdirTemp("", "rides-")
 		if err != nil {

@@ -88,16 +88,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, t := range OutputTopics() {
 		topics = append(topics, kafkaflags.Topic{Name: t, Partitions: Partitions, Output: true})
 	}
-	conn, err := kafka.Connect(ctx, topics...)
+	conn, err := kafka.ConnectFresh(ctx, *reuse, topics...)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if !*reuse {
-		if err := conn.CheckUnused(ctx, topics...); err != nil {
-			return err
-		}
-	}
 	cl, err := conn.Client()
 	if err != nil {
 		return err
