@@ -25,7 +25,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -199,17 +198,7 @@ var topics = []kafkaflags.Topic{
 // last stable offsets: every completion committed so far, duplicates
 // included, in each partition's order.
 func ReadCompletions(ctx context.Context, conn *kafkaflags.Conn) ([]Completion, error) {
-	recs, err := conn.ReadCommitted(ctx, CompletionsTopic)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Completion, len(recs))
-	for i, r := range recs {
-		if err := json.Unmarshal(r.Value, &out[i]); err != nil {
-			return nil, fmt.Errorf("completion at %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
-		}
-	}
-	return out, nil
+	return kafkaflags.ReadJSON[Completion](ctx, conn, CompletionsTopic)
 }
 
 // printCompletions prints the sample's figures and the completions read,

@@ -10,14 +10,17 @@
 //
 //	go run ./examples/rides
 //
-// With -brokers it does the same on a real cluster, creating the topics if
-// they are missing (run it against a fresh cluster: the outputs of earlier
-// runs would be read too). The topology is in rides.go.
+// With -brokers it does the same on a real cluster, creating its topics
+// (all named "rides-...") when missing; it refuses to run when the
+// receipts or reversals topic already holds records, unless -reuse is
+// given (the earlier run's outputs are then read and printed too). The
+// flags for TLS and SASL, and the environment variables that can stand for
+// them, are those of every example (examples/internal/kafkaflags; -help
+// lists them). The topology is in rides.go.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,30 +29,27 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata"
-	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/examples/internal/kafkaflags"
 )
 
 // ApplicationID is the example's application ID.
 const ApplicationID = "rides-example"
 
-// Partition counts of the topics the example creates. Payments have fewer
-// partitions than bookings: the repartition by booking ID gives them the
-// bookings' count, as the join needs.
-var partitions = map[string]int32{
-	BookingsTopic:  4,
-	PaymentsTopic:  3,
-	CustomersTopic: 4,
-	ReversalsTopic: 2,
-	ReceiptsTopic:  2,
+// topics are the example's topics. Payments have fewer partitions than
+// bookings: the repartition by booking ID gives them the bookings' count,
+// as the join needs.
+var topics = []kafkaflags.Topic{
+	{Name: BookingsTopic, Partitions: 4},
+	{Name: PaymentsTopic, Partitions: 3},
+	{Name: CustomersTopic, Partitions: 4, Compacted: true},
+	{Name: ReversalsTopic, Partitions: 2, Output: true},
+	{Name: ReceiptsTopic, Partitions: 2, Output: true},
 }
 
 func main() {
@@ -67,9 +67,10 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("rides", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	brokers := fs.String("brokers", "", "`host:port[,host:port...]` of a Kafka cluster to use instead of the embedded broker")
+	kafka := kafkaflags.Register(fs, nil)
 	verbose := fs.Bool("v", false, "log at info level (default: warnings only)")
 	stateDir := fs.String("state-dir", "", "`directory` for the app's state (default: a temporary directory)")
+	reuse := fs.Bool("reuse", false, "run even if the receipts or reversals topic holds records of an earlier run")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -85,21 +86,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	var seeds []string
-	if *brokers == "" {
-		var topics []embedded.Topic
-		for name, n := range partitions {
-			topics = append(topics, embedded.Topic{Name: name, Partitions: n})
-		}
-		cluster, err := embedded.Start(ctx, embedded.Config{Topics: topics})
-		if err != nil {
-			return err
-		}
-		defer cluster.Close()
-		seeds = cluster.Addrs()
-	} else {
-		seeds = strings.Split(*brokers, ",")
+	conn, err := kafka.ConnectFresh(ctx, *reuse, topics...)
+	if err != nil {
+		return err
 	}
+	defer conn.Close()
 	if *stateDir == "" {
 		dir, err := os.MkdirTemp("", "rides-")
 		if err != nil {
@@ -108,16 +99,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer os.RemoveAll(dir)
 		*stateDir = dir
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	cl, err := conn.Client()
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	if *brokers != "" {
-		if err := createTopics(ctx, kadm.NewClient(cl)); err != nil {
-			return err
-		}
-	}
 	if err := cl.ProduceSync(ctx, Records(Sample())...).FirstErr(); err != nil {
 		return fmt.Errorf("produce the sample: %w", err)
 	}
@@ -128,7 +114,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	app, err := strata.New(top, strata.Config{
 		ApplicationID: ApplicationID,
-		Brokers:       seeds,
+		Brokers:       conn.Seeds,
+		ClientOptions: conn.Options,
 		Logger:        logger,
 		StateDir:      *stateDir,
 		Guarantee:     strata.ExactlyOnce,
@@ -145,7 +132,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		runErr <- app.Run(appCtx)
 		stopWaiting() // Run returns early only on failure
 	}()
-	receipts, reversals, waitErr := readOutputs(waitCtx, seeds, len(ExpectedReceipts()), len(ExpectedReversals()))
+	waitErr := conn.WaitRecords(waitCtx, ReceiptsTopic, len(ExpectedReceipts()), kgo.ReadCommitted())
+	if waitErr == nil {
+		waitErr = conn.WaitRecords(waitCtx, ReversalsTopic, len(ExpectedReversals()), kgo.ReadCommitted())
+	}
 	stopApp()
 	if err := <-runErr; err != nil {
 		return fmt.Errorf("run: %w", err)
@@ -154,69 +144,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return waitErr
 	}
 	logger.Info("done", "metrics", app.Metrics())
+	receipts, reversals, err := ReadOutputs(ctx, conn)
+	if err != nil {
+		return err
+	}
 	printOutputs(stdout, receipts, reversals)
 	return nil
 }
 
-// createTopics creates the example's topics, leaving any that exist.
-func createTopics(ctx context.Context, adm *kadm.Client) error {
-	for name, n := range partitions {
-		var configs map[string]*string
-		if name == CustomersTopic {
-			compact := "compact"
-			configs = map[string]*string{"cleanup.policy": &compact}
-		}
-		resp, err := adm.CreateTopic(ctx, n, -1, configs, name)
-		if err == nil {
-			err = resp.Err
-		}
-		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-			return fmt.Errorf("create topic %q: %w", name, err)
-		}
-	}
-	return nil
-}
-
-// readOutputs reads the receipts and reversals topics, read_committed,
-// until they hold the given numbers of records.
-func readOutputs(ctx context.Context, seeds []string, nReceipts, nReversals int) ([]Receipt, []Reversal, error) {
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(seeds...),
-		kgo.ConsumeTopics(ReceiptsTopic, ReversalsTopic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-	)
+// ReadOutputs reads the receipts and reversals topics, read_committed, up
+// to their last stable offsets: every output committed so far, sorted by
+// booking ID.
+func ReadOutputs(ctx context.Context, conn *kafkaflags.Conn) ([]Receipt, []Reversal, error) {
+	receipts, err := kafkaflags.ReadJSON[Receipt](ctx, conn, ReceiptsTopic)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer cl.Close()
-	var receipts []Receipt
-	var reversals []Reversal
-	for len(receipts) < nReceipts || len(reversals) < nReversals {
-		fetches := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return nil, nil, fmt.Errorf("read %d of %d receipts and %d of %d reversals: %w", len(receipts), nReceipts, len(reversals), nReversals, err)
-		}
-		var bad error
-		fetches.EachRecord(func(r *kgo.Record) {
-			var err error
-			switch r.Topic {
-			case ReceiptsTopic:
-				var rc Receipt
-				err = json.Unmarshal(r.Value, &rc)
-				receipts = append(receipts, rc)
-			case ReversalsTopic:
-				var rv Reversal
-				err = json.Unmarshal(r.Value, &rv)
-				reversals = append(reversals, rv)
-			}
-			if err != nil && bad == nil {
-				bad = fmt.Errorf("decode %s[%d]@%d: %w", r.Topic, r.Partition, r.Offset, err)
-			}
-		})
-		if bad != nil {
-			return nil, nil, bad
-		}
+	reversals, err := kafkaflags.ReadJSON[Reversal](ctx, conn, ReversalsTopic)
+	if err != nil {
+		return nil, nil, err
 	}
 	sortOutputs(receipts, reversals)
 	return receipts, reversals, nil

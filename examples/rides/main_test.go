@@ -4,14 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/examples/internal/kafkaflags"
 )
 
 // mainOutput is what the example prints with no flags.
@@ -52,29 +52,40 @@ func TestOnKafka(t *testing.T) {
 	if err := run(ctx, []string{"-brokers", strings.Join(c.Addrs(), ",")}, &stdout, &stderr); err != nil {
 		t.Fatalf("run: %v\nstderr:\n%s", err, &stderr)
 	}
+	conn, err := (&kafkaflags.Flags{Brokers: strings.Join(c.Addrs(), ",")}).Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
 
 	var receipts []Receipt
 	var reversals []Reversal
-	for _, r := range readAll(ctx, t, c, ReceiptsTopic, ReversalsTopic) {
-		switch r.Topic {
-		case ReceiptsTopic:
-			var rc Receipt
-			if err := json.Unmarshal(r.Value, &rc); err != nil {
-				t.Fatal(err)
+	for _, topic := range []string{ReceiptsTopic, ReversalsTopic} {
+		recs, err := conn.ReadCommitted(ctx, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			switch r.Topic {
+			case ReceiptsTopic:
+				var rc Receipt
+				if err := json.Unmarshal(r.Value, &rc); err != nil {
+					t.Fatal(err)
+				}
+				if string(r.Key) == "" {
+					t.Errorf("receipt %+v has no key", rc)
+				}
+				receipts = append(receipts, rc)
+			case ReversalsTopic:
+				var rv Reversal
+				if err := json.Unmarshal(r.Value, &rv); err != nil {
+					t.Fatal(err)
+				}
+				if string(r.Key) != rv.BookingID {
+					t.Errorf("reversal %+v keyed %q, want its booking ID", rv, r.Key)
+				}
+				reversals = append(reversals, rv)
 			}
-			if string(r.Key) == "" {
-				t.Errorf("receipt %+v has no key", rc)
-			}
-			receipts = append(receipts, rc)
-		case ReversalsTopic:
-			var rv Reversal
-			if err := json.Unmarshal(r.Value, &rv); err != nil {
-				t.Fatal(err)
-			}
-			if string(r.Key) != rv.BookingID {
-				t.Errorf("reversal %+v keyed %q, want its booking ID", rv, r.Key)
-			}
-			reversals = append(reversals, rv)
 		}
 	}
 	sortOutputs(receipts, reversals)
@@ -85,12 +96,12 @@ func TestOnKafka(t *testing.T) {
 		t.Errorf("reversals:\n%s\nwant:\n%s", got, want)
 	}
 
-	topics, err := c.Admin().ListTopics(ctx)
+	listed, err := c.Admin().ListTopics(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	repartitions := 0
-	for name, d := range topics {
+	for name, d := range listed {
 		if !strings.HasPrefix(name, ApplicationID+"-") || !strings.HasSuffix(name, "-repartition") {
 			continue
 		}
@@ -102,44 +113,34 @@ func TestOnKafka(t *testing.T) {
 	if repartitions < 2 {
 		t.Errorf("%d repartition topics, want at least 2 (payments by booking, paid rides by customer)", repartitions)
 	}
+	for _, topic := range topics {
+		if !strings.HasPrefix(topic.Name, "rides-") {
+			t.Errorf("topic %q is not named rides-...", topic.Name)
+		}
+	}
 }
 
-// readAll reads topics from their start, read_committed, up to a marker it
-// appends to every partition: everything written before.
-func readAll(ctx context.Context, t *testing.T, c *embedded.Cluster, topics ...string) []*kgo.Record {
-	t.Helper()
-	var markers []*kgo.Record
-	for _, topic := range topics {
-		for p := range partitions[topic] {
-			markers = append(markers, &kgo.Record{Topic: topic, Partition: p, Key: []byte("marker")})
-		}
+// TestMainRefusesUsedTopics: a second run on the same cluster finds the
+// first's receipts and refuses; with -reuse it runs and prints what the
+// topics hold, the first run's outputs included.
+func TestMainRefusesUsedTopics(t *testing.T) {
+	c := embedded.StartForTest(t, embedded.Config{})
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	args := []string{"-brokers", strings.Join(c.Addrs(), ","), "-state-dir", t.TempDir()}
+	var out bytes.Buffer
+	if err := run(ctx, args, &out, &out); err != nil {
+		t.Fatalf("first run: %v\n%s", err, &out)
 	}
-	cl, err := c.Client(
-		kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		kgo.ConsumeTopics(topics...),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-	)
-	if err != nil {
-		t.Fatal(err)
+	err := run(ctx, args, &out, &out)
+	if !errors.Is(err, kafkaflags.ErrUsed) {
+		t.Fatalf("second run: %v, want %v", err, kafkaflags.ErrUsed)
 	}
-	defer cl.Close()
-	if err := cl.ProduceSync(ctx, markers...).FirstErr(); err != nil {
-		t.Fatal(err)
+	out.Reset()
+	if err := run(ctx, append(args, "-reuse"), &out, &out); err != nil {
+		t.Fatalf("run with -reuse: %v\n%s", err, &out)
 	}
-	var recs []*kgo.Record
-	for seen := 0; seen < len(markers); {
-		fetches := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("read %s: %d of %d markers: %v", topics, seen, len(markers), err)
-		}
-		fetches.EachRecord(func(r *kgo.Record) {
-			if string(r.Key) == "marker" && r.Value == nil {
-				seen++
-				return
-			}
-			recs = append(recs, r)
-		})
+	if !strings.Contains(out.String(), "b2  18.00 back to c2 (payment p2)") {
+		t.Errorf("run with -reuse did not print the first run's reversal:\n%s", &out)
 	}
-	return recs
 }

@@ -14,18 +14,18 @@ import (
 // The topics the example reads and writes.
 const (
 	// BookingsTopic holds booking events keyed by booking ID.
-	BookingsTopic = "bookings"
+	BookingsTopic = "rides-bookings"
 	// PaymentsTopic holds payment events keyed by payment ID, as the
 	// payment service writes them.
-	PaymentsTopic = "payments"
+	PaymentsTopic = "rides-payments"
 	// CustomersTopic is a compacted topic of customers keyed by ID.
-	CustomersTopic = "customers"
+	CustomersTopic = "rides-customers"
 	// ReversalsTopic receives one payment-reversal command for each
 	// cancelled booking that was paid, keyed by booking ID.
-	ReversalsTopic = "payment-reversals"
+	ReversalsTopic = "rides-payment-reversals"
 	// ReceiptsTopic receives a receipt for each paid ride, keyed by
 	// customer ID.
-	ReceiptsTopic = "receipts"
+	ReceiptsTopic = "rides-receipts"
 )
 
 // PaymentWindow is how far apart a booking event and its payment may be.

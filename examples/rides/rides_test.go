@@ -48,8 +48,8 @@ func TestSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	counts := map[string]int{}
-	for name, n := range partitions {
-		counts[name] = int(n)
+	for _, topic := range topics {
+		counts[topic.Name] = int(topic.Partitions)
 	}
 	d := testutil.NewDriver(t, top, testutil.Config{ApplicationID: ApplicationID, Partitions: counts})
 	pipe(t, d, Sample())

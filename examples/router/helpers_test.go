@@ -153,24 +153,24 @@ var fixture = []struct{ key, value string }{
 }
 
 var fixtureWant = map[string][]rec{
-	"events.order.created": {
+	"router-events.order.created": {
 		valid("alice", `{"id":"o-1","type":"order.created","user":"alice","amount":12.5,"at":"2024-05-01T10:00:00Z"}`),
 		valid("carol", `{"id":"o-2","type":"order.created","user":"carol","amount":7.13,"at":"2024-05-01T10:03:00Z"}`),
 		valid("alice", `{"id":"o-4","type":"order.created","user":"alice","amount":3,"at":"2024-05-01T10:05:00.25Z"}`),
 		valid("bob", `{"id":"o-6","type":"order.created","user":"bob","amount":0.1,"at":"2024-05-01T10:10:00Z"}`),
 		valid("alice", `{"id":"o-7","type":"order.created","user":"alice","amount":4.2,"at":"2024-05-01T10:12:00Z"}`),
 	},
-	"events.payment.received": {
+	"router-events.payment.received": {
 		valid("alice", `{"id":"p-1","type":"payment.received","user":"alice","amount":12.5,"at":"2024-05-01T10:02:00Z"}`),
 		valid("bob", `{"id":"p-2","type":"payment.received","user":"bob","amount":20,"at":"2024-05-01T10:06:00Z"}`),
 		valid("carol", `{"id":"p-3","type":"payment.received","user":"carol","amount":7.13,"at":"2024-05-01T10:08:00Z"}`),
 	},
-	"events.user.signup": {
+	"router-events.user.signup": {
 		valid("bob", `{"id":"u-1","type":"user.signup","user":"bob","amount":0,"at":"2024-05-01T10:01:00Z"}`),
 		valid("erin", `{"id":"u-2","type":"user.signup","user":"erin","amount":0,"at":"2024-05-01T10:09:00Z"}`),
 		valid("dave", `{"id":"u-3","type":"user.signup","user":"dave","amount":0,"at":"2024-05-01T10:11:00Z"}`),
 	},
-	"events.rejected": {
+	"router-events.rejected": {
 		rejected("dave", `{"id":"o-3","type":"order.created","user":"dave","amount":-1,"at":"2024-05-01T10:04:00Z"}`, "negative amount -1"),
 		rejected("erin", `{"id":"x-1","type":"order.cancelled","user":"erin","at":"2024-05-01T10:07:00Z"}`, `unknown type "order.cancelled"`),
 		rejected("dave", `oops`, "invalid JSON: invalid character 'o' looking for beginning of value"),

@@ -8,8 +8,13 @@
 //
 //	go run ./examples/router
 //
-// With -brokers it does the same on a real cluster, creating the topics if
-// they are missing. The topology is in router.go.
+// With -brokers it does the same on a real cluster, creating its topics
+// (all named "router-events...") when missing; it refuses to run when an
+// output topic already holds records, unless -reuse is given (it then
+// counts only what this run routes, from the output topics' ends). The
+// flags for TLS and SASL, and the environment variables that can stand for
+// them, are those of every example (examples/internal/kafkaflags; -help
+// lists them). The topology is in router.go.
 package main
 
 import (
@@ -23,16 +28,14 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata"
-	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/examples/internal/kafkaflags"
 )
 
 // ApplicationID is the router's application ID: its consumer group.
@@ -56,10 +59,11 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("router", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	brokers := fs.String("brokers", "", "`host:port[,host:port...]` of a Kafka cluster to use instead of the embedded broker")
+	kafka := kafkaflags.Register(fs, nil)
 	n := fs.Int("n", 50, "number of sample events to produce")
 	verbose := fs.Bool("v", false, "log at info level (default: warnings only)")
 	stateDir := fs.String("state-dir", "", "`directory` for the app's state (default: strata's default, under the temporary directory)")
+	reuse := fs.Bool("reuse", false, "run even if the output topics hold records of an earlier run")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -80,36 +84,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 
 	// Connect to a cluster with the topics.
-	var seeds []string
-	if *brokers == "" {
-		topics := []embedded.Topic{{Name: InputTopic, Partitions: Partitions}}
-		for _, t := range OutputTopics() {
-			topics = append(topics, embedded.Topic{Name: t, Partitions: Partitions})
-		}
-		cluster, err := embedded.Start(ctx, embedded.Config{Topics: topics})
-		if err != nil {
-			return err
-		}
-		defer cluster.Close()
-		seeds = cluster.Addrs()
-	} else {
-		seeds = strings.Split(*brokers, ",")
+	topics := []kafkaflags.Topic{{Name: InputTopic, Partitions: Partitions}}
+	for _, t := range OutputTopics() {
+		topics = append(topics, kafkaflags.Topic{Name: t, Partitions: Partitions, Output: true})
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	conn, err := kafka.ConnectFresh(ctx, *reuse, topics...)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	cl, err := conn.Client()
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	if *brokers != "" {
-		if err := createTopics(ctx, adm); err != nil {
-			return err
-		}
-	}
 
 	// Output is counted from the current end of each output topic, so
-	// that earlier runs on a real cluster do not count.
-	from, err := endOffsets(ctx, adm, OutputTopics())
+	// that earlier runs (with -reuse) do not count.
+	from, err := endOffsets(ctx, conn.Admin(), OutputTopics())
 	if err != nil {
 		return err
 	}
@@ -124,7 +116,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	app, err := strata.New(top, strata.Config{
 		ApplicationID: ApplicationID,
-		Brokers:       seeds,
+		Brokers:       conn.Seeds,
+		ClientOptions: conn.Options,
 		Logger:        logger,
 		StateDir:      *stateDir,
 	})
@@ -140,7 +133,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		runErr <- app.Run(appCtx)
 		stopWaiting() // Run returns early only on failure
 	}()
-	out, waitErr := readOutput(waitCtx, seeds, from, *n)
+	out, waitErr := readOutput(waitCtx, conn, from, *n)
 	stopApp()
 	if err := <-runErr; err != nil {
 		return fmt.Errorf("run: %w", err)
@@ -151,21 +144,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger.Info("done", "metrics", app.Metrics())
 
 	out.print(stdout, *n)
-	return nil
-}
-
-// createTopics creates the input and output topics, leaving any that exist
-// as they are.
-func createTopics(ctx context.Context, adm *kadm.Client) error {
-	resps, err := adm.CreateTopics(ctx, Partitions, -1, nil, append(OutputTopics(), InputTopic)...)
-	if err != nil {
-		return fmt.Errorf("create topics: %w", err)
-	}
-	for _, r := range resps.Sorted() {
-		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
-			return fmt.Errorf("create topic %q: %w", r.Topic, r.Err)
-		}
-	}
 	return nil
 }
 
@@ -197,10 +175,9 @@ type output struct {
 
 // readOutput reads the output topics from the given offsets until it has
 // want records.
-func readOutput(ctx context.Context, seeds []string, from map[string]map[int32]kgo.Offset, want int) (output, error) {
+func readOutput(ctx context.Context, conn *kafkaflags.Conn, from map[string]map[int32]kgo.Offset, want int) (output, error) {
 	out := output{counts: map[string]int{}, reasons: map[string]int{}}
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(seeds...),
+	cl, err := conn.Client(
 		kgo.ConsumePartitions(from),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 	)

@@ -12,15 +12,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/examples/internal/kafkaflags"
 )
 
-// mainOutput is what the example prints with no flags, as the README shows
-// it.
-const mainOutput = `routed 50 events from events:
-  events.order.created      14
-  events.payment.received   14
-  events.rejected            8
-  events.user.signup        14
+// mainOutput is what the example prints with no flags.
+const mainOutput = `routed 50 events from router-events:
+  router-events.order.created      14
+  router-events.payment.received   14
+  router-events.rejected            8
+  router-events.user.signup        14
 rejection reasons:
      1  at "yesterday" is not an RFC 3339 time
      1  empty value
@@ -50,31 +50,37 @@ func TestMainRuns(t *testing.T) {
 
 // TestMainOnCluster runs the example twice against a cluster that has none
 // of its topics, as with -brokers on a new cluster: the first run creates
-// them, and the second counts only its own events.
+// them; a second run refuses the topics the first wrote to, and with
+// -reuse runs and counts only its own events.
 func TestMainOnCluster(t *testing.T) {
 	c := embedded.StartForTest(t, embedded.Config{})
 	args := []string{"-brokers", strings.Join(c.Addrs(), ","), "-n", "12", "-state-dir", t.TempDir()}
-	want := `routed 12 events from events:
-  events.order.created       4
-  events.payment.received    3
-  events.rejected            2
-  events.user.signup         3
+	want := `routed 12 events from router-events:
+  router-events.order.created       4
+  router-events.payment.received    3
+  router-events.rejected            2
+  router-events.user.signup         3
 rejection reasons:
      1  empty value
      1  invalid JSON: invalid character 'o' in literal null (expecting 'u')
 `
-	for i := range 2 {
+	runOnce := func(name string, args []string) {
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
 		var stdout, stderr bytes.Buffer
-		err := run(ctx, args, &stdout, &stderr)
-		cancel()
-		if err != nil {
-			t.Fatalf("run %d: %v\nstderr:\n%s", i+1, err, &stderr)
+		if err := run(ctx, args, &stdout, &stderr); err != nil {
+			t.Fatalf("%s: %v\nstderr:\n%s", name, err, &stderr)
 		}
 		if got := stdout.String(); got != want {
-			t.Errorf("run %d output:\n%s\nwant:\n%s", i+1, got, want)
+			t.Errorf("%s output:\n%s\nwant:\n%s", name, got, want)
 		}
 	}
+	runOnce("first run", args)
+	var stdout, stderr bytes.Buffer
+	if err := run(t.Context(), args, &stdout, &stderr); !errors.Is(err, kafkaflags.ErrUsed) {
+		t.Fatalf("second run without -reuse: %v, want %v", err, kafkaflags.ErrUsed)
+	}
+	runOnce("run with -reuse", append(args, "-reuse"))
 	// Each run processed only its own sample: the second resumed from the
 	// first's committed offsets.
 	ends, err := c.Admin().ListEndOffsets(t.Context(), OutputTopics()...)
@@ -96,6 +102,7 @@ func TestMainFlags(t *testing.T) {
 		{[]string{"-n", "0"}, "-n must be positive, got 0"},
 		{[]string{"extra"}, `unexpected arguments ["extra"]`},
 		{[]string{"-nope"}, "flag provided but not defined: -nope"},
+		{[]string{"-tls"}, "-tls and -sasl-mechanism need -brokers: the embedded broker uses neither"},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer

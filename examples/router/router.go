@@ -18,10 +18,10 @@ import (
 // Topics the router reads and writes.
 const (
 	// InputTopic holds the raw events, keyed by user id.
-	InputTopic = "events"
+	InputTopic = "router-events"
 	// RejectedTopic receives the events that fail validation, as they
 	// arrived, with the reason in the ReasonHeader header.
-	RejectedTopic = "events.rejected"
+	RejectedTopic = "router-events.rejected"
 	// ReasonHeader is the header that says why an event was rejected.
 	ReasonHeader = "rejection-reason"
 )
@@ -31,7 +31,7 @@ const (
 var Types = []string{"order.created", "payment.received", "user.signup"}
 
 // TopicFor returns the output topic of events of type typ.
-func TopicFor(typ string) string { return "events." + typ }
+func TopicFor(typ string) string { return "router-events." + typ }
 
 // OutputTopics returns every topic the router writes, sorted.
 func OutputTopics() []string {
@@ -114,8 +114,8 @@ type Checked struct {
 
 // Topology builds the router:
 //
-//	events ─▶ check ─▶ route ─┬─ valid ───▶ normalise ─▶ events.<type>
-//	                          └─ rejected ─▶ reject ───▶ events.rejected
+//	router-events ─▶ check ─▶ route ─┬─ valid ───▶ normalise ─▶ router-events.<type>
+//	                                 └─ rejected ─▶ reject ───▶ router-events.rejected
 func Topology() (*topology.Topology, error) {
 	b := topology.NewBuilder()
 
@@ -125,7 +125,7 @@ func Topology() (*topology.Topology, error) {
 	// dead-letter topic (strata.Config's OnBadRecord) before the topology
 	// sees it. Decoding here instead makes malformed JSON one more
 	// rejected event, with the parse error as its reason, and keeps the
-	// original bytes to forward to events.rejected, a topic of the
+	// original bytes to forward to router-events.rejected, a topic of the
 	// router's own design.
 	//
 	// Records keep their Kafka timestamps. Event time could come from the

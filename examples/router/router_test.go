@@ -15,9 +15,9 @@ func TestRoutesEachType(t *testing.T) {
 	in.Pipe("bob", []byte(`{"id":"p-1","type":"payment.received","user":"bob","amount":40,"at":"2024-05-01T10:01:00Z"}`))
 	in.Pipe("carol", []byte(`{"id":"u-1","type":"user.signup","user":"carol","at":"2024-05-01T10:02:00Z"}`))
 	checkOutputs(t, readOutputs(t, d), map[string][]rec{
-		"events.order.created":    {valid("alice", `{"id":"o-1","type":"order.created","user":"alice","amount":12.5,"at":"2024-05-01T10:00:00Z"}`)},
-		"events.payment.received": {valid("bob", `{"id":"p-1","type":"payment.received","user":"bob","amount":40,"at":"2024-05-01T10:01:00Z"}`)},
-		"events.user.signup":      {valid("carol", `{"id":"u-1","type":"user.signup","user":"carol","amount":0,"at":"2024-05-01T10:02:00Z"}`)},
+		"router-events.order.created":    {valid("alice", `{"id":"o-1","type":"order.created","user":"alice","amount":12.5,"at":"2024-05-01T10:00:00Z"}`)},
+		"router-events.payment.received": {valid("bob", `{"id":"p-1","type":"payment.received","user":"bob","amount":40,"at":"2024-05-01T10:01:00Z"}`)},
+		"router-events.user.signup":      {valid("carol", `{"id":"u-1","type":"user.signup","user":"carol","amount":0,"at":"2024-05-01T10:02:00Z"}`)},
 	})
 }
 
@@ -31,49 +31,49 @@ func TestNormalises(t *testing.T) {
 			name:  "type case and spaces",
 			key:   "alice",
 			value: `{"id":"o-1","type":"  Order.CREATED\t","user":"alice","amount":1,"at":"2024-05-01T10:00:00Z"}`,
-			topic: "events.order.created",
+			topic: "router-events.order.created",
 			want:  valid("alice", `{"id":"o-1","type":"order.created","user":"alice","amount":1,"at":"2024-05-01T10:00:00Z"}`),
 		},
 		{
 			name:  "user and id trimmed, key from user",
 			key:   " bob ",
 			value: `{"id":" p-1 ","type":"payment.received","user":" bob\n","amount":1,"at":"2024-05-01T10:00:00Z"}`,
-			topic: "events.payment.received",
+			topic: "router-events.payment.received",
 			want:  valid("bob", `{"id":"p-1","type":"payment.received","user":"bob","amount":1,"at":"2024-05-01T10:00:00Z"}`),
 		},
 		{
 			name:  "amount rounded up to cents",
 			key:   "carol",
 			value: `{"id":"o-2","type":"order.created","user":"carol","amount":7.125,"at":"2024-05-01T10:00:00Z"}`,
-			topic: "events.order.created",
+			topic: "router-events.order.created",
 			want:  valid("carol", `{"id":"o-2","type":"order.created","user":"carol","amount":7.13,"at":"2024-05-01T10:00:00Z"}`),
 		},
 		{
 			name:  "amount rounded down to cents",
 			key:   "carol",
 			value: `{"id":"o-3","type":"order.created","user":"carol","amount":99.994,"at":"2024-05-01T10:00:00Z"}`,
-			topic: "events.order.created",
+			topic: "router-events.order.created",
 			want:  valid("carol", `{"id":"o-3","type":"order.created","user":"carol","amount":99.99,"at":"2024-05-01T10:00:00Z"}`),
 		},
 		{
 			name:  "time offset to UTC",
 			key:   "dave",
 			value: `{"id":"u-1","type":"user.signup","user":"dave","at":"2024-05-01T00:30:00+02:00"}`,
-			topic: "events.user.signup",
+			topic: "router-events.user.signup",
 			want:  valid("dave", `{"id":"u-1","type":"user.signup","user":"dave","amount":0,"at":"2024-04-30T22:30:00Z"}`),
 		},
 		{
 			name:  "fractional seconds kept, spaces trimmed",
 			key:   "erin",
 			value: `{"id":"u-2","type":"user.signup","user":"erin","at":" 2024-05-01T10:00:00.120Z "}`,
-			topic: "events.user.signup",
+			topic: "router-events.user.signup",
 			want:  valid("erin", `{"id":"u-2","type":"user.signup","user":"erin","amount":0,"at":"2024-05-01T10:00:00.12Z"}`),
 		},
 		{
 			name:  "unknown fields dropped",
 			key:   "alice",
 			value: `{"id":"o-4","type":"order.created","user":"alice","amount":2,"at":"2024-05-01T10:00:00Z","coupon":"X"}`,
-			topic: "events.order.created",
+			topic: "router-events.order.created",
 			want:  valid("alice", `{"id":"o-4","type":"order.created","user":"alice","amount":2,"at":"2024-05-01T10:00:00Z"}`),
 		},
 	}
@@ -144,7 +144,7 @@ func TestKeepsHeadersAndTimestamps(t *testing.T) {
 		topology.Record[string, []byte]{Key: "alice", Value: []byte(`{"id":"o-1","type":"order.created","user":"alice","amount":1,"at":"2024-05-01T09:00:00Z"}`), Timestamp: ts, Headers: []topology.Header{trace}},
 		topology.Record[string, []byte]{Key: "bob", Value: []byte(`bad`), Timestamp: ts.Add(time.Second), Headers: []topology.Header{trace}},
 	)
-	orders := testutil.NewOutputTopic(d, "events.order.created", serde.String(), serde.String()).ReadAll()
+	orders := testutil.NewOutputTopic(d, "router-events.order.created", serde.String(), serde.String()).ReadAll()
 	rejects := testutil.NewOutputTopic(d, RejectedTopic, serde.String(), serde.String()).ReadAll()
 	if len(orders) != 1 || len(rejects) != 1 {
 		t.Fatalf("got %d orders and %d rejections, want 1 and 1", len(orders), len(rejects))

@@ -154,3 +154,72 @@ func selfSigned(t *testing.T, dir string) (*tls.Config, string) {
 	}
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, file
 }
+
+// TestReadJSON: the committed records of a topic come back decoded, in
+// order; a value that is not JSON is an error naming its offset.
+func TestReadJSON(t *testing.T) {
+	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "json-out", Partitions: 1}}})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	type point struct{ X, Y int }
+	if err := c.Produce(ctx,
+		&kgo.Record{Topic: "json-out", Value: []byte(`{"X":1,"Y":2}`)},
+		&kgo.Record{Topic: "json-out", Value: []byte(`{"X":3}`)},
+	); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := (&Flags{Brokers: strings.Join(c.Addrs(), ",")}).Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	got, err := ReadJSON[point](ctx, conn, "json-out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []point{{1, 2}, {3, 0}}; len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("ReadJSON = %v, want %v", got, want)
+	}
+
+	if err := c.Produce(ctx, &kgo.Record{Topic: "json-out", Value: []byte("not json")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadJSON[point](ctx, conn, "json-out"); err == nil || !strings.Contains(err.Error(), "json-out[0]@2") {
+		t.Errorf("ReadJSON of a bad value: %v, want an error naming json-out[0]@2", err)
+	}
+}
+
+// TestConnectFresh: a used output topic is refused unless reuse; a used
+// input topic is not.
+func TestConnectFresh(t *testing.T) {
+	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{
+		{Name: "fresh-in", Partitions: 1}, {Name: "fresh-out", Partitions: 1},
+	}})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	in := Topic{Name: "fresh-in", Partitions: 1}
+	out := Topic{Name: "fresh-out", Partitions: 1, Output: true}
+	f := &Flags{Brokers: strings.Join(c.Addrs(), ",")}
+	conn, err := f.ConnectFresh(ctx, false, in, out)
+	if err != nil {
+		t.Fatalf("ConnectFresh with unused topics: %v", err)
+	}
+	conn.Close()
+	if err := c.Produce(ctx, &kgo.Record{Topic: "fresh-in", Value: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	if conn, err = f.ConnectFresh(ctx, false, in, out); err != nil {
+		t.Fatalf("ConnectFresh with a used input topic: %v", err)
+	}
+	conn.Close()
+	if err := c.Produce(ctx, &kgo.Record{Topic: "fresh-out", Value: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ConnectFresh(ctx, false, in, out); !errors.Is(err, ErrUsed) || !strings.Contains(err.Error(), "fresh-out") {
+		t.Errorf("ConnectFresh with a used output topic: %v, want ErrUsed naming fresh-out", err)
+	}
+	if conn, err = f.ConnectFresh(ctx, true, in, out); err != nil {
+		t.Fatalf("ConnectFresh with reuse: %v", err)
+	}
+	conn.Close()
+}
