@@ -14,12 +14,12 @@ import (
 const (
 	// InputTopic holds page views: the user as the key, the page as the
 	// value, the time of the view as the record's timestamp.
-	InputTopic = "page-views"
+	InputTopic = "pageviews-views"
 	// OutputTopic receives one count per page and minute, once the
 	// minute is over: the key is the page and the window's start in
 	// Kafka Streams' windowed-key format (window.TimeWindowedSerde), the
 	// value the count (serde.Int64).
-	OutputTopic = "page-views-per-minute"
+	OutputTopic = "pageviews-per-minute"
 	// StoreName names the window store of counts, and so its changelog
 	// and the repartition topic that groups views by page.
 	StoreName = "views-per-minute"
