@@ -60,7 +60,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata"
@@ -128,16 +127,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 
 	// Connect to a cluster with the topics.
-	conn, err := kafka.Connect(ctx, topics...)
+	conn, err := kafka.Open(ctx, *reuse, topics...)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if !*reuse {
-		if err := conn.CheckUnused(ctx, topics...); err != nil {
-			return err
-		}
-	}
 	if conn.Embedded && *stateDir == "" {
 		dir, err := os.MkdirTemp("", "pageviews-")
 		if err != nil {
@@ -154,7 +148,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	// Results are read from the current end of the output topic, so that
 	// earlier runs (with -reuse) do not count.
-	from, err := endOffsets(ctx, conn.Admin(), OutputTopic)
+	from, err := conn.EndOffsets(ctx, OutputTopic)
 	if err != nil {
 		return err
 	}
@@ -229,21 +223,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 var topics = []kafkaflags.Topic{
 	{Name: InputTopic, Partitions: 1},
 	{Name: OutputTopic, Partitions: 1, Output: true},
-}
-
-// endOffsets returns the offset after the last record of every partition
-// of topic.
-func endOffsets(ctx context.Context, adm *kadm.Client, topic string) (map[string]map[int32]kgo.Offset, error) {
-	listed, err := adm.ListEndOffsets(ctx, topic)
-	if err == nil {
-		err = listed.Error()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list end offsets of %s: %w", topic, err)
-	}
-	from := map[string]map[int32]kgo.Offset{topic: {}}
-	listed.Each(func(o kadm.ListedOffset) { from[topic][o.Partition] = kgo.NewOffset().At(o.Offset) })
-	return from, nil
 }
 
 // readResults reads the output topic from the given offsets until it has
