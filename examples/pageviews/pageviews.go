@@ -44,8 +44,8 @@ func KeySerde() serde.Serde[window.Windowed[string]] {
 
 // Topology builds the page-view count:
 //
-//	page-views ─▶ group by page ─▶ views-per-minute-repartition ─▶ count per page in 1-minute windows, 10 s grace,
-//	    │                           emitted when each window closes (store "views-per-minute") ─▶ page-views-per-minute
+//	pageviews-views ─▶ group by page ─▶ views-per-minute-repartition ─▶ count per page in 1-minute windows, 10 s grace,
+//	    │                                emitted when each window closes (store "views-per-minute") ─▶ pageviews-per-minute
 //	    └─▶ views-per-page-repartition ─▶ count per page, all views (store "views-per-page")
 //
 // Time is event time, the records' timestamps. A window closes when stream
