@@ -150,6 +150,47 @@ func TestConcurrentHandlerKeyOrderOnKafka(t *testing.T) {
 	}
 }
 
+// TestConcurrentHandlerContextOutlivesCall: a context a concurrent
+// handler's call derives from its own, and cancels after the call returned
+// (as net/http does on its connection's goroutine once a response is read),
+// still works once the call's record is complete and its slot reused; the
+// reused slot used to clear the context it derived from (a nil pointer
+// panic, a race).
+func TestConcurrentHandlerContextOutlivesCall(t *testing.T) {
+	const n = 20
+	c := embedded.StartForTest(t, embedded.Config{Topics: []embedded.Topic{{Name: "in"}}})
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	cs := newCalls(n)
+	cancels := make(chan context.CancelFunc, n)
+	handle := func(hctx context.Context, k, v string) kstream.Outcome {
+		_, stop := context.WithCancel(hctx)
+		cancels <- stop
+		cs.call(v)
+		cs.succeeded <- v
+		return kstream.Success()
+	}
+	app, err := strata.New(handleTopology(t, handle, kstream.WithConcurrency(4, kstream.OrderByKey)), handlerConfig(t, c, "conc-ctx", strata.AtLeastOnce))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []*kgo.Record
+	for i := range n {
+		recs = append(recs, &kgo.Record{Topic: "in", Key: fmt.Appendf(nil, "k%d", i%3), Value: fmt.Appendf(nil, "v%d", i)})
+	}
+	if err := c.Produce(ctx, recs...); err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, app)
+	cs.waitSucceeded(ctx, t, n)
+	// Every record complete: its slot is back for reuse.
+	waitCommitted(ctx, t, c, "conc-ctx", "in", 0, n)
+	for range n {
+		(<-cancels)()
+	}
+	r.stopAndWait(t)
+}
+
 // waitCommitted waits until group's committed offset of topic[p] is want.
 func waitCommitted(ctx context.Context, t *testing.T, c *embedded.Cluster, group, topic string, p int32, want int64) {
 	t.Helper()

@@ -114,5 +114,6 @@
 //		MaxAttempts: 5,
 //	}))
 //
-// examples/reversals is a worker built this way.
+// examples/reversals is a worker built this way, calling its wallet for
+// many bookings at once in key order ([WithConcurrency], [OrderByKey]).
 package kstream

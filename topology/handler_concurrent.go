@@ -190,6 +190,10 @@ func (c *concurrent[K, V]) item() *inFlight[K, V] {
 	}
 	it := &inFlight[K, V]{}
 	it.complete = func() error { return c.complete(it) }
+	// Set once, never cleared: a context derived from it during a call
+	// may read it after the call returned (net/http cancels a request's
+	// context on its connection's goroutine once the response is read).
+	it.ctx.Context = c.ctx
 	return it
 }
 
@@ -286,7 +290,7 @@ func (c *concurrent[K, V]) queue() *keyQueue[K, V] {
 // dispatch hands it to a goroutine. The channel has room for the limit,
 // which the records held never pass (busy), so it never blocks.
 func (c *concurrent[K, V]) dispatch(it *inFlight[K, V]) {
-	it.ctx.Context, it.ctx.attempt = c.ctx, it.a.attempt
+	it.ctx.attempt = it.a.attempt
 	c.work <- it
 }
 
@@ -371,7 +375,6 @@ func (it *inFlight[K, V]) reset() {
 	var zero Record[K, V]
 	it.rec, it.a, it.p, it.q, it.next = zero, attemptOf{}, nil, nil, nil
 	it.out, it.panicked, it.stack, it.returned = Outcome{}, nil, nil, false
-	it.ctx.Context = nil
 	clear(it.headers)
 	it.raw = kgo.Record{}
 }

@@ -11,7 +11,8 @@
 //	go run ./examples/pageviews
 //
 // Views that arrive after their minute's grace period are dropped, and the
-// app logs each at WARN: the two in the sample show on stderr. The last
+// app logs them at WARN on stderr: the first of the sample's two, as the
+// app logs drops of one kind at most every ten seconds, with their count. The last
 // minute of the sample stays open, as nothing arrives after it to move
 // event time on: its count would come out with later views.
 //
@@ -32,9 +33,14 @@
 //	{"key":"/home","value":12}
 //	curl 'localhost:8080/stores/views-per-minute/windows?key=/home'
 //
-// With -brokers it does the same on a real cluster, creating the topics if
-// they are missing, with the sample moved to the current minute so that a
-// second run's views are not all too late for the first run's windows. The
+// With -brokers it does the same on a real cluster, creating its topics
+// (named "pageviews-...") when missing, with the sample moved to the
+// current minute so that a second run's views are not all too late for the
+// first run's windows. It refuses to run when the output topic already
+// holds records, unless -reuse is given (results are then read from the
+// output topic's end as it was before the run). The flags for TLS and
+// SASL, and the environment variables that can stand for them, are those
+// of every example (examples/internal/kafkaflags; -help lists them). The
 // topology is in pageviews.go.
 package main
 
@@ -54,12 +60,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-go/strata"
-	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/examples/internal/kafkaflags"
 	"github.com/strata-go/strata/serde"
 )
 
@@ -84,13 +88,14 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("pageviews", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	brokers := fs.String("brokers", "", "`host:port[,host:port...]` of a Kafka cluster to use instead of the embedded broker")
+	kafka := kafkaflags.Register(fs, nil)
 	startFlag := fs.String("start", "", "event `time` of the sample's first minute, RFC 3339, a whole minute (default: "+
 		DefaultStart.Format(time.RFC3339)+" with the embedded broker, the current minute with -brokers)")
 	verbose := fs.Bool("v", false, "log at info level (default: warnings only)")
 	stateDir := fs.String("state-dir", "", "`directory` for the app's state (default: a temporary directory with the embedded broker, strata's default with -brokers)")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
 	serve := fs.String("serve", "", "serve the counts over HTTP at `host:port` (such as localhost:8080) while the app runs, and keep running once the results are printed, until interrupted")
+	reuse := fs.Bool("reuse", false, "run even if the output topic holds records of an earlier run")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -108,7 +113,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("-start %s is not a whole minute", *startFlag)
 		}
 		start = t.UTC()
-	case *brokers != "":
+	case kafka.Brokers != "":
 		start = time.Now().UTC().Truncate(WindowSize)
 	}
 	level := slog.LevelWarn
@@ -122,43 +127,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 
 	// Connect to a cluster with the topics.
-	var seeds []string
-	if *brokers == "" {
-		cluster, err := embedded.Start(ctx, embedded.Config{Topics: []embedded.Topic{
-			{Name: InputTopic, Partitions: 1},
-			{Name: OutputTopic, Partitions: 1},
-		}})
+	conn, err := kafka.Open(ctx, *reuse, topics...)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if conn.Embedded && *stateDir == "" {
+		dir, err := os.MkdirTemp("", "pageviews-")
 		if err != nil {
 			return err
 		}
-		defer cluster.Close()
-		seeds = cluster.Addrs()
-		if *stateDir == "" {
-			dir, err := os.MkdirTemp("", "pageviews-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			*stateDir = dir
-		}
-	} else {
-		seeds = strings.Split(*brokers, ",")
+		defer os.RemoveAll(dir)
+		*stateDir = dir
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	cl, err := conn.Client()
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	if *brokers != "" {
-		if err := createTopics(ctx, adm); err != nil {
-			return err
-		}
-	}
 
 	// Results are read from the current end of the output topic, so that
-	// earlier runs on a real cluster do not count.
-	from, err := endOffsets(ctx, adm, OutputTopic)
+	// earlier runs (with -reuse) do not count.
+	from, err := conn.EndOffsets(ctx, OutputTopic)
 	if err != nil {
 		return err
 	}
@@ -173,7 +163,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	app, err := strata.New(topo, strata.Config{
 		ApplicationID:     ApplicationID,
-		Brokers:           seeds,
+		Brokers:           conn.Seeds,
+		ClientOptions:     conn.Options,
 		Logger:            logger,
 		StateDir:          *stateDir,
 		ApplicationServer: *serve,
@@ -202,7 +193,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		stopWaiting() // Run returns early only on failure
 	}()
 	want, _ := Expected(start)
-	got, waitErr := readResults(waitCtx, seeds, from, start, want)
+	got, waitErr := readResults(waitCtx, conn, from, start, want)
 	served := waitErr == nil && *serve != ""
 	if served {
 		printResults(stdout, start, got)
@@ -227,34 +218,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// createTopics creates the input and output topics, leaving any that exist
-// as they are.
-func createTopics(ctx context.Context, adm *kadm.Client) error {
-	resps, err := adm.CreateTopics(ctx, 1, -1, nil, InputTopic, OutputTopic)
-	if err != nil {
-		return fmt.Errorf("create topics: %w", err)
-	}
-	for _, r := range resps.Sorted() {
-		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
-			return fmt.Errorf("create topic %q: %w", r.Topic, r.Err)
-		}
-	}
-	return nil
-}
-
-// endOffsets returns the offset after the last record of every partition
-// of topic.
-func endOffsets(ctx context.Context, adm *kadm.Client, topic string) (map[string]map[int32]kgo.Offset, error) {
-	listed, err := adm.ListEndOffsets(ctx, topic)
-	if err == nil {
-		err = listed.Error()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list end offsets of %s: %w", topic, err)
-	}
-	from := map[string]map[int32]kgo.Offset{topic: {}}
-	listed.Each(func(o kadm.ListedOffset) { from[topic][o.Partition] = kgo.NewOffset().At(o.Offset) })
-	return from, nil
+// topics are the example's topics, of one partition (see the package
+// doc).
+var topics = []kafkaflags.Topic{
+	{Name: InputTopic, Partitions: 1},
+	{Name: OutputTopic, Partitions: 1, Output: true},
 }
 
 // readResults reads the output topic from the given offsets until it has
@@ -264,9 +232,8 @@ func endOffsets(ctx context.Context, adm *kadm.Client, topic string) (map[string
 // windows that closed shortly before it may be emitted again (see
 // ktable.EmitOnWindowClose). A second result for a window of this run is
 // an error, since results are final.
-func readResults(ctx context.Context, seeds []string, from map[string]map[int32]kgo.Offset, start time.Time, want map[Result]int64) (map[Result]int64, error) {
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(seeds...),
+func readResults(ctx context.Context, conn *kafkaflags.Conn, from map[string]map[int32]kgo.Offset, start time.Time, want map[Result]int64) (map[Result]int64, error) {
+	cl, err := conn.Client(
 		kgo.ConsumePartitions(from),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 	)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/examples/internal/kafkaflags"
 )
 
 // mainOutput is what the example prints with no flags.
@@ -27,18 +28,21 @@ const mainOutput = `page views per minute from 2024-05-01 10:00 (UTC), final cou
 still open: 10:04-10:05 (latest view 10:04:12; it closes with the first view at 10:05:10 or later)
 `
 
-// checkDropWarnings checks that the app logged exactly the two late views
-// of the sample, and nothing else, at WARN.
+// checkDropWarnings checks that the app logged the sample's late views, and
+// nothing else, at WARN: the first drop of the burst (the engine logs a
+// node's drops for one reason at most once per ten seconds, with a count,
+// so the second of the sample shows only if ten seconds pass before the
+// app stops).
 func checkDropWarnings(t *testing.T, stderr string) {
 	t.Helper()
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
-	ok := len(lines) == 2
+	ok := len(lines) >= 1 && len(lines) <= 2 && strings.Contains(lines[0], "records=1 ")
 	for _, l := range lines {
 		ok = ok && strings.Contains(l, "level=WARN") && strings.Contains(l, `msg="dropping record"`) &&
 			strings.Contains(l, `reason="record for expired window"`)
 	}
 	if !ok {
-		t.Errorf("stderr: want two warnings of dropped late views, got:\n%s", stderr)
+		t.Errorf("stderr: want warnings of dropped late views only, got:\n%s", stderr)
 	}
 }
 
@@ -58,7 +62,8 @@ func TestMainRuns(t *testing.T) {
 // TestMainOnCluster runs the example twice against a cluster that has none
 // of its topics, as with -brokers on a new cluster, the second run an hour
 // of event time after the first and with a new state directory: the first
-// creates the topics; the second restores the first's state and prints
+// creates the topics; the second refuses the output topic holding the
+// first's results, then with -reuse restores the first's state and prints
 // its own hour's results only, the same counts.
 func TestMainOnCluster(t *testing.T) {
 	c := embedded.StartForTest(t, embedded.Config{})
@@ -66,6 +71,17 @@ func TestMainOnCluster(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 		var stdout, stderr bytes.Buffer
 		args := []string{"-brokers", strings.Join(c.Addrs(), ","), "-start", start, "-state-dir", t.TempDir()}
+		if i == 1 {
+			err := run(ctx, args, &stdout, &stderr)
+			if !errors.Is(err, kafkaflags.ErrUsed) || !strings.Contains(err.Error(), OutputTopic) {
+				t.Fatalf("second run without -reuse: %v, want a refusal naming %s", err, OutputTopic)
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("second run without -reuse printed %q", &stdout)
+			}
+			stderr.Reset()
+			args = append(args, "-reuse")
+		}
 		err := run(ctx, args, &stdout, &stderr)
 		cancel()
 		if err != nil {

@@ -14,12 +14,12 @@ import (
 const (
 	// InputTopic holds page views: the user as the key, the page as the
 	// value, the time of the view as the record's timestamp.
-	InputTopic = "page-views"
+	InputTopic = "pageviews-views"
 	// OutputTopic receives one count per page and minute, once the
 	// minute is over: the key is the page and the window's start in
 	// Kafka Streams' windowed-key format (window.TimeWindowedSerde), the
 	// value the count (serde.Int64).
-	OutputTopic = "page-views-per-minute"
+	OutputTopic = "pageviews-per-minute"
 	// StoreName names the window store of counts, and so its changelog
 	// and the repartition topic that groups views by page.
 	StoreName = "views-per-minute"
@@ -44,8 +44,8 @@ func KeySerde() serde.Serde[window.Windowed[string]] {
 
 // Topology builds the page-view count:
 //
-//	page-views ─▶ group by page ─▶ views-per-minute-repartition ─▶ count per page in 1-minute windows, 10 s grace,
-//	    │                           emitted when each window closes (store "views-per-minute") ─▶ page-views-per-minute
+//	pageviews-views ─▶ group by page ─▶ views-per-minute-repartition ─▶ count per page in 1-minute windows, 10 s grace,
+//	    │                                emitted when each window closes (store "views-per-minute") ─▶ pageviews-per-minute
 //	    └─▶ views-per-page-repartition ─▶ count per page, all views (store "views-per-page")
 //
 // Time is event time, the records' timestamps. A window closes when stream

@@ -14,11 +14,27 @@
 // exactly once (the wallet is idempotent by booking ID, so a call made
 // twice credits once).
 //
+// The handler calls the wallet for many bookings at once (kstream's
+// WithConcurrency, -concurrency calls per partition) in key order: the
+// booking ID is the key, so one booking's calls never overlap and keep
+// their order. Each wallet call takes -latency, as a remote call would;
+// the program prints the handler's throughput over the first pass (calls
+// per second from the first call until every cancelled booking is reversed
+// or dead), which -concurrency 1 shows without concurrency:
+//
 //	go run ./examples/reversals
 //	go run ./examples/reversals -fail 0.8 -exactly-once
+//	go run ./examples/reversals -concurrency 1
 //
-// It runs on an in-process Kafka broker (package embedded). The worker's
-// topology is in reversals.go, the wallet in wallet.go.
+// It runs on an in-process Kafka broker (package embedded) unless given
+// -brokers; its topic is "reversals-bookings" (its retry topic and dead
+// set are named after its application ID, "reversals-example"). It refuses
+// to run when the dead set holds records of an earlier run, unless -reuse
+// is given. The flags for TLS and SASL, and the environment variables that
+// can stand for them, are those of every example
+// (examples/internal/kafkaflags; -help lists them). The wallet is
+// in-process in every case. The worker's topology is in reversals.go, the
+// wallet in wallet.go.
 package main
 
 import (
@@ -40,7 +56,7 @@ import (
 
 	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/deadletter"
-	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/examples/internal/kafkaflags"
 	"github.com/strata-go/strata/retry"
 )
 
@@ -62,9 +78,13 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("reversals", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	kafka := kafkaflags.Register(fs, nil)
 	n := fs.Int("n", 90, "number of sample bookings (every third is cancelled)")
 	failShare := fs.Float64("fail", 0.6, "`share` of wallet calls that fail, from 0 to 1, until the wallet is fixed")
+	latency := fs.Duration("latency", 10*time.Millisecond, "how long each wallet call takes")
+	concurrency := fs.Int("concurrency", 16, "wallet calls at once per partition, in key order (1: one at a time)")
 	exactlyOnce := fs.Bool("exactly-once", false, "run the worker exactly-once (default at-least-once)")
+	reuse := fs.Bool("reuse", false, "run even if the dead set holds records of an earlier run")
 	verbose := fs.Bool("v", false, "log at info level (default: warnings only)")
 	stateDir := fs.String("state-dir", "", "`directory` for the app's state (default: strata's default, under the temporary directory)")
 	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
@@ -78,6 +98,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-n must be positive, got %d", *n)
 	case *failShare < 0 || *failShare > 1:
 		return fmt.Errorf("-fail must be from 0 to 1, got %v", *failShare)
+	case *concurrency < 1:
+		return fmt.Errorf("-concurrency must be positive, got %d", *concurrency)
+	case *latency < 0:
+		return fmt.Errorf("-latency must not be negative, got %v", *latency)
 	}
 	level := slog.LevelWarn
 	if *verbose {
@@ -91,25 +115,37 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	bookings := Sample(*n)
 	wallet := newWallet(bookings)
 	wallet.SetFailShare(*failShare)
+	wallet.SetLatency(*latency)
 	srv := httptest.NewServer(wallet)
 	defer srv.Close()
 
-	// The broker, and the bookings on it.
-	cluster, err := embedded.Start(ctx, embedded.Config{Topics: []embedded.Topic{{Name: BookingsTopic, Partitions: Partitions}}})
+	// The brokers, and the bookings on them.
+	conn, err := kafka.Open(ctx, *reuse, topics...)
 	if err != nil {
 		return err
 	}
-	defer cluster.Close()
+	defer conn.Close()
+	// The dead set is read from its end as it is now, so that an earlier
+	// run's records (with -reuse) do not count.
+	deadFrom, err := conn.EndOffsets(ctx, deadSetTopic)
+	if err != nil {
+		return err
+	}
 	recs, err := records(bookings)
 	if err != nil {
 		return err
 	}
-	if err := cluster.Produce(ctx, recs...); err != nil {
+	cl, err := conn.Client()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		return fmt.Errorf("produce bookings: %w", err)
 	}
 
 	// The worker.
-	top, err := Topology(&Reverser{URL: srv.URL, Client: srv.Client()}, Policy())
+	top, err := Topology(&Reverser{URL: srv.URL, Client: srv.Client()}, Policy(), *concurrency)
 	if err != nil {
 		return err
 	}
@@ -119,14 +155,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	app, err := strata.New(top, strata.Config{
 		ApplicationID: ApplicationID,
-		Brokers:       cluster.Addrs(),
+		Brokers:       conn.Seeds,
 		Guarantee:     guarantee,
 		Logger:        logger,
 		StateDir:      *stateDir,
 		// The embedded broker answers a fetch of partitions that were
 		// empty when it arrived only at the fetch's max wait (5s by
 		// default): the retry topic is often empty.
-		ClientOptions: []kgo.Opt{kgo.FetchMaxWait(100 * time.Millisecond)},
+		ClientOptions: append(slices.Clip(conn.Options), kgo.FetchMaxWait(100*time.Millisecond)),
 	})
 	if err != nil {
 		return err
@@ -149,7 +185,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		runErr <- app.Run(appCtx)
 		stopWaiting() // Run returns early only on failure
 	}()
-	waitErr := reverseAll(waitCtx, stdout, cluster, api, wallet, bookings, *failShare)
+	waitErr := reverseAll(waitCtx, stdout, conn, deadFrom, api, wallet, bookings, *failShare)
 	stopApp()
 	if err := <-runErr; err != nil {
 		return fmt.Errorf("run: %w", err)
@@ -162,16 +198,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return report(stdout, wallet, bookings)
 }
 
+// deadSetTopic is the worker's dead set.
+var deadSetTopic = deadletter.DefaultTopic(ApplicationID)
+
+// topics are the example's topics: the bookings, and the dead set, created
+// with as many partitions as strata would give it.
+var topics = []kafkaflags.Topic{
+	{Name: BookingsTopic, Partitions: Partitions},
+	{Name: deadSetTopic, Partitions: Partitions, Output: true},
+}
+
+// throughputLine begins the line of the handler's throughput over the first
+// pass, which varies from run to run.
+const throughputLine = "handler throughput, first pass:"
+
 // reverseAll waits until every cancelled booking is reversed or in the dead
 // set, fixes the wallet, replays the dead set and waits until every
 // cancelled booking is reversed, telling stdout as it goes.
-func reverseAll(ctx context.Context, stdout io.Writer, cluster *embedded.Cluster, api deadSetAPI, wallet *Wallet, bookings []Booking, failShare float64) error {
+func reverseAll(ctx context.Context, stdout io.Writer, conn *kafkaflags.Conn, deadFrom map[string]map[int32]kgo.Offset, api deadSetAPI, wallet *Wallet, bookings []Booking, failShare float64) error {
 	want := cancelled(bookings)
 	fmt.Fprintf(stdout, "%d bookings, %d cancelled; the wallet fails %.0f%% of calls; up to %d calls per booking\n",
 		len(bookings), want, failShare*100, Policy().MaxAttempts)
-	dl, err := cluster.Client(
-		kgo.ConsumeTopics(deadletter.DefaultTopic(ApplicationID)),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	dl, err := conn.Client(
+		kgo.ConsumePartitions(deadFrom),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.FetchMaxWait(100*time.Millisecond),
 	)
@@ -184,7 +233,10 @@ func reverseAll(ctx context.Context, stdout io.Writer, cluster *embedded.Cluster
 	if err != nil {
 		return err
 	}
+	settled := time.Now()
 	reversed, _ := wallet.Reversed()
+	calls, took := wallet.Calls(), settled.Sub(wallet.FirstCall())
+	fmt.Fprintf(stdout, "%s %d wallet calls in %v: %.0f records/s\n", throughputLine, calls, took.Round(time.Millisecond), float64(calls)/took.Seconds())
 	fmt.Fprintf(stdout, "first pass: %d reversed, %d in the dead set:\n", reversed, len(dead))
 	printDead(stdout, dead)
 

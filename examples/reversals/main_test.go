@@ -3,13 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/strata-go/strata/embedded"
+	"github.com/strata-go/strata/examples/internal/kafkaflags"
 )
 
 // mainOutput is what the example prints with no flags.
+// The throughput line's figures vary: maskThroughput replaces them with
+// "…".
 const mainOutput = `90 bookings, 30 cancelled; the wallet fails 60% of calls; up to 4 calls per booking
+handler throughput, first pass: …
 first pass: 24 reversed, 6 in the dead set:
   b0000  retries-exhausted  reverse booking b0000: wallet answered 503 Service Unavailable
   b0018  retries-exhausted  reverse booking b0018: wallet answered 503 Service Unavailable
@@ -49,15 +58,63 @@ func TestMainRuns(t *testing.T) {
 			if err := run(ctx, append(tc.args, "-state-dir", t.TempDir()), &stdout, &stderr); err != nil {
 				t.Fatalf("run: %v\nstderr:\n%s", err, &stderr)
 			}
-			if got := stdout.String(); got != mainOutput {
+			if got := maskThroughput(t, stdout.String()); got != mainOutput {
 				t.Errorf("output:\n%s\nwant:\n%s\nstderr:\n%s", got, mainOutput, &stderr)
 			}
 		})
 	}
 }
 
+// maskThroughput replaces the figures of out's throughput line with "…",
+// checking that they read as calls, a duration and a positive rate.
+func maskThroughput(t *testing.T, out string) string {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^(` + regexp.QuoteMeta(throughputLine) + `) (\d+) wallet calls in ([^:]+): (\d+) records/s$`)
+	m := re.FindStringSubmatch(out)
+	if m == nil {
+		t.Errorf("no throughput line in:\n%s", out)
+		return out
+	}
+	calls, _ := strconv.Atoi(m[2])
+	took, err := time.ParseDuration(m[3])
+	rate, _ := strconv.Atoi(m[4])
+	if calls < 30 || err != nil || took <= 0 || rate <= 0 {
+		t.Errorf("throughput line %q: want at least 30 calls, a duration and a positive rate", m[0])
+	}
+	return strings.Replace(out, m[0], m[1]+" …", 1)
+}
+
+// TestMainOnCluster runs the example twice with -brokers on a cluster that
+// has none of its topics: the first run creates them; the second refuses
+// the dead set holding the first's records; with -reuse it runs as the
+// first did, reading only its own dead records.
+func TestMainOnCluster(t *testing.T) {
+	c := embedded.StartForTest(t, embedded.Config{})
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	args := []string{"-brokers", strings.Join(c.Addrs(), ","), "-state-dir", t.TempDir()}
+	var stdout, stderr bytes.Buffer
+	if err := run(ctx, args, &stdout, &stderr); err != nil {
+		t.Fatalf("first run: %v\nstderr:\n%s", err, &stderr)
+	}
+	if got := maskThroughput(t, stdout.String()); got != mainOutput {
+		t.Errorf("first run's output:\n%s\nwant:\n%s", got, mainOutput)
+	}
+	stdout.Reset()
+	err := run(ctx, args, &stdout, &stderr)
+	if !errors.Is(err, kafkaflags.ErrUsed) || !strings.Contains(err.Error(), deadSetTopic) || stdout.Len() > 0 {
+		t.Fatalf("second run: %v, output %q; want a refusal naming %s and no output", err, &stdout, deadSetTopic)
+	}
+	if err := run(ctx, append(args, "-reuse"), &stdout, &stderr); err != nil {
+		t.Fatalf("run with -reuse: %v\nstderr:\n%s", err, &stderr)
+	}
+	if got := maskThroughput(t, stdout.String()); got != mainOutput {
+		t.Errorf("output with -reuse:\n%s\nwant:\n%s", got, mainOutput)
+	}
+}
+
 func TestMainRefusesBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-n", "0"}, {"-fail", "1.5"}, {"-fail", "-0.1"}, {"extra"}} {
+	for _, args := range [][]string{{"-n", "0"}, {"-fail", "1.5"}, {"-fail", "-0.1"}, {"-concurrency", "0"}, {"-latency", "-1s"}, {"extra"}} {
 		var stdout, stderr bytes.Buffer
 		err := run(t.Context(), args, &stdout, &stderr)
 		if err == nil || stdout.Len() > 0 {

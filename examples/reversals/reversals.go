@@ -19,7 +19,7 @@ import (
 const ApplicationID = "reversals-example"
 
 // BookingsTopic is where bookings are published, keyed by booking ID.
-const BookingsTopic = "bookings"
+const BookingsTopic = "reversals-bookings"
 
 // HandlerName names the worker's outcome handler: its retry topic is
 // "reversals-example-reverse-reservation-retry".
@@ -45,12 +45,16 @@ func Policy() retry.Policy {
 }
 
 // Topology is the worker: the cancelled bookings of BookingsTopic, each
-// reversed by rev's Reverse, retried as policy says.
-func Topology(rev *Reverser, policy retry.Policy) (*topology.Topology, error) {
+// reversed by rev's Reverse, retried as policy says, up to concurrency
+// calls at once per partition in key order: the booking ID is the key, so
+// one booking's calls never overlap and keep their order while many
+// bookings' calls wait on the wallet at once.
+func Topology(rev *Reverser, policy retry.Policy, concurrency int) (*topology.Topology, error) {
 	b := topology.NewBuilder()
 	bookings := kstream.From(b, BookingsTopic, serde.String(), serde.JSON[Booking]())
 	cancelled := bookings.Filter(func(_ string, bk Booking) bool { return bk.Status == "cancelled" })
-	cancelled.Handle(HandlerName, rev.Reverse, kstream.WithRetry(policy))
+	cancelled.Handle(HandlerName, rev.Reverse, kstream.WithRetry(policy),
+		kstream.WithConcurrency(concurrency, kstream.OrderByKey))
 	return b.Build()
 }
 

@@ -52,7 +52,7 @@ func TestReversalsInDriver(t *testing.T) {
 	policy := Policy()
 	policy.Jitter = 0
 	policy.Now = func() time.Time { return d.WallClockTime() }
-	top, err := Topology(&Reverser{URL: srv.URL, Client: srv.Client()}, policy)
+	top, err := Topology(&Reverser{URL: srv.URL, Client: srv.Client()}, policy, 8)
 	if err != nil {
 		t.Fatal(err)
 	}

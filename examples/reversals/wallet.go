@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // Wallet is the wallet service the worker calls: users' balances, the
@@ -33,6 +34,8 @@ type Wallet struct {
 	calls     map[string]int // reversal calls per booking
 	repeats   int            // calls for bookings already reversed
 	failShare float64
+	latency   time.Duration
+	first     time.Time // of the first reversal call
 }
 
 type reservation struct {
@@ -66,6 +69,22 @@ func (w *Wallet) SetFailShare(share float64) {
 	w.failShare = share
 }
 
+// SetLatency makes every reversal call take d before it is answered, as a
+// remote service's would.
+func (w *Wallet) SetLatency(d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.latency = d
+}
+
+// FirstCall returns when the wallet got its first reversal call (zero if
+// none).
+func (w *Wallet) FirstCall() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.first
+}
+
 // fails says whether the n-th reversal call for booking fails, at a share
 // of calls.
 func fails(booking string, n int, share float64) bool {
@@ -83,6 +102,19 @@ func (w *Wallet) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 func (w *Wallet) reverse(rw http.ResponseWriter, r *http.Request) {
 	booking := r.PathValue("booking")
+	w.mu.Lock()
+	if w.first.IsZero() {
+		w.first = time.Now()
+	}
+	latency := w.latency
+	w.mu.Unlock()
+	if latency > 0 {
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.calls[booking]++

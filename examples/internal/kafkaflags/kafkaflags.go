@@ -190,6 +190,20 @@ func (f *Flags) Connect(ctx context.Context, topics ...Topic) (*Conn, error) {
 	return c, nil
 }
 
+// Open is Connect, then CheckUnused unless reuse: the connection of an
+// example that refuses an earlier run's output unless told -reuse.
+func (f *Flags) Open(ctx context.Context, reuse bool, topics ...Topic) (*Conn, error) {
+	c, err := f.Connect(ctx, topics...)
+	if err != nil || reuse {
+		return c, err
+	}
+	if err := c.CheckUnused(ctx, topics...); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
 // Client returns a client of the brokers with the flags' options and opts.
 func (c *Conn) Client(opts ...kgo.Opt) (*kgo.Client, error) {
 	all := append([]kgo.Opt{kgo.SeedBrokers(c.Seeds...)}, c.Options...)
@@ -247,6 +261,22 @@ func (c *Conn) CheckUnused(ctx context.Context, topics ...Topic) error {
 		}
 	}
 	return nil
+}
+
+// EndOffsets returns the offset after the last record of every partition
+// of topic, for kgo.ConsumePartitions: a reader from there reads only what
+// is written after, not an earlier run's records.
+func (c *Conn) EndOffsets(ctx context.Context, topic string) (map[string]map[int32]kgo.Offset, error) {
+	listed, err := c.Admin().ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = listed.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list end offsets of %q: %w", topic, err)
+	}
+	from := map[string]map[int32]kgo.Offset{topic: {}}
+	listed.Each(func(o kadm.ListedOffset) { from[topic][o.Partition] = kgo.NewOffset().At(o.Offset) })
+	return from, nil
 }
 
 // ReadCommitted reads topic, read_committed, up to its last stable

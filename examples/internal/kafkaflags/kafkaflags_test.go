@@ -113,6 +113,11 @@ func TestTLSAndSASL(t *testing.T) {
 	if err := conn.CheckUnused(ctx, Topic{Name: "secure-out", Output: true}); !errors.Is(err, ErrUsed) {
 		t.Errorf("CheckUnused of a used topic: %v, want ErrUsed", err)
 	}
+	from, err := conn.EndOffsets(ctx, "secure-out")
+	p := recs[0].Partition
+	if err != nil || len(from["secure-out"]) != 2 || from["secure-out"][p] != kgo.NewOffset().At(1) || from["secure-out"][1-p] != kgo.NewOffset().At(0) {
+		t.Errorf("EndOffsets: %v, %v; want partition %d at 1, the other at 0", from, err, p)
+	}
 
 	env["STRATA_SASL_PASSWORD"] = "wrong"
 	short, cancelShort := context.WithTimeout(ctx, 20*time.Second)
