@@ -37,11 +37,20 @@
 // committed offsets set to the earliest, the internal topics,
 // "<application ID>-...-changelog" and "-repartition", deleted), and what
 // Kafka Streams' cleanUp does (the local state directory removed). The
-// `strata reset` command does it; it is built on the "ops" branch and not
-// on main yet: until it is, do the steps by hand (kafka-consumer-groups
-// --reset-offsets --to-earliest, or --delete the group: a Strata
-// application with no committed offsets starts from the earliest;
-// kafka-topics --delete; rm -r of the state directory).
+// `strata reset` command (cmd/strata) does it, and refuses while the
+// application's consumer group has members:
+//
+//	strata reset -brokers b:9092 -app projections-v1 -dry-run
+//	strata reset -brokers b:9092 -app projections-v1 -state-dir <dir>
+//
+// -dry-run prints the plan (the input offsets moved, the topics deleted,
+// the directory wiped) and changes nothing; -state-dir wipes
+// <dir>/<application ID> on the machine it runs on (elsewhere, run it
+// there or call strata.CleanUp before Run). -to-datetime or -by-duration
+// move the offsets to a time instead of the earliest, -input-topics names
+// the inputs, and the dead-letter and retry topics are kept unless
+// -include-dead-letter or -include-retry is given (docs/operations.md,
+// "Rebuilding a projection").
 //
 // With -brokers it does the same on a real cluster, creating the events
 // topic ("projections-booking-events") when missing; the projections'
