@@ -659,7 +659,7 @@ func (r *runner) run(ctx context.Context) error {
 			err = r.enforceWaiting()
 		}
 		if err == nil {
-			r.holdWaiting()
+			err = r.holdWaiting()
 		}
 		// Cancelling ctx asks for a clean stop, which commits: it must
 		// not cut a commit short.

@@ -116,20 +116,30 @@ func (r *runner) nextWake(wait time.Duration) (time.Duration, bool) {
 	return wait, r.pending() > 0
 }
 
-// holdWaiting holds back what any active task buffered that is not due,
-// and pauses busy tasks (busy.go). Records reach a task's buffer by other
-// paths than the poll, which process follows with holdBack: records
+// holdWaiting makes sure no task keeps records it could process: it
+// processes what each active task buffered and can process now (a record
+// that became due, or one left behind while the task waited for a lagging
+// input or was busy), holds back what is not due, and pauses busy tasks
+// (busy.go). Records reach a task's buffer, and become processable, by
+// other paths than the poll, which process follows with holdBack: records
 // polled while the task restored, processed once it is restored; enforced
 // processing (enforceWaiting); results posted by other goroutines
-// (runPosted). Without this, a record not due that one of them left
-// buffered would wake no one, and its task would wait for a record of
-// another partition to be polled, which may never come. Called with mu
-// held, once per loop.
-func (r *runner) holdWaiting() {
+// (runPosted); a woken task whose records were held back again by a
+// lagging input. Without this, a record one of them left buffered would
+// wait for a record of another partition of its task to be polled, which
+// may never come (seen as examples/reversals' retries stalling under load).
+// Called with mu held, once per loop.
+func (r *runner) holdWaiting() error {
 	r.sweep = r.sweep[:0]
 	for _, t := range r.tasks {
 		r.sweep = append(r.sweep, t)
+		if t.Buffered() > 0 && !t.Waiting() && !t.Busy() {
+			if err := r.processWith(t, t.ProcessAll); err != nil {
+				return err
+			}
+		}
 	}
 	r.holdBack(r.sweep)
 	r.pauseBusy(r.sweep)
+	return nil
 }
