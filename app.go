@@ -858,20 +858,10 @@ func (r *runner) commitOffsets(ctx context.Context) error {
 	if _, err := r.checkOutput(ctx); err != nil {
 		return err
 	}
-	offsets := map[string]map[int32]kgo.EpochOffset{}
 	for _, t := range r.tasks {
 		t.ReleaseOutputBuffers()
-		for topic, off := range t.CommittableOffsets() {
-			tp := topicPartition{topic, t.ID.Partition}
-			if last, ok := r.committed[tp]; ok && last == off {
-				continue
-			}
-			if offsets[topic] == nil {
-				offsets[topic] = map[int32]kgo.EpochOffset{}
-			}
-			offsets[topic][t.ID.Partition] = kgo.EpochOffset{Epoch: -1, Offset: off}
-		}
 	}
+	offsets := r.taskOffsets(true)
 	if len(offsets) == 0 {
 		return nil
 	}
