@@ -12,7 +12,7 @@ import (
 // coordinates, and the drops that follow within the interval are counted
 // and logged together, with the last one's coordinates, by the next drop
 // after the interval or by LogDrops, which the runtime calls at every
-// commit. A flood of late records thus costs a line per interval, not one
+// commit, or, whatever the interval, when the task closes. A flood of late records thus costs a line per interval, not one
 // per record.
 
 // DefaultDropLogInterval is TaskConfig.DropLogInterval's default.
@@ -141,6 +141,18 @@ func (t *Task) LogDrops() {
 	now := t.cfg.Now()
 	for i := range t.drops {
 		if e := &t.drops[i]; e.unlogged > 0 && now.Sub(e.logged) >= t.dropLogInterval() {
+			t.logDrops(e, now)
+		}
+	}
+}
+
+// logLastDrops logs every drop counted but not yet logged, whatever its
+// interval: Close calls it, so that drops in a task's last interval are
+// not lost from the log when the task closes (a revocation, a shutdown).
+func (t *Task) logLastDrops() {
+	now := t.cfg.Now()
+	for i := range t.drops {
+		if e := &t.drops[i]; e.unlogged > 0 {
 			t.logDrops(e, now)
 		}
 	}

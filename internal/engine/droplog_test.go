@@ -57,7 +57,8 @@ func (p *dropAll) Process(topology.Record[string, string]) error {
 // TestDropsLoggedOncePerInterval checks that a flood of drops of one
 // processor and reason is logged once per interval with the count of the
 // drops it covers, that LogDrops logs the rest once the interval has
-// passed, and that TakeDrops counts every drop by processor and reason.
+// passed, that Close logs those left whatever the interval, and that
+// TakeDrops counts every drop by processor and reason.
 func TestDropsLoggedOncePerInterval(t *testing.T) {
 	b := topology.NewBuilder()
 	kstream.Process(kstream.From(b, "a", serde.String(), serde.String()),
@@ -126,16 +127,27 @@ func TestDropsLoggedOncePerInterval(t *testing.T) {
 		t.Fatalf("a drop after the interval logged %d lines (%v), want a third of 5 records ending at offset 104", len(got), got)
 	}
 
+	drop(3) // within the interval, then the task closes: Close logs them
+	if got := lines(); len(got) != 3 {
+		t.Fatalf("drops within the interval logged %d lines, want none more", len(got)-3)
+	}
+	if err := task.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := lines(); len(got) != 4 || attr(got[3], "records").Int64() != 3 || attr(got[3], "offset").Int64() != 107 {
+		t.Fatalf("Close logged %d lines (%v), want a fourth of 3 records ending at offset 107", len(got), got)
+	}
+
 	counted := map[string]int64{}
 	task.TakeDrops(func(node string, reason engine.DropReason, n int64) { counted[node+"/"+reason.String()] += n })
-	if len(counted) != 1 || counted["dropper/late"] != 105 {
-		t.Fatalf("TakeDrops counted %v, want dropper/late: 105", counted)
+	if len(counted) != 1 || counted["dropper/late"] != 108 {
+		t.Fatalf("TakeDrops counted %v, want dropper/late: 108", counted)
 	}
 	task.TakeDrops(func(node string, _ engine.DropReason, n int64) {
 		t.Fatalf("TakeDrops again gave %s %d, want nothing", node, n)
 	})
-	if task.Metrics.DroppedRecords != 105 {
-		t.Fatalf("Metrics.DroppedRecords = %d, want 105", task.Metrics.DroppedRecords)
+	if task.Metrics.DroppedRecords != 108 {
+		t.Fatalf("Metrics.DroppedRecords = %d, want 108", task.Metrics.DroppedRecords)
 	}
 }
 

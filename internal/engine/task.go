@@ -327,6 +327,7 @@ func (t *Task) Close() error {
 		return nil
 	}
 	t.closed = true
+	t.logLastDrops()
 	var errs []error
 	for i, n := range t.nodes {
 		if err := t.call(t.names[i], n.Close); err != nil {
