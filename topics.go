@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/strata-go/strata/internal/engine"
 )
@@ -38,6 +39,7 @@ func (r *runner) ensureInternalTopics(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("strata: look up internal topics: %w", err)
 	}
+	var created []string
 	for _, t := range want {
 		if t.Purpose == engine.Repartition {
 			r.repartition[t.Name] = true
@@ -62,8 +64,32 @@ func (r *runner) ensureInternalTopics(ctx context.Context) error {
 		}
 		r.log.Info("created internal topic", "topic", t.Name, "partitions", t.Partitions)
 		r.partitions[t.Name] = t.Partitions
+		created = append(created, t.Name)
 	}
+	r.refreshMetadata(ctx, created)
 	return nil
+}
+
+// refreshMetadata replaces what the admin client cached of topics, just
+// created: the lookup before their creation cached them as unknown, for
+// up to the client's metadata min age, which made the first listing of the
+// tasks' input positions (learnPositions) fail at every first start of an
+// app reading an internal topic, such as a handler's retry topic. A failure
+// only leaves the cache to expire.
+func (r *runner) refreshMetadata(ctx context.Context, topics []string) {
+	if len(topics) == 0 {
+		return
+	}
+	req := kmsg.NewPtrMetadataRequest()
+	for _, t := range topics {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(t)
+		req.Topics = append(req.Topics, rt)
+	}
+	// Anything cached longer than a nanosecond ago is fetched again.
+	if _, err := r.restoreClient.RequestCachedMetadata(ctx, req, time.Nanosecond); err != nil {
+		r.log.Debug("cannot refresh the metadata of created topics", "topics", topics, "err", err)
+	}
 }
 
 // ensureDeadLetterTopic creates the dead-letter topic if a policy writes to
