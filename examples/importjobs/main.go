@@ -109,7 +109,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer cancel()
 	}
 
-	conn, err := o.kafka.Connect(ctx, topics...)
+	// Serving, the app runs on whatever the topics hold.
+	conn, err := o.kafka.Open(ctx, o.reuse || o.serve, topics...)
 	if err != nil {
 		return err
 	}
@@ -128,11 +129,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if o.serve {
 		return app.Run(ctx)
-	}
-	if !o.reuse {
-		if err := conn.CheckUnused(ctx, topics...); err != nil {
-			return err
-		}
 	}
 	sample := NewSample(o.requests)
 	cl, err := conn.Client()

@@ -154,7 +154,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 
-	conn, err := o.kafka.Connect(ctx, topics...)
+	conn, err := o.kafka.Open(ctx, o.reuse, topics...)
 	if err != nil {
 		return err
 	}
@@ -166,11 +166,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer os.RemoveAll(dir)
 		o.stateDir = dir
-	}
-	if !o.reuse {
-		if err := conn.CheckUnused(ctx, topics...); err != nil {
-			return err
-		}
 	}
 	sample := NewSample(o.bookings)
 	history, live := sample.Split()

@@ -86,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	conn, err := kafka.ConnectFresh(ctx, *reuse, topics...)
+	conn, err := kafka.Open(ctx, *reuse, topics...)
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, t := range OutputTopics() {
 		topics = append(topics, kafkaflags.Topic{Name: t, Partitions: Partitions, Output: true})
 	}
-	conn, err := kafka.ConnectFresh(ctx, *reuse, topics...)
+	conn, err := kafka.Open(ctx, *reuse, topics...)
 	if err != nil {
 		return err
 	}

@@ -138,16 +138,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 
-	conn, err := o.kafka.Connect(ctx, topics...)
+	conn, err := o.kafka.Open(ctx, o.reuse, topics...)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if !o.reuse {
-		if err := conn.CheckUnused(ctx, topics...); err != nil {
-			return err
-		}
-	}
 	if o.stateDir == "" {
 		dir, err := os.MkdirTemp("", "webhooks-")
 		if err != nil {
