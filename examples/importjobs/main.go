@@ -140,22 +140,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("produce the sample: %w", err)
 	}
 
-	appCtx, stopApp := context.WithCancel(ctx)
-	defer stopApp()
-	waitCtx, stopWaiting := context.WithCancel(ctx)
-	defer stopWaiting()
-	runErr := make(chan error, 1)
-	go func() {
-		runErr <- app.Run(appCtx)
-		stopWaiting() // Run returns early only on failure
-	}()
-	waitErr := conn.WaitRecords(waitCtx, CompletionsTopic, len(sample.Expected()), kgo.ReadCommitted())
-	stopApp()
-	if err := <-runErr; err != nil {
-		return fmt.Errorf("run: %w", err)
-	}
-	if waitErr != nil {
-		return waitErr
+	err = kafkaflags.RunUntil(ctx, app, func(ctx context.Context) error {
+		return conn.WaitRecords(ctx, CompletionsTopic, len(sample.Expected()), kgo.ReadCommitted())
+	})
+	if err != nil {
+		return err
 	}
 	got, err := ReadCompletions(ctx, conn)
 	if err != nil {

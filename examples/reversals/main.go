@@ -176,22 +176,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer ops.Close()
 	api := deadSetAPI{url: ops.URL, client: ops.Client()}
 
-	appCtx, stopApp := context.WithCancel(ctx)
-	defer stopApp()
-	waitCtx, stopWaiting := context.WithCancel(ctx)
-	defer stopWaiting()
-	runErr := make(chan error, 1)
-	go func() {
-		runErr <- app.Run(appCtx)
-		stopWaiting() // Run returns early only on failure
-	}()
-	waitErr := reverseAll(waitCtx, stdout, conn, deadFrom, api, wallet, bookings, *failShare)
-	stopApp()
-	if err := <-runErr; err != nil {
-		return fmt.Errorf("run: %w", err)
-	}
-	if waitErr != nil {
-		return waitErr
+	err = kafkaflags.RunUntil(ctx, app, func(ctx context.Context) error {
+		return reverseAll(ctx, stdout, conn, deadFrom, api, wallet, bookings, *failShare)
+	})
+	if err != nil {
+		return err
 	}
 	_, repeats := wallet.Reversed()
 	logger.Info("done", "wallet calls", wallet.Calls(), "repeated reversals", repeats, "metrics", app.Metrics())

@@ -123,25 +123,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	appCtx, stopApp := context.WithCancel(ctx)
-	defer stopApp()
-	waitCtx, stopWaiting := context.WithCancel(ctx)
-	defer stopWaiting()
-	runErr := make(chan error, 1)
-	go func() {
-		runErr <- app.Run(appCtx)
-		stopWaiting() // Run returns early only on failure
-	}()
-	waitErr := conn.WaitRecords(waitCtx, ReceiptsTopic, len(ExpectedReceipts()), kgo.ReadCommitted())
-	if waitErr == nil {
-		waitErr = conn.WaitRecords(waitCtx, ReversalsTopic, len(ExpectedReversals()), kgo.ReadCommitted())
-	}
-	stopApp()
-	if err := <-runErr; err != nil {
-		return fmt.Errorf("run: %w", err)
-	}
-	if waitErr != nil {
-		return waitErr
+	err = kafkaflags.RunUntil(ctx, app, func(ctx context.Context) error {
+		if err := conn.WaitRecords(ctx, ReceiptsTopic, len(ExpectedReceipts()), kgo.ReadCommitted()); err != nil {
+			return err
+		}
+		return conn.WaitRecords(ctx, ReversalsTopic, len(ExpectedReversals()), kgo.ReadCommitted())
+	})
+	if err != nil {
+		return err
 	}
 	logger.Info("done", "metrics", app.Metrics())
 	receipts, reversals, err := ReadOutputs(ctx, conn)

@@ -124,22 +124,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	appCtx, stopApp := context.WithCancel(ctx)
-	defer stopApp()
-	waitCtx, stopWaiting := context.WithCancel(ctx)
-	defer stopWaiting()
-	runErr := make(chan error, 1)
-	go func() {
-		runErr <- app.Run(appCtx)
-		stopWaiting() // Run returns early only on failure
-	}()
-	out, waitErr := readOutput(waitCtx, conn, from, *n)
-	stopApp()
-	if err := <-runErr; err != nil {
-		return fmt.Errorf("run: %w", err)
-	}
-	if waitErr != nil {
-		return waitErr
+	var out output
+	err = kafkaflags.RunUntil(ctx, app, func(ctx context.Context) (err error) {
+		out, err = readOutput(ctx, conn, from, *n)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	logger.Info("done", "metrics", app.Metrics())
 

@@ -199,22 +199,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	appCtx, stopApp := context.WithCancel(ctx)
-	defer stopApp()
-	waitCtx, stopWaiting := context.WithCancel(ctx)
-	defer stopWaiting()
-	runErr := make(chan error, 1)
-	go func() {
-		runErr <- app.Run(appCtx)
-		stopWaiting() // Run returns early only on failure
-	}()
-	res, waitErr := dispatch(waitCtx, stdout, conn, cl, endpoints, o)
-	stopApp()
-	if err := <-runErr; err != nil {
-		return fmt.Errorf("run: %w", err)
-	}
-	if waitErr != nil {
-		return waitErr
+	var res result
+	err = kafkaflags.RunUntil(ctx, app, func(ctx context.Context) (err error) {
+		res, err = dispatch(ctx, stdout, conn, cl, endpoints, o)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	logger.Info("done", "metrics", app.Metrics())
 	Print(stdout, res.got, res.dead)

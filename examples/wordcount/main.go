@@ -172,22 +172,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	// Run the word count until the output holds every word's total.
-	appCtx, stopApp := context.WithCancel(ctx)
-	defer stopApp()
-	waitCtx, stopWaiting := context.WithCancel(ctx)
-	defer stopWaiting()
-	runErr := make(chan error, 1)
-	go func() {
-		runErr <- app.Run(appCtx)
-		stopWaiting() // Run returns early only on failure
-	}()
-	counts, waitErr := readCounts(waitCtx, conn, earlier, Count(lines))
-	stopApp()
-	if err := <-runErr; err != nil {
-		return fmt.Errorf("run: %w", err)
-	}
-	if waitErr != nil {
-		return waitErr
+	var counts map[string]int64
+	err = kafkaflags.RunUntil(ctx, app, func(ctx context.Context) (err error) {
+		counts, err = readCounts(ctx, conn, earlier, Count(lines))
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	logger.Info("done", "metrics", app.Metrics())
 
