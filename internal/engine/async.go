@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -31,6 +32,11 @@ type Pending struct {
 	done   bool
 	// cur is the record as Current described it when held (Complete).
 	cur Current
+	// holders are the nodes that held the record, each of which
+	// completes it once: it is done when the last one has. failed is set
+	// when one of them failed it.
+	holders []string
+	failed  bool
 }
 
 // pendingList is an input's pending records in offset order, completed
@@ -43,15 +49,26 @@ type pendingList struct {
 // Hold marks the input record being processed as pending and returns it, for
 // the node to complete with Done once its processing is over. Outside the
 // processing of a record (in a punctuation, a cache flush) it returns nil.
+//
+// Several nodes may hold one record (two handlers reading one stream): each
+// gets the same Pending and completes it once, and the record is done when
+// the last has. A node holding the record again gets it again, still to
+// complete once.
 func (t *Task) Hold() *Pending {
-	if !t.current.Valid || t.processing == nil || t.holding != nil {
+	if !t.current.Valid || t.processing == nil {
 		return t.holding
+	}
+	if p := t.holding; p != nil {
+		if !slices.Contains(p.holders, t.node) {
+			p.holders = append(p.holders, t.node)
+		}
+		return p
 	}
 	in := t.byTopic[t.current.Topic]
 	if in == nil {
 		return nil
 	}
-	p := &Pending{t: t, in: in, offset: t.current.Offset, cur: t.current}
+	p := &Pending{t: t, in: in, offset: t.current.Offset, cur: t.current, holders: []string{t.node}}
 	t.holding = p
 	in.pending.recs = append(in.pending.recs, p)
 	t.pendingCount++
@@ -60,11 +77,29 @@ func (t *Task) Hold() *Pending {
 
 // Done completes a pending record: it counts as processed, and once every
 // earlier record of its input is done its offset is committable. Call it
-// once, on the task's goroutine (from a function posted with Post).
-func (p *Pending) Done() { p.finish(true) }
+// once, on the task's goroutine (from a function posted with Post). Where
+// several nodes held the record, it is done when each has called Done (or
+// Complete).
+func (p *Pending) Done() { p.release(true) }
 
-// finish completes a pending record, counting it as processed if asked (a
-// record the processing-error policy handled counts as failed instead).
+// release completes one holder's part of a pending record, processed or
+// failed, and the record once it was the last holder's. A record one
+// holder failed counts as failed.
+func (p *Pending) release(processed bool) {
+	if p == nil || p.done {
+		return
+	}
+	p.failed = p.failed || !processed
+	if len(p.holders) > 1 {
+		p.holders = p.holders[1:]
+		return
+	}
+	p.finish(!p.failed)
+}
+
+// finish completes a pending record, whoever still holds it, counting it as
+// processed if asked (a record the processing-error policy handled counts as
+// failed instead).
 func (p *Pending) finish(processed bool) {
 	if p == nil || p.done {
 		return
@@ -167,8 +202,8 @@ type postState struct {
 // its offset. An error of fn goes to the processing-error policy as an
 // error of the record's processing does (ProcessOne); the record is then
 // done either way, counted as processed or failed, unless the policy's
-// error is returned (fail), which stops the task. Call it once per pending
-// record, instead of Done.
+// error is returned (fail), which stops the task. Each node that held the
+// record calls it, or Done, once; the record is done once all have.
 func (p *Pending) Complete(raw *kgo.Record, fn func() error) error {
 	if p == nil || p.done {
 		return nil
@@ -178,9 +213,9 @@ func (p *Pending) Complete(raw *kgo.Record, fn func() error) error {
 	t.current, t.processing, t.holding = p.cur, raw, nil
 	defer func() { t.current, t.processing, t.holding = prevCur, prevProc, prevHold }()
 	if err := fn(); err != nil {
-		p.finish(false)
+		p.release(false)
 		return t.processingFailed(raw, err)
 	}
-	p.finish(true)
+	p.release(true)
 	return nil
 }
