@@ -225,6 +225,11 @@ func streamsJoin[K, V1, V2, VR any](left kstream.Stream[K, V1], right kstream.St
 	names := newJoinNames(b, o.Name, leftOuter, rightOuter)
 	m := w.millis()
 	stores := valid && sd.key != nil && sd.left != nil && sd.right != nil
+	if singleStoreSelfJoin(b, self, j.inner != nil) {
+		if same, ok := sameValues[V1, V2](); ok {
+			return addSelfJoin(b, lc.Node(), names, m, sd, o.StoreOpts, stores, j.inner, same)
+		}
+	}
 	if stores {
 		addJoinStores(b, names, m, sd, o.StoreOpts)
 	}
@@ -297,8 +302,7 @@ func repartitionFor[K, V any](s dsl.Stream[K, V], name, suffix string, keepNullK
 func addJoinStores[K, V1, V2 any](b *topology.Builder, n joinNames, m millis, sd joinSerdes[K, V1, V2], userOpts []state.Option) {
 	size := time.Duration(m.storeSize()) * time.Millisecond
 	retention := time.Duration(m.retention()) * time.Millisecond
-	wopts := append([]state.Option{state.ChangelogConfig("cleanup.policy", "delete")}, userOpts...)
-	wopts = append(wopts, state.RetainDuplicates())
+	wopts := joinWindowStoreOptions(userOpts)
 	state.AddWindowStore(b, n.thisStore, sd.key, sd.left, size, retention, wopts...)
 	state.AddWindowStore(b, n.otherStore, sd.key, sd.right, size, retention, wopts...)
 	if n.outerStore != "" {
@@ -308,4 +312,12 @@ func addJoinStores[K, V1, V2 any](b *topology.Builder, n joinNames, m millis, sd
 		state.AddKeyValueStore(b, n.outerStore, outerKeySerde[K]{sd.key},
 			outerValuesSerde[V1, V2]{sd.left, sd.right}, kvOpts...)
 	}
+}
+
+// joinWindowStoreOptions are the options of a join's window stores, which
+// keep duplicates and whose changelogs are not compacted, as Kafka Streams
+// sets them, with the user's.
+func joinWindowStoreOptions(userOpts []state.Option) []state.Option {
+	wopts := append([]state.Option{state.ChangelogConfig("cleanup.policy", "delete")}, userOpts...)
+	return append(wopts, state.RetainDuplicates())
 }
