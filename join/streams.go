@@ -33,8 +33,26 @@ import (
 // first, through "<name>-left-repartition" and "<name>-right-repartition"
 // when the join is named, else through a topic named after the input's node,
 // as in Kafka Streams; the two inputs must be co-partitioned, which the app
-// checks when it starts (topology.Builder.Copartition). The same stream may
-// be joined with itself.
+// checks when it starts (topology.Builder.Copartition).
+//
+// The same stream may be joined with itself, which takes the two stores
+// and join processors of any join unless the builder has
+// topology.SingleStoreSelfJoin on (Kafka Streams' single.store.self.join):
+// then the join's windowed processor keeps the records in one store, the
+// left one's KSTREAM-JOINTHIS-<n>-store ("<name>-this-join-store"), and one
+// self-join processor, the join's merge node, joins each record with the
+// records kept in its window and with itself (Kafka Streams'
+// KStreamKStreamSelfJoin). The results and their order are the two-store
+// join's, with two exceptions, as in Kafka Streams: a record whose time is
+// exactly one millisecond inside the store's retention behind the latest
+// time the join has seen does not join itself (the store keeps it and later
+// records join it), and a record dropped as too late, or for a null key or
+// value, is counted once instead of twice. Turning the optimization on for
+// an application that has run keeps the left store's records (its
+// changelog is the same), so records join those of the earlier run; turning
+// it off starts the right store without the records of the optimized run,
+// which then meet new records as the left side only. Left and outer
+// self-joins always keep their stores.
 //
 // Names follow Kafka Streams: the stores are KSTREAM-JOINTHIS-<n>-store and
 // KSTREAM-JOINOTHER-<n>-store, or with [Named] "<name>-this-join-store" and

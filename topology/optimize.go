@@ -9,9 +9,11 @@ import (
 // Optimization is a set of rewrites the DSL packages (kstream, ktable, join)
 // apply to the topology they build on a Builder, Kafka Streams'
 // topology.optimization. None is on by default, as in Kafka Streams: each
-// changes the names of internal topics and stores, so turning one on for a
-// running application is an incompatible change (its state and in-flight
-// records are in the old topics).
+// removes or renames internal topics and stores, so turning one on for a
+// running application may be an incompatible change (its state and
+// in-flight records are in the old topics). MergeRepartitionTopics is one;
+// SingleStoreSelfJoin keeps the store whose records the rewritten join
+// still needs (see join.Streams).
 type Optimization uint
 
 const (
@@ -32,8 +34,8 @@ const (
 	// single.store.self.join, KIP-862). Each record joins the records the
 	// store keeps within its window, and itself, as the two-store join
 	// does; see join.Streams for where the two differ. Left and outer
-	// self-joins, and joins of two different streams of one topic, keep
-	// their two stores.
+	// self-joins, and joins of a stream with another made from it (a
+	// filter of it, say), keep their two stores.
 	SingleStoreSelfJoin
 
 	// OptimizeAll is every optimization Strata has, Kafka Streams' "all";
