@@ -53,12 +53,16 @@ func stores(top *topology.Topology) []string {
 // topic read by two sources, so its self-join is join.Streams(s, s).
 //
 // In the out-of-order case the last record (A5 at 6 s) is older than the
-// store keeps (20 s before 30 s): it joins the A records still kept, at 13 s
-// and 15 s, but not itself, and is dropped by each store that would keep
-// it: two with two stores, one with the single store. Kafka Streams' RocksDB
-// stores drop expired records a 60 s segment at a time, so there it would
-// still meet A1 and A2 (0 and 9.999 s); Strata's stores stop returning
-// records exactly at their retention (docs/deviations.md).
+// stores keep (20 s before 30 s): it joins the A records still kept, at
+// 13 s and 15 s, but not A1 and A2 (0 and 9.999 s) nor itself, and is
+// dropped by each store that would keep it: two with two stores, one with
+// the single store. Kafka Streams gives the same results both ways: its
+// window stores return no record older than stream time minus the
+// retention plus one (KAFKA-12960, Kafka 3.4), and its self-join joins a
+// record with itself only when its time is after that
+// (KStreamKStreamSelfJoin's emitSelfRecord). Its RocksDB stores still
+// write A5, its 60 s segment being live, and count no drop; its in-memory
+// stores drop it, once per store (docs/deviations.md).
 func TestSelfJoin(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
