@@ -9,6 +9,7 @@ import (
 	"github.com/strata-go/strata/join"
 	"github.com/strata-go/strata/kstream"
 	"github.com/strata-go/strata/serde"
+	"github.com/strata-go/strata/testutil"
 	"github.com/strata-go/strata/topology"
 )
 
@@ -253,5 +254,43 @@ func TestSelfJoinDescribe(t *testing.T) {
 `
 	if got := top.Describe().String(); strings.TrimSpace(got) != strings.TrimSpace(want) {
 		t.Errorf("description:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestSelfJoinRepartitioned joins a re-keyed stream with itself: the
+// stream is repartitioned once, and both topologies give the same results,
+// by the new key.
+func TestSelfJoinRepartitioned(t *testing.T) {
+	for _, o := range selfJoinWays {
+		t.Run(o.String(), func(t *testing.T) {
+			b := topology.NewBuilder()
+			b.Optimize(o)
+			s := kstream.SelectKey(kstream.From(b, "in", serde.String(), serde.String()),
+				func(_, v string) string { return v[:1] })
+			join.Streams(s, s, join.Within(time.Second, 0), func(k, a, b string) string { return k + ":" + a + "+" + b },
+				join.Named("pairs")).To("out")
+			top, err := b.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := repartitionSinks(top); !slices.Equal(got, []string{"pairs-left-repartition"}) {
+				t.Errorf("repartition topics %q, want [pairs-left-repartition]", got)
+			}
+			d := testutil.NewDriver(t, top, testutil.Config{})
+			in := testutil.NewInputTopic(d, "in", serde.String(), serde.String())
+			t0 := time.UnixMilli(1_000)
+			in.PipeAt("o1", "a1", t0)
+			in.PipeAt("o2", "b1", t0)
+			in.PipeAt("o3", "a2", t0.Add(500*time.Millisecond))
+			in.PipeAt("o4", "a3", t0.Add(1400*time.Millisecond)) // 1.4 s after a1: too late for it
+			var got []string
+			for _, r := range testutil.NewOutputTopic(d, "out", serde.String(), serde.String()).ReadAll() {
+				got = append(got, r.Value)
+			}
+			want := []string{"a:a1+a1", "b:b1+b1", "a:a2+a1", "a:a1+a2", "a:a2+a2", "a:a3+a2", "a:a2+a3", "a:a3+a3"}
+			if !slices.Equal(got, want) {
+				t.Errorf("results %q, want %q", got, want)
+			}
+		})
 	}
 }
