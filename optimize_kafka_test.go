@@ -116,24 +116,29 @@ func TestMergeRepartitionTopicsOnKafka(t *testing.T) {
 		}
 	}
 
-	topics, err := c.Admin().ListTopics(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	repartitions := func(app string) []string {
-		var names []string
-		for _, name := range topics.Names() {
-			if strings.HasPrefix(name, app+"-") && strings.HasSuffix(name, "-repartition") {
-				names = append(names, name)
-			}
-		}
-		slices.Sort(names)
-		return names
-	}
+	repartitions := func(app string) []string { return appTopics(ctx, t, c, app, "-repartition") }
 	if got, want := repartitions("plain-app"), []string{"plain-app-orders-per-customer-repartition", "plain-app-paid-left-repartition"}; !slices.Equal(got, want) {
 		t.Errorf("unoptimized repartition topics %q, want %q", got, want)
 	}
 	if got, want := repartitions("merged-app"), []string{"merged-app-orders-per-customer-repartition"}; !slices.Equal(got, want) {
 		t.Errorf("optimized repartition topics %q, want %q", got, want)
 	}
+}
+
+// appTopics lists the topics of the cluster that application app's internal
+// topics with the given suffix ("-repartition", "-changelog") may be, sorted.
+func appTopics(ctx context.Context, t *testing.T, c *embedded.Cluster, app, suffix string) []string {
+	t.Helper()
+	topics, err := c.Admin().ListTopics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, name := range topics.Names() {
+		if strings.HasPrefix(name, app+"-") && strings.HasSuffix(name, suffix) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }

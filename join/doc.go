@@ -13,6 +13,11 @@
 //   - table-table, on the primary key: Tables, TablesLeft, TablesOuter;
 //   - table-table on a foreign key (many-to-one): ForeignKey, ForeignKeyLeft.
 //
+// A stream joined with itself (Streams(s, s, ...)) is a self-join. With
+// topology.SingleStoreSelfJoin (in topology.OptimizeAll), an inner
+// self-join keeps its records in one window store, with one changelog,
+// instead of two: Kafka Streams' single.store.self.join (KIP-862).
+//
 // Table-table and foreign-key joins join current rows: an out-of-order
 // update of a versioned table, which changes its history but not its
 // current row, is dropped, counted and logged, as in Kafka Streams

@@ -33,8 +33,26 @@ import (
 // first, through "<name>-left-repartition" and "<name>-right-repartition"
 // when the join is named, else through a topic named after the input's node,
 // as in Kafka Streams; the two inputs must be co-partitioned, which the app
-// checks when it starts (topology.Builder.Copartition). The same stream may
-// be joined with itself.
+// checks when it starts (topology.Builder.Copartition).
+//
+// The same stream may be joined with itself, which takes the two stores
+// and join processors of any join unless the builder has
+// topology.SingleStoreSelfJoin on (Kafka Streams' single.store.self.join):
+// then the join's windowed processor keeps the records in one store, the
+// left one's KSTREAM-JOINTHIS-<n>-store ("<name>-this-join-store"), and one
+// self-join processor, the join's merge node, joins each record with the
+// records kept in its window and with itself (Kafka Streams'
+// KStreamKStreamSelfJoin). The results and their order are the two-store
+// join's, with two exceptions, as in Kafka Streams: a record whose time is
+// exactly one millisecond inside the store's retention behind the latest
+// time the join has seen does not join itself (the store keeps it and later
+// records join it), and a record dropped as too late, or for a null key or
+// value, is counted once instead of twice. Turning the optimization on for
+// an application that has run keeps the left store's records (its
+// changelog is the same), so records join those of the earlier run; turning
+// it off starts the right store without the records of the optimized run,
+// which then meet new records as the left side only. Left and outer
+// self-joins always keep their stores.
 //
 // Names follow Kafka Streams: the stores are KSTREAM-JOINTHIS-<n>-store and
 // KSTREAM-JOINOTHER-<n>-store, or with [Named] "<name>-this-join-store" and
@@ -225,6 +243,11 @@ func streamsJoin[K, V1, V2, VR any](left kstream.Stream[K, V1], right kstream.St
 	names := newJoinNames(b, o.Name, leftOuter, rightOuter)
 	m := w.millis()
 	stores := valid && sd.key != nil && sd.left != nil && sd.right != nil
+	if singleStoreSelfJoin(b, self, j.inner != nil) {
+		if same, ok := sameValues[V1, V2](); ok {
+			return addSelfJoin(b, lc.Node(), names, m, sd, o.StoreOpts, stores, j.inner, same)
+		}
+	}
 	if stores {
 		addJoinStores(b, names, m, sd, o.StoreOpts)
 	}
@@ -297,8 +320,7 @@ func repartitionFor[K, V any](s dsl.Stream[K, V], name, suffix string, keepNullK
 func addJoinStores[K, V1, V2 any](b *topology.Builder, n joinNames, m millis, sd joinSerdes[K, V1, V2], userOpts []state.Option) {
 	size := time.Duration(m.storeSize()) * time.Millisecond
 	retention := time.Duration(m.retention()) * time.Millisecond
-	wopts := append([]state.Option{state.ChangelogConfig("cleanup.policy", "delete")}, userOpts...)
-	wopts = append(wopts, state.RetainDuplicates())
+	wopts := joinWindowStoreOptions(userOpts)
 	state.AddWindowStore(b, n.thisStore, sd.key, sd.left, size, retention, wopts...)
 	state.AddWindowStore(b, n.otherStore, sd.key, sd.right, size, retention, wopts...)
 	if n.outerStore != "" {
@@ -308,4 +330,12 @@ func addJoinStores[K, V1, V2 any](b *topology.Builder, n joinNames, m millis, sd
 		state.AddKeyValueStore(b, n.outerStore, outerKeySerde[K]{sd.key},
 			outerValuesSerde[V1, V2]{sd.left, sd.right}, kvOpts...)
 	}
+}
+
+// joinWindowStoreOptions are the options of a join's window stores, which
+// keep duplicates and whose changelogs are not compacted, as Kafka Streams
+// sets them, with the user's.
+func joinWindowStoreOptions(userOpts []state.Option) []state.Option {
+	wopts := append([]state.Option{state.ChangelogConfig("cleanup.policy", "delete")}, userOpts...)
+	return append(wopts, state.RetainDuplicates())
 }

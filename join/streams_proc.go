@@ -178,11 +178,7 @@ func (p *sideProc[K, VT, VO, V1, V2, VR]) Process(r topology.Record[K, VT]) erro
 				return err
 			}
 		}
-		out := topology.WithValue(r, p.both(r.Key, r.Value, it.Value()))
-		if ots.After(out.Timestamp) {
-			out.Timestamp = ots
-		}
-		if err := p.ctx.Forward(out); err != nil {
+		if err := forwardPair(p.ctx, r, p.both(r.Key, r.Value, it.Value()), ots); err != nil {
 			it.Close()
 			return err
 		}
@@ -199,6 +195,17 @@ func (p *sideProc[K, VT, VO, V1, V2, VR]) Process(r topology.Record[K, VT]) erro
 		return p.ctx.Forward(topology.WithValue(r, p.alone(r.Key, r.Value)))
 	}
 	return p.outer.keep(r.Key, ts, p.left, func(o *outerValues[V1, V2]) { p.add(o, r.Value) })
+}
+
+// forwardPair forwards v, the result of joining r with a record at time
+// at, stamped with the later of the two times, as Kafka Streams stamps the
+// results of stream-stream joins.
+func forwardPair[K, V, VR any](ctx topology.Context[K, VR], r topology.Record[K, V], v VR, at time.Time) error {
+	out := topology.WithValue(r, v)
+	if at.After(out.Timestamp) {
+		out.Timestamp = at
+	}
+	return ctx.Forward(out)
 }
 
 // outerBuffer is one processor's handle on the outer store, which keeps the

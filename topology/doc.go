@@ -52,8 +52,12 @@
 // for an application that has run (reset it first), and a new application
 // should decide once. [MergeRepartitionTopics] gives a re-keyed stream one
 // repartition topic however many aggregations, joins and tables read it;
-// without it each writes its own copy of the stream. [Topology.Describe]
-// shows the result: one "-repartition" sink where there were several.
+// without it each writes its own copy of the stream. [SingleStoreSelfJoin]
+// makes an inner join of a stream with itself one processor over one window
+// store and one changelog, instead of two join processors over two stores
+// holding the same records. [OptimizeAll] turns on both, Kafka's "all".
+// [Topology.Describe] shows the result: one "-repartition" sink where there
+// were several, one store where a self-join had two.
 //
 // # Sub-topologies and tasks
 //

@@ -3,14 +3,17 @@ package topology
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Optimization is a set of rewrites the DSL packages (kstream, ktable, join)
 // apply to the topology they build on a Builder, Kafka Streams'
 // topology.optimization. None is on by default, as in Kafka Streams: each
-// changes the names of internal topics and stores, so turning one on for a
-// running application is an incompatible change (its state and in-flight
-// records are in the old topics).
+// removes or renames internal topics and stores, so turning one on for a
+// running application may be an incompatible change (its state and
+// in-flight records are in the old topics). MergeRepartitionTopics is one;
+// SingleStoreSelfJoin keeps the store whose records the rewritten join
+// still needs (see join.Streams).
 type Optimization uint
 
 const (
@@ -24,11 +27,20 @@ const (
 	// Kafka Streams.
 	MergeRepartitionTopics Optimization = 1 << iota
 
+	// SingleStoreSelfJoin makes an inner stream-stream join of a stream
+	// with itself (join.Streams(s, s, ...), both sides the same stream)
+	// one processor over one window store, with one changelog, instead of
+	// two window stores and two join processors (Kafka Streams'
+	// single.store.self.join, KIP-862). Each record joins the records the
+	// store keeps within its window, and itself, as the two-store join
+	// does; see join.Streams for where the two differ. Left and outer
+	// self-joins, and joins of a stream with another made from it (a
+	// filter of it, say), keep their two stores.
+	SingleStoreSelfJoin
+
 	// OptimizeAll is every optimization Strata has, Kafka Streams' "all";
-	// optimizations added later join it. Strata has no single-store
-	// self-join (Kafka Streams' single.store.self.join): a self-join
-	// keeps its two stores.
-	OptimizeAll = MergeRepartitionTopics
+	// optimizations added later join it.
+	OptimizeAll = MergeRepartitionTopics | SingleStoreSelfJoin
 )
 
 // ErrOptimizeLate is the Build error of a call to [Builder.Optimize] after
@@ -50,14 +62,32 @@ func (b *Builder) Optimize(o Optimization) {
 // Optimizations returns the optimizations turned on for b.
 func (b *Builder) Optimizations() Optimization { return b.optimize }
 
-// String names the optimizations of o by Kafka Streams' names
-// ("merge.repartition.topics"), or "none".
+// optimizationNames are Kafka Streams' names of the optimizations, in the
+// order String lists them.
+var optimizationNames = []struct {
+	o    Optimization
+	name string
+}{
+	{MergeRepartitionTopics, "merge.repartition.topics"},
+	{SingleStoreSelfJoin, "single.store.self.join"},
+}
+
+// String names the optimizations of o by Kafka Streams' names, separated
+// by commas as in its topology.optimization setting
+// ("merge.repartition.topics,single.store.self.join"), or "none".
 func (o Optimization) String() string {
-	switch o {
-	case 0:
+	if o == 0 {
 		return "none"
-	case MergeRepartitionTopics:
-		return "merge.repartition.topics"
 	}
-	return fmt.Sprintf("Optimization(%d)", uint(o))
+	var names []string
+	for _, n := range optimizationNames {
+		if o&n.o != 0 {
+			names = append(names, n.name)
+			o &^= n.o
+		}
+	}
+	if o != 0 {
+		names = append(names, fmt.Sprintf("Optimization(%d)", uint(o)))
+	}
+	return strings.Join(names, ",")
 }
