@@ -209,14 +209,16 @@ type Config struct {
 	// kgo.Record of about 200 bytes), so this and FetchMaxPartitionBytes
 	// bound the memory of records fetched and not yet processed: see
 	// docs/operations.md, "Memory". A broker returns a batch larger than
-	// the bound whole. Default 4 MiB (Kafka's is 50 MiB); at most
+	// the bound whole. Default 2 MiB (Kafka's is 50 MiB); at most
 	// 1 GiB. ClientOptions may override it.
 	FetchMaxBytes int32
 
 	// FetchMaxPartitionBytes bounds the bytes of records one fetch
 	// returns per partition (Kafka's max.partition.fetch.bytes). It may
-	// not exceed FetchMaxBytes. Default 256 KiB (Kafka's is 1 MiB).
-	// ClientOptions may override it.
+	// not exceed FetchMaxBytes. Default 1 MiB, as Kafka's, which holds a
+	// whole batch of Kafka's and franz-go's default largest (1000012
+	// bytes), or FetchMaxBytes if that is less. ClientOptions may
+	// override it.
 	FetchMaxPartitionBytes int32
 
 	// MaxInFlight bounds the records that concurrent and batch outcome
@@ -518,8 +520,8 @@ const (
 	// defaultFetchMaxBytes and defaultFetchMaxPartitionBytes bound the
 	// records a consumer buffers (docs/performance.md, "State at
 	// scale").
-	defaultFetchMaxBytes          = 4 << 20
-	defaultFetchMaxPartitionBytes = 256 << 10
+	defaultFetchMaxBytes          = 2 << 20
+	defaultFetchMaxPartitionBytes = 1 << 20
 	// maxFetchBytes bounds both: a fetch response is read into memory
 	// whole.
 	maxFetchBytes          = 1 << 30

@@ -88,14 +88,14 @@ func TestConfigFetchBounds(t *testing.T) {
 		field     string // "" for valid
 	}{
 		{0, 0, ""},
-		{1 << 20, 0, ""}, // the partition default follows a smaller max
-		{64 << 10, 0, ""},
+		{1 << 20, 0, ""},
+		{64 << 10, 0, ""}, // the partition default follows a smaller max
 		{1 << 30, 1 << 30, ""},
 		{-1, 0, "FetchMaxBytes"},
 		{1<<30 + 1, 0, "FetchMaxBytes"},
 		{0, -1, "FetchMaxPartitionBytes"},
 		{1 << 20, 1<<20 + 1, "FetchMaxPartitionBytes"},
-		{0, 8 << 20, "FetchMaxPartitionBytes"}, // above the 4 MiB default
+		{0, 4 << 20, "FetchMaxPartitionBytes"}, // above the 2 MiB default
 	} {
 		_, err := strata.New(top, strata.Config{ApplicationID: "app", Brokers: []string{"localhost:9092"},
 			FetchMaxBytes: c.max, FetchMaxPartitionBytes: c.part})

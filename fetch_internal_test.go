@@ -17,6 +17,7 @@ func TestClientOptionsFetchBounds(t *testing.T) {
 	}{
 		{"defaults", Config{}, defaultFetchMaxBytes, defaultFetchMaxPartitionBytes},
 		{"configured", Config{FetchMaxBytes: 1 << 20, FetchMaxPartitionBytes: 64 << 10}, 1 << 20, 64 << 10},
+		{"partition default within a smaller max", Config{FetchMaxBytes: 512 << 10}, 512 << 10, 512 << 10},
 		{"ClientOptions", Config{FetchMaxBytes: 1 << 20, ClientOptions: []kgo.Opt{kgo.FetchMaxBytes(2 << 20), kgo.FetchMaxPartitionBytes(512 << 10)}}, 2 << 20, 512 << 10},
 	} {
 		t.Run(c.name, func(t *testing.T) {
