@@ -361,8 +361,7 @@ func newRunner(ctx context.Context, a *App, in *instance, index int, first *runn
 	if !a.cfg.DisableCache {
 		r.cache = engine.NewRecordCache(a.cfg.CacheMaxBytes / int64(a.cfg.Workers))
 	}
-	ropts := append([]kgo.Opt(nil), a.cfg.ClientOptions...)
-	ropts = append(ropts,
+	ropts := a.cfg.clientOptions(
 		kgo.SeedBrokers(a.cfg.Brokers...),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords(),
@@ -436,8 +435,7 @@ func (r *runner) join(ctx context.Context) error {
 	a := r.app
 	sources := r.sources()
 	var err error
-	opts := append([]kgo.Opt(nil), a.cfg.ClientOptions...)
-	opts = append(opts,
+	opts := a.cfg.clientOptions(
 		kgo.SeedBrokers(a.cfg.Brokers...),
 		kgo.ConsumerGroup(a.cfg.ApplicationID),
 		kgo.ConsumeTopics(sources...),

@@ -199,6 +199,28 @@ type Config struct {
 	// iteration. Default 10000.
 	MaxPollRecords int
 
+	// FetchMaxBytes bounds the bytes of records that one fetch from a
+	// broker returns (Kafka's consumer setting fetch.max.bytes), for
+	// every consumer of the instance: of the inputs, of changelogs being
+	// restored, of standby tasks and of global tables. Each consumer
+	// keeps at most one fetch per broker buffered until the loop has
+	// taken all its records, and a fetched record takes memory well
+	// beyond its compressed bytes (its decompressed batch, and a
+	// kgo.Record of about 200 bytes), so this and FetchMaxPartitionBytes
+	// bound the memory of records fetched and not yet processed: see
+	// docs/operations.md, "Memory". A broker returns a batch larger than
+	// the bound whole. Default 2 MiB (Kafka's is 50 MiB); at most
+	// 1 GiB. ClientOptions may override it.
+	FetchMaxBytes int32
+
+	// FetchMaxPartitionBytes bounds the bytes of records one fetch
+	// returns per partition (Kafka's max.partition.fetch.bytes). It may
+	// not exceed FetchMaxBytes. Default 1 MiB, as Kafka's, which holds a
+	// whole batch of Kafka's and franz-go's default largest (1000012
+	// bytes), or FetchMaxBytes if that is less. ClientOptions may
+	// override it.
+	FetchMaxPartitionBytes int32
+
 	// MaxInFlight bounds the records that concurrent and batch outcome
 	// handlers (topology.Handler.Concurrency, topology.AddBatchHandler;
 	// kstream's WithConcurrency, HandleBatch) of the instance hold at
@@ -495,7 +517,15 @@ const (
 	defaultPollTimeout       = 100 * time.Millisecond
 	defaultMaxPollRecords    = 10000
 	defaultMaxInFlight       = 10000
-	defaultShutdownTimeout   = 30 * time.Second
+	// defaultFetchMaxBytes and defaultFetchMaxPartitionBytes bound the
+	// records a consumer buffers (docs/performance.md, "State at
+	// scale").
+	defaultFetchMaxBytes          = 2 << 20
+	defaultFetchMaxPartitionBytes = 1 << 20
+	// maxFetchBytes bounds both: a fetch response is read into memory
+	// whole.
+	maxFetchBytes          = 1 << 30
+	defaultShutdownTimeout = 30 * time.Second
 )
 
 // withDefaults validates c and returns it with defaults filled in.
@@ -542,6 +572,20 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = defaultMaxInFlight
+	}
+	switch {
+	case c.FetchMaxBytes < 0 || c.FetchMaxBytes > maxFetchBytes:
+		return bad("FetchMaxBytes", "must be between 0 (the default) and %d, got %d", maxFetchBytes, c.FetchMaxBytes)
+	case c.FetchMaxBytes == 0:
+		c.FetchMaxBytes = defaultFetchMaxBytes
+	}
+	switch {
+	case c.FetchMaxPartitionBytes < 0:
+		return bad("FetchMaxPartitionBytes", "must not be negative, got %d", c.FetchMaxPartitionBytes)
+	case c.FetchMaxPartitionBytes == 0:
+		c.FetchMaxPartitionBytes = min(defaultFetchMaxPartitionBytes, c.FetchMaxBytes)
+	case c.FetchMaxPartitionBytes > c.FetchMaxBytes:
+		return bad("FetchMaxPartitionBytes", "%d exceeds FetchMaxBytes (%d)", c.FetchMaxPartitionBytes, c.FetchMaxBytes)
 	}
 	if !c.OnBadRecord.Valid() {
 		return bad("OnBadRecord", "unknown policy %d", c.OnBadRecord)

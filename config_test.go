@@ -78,3 +78,32 @@ func TestConfigInstanceIDLength(t *testing.T) {
 		t.Fatalf("InstanceID of 241 characters: New = %v, want ErrInvalidConfig naming InstanceID", err)
 	}
 }
+
+// TestConfigFetchBounds: the fetch bounds are non-negative, FetchMaxBytes
+// at most 1 GiB, and FetchMaxPartitionBytes at most FetchMaxBytes.
+func TestConfigFetchBounds(t *testing.T) {
+	top := upper(t, "in", "out", nil)
+	for _, c := range []struct {
+		max, part int32
+		field     string // "" for valid
+	}{
+		{0, 0, ""},
+		{1 << 20, 0, ""},
+		{64 << 10, 0, ""}, // the partition default follows a smaller max
+		{1 << 30, 1 << 30, ""},
+		{-1, 0, "FetchMaxBytes"},
+		{1<<30 + 1, 0, "FetchMaxBytes"},
+		{0, -1, "FetchMaxPartitionBytes"},
+		{1 << 20, 1<<20 + 1, "FetchMaxPartitionBytes"},
+		{0, 4 << 20, "FetchMaxPartitionBytes"}, // above the 2 MiB default
+	} {
+		_, err := strata.New(top, strata.Config{ApplicationID: "app", Brokers: []string{"localhost:9092"},
+			FetchMaxBytes: c.max, FetchMaxPartitionBytes: c.part})
+		switch {
+		case c.field == "" && err != nil:
+			t.Errorf("FetchMaxBytes %d, FetchMaxPartitionBytes %d: New: %v", c.max, c.part, err)
+		case c.field != "" && (!errors.Is(err, strata.ErrInvalidConfig) || !strings.Contains(err.Error(), ": "+c.field+": ")):
+			t.Errorf("FetchMaxBytes %d, FetchMaxPartitionBytes %d: New = %v, want ErrInvalidConfig naming %s", c.max, c.part, err, c.field)
+		}
+	}
+}

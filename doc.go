@@ -229,6 +229,13 @@
 // buffers of records fetched and produced, and the Go runtime's heap
 // overhead.
 //
+// Records fetched and not yet processed are bounded by
+// Config.FetchMaxBytes (2 MiB by default) and FetchMaxPartitionBytes
+// (1 MiB): each consuming client keeps at most one fetch per broker
+// buffered, and a fetched record takes several times its compressed size
+// once decoded. Kafka's consumer defaults, 50 MiB and 1 MiB, let a fetch
+// of small, well-compressed records take over a hundred MiB of heap.
+//
 // # The App's state
 //
 // App.State is Kafka Streams' KafkaStreams.State: Created until Run,

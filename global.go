@@ -57,8 +57,7 @@ func startGlobal(ctx context.Context, a *App, state engine.StateConfig, log *slo
 	if len(a.top.Globals) == 0 {
 		return nil, nil
 	}
-	opts := append([]kgo.Opt(nil), a.cfg.ClientOptions...)
-	opts = append(opts,
+	opts := a.cfg.clientOptions(
 		kgo.SeedBrokers(a.cfg.Brokers...),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		// Transaction markers occupy offsets; seeing them tells where

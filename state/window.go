@@ -128,6 +128,9 @@ type windowStore[K, V any] struct {
 	size       int64 // ms
 	dups       bool
 	seq        dupSeq // numbers duplicates when dups
+	// decodeTimeFn is s.decodeTime, made once: a method value made for
+	// each fetch is an allocation per record of a stream-stream join.
+	decodeTimeFn func(suffix, value []byte) (time.Time, V, error)
 }
 
 // windowSeqLen is the length of the sequence number ending window keys.
@@ -245,7 +248,10 @@ func (s *windowStore[K, V]) BackwardFetchRange(key K, from, to time.Time) (Itera
 }
 
 func (s *windowStore[K, V]) fetchRange(key K, from, to int64, reverse bool) (Iterator[time.Time, V], error) {
-	it := newSegmentIter(s.decodeTime)
+	if s.decodeTimeFn == nil {
+		s.decodeTimeFn = s.decodeTime
+	}
+	it := newSegmentIter(s.decodeTimeFn)
 	lo, hi, ok := s.timeRange(from, to)
 	if !ok {
 		return it, nil

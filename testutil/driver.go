@@ -370,9 +370,15 @@ const settleTimeout = 30 * time.Second
 // settle waits until no task has a pending record, running what the
 // processors' work posts, so that a record held by a processor is finished,
 // with everything it causes, before the next is processed.
+// The deadline's timer is made only once a record is found held, so that
+// settling after a record no processor held costs no allocation.
 func (d *Driver) settle() error {
-	deadline := time.NewTimer(settleTimeout)
-	defer deadline.Stop()
+	var deadline *time.Timer
+	defer func() {
+		if deadline != nil {
+			deadline.Stop()
+		}
+	}()
 	for {
 		pending := 0
 		for _, t := range d.order {
@@ -383,6 +389,9 @@ func (d *Driver) settle() error {
 		}
 		if pending == 0 {
 			return nil
+		}
+		if deadline == nil {
+			deadline = time.NewTimer(settleTimeout)
 		}
 		select {
 		case <-d.posted:
