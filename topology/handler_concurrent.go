@@ -96,9 +96,6 @@ type inFlight[K, V any] struct {
 	q    *keyQueue[K, V]
 	// returned is set once the call returned, on the task's goroutine.
 	returned bool
-	// complete is posted to the task when the call returned; made once
-	// per item, which is reused.
-	complete func() error
 }
 
 // keep copies raw, the record being processed as read, into the item.
@@ -145,8 +142,12 @@ type concurrent[K, V any] struct {
 	// free are items and queues to reuse.
 	free   []*inFlight[K, V]
 	freeQs []*keyQueue[K, V]
-	// work hands records to the goroutines calling the function.
-	work   chan *inFlight[K, V]
+	// work hands records to the goroutines calling the function, done
+	// brings them back (handler_concurrent_queue.go); drain is posted to
+	// the task to complete what done holds.
+	work   workQueue[K, V]
+	done   doneQueue[K, V]
+	drain  func() error
 	ctx    context.Context
 	cancel context.CancelFunc
 	global *engine.InFlightLimit
@@ -159,7 +160,8 @@ func (c *concurrent[K, V]) start() {
 	c.ctx, c.cancel = context.WithCancel(t.Context())
 	c.global = t.Config().InFlight
 	c.keys = map[string]*keyQueue[K, V]{}
-	c.work = make(chan *inFlight[K, V], c.limit)
+	c.work.init(c.limit)
+	c.drain = c.drainDone
 	for range c.limit {
 		go c.worker()
 	}
@@ -171,7 +173,7 @@ func (c *concurrent[K, V]) start() {
 func (c *concurrent[K, V]) stop() {
 	if c.cancel != nil {
 		c.cancel()
-		close(c.work)
+		c.work.close()
 		c.cancel = nil
 	}
 }
@@ -189,7 +191,6 @@ func (c *concurrent[K, V]) item() *inFlight[K, V] {
 		return it
 	}
 	it := &inFlight[K, V]{}
-	it.complete = func() error { return c.complete(it) }
 	// Set once, never cleared: a context derived from it during a call
 	// may read it after the call returned (net/http cancels a request's
 	// context on its connection's goroutine once the response is read).
@@ -287,27 +288,49 @@ func (c *concurrent[K, V]) queue() *keyQueue[K, V] {
 	return &keyQueue[K, V]{}
 }
 
-// dispatch hands it to a goroutine. The channel has room for the limit,
-// which the records held never pass (busy), so it never blocks.
+// dispatch hands it to a goroutine.
 func (c *concurrent[K, V]) dispatch(it *inFlight[K, V]) {
 	it.ctx.attempt = it.a.attempt
-	c.work <- it
+	c.work.push(it)
 }
 
-// worker calls the function for the records it is handed, and posts each
-// outcome to the task.
+// worker calls the function for the records it is handed and brings each
+// back to the task: the first one returned since the task last drained
+// posts a drain.
 func (c *concurrent[K, V]) worker() {
 	n := c.n
 	t := n.task
-	for it := range c.work {
-		n.m.waited(time.Since(it.taken))
-		n.m.calling(1)
+	for {
+		it := c.work.pop()
+		if it == nil {
+			return
+		}
 		start := time.Now()
+		n.m.waited(start.Sub(it.taken))
+		n.m.calling(1)
 		it.out, it.panicked, it.stack = c.call(it)
 		n.m.took(time.Since(start))
 		n.m.calling(-1)
-		t.Post(it.complete)
+		if c.done.push(it) {
+			t.Post(c.drain)
+		}
 	}
+}
+
+// drainDone completes, on the task's goroutine, the records whose calls
+// returned since the last drain, and returns the first error; the records
+// after it are completed all the same (as functions posted one by one
+// are, engine.Task.RunPosted).
+func (c *concurrent[K, V]) drainDone() error {
+	items := c.done.take()
+	var first error
+	for i, it := range items {
+		items[i] = nil
+		if err := c.complete(it); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // call calls the function for it, recovering a panic.
