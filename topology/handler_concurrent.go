@@ -19,18 +19,18 @@ import (
 // done. Records go to the goroutines, and their outcomes come back to the
 // task's goroutine, in batches (handler_concurrent_queue.go): one post
 // (Task.Post) brings back every call returned since the task last took
-// them. Each outcome is applied as a sequential handler's is (the output to the
-// retry topic or the dead set, in the task's transaction under
+// them. Each outcome is applied as a sequential handler's is (the output to
+// the retry topic or the dead set, in the task's transaction under
 // exactly-once) and the record completed (Pending.Complete): a commit then
 // covers it, and its outputs with it, once every earlier record is done
 // too. While the handler holds Concurrency records (those waiting for an
 // earlier record of their key count), or the instance holds
 // Config.MaxInFlight, the task takes no more (engine.Task.AddBusyCheck):
 // the runtime pauses its partitions once it buffers a poll's worth
-// (busy.go). A task closing (revoked, the
-// application stopping) first waits a bounded time for what is held, then
-// the handler's context is cancelled; what did not complete is not
-// committed, and is handled again by the partition's next owner.
+// (strata's busy.go). A task closing (revoked, the application stopping)
+// first waits a bounded time for what is held, then the handler's context
+// is cancelled; what did not complete is not committed, and is handled
+// again by the partition's next owner.
 
 // Ordering says which records of a concurrent handler may be handled at
 // the same time.

@@ -5,12 +5,12 @@ import "sync"
 // A concurrent handler's records cross between the task's goroutine and the
 // goroutines calling its function in batches, not one handoff per record:
 //
-//   - workQueue: the task appends the records ready to run; a goroutine
-//     that finished a call takes the next one without blocking, and an
-//     idle goroutine is woken only when there is no running one to take
-//     it. A handler that returns at once is run by a goroutine or two in
-//     a loop; one that waits (on I/O) gets a goroutine per record, up to
-//     the handler's concurrency.
+//   - workQueue: the task appends the records ready to run, waking an
+//     idle goroutine for each while there are some (a function that waits
+//     on I/O gets a goroutine per record, up to the handler's
+//     concurrency); a goroutine whose call returned takes the next queued
+//     record without sleeping, so goroutines already running drain a
+//     burst of records that a function handles at once.
 //   - doneQueue: a goroutine whose call returned appends the record; the
 //     first record appended after the task last drained posts one drain
 //     to the task (engine.Task.Post, which wakes the runtime's loop), and
