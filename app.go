@@ -289,9 +289,14 @@ type runner struct {
 	// busy are the tasks whose partitions are paused while a handler of
 	// theirs is at its bound, with those partitions (busy.go).
 	busy map[engine.TaskID]*busyTask
+	// free is resumeBusy's scratch list of tasks no longer busy.
+	free []*engine.Task
 	// wake is signalled when work finishing on another goroutine posts
 	// to a task (async.go).
-	wake       chan struct{}
+	wake chan struct{}
+	// pollCancel cancels the poll the loop waits in while records are
+	// pending, for posted; nil outside such a poll.
+	pollCancel atomic.Pointer[context.CancelFunc]
 	lastCommit time.Time
 	lastPurge  time.Time
 	// commitStart is when the commit under way began, for its latency.

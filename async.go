@@ -19,11 +19,16 @@ import (
 // is processed again by the task's next owner.
 const drainTimeout = 5 * time.Second
 
-// posted is the tasks' OnPost: it wakes the loop.
+// posted is the tasks' OnPost: it wakes the loop, cancelling the poll it
+// waits in, if any, on this goroutine, and leaves a wake for the next wait
+// (the next poll's, drainPending's).
 func (r *runner) posted(*engine.Task) {
 	select {
 	case r.wake <- struct{}{}:
 	default:
+	}
+	if c := r.pollCancel.Load(); c != nil {
+		(*c)()
 	}
 }
 
@@ -70,18 +75,23 @@ func (r *runner) drainPending() error {
 
 // pollContext is the context of the loop's poll: it ends after wait, when
 // ctx does, or, while records are pending, when a task's work posts a
-// result.
-func (r *runner) pollContext(ctx context.Context, wait time.Duration, pending bool) (context.Context, context.CancelFunc) {
+// result (posted cancels it). Call the returned function once the poll
+// returned.
+func (r *runner) pollContext(ctx context.Context, wait time.Duration, pending bool) (context.Context, func()) {
 	pctx, cancel := context.WithTimeout(ctx, wait)
-	if pending {
-		go func() {
-			select {
-			case <-r.wake:
-				cancel()
-				// The loop runs what was posted after the poll.
-			case <-pctx.Done():
-			}
-		}()
+	if !pending {
+		return pctx, cancel
 	}
-	return pctx, cancel
+	r.pollCancel.Store(&cancel)
+	// A post before the Store left a wake: the poll returns at once,
+	// and the loop runs what was posted after it.
+	select {
+	case <-r.wake:
+		cancel()
+	default:
+	}
+	return pctx, func() {
+		r.pollCancel.Store(nil)
+		cancel()
+	}
 }

@@ -8,10 +8,18 @@ import (
 
 // A task whose concurrent or batch outcome handler holds as many records as
 // it may (engine.Task.Busy; topology.Handler.Concurrency,
-// Config.MaxInFlight) takes no more: its records stay buffered, and the
-// worker pauses its partitions, so that no more are fetched for it, until
-// records finish and it is not busy any more. Buffering stays bounded by
-// what was fetched before the pause.
+// Config.MaxInFlight) takes no more: its records stay buffered. Once a busy
+// task has Config.MaxPollRecords records buffered, the worker pauses its
+// partitions, so that no more are fetched for it, and resumes them once,
+// after it took what it could, the task is not busy or has less than half
+// that buffered. Buffering stays bounded by MaxPollRecords per task plus
+// what one poll brings. The task keeps fetching meanwhile, so that a
+// handler whose records finish quickly does not wait for a fetch each time
+// it takes more, and its partitions are not paused and resumed at each
+// record: a pause drops what the client fetched ahead of the poll, and a
+// resumed partition is fetched only once the client's fetch in flight
+// returns, which a fetch of partitions at their end holds for up to the
+// fetch's maximum wait (kgo.FetchMaxWait, 5s by default).
 
 // busyTask is a busy task and the partitions paused for it.
 type busyTask struct {
@@ -20,10 +28,10 @@ type busyTask struct {
 }
 
 // pauseBusy pauses the partitions of those of tasks that are busy and
-// still have records buffered or may be fetched more. Called with mu held.
+// buffer busyBuffer records or more. Called with mu held.
 func (r *runner) pauseBusy(tasks []*engine.Task) {
 	for _, t := range tasks {
-		if _, ok := r.busy[t.ID]; ok || !t.Busy() {
+		if _, ok := r.busy[t.ID]; ok || t.Buffered() < r.cfg.MaxPollRecords || !t.Busy() {
 			continue
 		}
 		b := &busyTask{task: t, paused: map[string][]int32{}}
@@ -38,29 +46,33 @@ func (r *runner) pauseBusy(tasks []*engine.Task) {
 	}
 }
 
-// resumeBusy resumes the partitions of the paused tasks that are no longer
-// busy and processes what they buffered; tasks that took records while
-// their results came back may be busy again. Called with mu held.
+// resumeBusy processes what the paused tasks that are no longer busy
+// buffered, and resumes the partitions of those that then are not busy or
+// have less than half of Config.MaxPollRecords buffered; tasks that took records
+// while their results came back may be busy again. Called with mu held.
 func (r *runner) resumeBusy() error {
 	if len(r.busy) == 0 {
 		return nil
 	}
-	var free []*engine.Task
-	for id, b := range r.busy {
-		if b.task.Busy() {
-			continue
+	r.free = r.free[:0]
+	for _, b := range r.busy {
+		if !b.task.Busy() {
+			r.free = append(r.free, b.task)
 		}
-		r.resumeBusyTask(b)
-		delete(r.busy, id)
-		free = append(free, b.task)
 	}
-	for _, t := range free {
+	for _, t := range r.free {
 		if err := r.processWith(t, t.ProcessAll); err != nil {
 			return err
 		}
 	}
-	r.holdBack(free)
-	r.pauseBusy(free)
+	r.holdBack(r.free)
+	for _, t := range r.free {
+		if t.Busy() && t.Buffered() >= r.cfg.MaxPollRecords/2 {
+			continue
+		}
+		r.resumeBusyTask(r.busy[t.ID])
+		delete(r.busy, t.ID)
+	}
 	return nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/strata-go/strata"
 	"github.com/strata-go/strata/embedded"
 	"github.com/strata-go/strata/kstream"
@@ -67,7 +69,14 @@ func benchHandler(fn func(context.Context, string, string) kstream.Outcome, opts
 		if err != nil {
 			b.Fatal(err)
 		}
-		app, err := strata.New(top, strata.Config{ApplicationID: "bench-channels", Brokers: c.Addrs(), StateDir: b.TempDir(), MaxInFlight: 200, Logger: slog.New(slog.DiscardHandler)})
+		app, err := strata.New(top, strata.Config{ApplicationID: "bench-channels", Brokers: c.Addrs(), StateDir: b.TempDir(), MaxInFlight: 200, Logger: slog.New(slog.DiscardHandler), ClientOptions: []kgo.Opt{
+			// kfake answers a fetch of partitions that were empty when
+			// it arrived (the handler's retry topic, partitions at
+			// their end) only at the fetch's max wait, 5s by default:
+			// a partition resumed meanwhile waits for it (as in
+			// internal/benchkit's handle scenarios).
+			kgo.FetchMaxWait(50 * time.Millisecond),
+		}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -225,8 +225,9 @@ type Config struct {
 	// handlers (topology.Handler.Concurrency, topology.AddBatchHandler;
 	// kstream's WithConcurrency, HandleBatch) of the instance hold at
 	// once, across its tasks and workers: at the bound, a task with such
-	// a handler takes no more records and its partitions are paused until
-	// records finish. Each handler also has its own bound per task. It may
+	// a handler takes no more records, and once it has MaxPollRecords
+	// records buffered its partitions are paused until records finish.
+	// Each handler also has its own bound per task. It may
 	// be passed by one record per worker (Workers). Default 10000;
 	// negative for no bound.
 	MaxInFlight int

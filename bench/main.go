@@ -58,6 +58,9 @@ type config struct {
 	// keyCap, if positive, caps the scenarios' own numbers of distinct
 	// keys (tests run the high-cardinality scenarios small).
 	keyCap int
+	// recordCap, if positive, caps the scenarios' own numbers of records
+	// (tests run the I/O-bound scenarios small).
+	recordCap int
 	// progress, if set, gets a line per run.
 	progress io.Writer
 }
@@ -126,6 +129,9 @@ func run(ctx context.Context, cfg config) ([]result, error) {
 		if re.MatchString(s.Name) {
 			if cfg.keyCap > 0 && s.Keys > cfg.keyCap {
 				s.Keys = cfg.keyCap
+			}
+			if cfg.recordCap > 0 && s.N > cfg.recordCap {
+				s.N = cfg.recordCap
 			}
 			results = append(results, result{scenario: s, records: s.Records(cfg.records)})
 		}
@@ -381,11 +387,17 @@ func startProfile(path string) (stop func() error, err error) {
 }
 
 // Targets on the project's 2-core machine, as ratios to the plain loop's
-// median in the same run (issues 5 and 17) or records/s.
+// median in the same run (issues 5 and 17), records/s, or ratios to
+// another scenario's median in the same run (issue 19).
 var targets = map[string]struct {
 	ofPlain float64 // of the plain loop's median; 0: none
 	rate    float64 // records/s; 0: none
+	// of is the scenario whose median ratio is a ratio of.
+	of    string
+	ratio float64
 }{
+	"handle-noop-200":   {of: "handle-alos", ratio: 0.8},
+	"handle-io-200":     {of: "handle-io-seq", ratio: 50},
 	"map-eos":           {ofPlain: 0.60},
 	"count-eos":         {rate: 400_000},
 	"count-eos-nocache": {ofPlain: 0.35},
@@ -401,7 +413,9 @@ func report(w io.Writer, cfg config, results []result) {
 	fmt.Fprintln(w, "| scenario | what runs | records/s (median) | range | of plain loop | CPU µs/record (median) | peak RSS MiB (median) | target |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	var plain float64
+	medians := map[string]float64{}
 	for _, r := range results {
+		medians[r.scenario.Name] = median(r.rates)
 		if r.scenario.Name == "plain" {
 			plain = median(r.rates)
 		}
@@ -425,6 +439,11 @@ func report(w io.Writer, cfg config, results []result) {
 				}
 			case t.rate > 0:
 				target = fmt.Sprintf("≥ %s records/s: %s", human(t.rate), metOrMissed(med >= t.rate))
+			case t.of != "":
+				target = fmt.Sprintf("≥ %.2f× %s", t.ratio, t.of)
+				if base := medians[t.of]; base > 0 {
+					target += fmt.Sprintf(": %.2f×, %s", med/base, metOrMissed(med >= t.ratio*base))
+				}
 			}
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s – %s | %s | %.2f | %.0f | %s |\n", r.scenario.Name, r.scenario.Description,

@@ -21,14 +21,15 @@ func TestMain(m *testing.M) {
 }
 
 // TestEveryScenarioRuns runs each scenario once on a few thousand records,
-// the high-cardinality ones on at most 4000 keys, each in a child process:
+// the high-cardinality ones on at most 4000 keys and the I/O-bound ones on
+// at most 400 records, each in a child process:
 // each run's output is read back and checked (every record mapped, every
 // key's final count exact, every pair joined), and the report has a row
 // per scenario with the child's peak RSS.
 func TestEveryScenarioRuns(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cfg := config{records: 3000, keys: 100, partitions: 4, run: ".", count: 1, stateDir: t.TempDir(), warmup: true, keyCap: 4000}
+	cfg := config{records: 3000, keys: 100, partitions: 4, run: ".", count: 1, stateDir: t.TempDir(), warmup: true, keyCap: 4000, recordCap: 400}
 	results, err := run(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -42,7 +42,8 @@ const (
 //     not finished: a record finishing before an earlier one is committed
 //     with it, once the earlier one is done.
 //   - At n records (or strata's Config.MaxInFlight across the instance),
-//     the task takes no more and its partitions are paused.
+//     the task takes no more; once it has Config.MaxPollRecords records
+//     buffered, its partitions are paused.
 //   - When the partition is revoked or the application stops, the records
 //     in flight get a bounded wait, then their context is cancelled; what
 //     did not finish is handled again by the partition's next owner (at

@@ -47,7 +47,8 @@ type BatchHandler[K, V any] struct {
 // h.MaxWait, whichever comes first. One batch of a task is handled at a
 // time, on a goroutine of the handler, while the task goes on taking
 // records into the next; once that one is full too, the task takes no more
-// (the runtime pauses its partitions). Each record's outcome is applied as
+// (the runtime pauses its partitions once it buffers a poll's worth). Each
+// record's outcome is applied as
 // AddHandler's are, with the same retry topic, dead set, policies and
 // metrics (plus those of concurrent handlers: records in flight, calls
 // running, the time records waited for their batch's call); the records of

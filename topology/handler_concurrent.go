@@ -16,18 +16,21 @@ import (
 // Concurrency of them at once on goroutines of its own, as its Ordering
 // allows. Each record it takes is held (engine.Task.Hold): its offset, and
 // its partition's later offsets, are not committable until the record is
-// done. A call's outcome comes back to the task's goroutine (Task.Post),
-// where it is applied as a sequential handler's is (the output to the
-// retry topic or the dead set, in the task's transaction under
+// done. Records go to the goroutines, and their outcomes come back to the
+// task's goroutine, in batches (handler_concurrent_queue.go): one post
+// (Task.Post) brings back every call returned since the task last took
+// them. Each outcome is applied as a sequential handler's is (the output to
+// the retry topic or the dead set, in the task's transaction under
 // exactly-once) and the record completed (Pending.Complete): a commit then
 // covers it, and its outputs with it, once every earlier record is done
 // too. While the handler holds Concurrency records (those waiting for an
 // earlier record of their key count), or the instance holds
 // Config.MaxInFlight, the task takes no more (engine.Task.AddBusyCheck):
-// the runtime pauses its partitions. A task closing (revoked, the
-// application stopping) first waits a bounded time for what is held, then
-// the handler's context is cancelled; what did not complete is not
-// committed, and is handled again by the partition's next owner.
+// the runtime pauses its partitions once it buffers a poll's worth
+// (strata's busy.go). A task closing (revoked, the application stopping)
+// first waits a bounded time for what is held, then the handler's context
+// is cancelled; what did not complete is not committed, and is handled
+// again by the partition's next owner.
 
 // Ordering says which records of a concurrent handler may be handled at
 // the same time.
@@ -96,9 +99,6 @@ type inFlight[K, V any] struct {
 	q    *keyQueue[K, V]
 	// returned is set once the call returned, on the task's goroutine.
 	returned bool
-	// complete is posted to the task when the call returned; made once
-	// per item, which is reused.
-	complete func() error
 }
 
 // keep copies raw, the record being processed as read, into the item.
@@ -145,8 +145,12 @@ type concurrent[K, V any] struct {
 	// free are items and queues to reuse.
 	free   []*inFlight[K, V]
 	freeQs []*keyQueue[K, V]
-	// work hands records to the goroutines calling the function.
-	work   chan *inFlight[K, V]
+	// work hands records to the goroutines calling the function, done
+	// brings them back (handler_concurrent_queue.go); drain is posted to
+	// the task to complete what done holds.
+	work   workQueue[K, V]
+	done   doneQueue[K, V]
+	drain  func() error
 	ctx    context.Context
 	cancel context.CancelFunc
 	global *engine.InFlightLimit
@@ -159,7 +163,8 @@ func (c *concurrent[K, V]) start() {
 	c.ctx, c.cancel = context.WithCancel(t.Context())
 	c.global = t.Config().InFlight
 	c.keys = map[string]*keyQueue[K, V]{}
-	c.work = make(chan *inFlight[K, V], c.limit)
+	c.work.init(c.limit)
+	c.drain = c.drainDone
 	for range c.limit {
 		go c.worker()
 	}
@@ -171,7 +176,7 @@ func (c *concurrent[K, V]) start() {
 func (c *concurrent[K, V]) stop() {
 	if c.cancel != nil {
 		c.cancel()
-		close(c.work)
+		c.work.close()
 		c.cancel = nil
 	}
 }
@@ -189,7 +194,6 @@ func (c *concurrent[K, V]) item() *inFlight[K, V] {
 		return it
 	}
 	it := &inFlight[K, V]{}
-	it.complete = func() error { return c.complete(it) }
 	// Set once, never cleared: a context derived from it during a call
 	// may read it after the call returned (net/http cancels a request's
 	// context on its connection's goroutine once the response is read).
@@ -287,27 +291,49 @@ func (c *concurrent[K, V]) queue() *keyQueue[K, V] {
 	return &keyQueue[K, V]{}
 }
 
-// dispatch hands it to a goroutine. The channel has room for the limit,
-// which the records held never pass (busy), so it never blocks.
+// dispatch hands it to a goroutine.
 func (c *concurrent[K, V]) dispatch(it *inFlight[K, V]) {
 	it.ctx.attempt = it.a.attempt
-	c.work <- it
+	c.work.push(it)
 }
 
-// worker calls the function for the records it is handed, and posts each
-// outcome to the task.
+// worker calls the function for the records it is handed and brings each
+// back to the task: the first one returned since the task last drained
+// posts a drain.
 func (c *concurrent[K, V]) worker() {
 	n := c.n
 	t := n.task
-	for it := range c.work {
-		n.m.waited(time.Since(it.taken))
-		n.m.calling(1)
+	for {
+		it := c.work.pop()
+		if it == nil {
+			return
+		}
 		start := time.Now()
+		n.m.waited(start.Sub(it.taken))
+		n.m.calling(1)
 		it.out, it.panicked, it.stack = c.call(it)
 		n.m.took(time.Since(start))
 		n.m.calling(-1)
-		t.Post(it.complete)
+		if c.done.push(it) {
+			t.Post(c.drain)
+		}
 	}
+}
+
+// drainDone completes, on the task's goroutine, the records whose calls
+// returned since the last drain, and returns the first error; the records
+// after it are completed all the same (as functions posted one by one
+// are, engine.Task.RunPosted).
+func (c *concurrent[K, V]) drainDone() error {
+	items := c.done.take()
+	var first error
+	for i, it := range items {
+		items[i] = nil
+		if err := c.complete(it); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // call calls the function for it, recovering a panic.

@@ -60,6 +60,9 @@ type Scenario struct {
 	// in place of the command's -keys; it then processes at least that
 	// many records, so that every key occurs.
 	Keys int
+	// N, if not zero, is the scenario's own number of records, in place
+	// of the command's -n: the I/O-bound handlers take 20 ms a record.
+	N int
 	// Preload writes the input; nil is [Preload] into InTopic.
 	Preload PreloadFunc
 	// Run runs the scenario once on env. It returns the time measured:
@@ -75,7 +78,30 @@ type Scenario struct {
 
 // Records is how many records s processes when the command asks for n.
 func (s Scenario) Records(n int) int {
+	if s.N > 0 {
+		n = s.N
+	}
 	return max(n, s.Keys)
+}
+
+// The records of the I/O-bound scenarios: at 20 ms a record, one at a
+// time, handle-io-seq takes 10 s; handle-io-200, at most 200 times as
+// fast, a few seconds.
+const (
+	ioSeqRecords = 500
+	io200Records = 40_000
+)
+
+// handleConcurrently runs HandleConcurrently.
+func handleConcurrently(concurrency int) func(context.Context, Env) (*strata.App, error) {
+	return func(ctx context.Context, env Env) (*strata.App, error) {
+		return HandleConcurrently(ctx, env, concurrency)
+	}
+}
+
+// channelsThrough runs ChannelsThrough.
+func channelsThrough(concurrency int) func(context.Context, Env) (*strata.App, error) {
+	return func(ctx context.Context, env Env) (*strata.App, error) { return ChannelsThrough(ctx, env, concurrency) }
 }
 
 // Scenarios returns the scenarios in the order the bench command runs them;
@@ -94,6 +120,9 @@ func Scenarios() []Scenario {
 		{Name: "join-eos", Description: "stream-stream inner join within 5 s (Pebble), exactly once, each record joining one", Keys: JoinKeys, Preload: preloadPairs, Run: streamsJoin(strata.ExactlyOnce), Check: checkJoined},
 		{Name: "handle-alos", Description: "Strata outcome handler, every call a success, at least once", Run: handleThrough(false), Check: checkRetries(false)},
 		{Name: "retry-alos", Description: "Strata outcome handler, every record retried once through the retry topic, at least once", Run: handleThrough(true), Check: checkRetries(true)},
+		{Name: "handle-noop-200", Description: "handle-alos through the concurrent machinery: WithConcurrency(200, OrderByKey)", Run: timedHandler(handleConcurrently(200)), Check: checkRetryTopic(handleAppID(strata.AtLeastOnce, false, 200), false)},
+		{Name: "handle-io-seq", Description: "outcome handler waiting 20 ms per record (a real timer), one record at a time, at least once", N: ioSeqRecords, Preload: PreloadNumbered, Run: timedHandler(channelsThrough(1)), Check: checkRetryTopic(ioAppID(1), false)},
+		{Name: "handle-io-200", Description: "the same with WithConcurrency(200, OrderByKey) and MaxInFlight 200 (200 in flight on 8 partitions); checks that a key's records never overlap and run in order", N: io200Records, Preload: PreloadNumbered, Run: timedHandler(channelsThrough(200)), Check: checkRetryTopic(ioAppID(200), false)},
 	}
 }
 
@@ -150,17 +179,27 @@ func countByKey(g strata.Guarantee, cache bool) func(context.Context, Env) (time
 }
 
 // handleThrough runs HandleThrough at least once; with retryOnce every
-// record makes one hop through the retry topic. The run ends at the commit
-// after the last success: the handler writes no output.
+// record makes one hop through the retry topic.
 func handleThrough(retryOnce bool) func(context.Context, Env) (time.Duration, error) {
+	return timedHandler(func(ctx context.Context, env Env) (*strata.App, error) {
+		return HandleThrough(ctx, env, strata.AtLeastOnce, retryOnce)
+	})
+}
+
+// timedHandler runs app, an outcome handler's, and returns the time to the
+// commit after the last record handled: the handler writes no output.
+func timedHandler(app func(context.Context, Env) (*strata.App, error)) func(context.Context, Env) (time.Duration, error) {
 	return func(ctx context.Context, env Env) (time.Duration, error) {
 		clock := NewClock(env.In, env.Out)
 		env.ClientOptions = append(append([]kgo.Opt(nil), env.ClientOptions...), clock.Hooks(),
 			// kfake answers a fetch of partitions that were empty
 			// when it arrived only at the fetch's max wait (5s by
-			// default): the retry topic often is.
+			// default): the retry topic often is, and so are
+			// partitions at their end while the partitions of a busy
+			// handler are paused (a resumed partition waits for the
+			// fetch in flight).
 			kgo.FetchMaxWait(50*time.Millisecond))
-		if _, err := HandleThrough(ctx, env, strata.AtLeastOnce, retryOnce); err != nil {
+		if _, err := app(ctx, env); err != nil {
 			return 0, err
 		}
 		return measured(clock.ToLastCommit())
@@ -171,8 +210,14 @@ func handleThrough(retryOnce bool) func(context.Context, Env) (time.Duration, er
 // record once with retryOnce, none otherwise. (HandleThrough itself returns
 // only once every record succeeded.)
 func checkRetries(retryOnce bool) func(context.Context, Env) error {
+	return checkRetryTopic(handleAppID(strata.AtLeastOnce, retryOnce, 0), retryOnce)
+}
+
+// checkRetryTopic checks the retry topic of the handler of application id:
+// every record once with retryOnce, none otherwise.
+func checkRetryTopic(id string, retryOnce bool) func(context.Context, Env) error {
 	return func(ctx context.Context, env Env) error {
-		id, want := handleAppID(strata.AtLeastOnce, retryOnce), int64(0)
+		want := int64(0)
 		if retryOnce {
 			want = int64(env.Records)
 		}

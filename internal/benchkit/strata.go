@@ -40,6 +40,9 @@ type Env struct {
 	// DisableCache turns the apps' record cache off
 	// (Config.DisableCache).
 	DisableCache bool
+	// MaxInFlight is the apps' Config.MaxInFlight; zero means Strata's
+	// default.
+	MaxInFlight int
 }
 
 // brokers returns the addresses of the run's broker.
@@ -120,6 +123,7 @@ func runApp(ctx context.Context, env Env, bld *topology.Builder, id string, g st
 		ClientOptions:  env.ClientOptions,
 		MaxPollRecords: env.MaxPollRecords,
 		DisableCache:   env.DisableCache,
+		MaxInFlight:    env.MaxInFlight,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", id, err)
