@@ -188,7 +188,7 @@ func aggregateWindows[K, V, VA any](ws *TimeWindowedStream[K, V], op string, sta
 	vs := dsl.SerdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
 	in := g.input(storeName)
 	procName := b.NewName("KSTREAM-AGGREGATE-")
-	ks := timeWindowStore(b, ws.timeWindowing, storeName, g.keySerde, vs, o.storeOpts)
+	ks := timeWindowStore(b, ws.timeWindowing, storeName, g.keySerde, vs, timeWindowStoreOptions(ws.timeWindowing, o))
 	tw := ws.timeWindowing
 	topology.AddProcessor(b, procName, func() topology.Processor[K, V, window.Windowed[K], Change[VA]] {
 		return newTimeWindowAgg(tw, storeName, start, add, emitOnClose)
@@ -226,6 +226,8 @@ type windowAggProc[K, V, VA any] struct {
 	emitOnClose bool
 	rows        state.WindowStore[K, state.Timestamped[VA]]
 	closed      closedWindows[K, VA]
+	// out forwards updates, unless emitOnClose.
+	out windowForwarder[K, VA]
 }
 
 func (p *windowAggProc[K, V, VA]) Init(ctx topology.Context[window.Windowed[K], Change[VA]]) error {
@@ -238,6 +240,7 @@ func (p *windowAggProc[K, V, VA]) Init(ctx topology.Context[window.Windowed[K], 
 	if p.emitOnClose {
 		return p.closed.progress.load(ctx, p.store)
 	}
+	p.out.init(ctx, s)
 	return nil
 }
 
@@ -287,7 +290,7 @@ func (p *windowAggProc[K, V, VA]) Process(r topology.Record[K, V]) error {
 		if err := p.rows.Put(r.Key, state.Timestamped[VA]{Value: agg, Timestamp: at}, w.Start); err != nil {
 			return err
 		}
-		if p.emitOnClose {
+		if p.emitOnClose || p.out.onFlush {
 			continue
 		}
 		out := topology.WithKeyValue(r, window.Windowed[K]{Key: r.Key, Window: w},

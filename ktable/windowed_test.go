@@ -80,15 +80,26 @@ func emitStrategies(t *testing.T, f func(t *testing.T, emitFinal bool, opts ...k
 	t.Run("OnWindowClose", func(t *testing.T) { f(t, true, ktable.EmitOnWindowClose()) })
 }
 
+// cacheModes runs f without a record cache and with one, as Kafka's
+// windowed aggregation tests run with caching disabled and enabled. The
+// driver commits, and so flushes the cache, after every record, as Kafka's
+// TopologyTestDriver does: the outputs of the cases below are the same
+// either way, as they are in Kafka.
+func cacheModes(t *testing.T, f func(t *testing.T, cfg testutil.Config)) {
+	t.Run("uncached", func(t *testing.T) { f(t, testutil.Config{}) })
+	t.Run("cached", func(t *testing.T) { f(t, testutil.Config{CacheMaxBytes: 10 << 20}) })
+}
+
 // timeWindowAgg builds topic → groupByKey → windowedBy(w) → aggregate(STRING_INIT,
-// TOSTRING_ADDER) → "output", and returns the driver and output topic.
-func timeWindowAgg(t *testing.T, w window.TimeWindows, initial func() string, opts ...ktable.Option) (*testutil.Driver, *testutil.OutputTopic[window.Windowed[string], string]) {
+// TOSTRING_ADDER) → "output", and returns the driver, run with cfg, and
+// output topic.
+func timeWindowAgg(t *testing.T, cfg testutil.Config, w window.TimeWindows, initial func() string, opts ...ktable.Option) (*testutil.Driver, *testutil.OutputTopic[window.Windowed[string], string]) {
 	t.Helper()
 	b := topology.NewBuilder()
 	s := kstream.From(b, "topic", serde.String(), serde.String())
 	tbl := ktable.AggregateWindows(ktable.WindowedBy(ktable.GroupByKey(s), w), initial, stringAdder, opts...)
 	tbl.ToStream().To("output")
-	d := testutil.NewDriver(t, buildTop(t, b), testutil.Config{})
+	d := testutil.NewDriver(t, buildTop(t, b), cfg)
 	return d, testutil.NewOutputTopic(d, "output", window.TimeWindowedSerde(serde.String(), w.Size), serde.String())
 }
 
@@ -97,68 +108,70 @@ func timeWindowAgg(t *testing.T, w window.TimeWindows, initial func() string, op
 // in, in order of start; late-arriving records within grace update old
 // windows, whose timestamp stays the largest in the window.
 func TestWindowAggBasic(t *testing.T) {
-	emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
-		d, out := timeWindowAgg(t, window.Hopping(10*wms, 5*wms, 100*wms), stringInit, append(opts, ktable.Named("topic1-Canonized"))...)
-		pipeW(d, "topic",
-			wrec{"A", "1", 0}, wrec{"B", "2", 1}, wrec{"C", "3", 2}, wrec{"D", "4", 3}, wrec{"A", "1", 4},
-			wrec{"A", "1", 5}, wrec{"B", "2", 6}, wrec{"D", "4", 7}, wrec{"B", "2", 8}, wrec{"C", "3", 9},
-			wrec{"A", "1", 10}, wrec{"B", "2", 11}, wrec{"D", "4", 12}, wrec{"B", "2", 13}, wrec{"C", "3", 14},
-			wrec{"B", "1", 3}, wrec{"B", "2", 2}, wrec{"B", "3", 9})
-		if emitFinal {
-			// Nothing closes: grace is 100ms.
-			checkWindowed(t, showWindowed(out.ReadAll()), nil)
-		} else {
-			checkWindowed(t, showWindowed(out.ReadAll()), []string{
-				"[A@0/10] 0+1 @0",
-				"[B@0/10] 0+2 @1",
-				"[C@0/10] 0+3 @2",
-				"[D@0/10] 0+4 @3",
-				"[A@0/10] 0+1+1 @4",
-				"[A@0/10] 0+1+1+1 @5",
-				"[A@5/15] 0+1 @5",
-				"[B@0/10] 0+2+2 @6",
-				"[B@5/15] 0+2 @6",
-				"[D@0/10] 0+4+4 @7",
-				"[D@5/15] 0+4 @7",
-				"[B@0/10] 0+2+2+2 @8",
-				"[B@5/15] 0+2+2 @8",
-				"[C@0/10] 0+3+3 @9",
-				"[C@5/15] 0+3 @9",
-				"[A@5/15] 0+1+1 @10",
-				"[A@10/20] 0+1 @10",
-				"[B@5/15] 0+2+2+2 @11",
-				"[B@10/20] 0+2 @11",
-				"[D@5/15] 0+4+4 @12",
-				"[D@10/20] 0+4 @12",
-				"[B@5/15] 0+2+2+2+2 @13",
-				"[B@10/20] 0+2+2 @13",
-				"[C@5/15] 0+3+3 @14",
-				"[C@10/20] 0+3 @14",
-				"[B@0/10] 0+2+2+2+1 @8",
-				"[B@0/10] 0+2+2+2+1+2 @8",
-				"[B@0/10] 0+2+2+2+1+2+3 @9",
-				"[B@5/15] 0+2+2+2+2+3 @13",
+	cacheModes(t, func(t *testing.T, cfg testutil.Config) {
+		emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
+			d, out := timeWindowAgg(t, cfg, window.Hopping(10*wms, 5*wms, 100*wms), stringInit, append(opts, ktable.Named("topic1-Canonized"))...)
+			pipeW(d, "topic",
+				wrec{"A", "1", 0}, wrec{"B", "2", 1}, wrec{"C", "3", 2}, wrec{"D", "4", 3}, wrec{"A", "1", 4},
+				wrec{"A", "1", 5}, wrec{"B", "2", 6}, wrec{"D", "4", 7}, wrec{"B", "2", 8}, wrec{"C", "3", 9},
+				wrec{"A", "1", 10}, wrec{"B", "2", 11}, wrec{"D", "4", 12}, wrec{"B", "2", 13}, wrec{"C", "3", 14},
+				wrec{"B", "1", 3}, wrec{"B", "2", 2}, wrec{"B", "3", 9})
+			if emitFinal {
+				// Nothing closes: grace is 100ms.
+				checkWindowed(t, showWindowed(out.ReadAll()), nil)
+			} else {
+				checkWindowed(t, showWindowed(out.ReadAll()), []string{
+					"[A@0/10] 0+1 @0",
+					"[B@0/10] 0+2 @1",
+					"[C@0/10] 0+3 @2",
+					"[D@0/10] 0+4 @3",
+					"[A@0/10] 0+1+1 @4",
+					"[A@0/10] 0+1+1+1 @5",
+					"[A@5/15] 0+1 @5",
+					"[B@0/10] 0+2+2 @6",
+					"[B@5/15] 0+2 @6",
+					"[D@0/10] 0+4+4 @7",
+					"[D@5/15] 0+4 @7",
+					"[B@0/10] 0+2+2+2 @8",
+					"[B@5/15] 0+2+2 @8",
+					"[C@0/10] 0+3+3 @9",
+					"[C@5/15] 0+3 @9",
+					"[A@5/15] 0+1+1 @10",
+					"[A@10/20] 0+1 @10",
+					"[B@5/15] 0+2+2+2 @11",
+					"[B@10/20] 0+2 @11",
+					"[D@5/15] 0+4+4 @12",
+					"[D@10/20] 0+4 @12",
+					"[B@5/15] 0+2+2+2+2 @13",
+					"[B@10/20] 0+2+2 @13",
+					"[C@5/15] 0+3+3 @14",
+					"[C@10/20] 0+3 @14",
+					"[B@0/10] 0+2+2+2+1 @8",
+					"[B@0/10] 0+2+2+2+1+2 @8",
+					"[B@0/10] 0+2+2+2+1+2+3 @9",
+					"[B@5/15] 0+2+2+2+2+3 @13",
+				})
+			}
+			// Whatever the strategy, the store holds every window, with
+			// the timestamp of its latest record.
+			store := testutil.WindowStore[string, state.Timestamped[string]](d, "topic1-Canonized")
+			if v, ok := store.Fetch("B", msAt(0)); !ok || v.Value != "0+2+2+2+1+2+3" || v.Timestamp.UnixMilli() != 9 {
+				t.Fatalf("store: B@5 = %+v, %v", v, ok)
+			}
+			var windows []string
+			for _, kv := range store.All() {
+				windows = append(windows, fmt.Sprintf("%s@%d/%d=%s", kv.Key.Key, kv.Key.Window.Start.UnixMilli(), kv.Key.Window.End.UnixMilli(), kv.Value.Value))
+			}
+			checkWindowed(t, windows, []string{
+				"A@0/10=0+1+1+1", "A@5/15=0+1+1", "A@10/20=0+1",
+				"B@0/10=0+2+2+2+1+2+3", "B@5/15=0+2+2+2+2+3", "B@10/20=0+2+2",
+				"C@0/10=0+3+3", "C@5/15=0+3+3", "C@10/20=0+3",
+				"D@0/10=0+4+4", "D@5/15=0+4+4", "D@10/20=0+4",
 			})
-		}
-		// Whatever the strategy, the store holds every window, with
-		// the timestamp of its latest record.
-		store := testutil.WindowStore[string, state.Timestamped[string]](d, "topic1-Canonized")
-		if v, ok := store.Fetch("B", msAt(0)); !ok || v.Value != "0+2+2+2+1+2+3" || v.Timestamp.UnixMilli() != 9 {
-			t.Fatalf("store: B@5 = %+v, %v", v, ok)
-		}
-		var windows []string
-		for _, kv := range store.All() {
-			windows = append(windows, fmt.Sprintf("%s@%d/%d=%s", kv.Key.Key, kv.Key.Window.Start.UnixMilli(), kv.Key.Window.End.UnixMilli(), kv.Value.Value))
-		}
-		checkWindowed(t, windows, []string{
-			"A@0/10=0+1+1+1", "A@5/15=0+1+1", "A@10/20=0+1",
-			"B@0/10=0+2+2+2+1+2+3", "B@5/15=0+2+2+2+2+3", "B@10/20=0+2+2",
-			"C@0/10=0+3+3", "C@5/15=0+3+3", "C@10/20=0+3",
-			"D@0/10=0+4+4", "D@5/15=0+4+4", "D@10/20=0+4",
+			if n := d.DroppedRecords(); n != 0 {
+				t.Fatalf("DroppedRecords = %d, want 0", n)
+			}
 		})
-		if n := d.DroppedRecords(); n != 0 {
-			t.Fatalf("DroppedRecords = %d, want 0", n)
-		}
 	})
 }
 
@@ -167,28 +180,30 @@ func TestWindowAggBasic(t *testing.T) {
 // the window [0,10) has closed (10 <= 100-90): records 0 to 6 are dropped
 // for it, seven drops, while 5 and 6 still update [5,15).
 func TestWindowAggSkipsExpiredWindow(t *testing.T) {
-	emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
-		d, out := timeWindowAgg(t, window.Hopping(10*wms, 5*wms, 90*wms), func() string { return "" }, opts...)
-		pipeW(d, "topic",
-			wrec{"k", "100", 100}, wrec{"k", "0", 0}, wrec{"k", "1", 1}, wrec{"k", "2", 2}, wrec{"k", "3", 3},
-			wrec{"k", "4", 4}, wrec{"k", "5", 5}, wrec{"k", "6", 6}, wrec{"k", "105", 105}, wrec{"k", "106", 106})
-		if n := d.DroppedRecords(); n != 7 {
-			t.Fatalf("DroppedRecords = %d, want 7", n)
-		}
-		if emitFinal {
-			// The window close time reaches 15 at record 105.
-			checkWindowed(t, showWindowed(out.ReadAll()), []string{"[k@5/15] +5+6 @6"})
-			return
-		}
-		checkWindowed(t, showWindowed(out.ReadAll()), []string{
-			"[k@95/105] +100 @100",
-			"[k@100/110] +100 @100",
-			"[k@5/15] +5 @5",
-			"[k@5/15] +5+6 @6",
-			"[k@100/110] +100+105 @105",
-			"[k@105/115] +105 @105",
-			"[k@100/110] +100+105+106 @106",
-			"[k@105/115] +105+106 @106",
+	cacheModes(t, func(t *testing.T, cfg testutil.Config) {
+		emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
+			d, out := timeWindowAgg(t, cfg, window.Hopping(10*wms, 5*wms, 90*wms), func() string { return "" }, opts...)
+			pipeW(d, "topic",
+				wrec{"k", "100", 100}, wrec{"k", "0", 0}, wrec{"k", "1", 1}, wrec{"k", "2", 2}, wrec{"k", "3", 3},
+				wrec{"k", "4", 4}, wrec{"k", "5", 5}, wrec{"k", "6", 6}, wrec{"k", "105", 105}, wrec{"k", "106", 106})
+			if n := d.DroppedRecords(); n != 7 {
+				t.Fatalf("DroppedRecords = %d, want 7", n)
+			}
+			if emitFinal {
+				// The window close time reaches 15 at record 105.
+				checkWindowed(t, showWindowed(out.ReadAll()), []string{"[k@5/15] +5+6 @6"})
+				return
+			}
+			checkWindowed(t, showWindowed(out.ReadAll()), []string{
+				"[k@95/105] +100 @100",
+				"[k@100/110] +100 @100",
+				"[k@5/15] +5 @5",
+				"[k@5/15] +5+6 @6",
+				"[k@100/110] +100+105 @105",
+				"[k@105/115] +105 @105",
+				"[k@100/110] +100+105+106 @106",
+				"[k@105/115] +105+106 @106",
+			})
 		})
 	})
 }
@@ -197,19 +212,21 @@ func TestWindowAggSkipsExpiredWindow(t *testing.T) {
 // tumbling windows of 10ms with a grace of 90ms; at stream time 200 the
 // windows up to [100,110) have closed.
 func TestWindowAggSkipsExpiredWindowByGrace(t *testing.T) {
-	emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
-		d, out := timeWindowAgg(t, window.Tumbling(10*wms, 90*wms), func() string { return "" }, opts...)
-		pipeW(d, "topic",
-			wrec{"k", "100", 200}, wrec{"k", "0", 100}, wrec{"k", "1", 101}, wrec{"k", "2", 102},
-			wrec{"k", "3", 103}, wrec{"k", "4", 104}, wrec{"k", "5", 105}, wrec{"k", "6", 6})
-		if n := d.DroppedRecords(); n != 7 {
-			t.Fatalf("DroppedRecords = %d, want 7", n)
-		}
-		var want []string
-		if !emitFinal {
-			want = []string{"[k@200/210] +100 @200"}
-		}
-		checkWindowed(t, showWindowed(out.ReadAll()), want)
+	cacheModes(t, func(t *testing.T, cfg testutil.Config) {
+		emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
+			d, out := timeWindowAgg(t, cfg, window.Tumbling(10*wms, 90*wms), func() string { return "" }, opts...)
+			pipeW(d, "topic",
+				wrec{"k", "100", 200}, wrec{"k", "0", 100}, wrec{"k", "1", 101}, wrec{"k", "2", 102},
+				wrec{"k", "3", 103}, wrec{"k", "4", 104}, wrec{"k", "5", 105}, wrec{"k", "6", 6})
+			if n := d.DroppedRecords(); n != 7 {
+				t.Fatalf("DroppedRecords = %d, want 7", n)
+			}
+			var want []string
+			if !emitFinal {
+				want = []string{"[k@200/210] +100 @200"}
+			}
+			checkWindowed(t, showWindowed(out.ReadAll()), want)
+		})
 	})
 }
 
@@ -219,27 +236,29 @@ func TestWindowAggSkipsExpiredWindowByGrace(t *testing.T) {
 // window start, then key; records that do not move the close time past a
 // window emit nothing.
 func TestWindowAggEmitOnWindowClose(t *testing.T) {
-	t.Run("shouldEmitWithInterval0", func(t *testing.T) {
-		d, out := timeWindowAgg(t, window.Hopping(10*wms, 5*wms, 5*wms), stringInit, ktable.EmitOnWindowClose())
-		pipeW(d, "topic", wrec{"A", "1", 0}, wrec{"A", "1", 5}, wrec{"B", "2", 10}, wrec{"C", "3", 15})
-		checkWindowed(t, showWindowed(out.ReadAll()), []string{"[A@0/10] 0+1+1 @5"})
-		pipeW(d, "topic", wrec{"D", "4", 20})
-		checkWindowed(t, showWindowed(out.ReadAll()), []string{"[A@5/15] 0+1 @5", "[B@5/15] 0+2 @10"})
-	})
-	t.Run("shouldNotEmitFinalIfNotProgressEnough", func(t *testing.T) {
-		d, out := timeWindowAgg(t, window.Hopping(10*wms, 5*wms, 5*wms), stringInit, ktable.EmitOnWindowClose())
-		pipeW(d, "topic", wrec{"A", "1", 0}, wrec{"B", "2", 5}, wrec{"C", "3", 15})
-		checkWindowed(t, showWindowed(out.ReadAll()), []string{"[A@0/10] 0+1 @0", "[B@0/10] 0+2 @5"})
-		pipeW(d, "topic", wrec{"D", "4", 15}) // stream time does not move
-		checkWindowed(t, showWindowed(out.ReadAll()), nil)
-		pipeW(d, "topic", wrec{"E", "5", 19}) // not far enough to close [5,15)
-		checkWindowed(t, showWindowed(out.ReadAll()), nil)
-		// The windows are in the store all the same.
-		if v, ok := testutil.WindowStore[string, state.Timestamped[string]](d, "KSTREAM-AGGREGATE-STATE-STORE-0000000001").Fetch("B", msAt(5)); !ok || v.Value != "0+2" {
-			t.Fatalf("store: B@5 = %+v, %v", v, ok)
-		}
-		pipeW(d, "topic", wrec{"F", "6", 20})
-		checkWindowed(t, showWindowed(out.ReadAll()), []string{"[B@5/15] 0+2 @5"})
+	cacheModes(t, func(t *testing.T, cfg testutil.Config) {
+		t.Run("shouldEmitWithInterval0", func(t *testing.T) {
+			d, out := timeWindowAgg(t, cfg, window.Hopping(10*wms, 5*wms, 5*wms), stringInit, ktable.EmitOnWindowClose())
+			pipeW(d, "topic", wrec{"A", "1", 0}, wrec{"A", "1", 5}, wrec{"B", "2", 10}, wrec{"C", "3", 15})
+			checkWindowed(t, showWindowed(out.ReadAll()), []string{"[A@0/10] 0+1+1 @5"})
+			pipeW(d, "topic", wrec{"D", "4", 20})
+			checkWindowed(t, showWindowed(out.ReadAll()), []string{"[A@5/15] 0+1 @5", "[B@5/15] 0+2 @10"})
+		})
+		t.Run("shouldNotEmitFinalIfNotProgressEnough", func(t *testing.T) {
+			d, out := timeWindowAgg(t, cfg, window.Hopping(10*wms, 5*wms, 5*wms), stringInit, ktable.EmitOnWindowClose())
+			pipeW(d, "topic", wrec{"A", "1", 0}, wrec{"B", "2", 5}, wrec{"C", "3", 15})
+			checkWindowed(t, showWindowed(out.ReadAll()), []string{"[A@0/10] 0+1 @0", "[B@0/10] 0+2 @5"})
+			pipeW(d, "topic", wrec{"D", "4", 15}) // stream time does not move
+			checkWindowed(t, showWindowed(out.ReadAll()), nil)
+			pipeW(d, "topic", wrec{"E", "5", 19}) // not far enough to close [5,15)
+			checkWindowed(t, showWindowed(out.ReadAll()), nil)
+			// The windows are in the store all the same.
+			if v, ok := testutil.WindowStore[string, state.Timestamped[string]](d, "KSTREAM-AGGREGATE-STATE-STORE-0000000001").Fetch("B", msAt(5)); !ok || v.Value != "0+2" {
+				t.Fatalf("store: B@5 = %+v, %v", v, ok)
+			}
+			pipeW(d, "topic", wrec{"F", "6", 20})
+			checkWindowed(t, showWindowed(out.ReadAll()), []string{"[B@5/15] 0+2 @5"})
+		})
 	})
 }
 

@@ -163,7 +163,7 @@ func (s *windowStore[K, V]) QueryKeySerde() serde.Serde[K] { return s.keySerde }
 
 // QueryFetch implements iq.Window.
 func (s *windowStore[K, V]) QueryFetch(key K, start int64) (V, bool, error) {
-	return s.Fetch(key, timeOf(start))
+	return s.doFetch(key, timeOf(start), true)
 }
 
 // QueryWindows implements iq.Window.
