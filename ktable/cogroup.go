@@ -224,7 +224,7 @@ func (cg *CogroupedStream[K, VA]) aggregate(op string, a *cogroupAggregation[K, 
 		r.windowedKeys = timeWindowStore(b, a.tw, a.store, r.keySerde, r.valueSerde, timeWindowStoreOptions(a.tw, o))
 		stored = r.windowedKeys != nil
 	case cogroupSession:
-		r.windowedKeys = sessionStore(b, a.sw, a.valid, a.store, r.keySerde, r.valueSerde, o.storeOpts)
+		r.windowedKeys = sessionStore(b, a.sw, a.valid, a.store, r.keySerde, r.valueSerde, storeOptions(o))
 		stored = r.windowedKeys != nil
 	}
 

@@ -50,3 +50,30 @@ func (f *windowForwarder[K, VA]) flushed(ch state.Change[window.Windowed[K], sta
 		Timestamp: ts,
 	})
 }
+
+// sessionForwarder forwards a session aggregation's updates and the
+// deletions of the sessions it merges: as its session store's cache
+// flushes them when the store caches, else as the processor makes them.
+type sessionForwarder[K, VA any] struct {
+	ctx     topology.Context[window.Windowed[K], Change[VA]]
+	onFlush bool
+}
+
+// init hooks the forwarder to sessions' cache when there is one.
+func (f *sessionForwarder[K, VA]) init(ctx topology.Context[window.Windowed[K], Change[VA]], sessions state.SessionStore[K, VA]) {
+	f.ctx = ctx
+	if c, ok := sessions.(state.CachedSessionStore[K, VA]); ok {
+		f.onFlush = c.SetFlushListener(f.flushed, true)
+	}
+}
+
+func (f *sessionForwarder[K, VA]) flushed(ch state.Change[window.Windowed[K], VA]) error {
+	// Every update of a session, its deletion included, carries the
+	// session's end as timestamp, as Kafka Streams'
+	// SessionCacheFlushListener forwards it.
+	return f.ctx.Forward(topology.Record[window.Windowed[K], Change[VA]]{
+		Key:       ch.Key,
+		Value:     Change[VA]{New: ch.NewValue, Old: ch.OldValue, HasNew: ch.HasNew, HasOld: ch.HasOld},
+		Timestamp: ch.Key.Window.End,
+	})
+}

@@ -2,6 +2,8 @@ package ktable_test
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,4 +130,103 @@ func TestCachedWindowedCountCollapsesUpdates(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Mirrors SessionWindowedKStreamImplTest.shouldCountSessionWindowedWithCachingEnabled
+// and ...WithCachingDisabled: sessions of a 500ms gap without grace; the
+// driver commits after every record, so a merge forwards the tombstone of
+// the session it replaces, with a cache or without.
+func TestSessionWindowedCountKafkaCases(t *testing.T) {
+	cacheModes(t, func(t *testing.T, cfg testutil.Config) {
+		emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
+			d, out := sessionCountAggWith(t, cfg, window.Session(500*wms, 0), opts...)
+			pipeW(d, "topic", wrec{"1", "1", 10}, wrec{"1", "2", 15}, wrec{"1", "3", 600}, wrec{"2", "1", 600}, wrec{"2", "2", 599})
+			if emitFinal {
+				checkWindowed(t, showWindowed(out.ReadAll()), []string{"[1@10/15] 2 @15"})
+				return
+			}
+			checkWindowed(t, showWindowed(out.ReadAll()), []string{
+				"[1@10/10] 1 @10",
+				"[1@10/10] null @10",
+				"[1@10/15] 2 @15",
+				"[1@600/600] 1 @600",
+				"[2@600/600] 1 @600",
+				"[2@600/600] null @600",
+				"[2@599/600] 2 @600",
+			})
+		})
+	})
+}
+
+// fanOut turns an input record whose value is "key:ms,key:ms,..." into one
+// record per item, of that key and timestamp: records the driver processes
+// between two commits.
+type fanOut struct {
+	ctx topology.Context[string, string]
+}
+
+func (f *fanOut) Init(ctx topology.Context[string, string]) error { f.ctx = ctx; return nil }
+func (f *fanOut) Close() error                                    { return nil }
+
+func (f *fanOut) Process(r topology.Record[string, string]) error {
+	for _, item := range strings.Split(r.Value, ",") {
+		k, ms, _ := strings.Cut(item, ":")
+		ts, err := strconv.ParseInt(ms, 10, 64)
+		if err != nil {
+			return err
+		}
+		if err := f.ctx.Forward(topology.Record[string, string]{Key: k, Value: "x", Timestamp: msAt(ts)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Mirrors KStreamSessionWindowAggregateProcessorTest.shouldHandleMultipleSessionsAndMerging
+// with its caching store, which the test flushes once, after all records:
+// each session forwards once, and the sessions created and merged away
+// before the flush (d's and a's first) forward nothing, neither their
+// update nor their deletion, as Kafka's CachingSessionStore skips deletes
+// of sessions its store does not hold.
+func TestCachedSessionsOneFlush(t *testing.T) {
+	const g, h = sessionGapMS, sessionGapMS / 2
+	b := topology.NewBuilder()
+	s := kstream.Process(kstream.From(b, "topic", serde.String(), serde.String()), func() topology.Processor[string, string, string, string] { return &fanOut{} })
+	ktable.SessionWindowedBy(ktable.GroupByKey(s, ktable.WithKeySerde(serde.String()), ktable.WithValueSerde(serde.String())), window.Session(sessionGapMS*wms, 0)).
+		Count(ktable.Named("session-store")).ToStream().To("output")
+	d := testutil.NewDriver(t, buildTop(t, b), testutil.Config{CacheMaxBytes: tenMiB})
+	out := testutil.NewOutputTopic(d, "output", window.SessionWindowedSerde(serde.String()), serde.Int64())
+	changelog := testutil.NewOutputTopic(d, "test-session-store-changelog", serde.Bytes(), serde.Bytes())
+	pipeW(d, "topic", wrec{"", fmt.Sprintf("a:0,b:0,c:0,d:0,d:%d,a:%d,b:%d,a:%d,c:%d", h, g+1, g+1, g+1+h, g+1+h), 0})
+	at := func(k string, start, end int64, v string) string {
+		return fmt.Sprintf("[%s@%d/%d] %s @%d", k, start, end, v, end)
+	}
+	checkWindowed(t, showWindowed(out.ReadAll()), []string{
+		at("a", 0, 0, "1"),
+		at("b", 0, 0, "1"),
+		at("c", 0, 0, "1"),
+		at("d", 0, h, "2"),
+		at("b", g+1, g+1, "1"),
+		at("a", g+1, g+1+h, "2"),
+		at("c", g+1+h, g+1+h, "1"),
+	})
+	// The sessions ending at 0 and 150000 had expired by the flush
+	// (retention gap + 1ms, stream time 450001): forwarded, as their
+	// updates happened, but neither stored nor logged.
+	if n := len(changelog.ReadAll()); n != 3 {
+		t.Fatalf("%d changelog records, want one per session still live: 3", n)
+	}
+	// A second commit round: a merge of a session the store holds
+	// forwards its deletion, with its old value, then the merged
+	// session.
+	pipeW(d, "topic", wrec{"", fmt.Sprintf("c:%d,c:%d", g+1+h+1, g+1+h+2), 0})
+	checkWindowed(t, showWindowed(out.ReadAll()), []string{
+		at("c", g+1+h, g+1+h, "null"),
+		at("c", g+1+h, g+1+h+2, "3"),
+	})
+	checkWindowed(t, sessionRows[int64](d, "session-store"), []string{
+		fmt.Sprintf("a@%d/%d=2", g+1, g+1+h),
+		fmt.Sprintf("b@%d/%d=1", g+1, g+1),
+		fmt.Sprintf("c@%d/%d=3", g+1+h, g+1+h+2),
+	})
 }

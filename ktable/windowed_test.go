@@ -770,10 +770,16 @@ func TestSlidingGraceBoundary(t *testing.T) {
 // the store "session-store", → "output".
 func sessionCountAgg(t *testing.T, w window.SessionWindows, opts ...ktable.Option) (*testutil.Driver, *testutil.OutputTopic[window.Windowed[string], int64]) {
 	t.Helper()
+	return sessionCountAggWith(t, testutil.Config{}, w, opts...)
+}
+
+// sessionCountAggWith is sessionCountAgg with a driver run with cfg.
+func sessionCountAggWith(t *testing.T, cfg testutil.Config, w window.SessionWindows, opts ...ktable.Option) (*testutil.Driver, *testutil.OutputTopic[window.Windowed[string], int64]) {
+	t.Helper()
 	b := topology.NewBuilder()
 	s := kstream.From(b, "topic", serde.String(), serde.String())
 	ktable.SessionWindowedBy(ktable.GroupByKey(s), w).Count(append(opts, ktable.Named("session-store"))...).ToStream().To("output")
-	d := testutil.NewDriver(t, buildTop(t, b), testutil.Config{})
+	d := testutil.NewDriver(t, buildTop(t, b), cfg)
 	return d, testutil.NewOutputTopic(d, "output", window.SessionWindowedSerde(serde.String()), serde.Int64())
 }
 
@@ -792,54 +798,60 @@ func sessionRows[V any](d *testutil.Driver, store string) []string {
 // tombstone for the replaced session, then the merged session, each at its
 // session's end, and the store holds the merged session only.
 func TestSessionMergeForwardsTombstoneThenMerged(t *testing.T) {
-	d, out := sessionCountAgg(t, window.Session(sessionGapMS*wms, 0))
-	pipeW(d, "topic", wrec{"a", "1", 0}, wrec{"a", "1", 5})
-	checkWindowed(t, showWindowed(out.ReadAll()), []string{
-		"[a@0/0] 1 @0",
-		"[a@0/0] null @0",
-		"[a@0/5] 2 @5",
+	cacheModes(t, func(t *testing.T, cfg testutil.Config) {
+		d, out := sessionCountAggWith(t, cfg, window.Session(sessionGapMS*wms, 0))
+		pipeW(d, "topic", wrec{"a", "1", 0}, wrec{"a", "1", 5})
+		checkWindowed(t, showWindowed(out.ReadAll()), []string{
+			"[a@0/0] 1 @0",
+			"[a@0/0] null @0",
+			"[a@0/5] 2 @5",
+		})
+		checkWindowed(t, sessionRows[int64](d, "session-store"), []string{"a@0/5=2"})
 	})
-	checkWindowed(t, sessionRows[int64](d, "session-store"), []string{"a@0/5=2"})
 }
 
 // Mirrors KStreamSessionWindowAggregateProcessorTest.shouldHandleMultipleSessionsAndMerging
-// (its uncached store: Strata's session stores do not cache, so every
-// update is forwarded) and, with EmitOnWindowClose, its emit-final result.
+// with a commit after every record (so every update is forwarded, with a
+// cache or without) and, with EmitOnWindowClose, its emit-final result.
+// TestCachedSessionsOneFlush runs it with one commit at the end, as
+// Kafka's test flushes its cached store once.
 func TestSessionMultipleSessionsAndMerging(t *testing.T) {
-	emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
-		d, out := sessionCountAgg(t, window.Session(sessionGapMS*wms, 0), opts...)
-		pipeW(d, "topic",
-			wrec{"a", "1", 0}, wrec{"b", "1", 0}, wrec{"c", "1", 0}, wrec{"d", "1", 0}, wrec{"d", "2", sessionGapMS / 2},
-			wrec{"a", "2", sessionGapMS + 1}, wrec{"b", "2", sessionGapMS + 1}, wrec{"a", "3", sessionGapMS + 1 + sessionGapMS/2}, wrec{"c", "3", sessionGapMS + 1 + sessionGapMS/2})
-		s := func(k string, start, end int64, v string) string {
-			return fmt.Sprintf("[%s@%d/%d] %s @%d", k, start, end, v, end)
-		}
-		const g, h = sessionGapMS, sessionGapMS / 2
-		if emitFinal {
-			checkWindowed(t, showWindowed(out.ReadAll()), []string{
-				s("a", 0, 0, "1"), s("b", 0, 0, "1"), s("c", 0, 0, "1"), s("d", 0, h, "2"),
+	cacheModes(t, func(t *testing.T, cfg testutil.Config) {
+		emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
+			d, out := sessionCountAggWith(t, cfg, window.Session(sessionGapMS*wms, 0), opts...)
+			pipeW(d, "topic",
+				wrec{"a", "1", 0}, wrec{"b", "1", 0}, wrec{"c", "1", 0}, wrec{"d", "1", 0}, wrec{"d", "2", sessionGapMS / 2},
+				wrec{"a", "2", sessionGapMS + 1}, wrec{"b", "2", sessionGapMS + 1}, wrec{"a", "3", sessionGapMS + 1 + sessionGapMS/2}, wrec{"c", "3", sessionGapMS + 1 + sessionGapMS/2})
+			s := func(k string, start, end int64, v string) string {
+				return fmt.Sprintf("[%s@%d/%d] %s @%d", k, start, end, v, end)
+			}
+			const g, h = sessionGapMS, sessionGapMS / 2
+			if emitFinal {
+				checkWindowed(t, showWindowed(out.ReadAll()), []string{
+					s("a", 0, 0, "1"), s("b", 0, 0, "1"), s("c", 0, 0, "1"), s("d", 0, h, "2"),
+				})
+			} else {
+				checkWindowed(t, showWindowed(out.ReadAll()), []string{
+					s("a", 0, 0, "1"),
+					s("b", 0, 0, "1"),
+					s("c", 0, 0, "1"),
+					s("d", 0, 0, "1"),
+					s("d", 0, 0, "null"),
+					s("d", 0, h, "2"),
+					s("a", g+1, g+1, "1"),
+					s("b", g+1, g+1, "1"),
+					s("a", g+1, g+1, "null"),
+					s("a", g+1, g+1+h, "2"),
+					s("c", g+1+h, g+1+h, "1"),
+				})
+			}
+			// The store keeps sessions for gap + grace + 1ms: those that
+			// end by 150000 have expired.
+			checkWindowed(t, sessionRows[int64](d, "session-store"), []string{
+				fmt.Sprintf("a@%d/%d=2", g+1, g+1+h),
+				fmt.Sprintf("b@%d/%d=1", g+1, g+1),
+				fmt.Sprintf("c@%d/%d=1", g+1+h, g+1+h),
 			})
-		} else {
-			checkWindowed(t, showWindowed(out.ReadAll()), []string{
-				s("a", 0, 0, "1"),
-				s("b", 0, 0, "1"),
-				s("c", 0, 0, "1"),
-				s("d", 0, 0, "1"),
-				s("d", 0, 0, "null"),
-				s("d", 0, h, "2"),
-				s("a", g+1, g+1, "1"),
-				s("b", g+1, g+1, "1"),
-				s("a", g+1, g+1, "null"),
-				s("a", g+1, g+1+h, "2"),
-				s("c", g+1+h, g+1+h, "1"),
-			})
-		}
-		// The store keeps sessions for gap + grace + 1ms: those that
-		// end by 150000 have expired.
-		checkWindowed(t, sessionRows[int64](d, "session-store"), []string{
-			fmt.Sprintf("a@%d/%d=2", g+1, g+1+h),
-			fmt.Sprintf("b@%d/%d=1", g+1, g+1),
-			fmt.Sprintf("c@%d/%d=1", g+1+h, g+1+h),
 		})
 	})
 }
@@ -848,17 +860,19 @@ func TestSessionMultipleSessionsAndMerging(t *testing.T) {
 // (uncached) and shouldUpdateSessionIfTheSameTime: a record at the time of
 // a single-record session replaces its aggregate, with no tombstone.
 func TestSessionsApartByGap(t *testing.T) {
-	emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
-		d, out := sessionCountAgg(t, window.Session(sessionGapMS*wms, 0), opts...)
-		const now1, now2 = sessionGapMS + 1, 2 * (sessionGapMS + 1)
-		pipeW(d, "topic", wrec{"mel", "first", 0}, wrec{"mel", "second", now1}, wrec{"mel", "second", now1},
-			wrec{"mel", "third", now2}, wrec{"mel", "third", now2}, wrec{"mel", "third", now2})
-		s := func(t, v int64) string { return fmt.Sprintf("[mel@%d/%d] %d @%d", t, t, v, t) }
-		if emitFinal {
-			checkWindowed(t, showWindowed(out.ReadAll()), []string{s(0, 1), s(now1, 2)})
-		} else {
-			checkWindowed(t, showWindowed(out.ReadAll()), []string{s(0, 1), s(now1, 1), s(now1, 2), s(now2, 1), s(now2, 2), s(now2, 3)})
-		}
+	cacheModes(t, func(t *testing.T, cfg testutil.Config) {
+		emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
+			d, out := sessionCountAggWith(t, cfg, window.Session(sessionGapMS*wms, 0), opts...)
+			const now1, now2 = sessionGapMS + 1, 2 * (sessionGapMS + 1)
+			pipeW(d, "topic", wrec{"mel", "first", 0}, wrec{"mel", "second", now1}, wrec{"mel", "second", now1},
+				wrec{"mel", "third", now2}, wrec{"mel", "third", now2}, wrec{"mel", "third", now2})
+			s := func(t, v int64) string { return fmt.Sprintf("[mel@%d/%d] %d @%d", t, t, v, t) }
+			if emitFinal {
+				checkWindowed(t, showWindowed(out.ReadAll()), []string{s(0, 1), s(now1, 2)})
+			} else {
+				checkWindowed(t, showWindowed(out.ReadAll()), []string{s(0, 1), s(now1, 1), s(now1, 2), s(now2, 1), s(now2, 2), s(now2, 3)})
+			}
+		})
 	})
 }
 
@@ -867,31 +881,33 @@ func TestSessionsApartByGap(t *testing.T) {
 // late when its session would end before streamTime - grace - gap; a
 // session ending exactly there is still accepted (and kept in the store).
 func TestSessionLateRecords(t *testing.T) {
-	t.Run("zero grace", func(t *testing.T) {
-		d, out := sessionCountAgg(t, window.Session(10*wms, 0))
-		pipeW(d, "topic", wrec{"dummy", "dummy", 0}, wrec{"OnTime1", "1", 0}, wrec{"dummy", "dummy", 11}, wrec{"Late1", "1", 0})
-		checkWindowed(t, showWindowed(out.ReadAll()), []string{"[dummy@0/0] 1 @0", "[OnTime1@0/0] 1 @0", "[dummy@11/11] 1 @11"})
-		if n := d.DroppedRecords(); n != 1 {
-			t.Fatalf("DroppedRecords = %d, want 1", n)
-		}
-	})
-	t.Run("nonzero grace", func(t *testing.T) {
-		d, out := sessionCountAgg(t, window.Session(10*wms, wms))
-		pipeW(d, "topic", wrec{"dummy", "dummy", 0}, wrec{"OnTime1", "1", 0}, wrec{"dummy", "dummy", 11},
-			wrec{"OnTime2", "1", 0})
-		// OnTime2's session ends exactly at the close time, 11-1-10,
-		// and the store keeps it.
-		if got := testutil.SessionStore[string, int64](d, "session-store").Fetch("OnTime2"); len(got) != 1 || got[0].Value != 1 {
-			t.Fatalf("store: OnTime2 sessions %v", got)
-		}
-		pipeW(d, "topic", wrec{"dummy", "dummy", 12}, wrec{"Late1", "1", 0})
-		checkWindowed(t, showWindowed(out.ReadAll()), []string{
-			"[dummy@0/0] 1 @0", "[OnTime1@0/0] 1 @0", "[dummy@11/11] 1 @11",
-			"[OnTime2@0/0] 1 @0", "[dummy@11/11] null @11", "[dummy@11/12] 2 @12",
+	cacheModes(t, func(t *testing.T, cfg testutil.Config) {
+		t.Run("zero grace", func(t *testing.T) {
+			d, out := sessionCountAggWith(t, cfg, window.Session(10*wms, 0))
+			pipeW(d, "topic", wrec{"dummy", "dummy", 0}, wrec{"OnTime1", "1", 0}, wrec{"dummy", "dummy", 11}, wrec{"Late1", "1", 0})
+			checkWindowed(t, showWindowed(out.ReadAll()), []string{"[dummy@0/0] 1 @0", "[OnTime1@0/0] 1 @0", "[dummy@11/11] 1 @11"})
+			if n := d.DroppedRecords(); n != 1 {
+				t.Fatalf("DroppedRecords = %d, want 1", n)
+			}
 		})
-		if n := d.DroppedRecords(); n != 1 {
-			t.Fatalf("DroppedRecords = %d, want 1", n)
-		}
+		t.Run("nonzero grace", func(t *testing.T) {
+			d, out := sessionCountAggWith(t, cfg, window.Session(10*wms, wms))
+			pipeW(d, "topic", wrec{"dummy", "dummy", 0}, wrec{"OnTime1", "1", 0}, wrec{"dummy", "dummy", 11},
+				wrec{"OnTime2", "1", 0})
+			// OnTime2's session ends exactly at the close time, 11-1-10,
+			// and the store keeps it.
+			if got := testutil.SessionStore[string, int64](d, "session-store").Fetch("OnTime2"); len(got) != 1 || got[0].Value != 1 {
+				t.Fatalf("store: OnTime2 sessions %v", got)
+			}
+			pipeW(d, "topic", wrec{"dummy", "dummy", 12}, wrec{"Late1", "1", 0})
+			checkWindowed(t, showWindowed(out.ReadAll()), []string{
+				"[dummy@0/0] 1 @0", "[OnTime1@0/0] 1 @0", "[dummy@11/11] 1 @11",
+				"[OnTime2@0/0] 1 @0", "[dummy@11/11] null @11", "[dummy@11/12] 2 @12",
+			})
+			if n := d.DroppedRecords(); n != 1 {
+				t.Fatalf("DroppedRecords = %d, want 1", n)
+			}
+		})
 	})
 }
 
