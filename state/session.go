@@ -124,16 +124,14 @@ func (s *sessionStore[K, V]) Init(t *engine.Task) error {
 }
 
 func (s *sessionStore[K, V]) Flush() error {
-	if s.cache != nil {
-		if err := s.cache.Flush(); err != nil {
-			return s.fail("flush", err)
-		}
+	if err := s.flushCache(&s.segmented, "flush"); err != nil {
+		return err
 	}
 	return s.flush()
 }
 
 func (s *sessionStore[K, V]) Close() error {
-	s.closeCache()
+	s.closeSessionCache()
 	return s.close()
 }
 

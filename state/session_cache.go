@@ -3,9 +3,7 @@ package state
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 	"slices"
-	"time"
 
 	"github.com/strata-go/strata/internal/engine"
 	"github.com/strata-go/strata/window"
@@ -50,29 +48,14 @@ type CachedSessionStore[K, V any] interface {
 	SetFlushListener(listener func(Change[window.Windowed[K], V]) error, sendOldValues bool) bool
 }
 
-// sessionCache is the caching part of a session store: the store's part of
-// the task's record cache, keyed as the changelog is (serialized key,
-// session end, session start), and its flush listener.
+// sessionCache is the caching part of a session store.
 type sessionCache[K, V any] struct {
-	cache    *engine.NamedCache
-	listener func(Change[window.Windowed[K], V]) error
-	sendOld  bool
-	olds     [][]byte
-	cacheKey []byte
+	segmentedCache[K, V]
 	// written lists, by serialized record key, the cache keys of the
 	// sessions written since the cache was last flushed: the writes a
 	// find of the key merges. A flush clears it: the cache's clean
 	// entries hold what the store holds.
 	written map[string][]string
-}
-
-// SetFlushListener implements CachedSessionStore.
-func (s *sessionStore[K, V]) SetFlushListener(listener func(Change[window.Windowed[K], V]) error, sendOldValues bool) bool {
-	if s.cache == nil {
-		return false
-	}
-	s.listener, s.sendOld = listener, sendOldValues
-	return true
 }
 
 // initCache takes the store's part of the task's record cache, if the store
@@ -84,12 +67,10 @@ func (s *sessionStore[K, V]) initCache(t *engine.Task) {
 	}
 }
 
-// closeCache drops the store's cached writes.
-func (s *sessionStore[K, V]) closeCache() {
-	if s.cache != nil {
-		s.cache.Close()
-		s.cache, s.written = nil, nil
-	}
+// closeSessionCache drops the store's cached writes.
+func (s *sessionStore[K, V]) closeSessionCache() {
+	s.closeCache()
+	s.written = nil
 }
 
 // sessionCacheKey builds the cache key of a session in the store's scratch
@@ -176,13 +157,7 @@ func (s *sessionStore[K, V]) cachedFetchSession(key K, start, end int64) (V, boo
 
 // flushForIter flushes cached writes before an iterator reads the store.
 func (s *sessionStore[K, V]) flushForIter() error {
-	if s.cache == nil {
-		return nil
-	}
-	if err := s.cache.Flush(); err != nil {
-		return s.fail("flush before iterating", err)
-	}
-	return nil
+	return s.flushCache(&s.segmented, "flush before iterating")
 }
 
 // mergesCache reports whether a find of the keys from escFrom to escTo must
@@ -265,89 +240,15 @@ func (it *sliceIter) Value() []byte { return it.entries[it.i-1].value }
 func (it *sliceIter) Err() error    { return nil }
 func (it *sliceIter) Close() error  { return nil }
 
-// writeFlushed is the named cache's flush function: it writes the flushed
-// sessions that have not expired to the store in one batch, logs them, and
-// tells the listener about every one.
+// writeFlushed is the named cache's flush function.
 func (s *sessionStore[K, V]) writeFlushed(entries []engine.CacheEntry) error {
 	// Every dirty entry is flushed now; writes the listener makes are
 	// listed again.
 	clear(s.written)
-	l := s.listener
-	olds := s.olds[:0]
-	s.olds = nil
-	defer func() {
-		if cap(olds) <= 4096 {
-			clear(olds)
-			s.olds = olds[:0]
-		}
-	}()
-	rawKey := func(ck []byte) []byte {
+	return s.segmentedCache.writeFlushed(&s.segmented, s.keySerde, s.valueSerde, entries, func(ck []byte) flushedEntry {
 		kb, end, start := splitSessionKey(ck)
 		raw := appendTime(s.rawPrefix(kb, end), start)
 		s.rawBuf = raw
-		return raw
-	}
-	var err error
-	if olds, err = flushOlds(entries, olds, l != nil, s.sendOld, func(ck []byte) ([]byte, bool, error) {
-		return s.db.Get(rawKey(ck))
-	}); err != nil {
-		return err
-	}
-	skip := func(i int) bool { return l != nil && entries[i].Value == nil && olds[i] == nil }
-	expired := func(i int) bool {
-		_, end, _ := splitSessionKey(entries[i].Key)
-		return s.expired(end)
-	}
-	b := s.db.NewBatch()
-	for i, e := range entries {
-		if skip(i) || expired(i) {
-			continue
-		}
-		raw := rawKey(e.Key)
-		if e.Value == nil {
-			err = b.Delete(raw)
-		} else {
-			err = b.Set(raw, e.Value)
-		}
-		if err != nil {
-			return fmt.Errorf("write: %w", err)
-		}
-	}
-	if !s.hooked && !s.spec.inMemory {
-		if err := s.saveTime(b.Set); err != nil {
-			return err
-		}
-	}
-	if err := b.Commit(); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	for i, e := range entries {
-		if skip(i) || expired(i) {
-			continue
-		}
-		if err := s.spec.logFlushed(s.task, s.changelog, e); err != nil {
-			return err
-		}
-	}
-	if l == nil {
-		return nil
-	}
-	for i, e := range entries {
-		if skip(i) {
-			continue
-		}
-		kb, end, start := splitSessionKey(e.Key)
-		c := Change[window.Windowed[K], V]{Timestamp: time.UnixMilli(e.Timestamp)}
-		if c.Key.Key, err = s.keySerde.Deserialize(s.changelog, kb); err != nil {
-			return fmt.Errorf("deserialize key: %w", err)
-		}
-		c.Key.Window = window.Window{Start: timeOf(start), End: timeOf(end)}
-		if err := c.decodeValues(s.valueSerde, s.changelog, e.Value, olds[i], s.sendOld); err != nil {
-			return err
-		}
-		if err := callFlushListener(s.task, l, c, e.Timestamp); err != nil {
-			return err
-		}
-	}
-	return nil
+		return flushedEntry{key: kb, segTime: end, window: window.Window{Start: timeOf(start), End: timeOf(end)}, raw: raw}
+	})
 }

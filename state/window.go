@@ -128,7 +128,7 @@ type windowStore[K, V any] struct {
 	size       int64 // ms
 	dups       bool
 	seq        dupSeq // numbers duplicates when dups
-	windowCache[K, V]
+	segmentedCache[K, V]
 }
 
 // windowSeqLen is the length of the sequence number ending window keys.
@@ -154,10 +154,8 @@ func (s *windowStore[K, V]) Init(t *engine.Task) error {
 }
 
 func (s *windowStore[K, V]) Flush() error {
-	if s.cache != nil {
-		if err := s.cache.Flush(); err != nil {
-			return s.fail("flush", err)
-		}
+	if err := s.flushCache(&s.segmented, "flush"); err != nil {
+		return err
 	}
 	return s.flush()
 }

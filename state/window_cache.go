@@ -2,9 +2,6 @@ package state
 
 import (
 	"encoding/binary"
-	"fmt"
-	"time"
-
 	"github.com/strata-go/strata/internal/engine"
 	"github.com/strata-go/strata/window"
 )
@@ -53,39 +50,11 @@ type CachedWindowStore[K, V any] interface {
 	SetFlushListener(listener func(Change[window.Windowed[K], V]) error, sendOldValues bool) bool
 }
 
-// windowCache is the caching part of a window store: the store's part of
-// the task's record cache, keyed as the changelog is (serialized key,
-// window start, sequence number 0), and its flush listener.
-type windowCache[K, V any] struct {
-	cache    *engine.NamedCache
-	listener func(Change[window.Windowed[K], V]) error
-	sendOld  bool
-	olds     [][]byte
-	cacheKey []byte
-}
-
-// SetFlushListener implements CachedWindowStore.
-func (s *windowStore[K, V]) SetFlushListener(listener func(Change[window.Windowed[K], V]) error, sendOldValues bool) bool {
-	if s.cache == nil {
-		return false
-	}
-	s.listener, s.sendOld = listener, sendOldValues
-	return true
-}
-
 // initCache takes the store's part of the task's record cache, if the store
 // caches.
 func (s *windowStore[K, V]) initCache(t *engine.Task) {
 	if s.spec.caching && !s.dups {
 		s.cache = t.NamedCache(s.spec.name, s.writeFlushed)
-	}
-}
-
-// closeCache drops the store's cached writes.
-func (s *windowStore[K, V]) closeCache() {
-	if s.cache != nil {
-		s.cache.Close()
-		s.cache = nil
 	}
 }
 
@@ -164,13 +133,7 @@ func (s *windowStore[K, V]) cachedFetch(key K, ts int64, query bool) (V, bool, e
 
 // flushForIter flushes cached writes before an iterator reads the store.
 func (s *windowStore[K, V]) flushForIter() error {
-	if s.cache == nil {
-		return nil
-	}
-	if err := s.cache.Flush(); err != nil {
-		return s.fail("flush before iterating", err)
-	}
-	return nil
+	return s.flushCache(&s.segmented, "flush before iterating")
 }
 
 // splitWindowKey splits a cache key into the serialized record key and the
@@ -180,92 +143,12 @@ func splitWindowKey(ck []byte) ([]byte, int64) {
 	return ck[:n], be64(ck[n:])
 }
 
-// writeFlushed is the named cache's flush function: it writes the flushed
-// windows that have not expired to the store in one batch, logs them, and
-// tells the listener about every one.
+// writeFlushed is the named cache's flush function.
 func (s *windowStore[K, V]) writeFlushed(entries []engine.CacheEntry) error {
-	l := s.listener
-	// The listener may forward into processors that write this store
-	// again and flush it: the nested flush must not share olds.
-	olds := s.olds[:0]
-	s.olds = nil
-	defer func() {
-		if cap(olds) <= 4096 {
-			clear(olds)
-			s.olds = olds[:0]
-		}
-	}()
-	rawKey := func(ck []byte) []byte {
+	return s.segmentedCache.writeFlushed(&s.segmented, s.keySerde, s.valueSerde, entries, func(ck []byte) flushedEntry {
 		kb, ts := splitWindowKey(ck)
 		raw := append(s.rawPrefix(kb, ts), zeroSeq...)
 		s.rawBuf = raw
-		return raw
-	}
-	var err error
-	if olds, err = flushOlds(entries, olds, l != nil, s.sendOld, func(ck []byte) ([]byte, bool, error) {
-		return s.db.Get(rawKey(ck))
-	}); err != nil {
-		return err
-	}
-	// skip reports entries with nothing to do: deletes of windows the
-	// store does not hold (known only when old values are read).
-	skip := func(i int) bool { return l != nil && entries[i].Value == nil && olds[i] == nil }
-	// expired reports windows that expired since they were written:
-	// reported, but neither stored nor logged.
-	expired := func(i int) bool {
-		_, ts := splitWindowKey(entries[i].Key)
-		return s.expired(ts)
-	}
-	b := s.db.NewBatch()
-	for i, e := range entries {
-		if skip(i) || expired(i) {
-			continue
-		}
-		raw := rawKey(e.Key)
-		if e.Value == nil {
-			err = b.Delete(raw)
-		} else {
-			err = b.Set(raw, e.Value)
-		}
-		if err != nil {
-			return fmt.Errorf("write: %w", err)
-		}
-	}
-	if !s.hooked && !s.spec.inMemory {
-		if err := s.saveTime(b.Set); err != nil {
-			return err
-		}
-	}
-	if err := b.Commit(); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	for i, e := range entries {
-		if skip(i) || expired(i) {
-			continue
-		}
-		if err := s.spec.logFlushed(s.task, s.changelog, e); err != nil {
-			return err
-		}
-	}
-	if l == nil {
-		return nil
-	}
-	for i, e := range entries {
-		if skip(i) {
-			continue
-		}
-		kb, ts := splitWindowKey(e.Key)
-		c := Change[window.Windowed[K], V]{Timestamp: time.UnixMilli(e.Timestamp)}
-		if c.Key.Key, err = s.keySerde.Deserialize(s.changelog, kb); err != nil {
-			return fmt.Errorf("deserialize key: %w", err)
-		}
-		c.Key.Window = window.Window{Start: timeOf(ts), End: timeOf(addSat(ts, s.size))}
-		if err := c.decodeValues(s.valueSerde, s.changelog, e.Value, olds[i], s.sendOld); err != nil {
-			return err
-		}
-		if err := callFlushListener(s.task, l, c, e.Timestamp); err != nil {
-			return err
-		}
-	}
-	return nil
+		return flushedEntry{key: kb, segTime: ts, window: window.Window{Start: timeOf(ts), End: timeOf(addSat(ts, s.size))}, raw: raw}
+	})
 }
