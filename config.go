@@ -367,8 +367,9 @@ type Config struct {
 	// CacheMaxBytes is the budget of the record cache, Kafka Streams'
 	// statestore.cache.max.bytes: memory in which the stores that cache
 	// (state.Caching; the DSL's aggregations) collect their updates
-	// between commits, so that many updates of a key become one store
-	// write, one changelog record and one record downstream. Keys, values
+	// between commits, so that many updates of a key (or of a window or
+	// session) become one store write, one changelog record and one
+	// record downstream. Keys, values
 	// (and the previous value of each key written since it was last
 	// stored, kept for the flush) and a fixed overhead per entry count
 	// towards it; when it is full,

@@ -221,10 +221,10 @@ func (cg *CogroupedStream[K, VA]) aggregate(op string, a *cogroupAggregation[K, 
 	case cogroupPlain:
 		state.AddKeyValueStore(b, a.store, r.keySerde, state.TimestampedSerde(r.valueSerde), storeOptions(o)...)
 	case cogroupTime:
-		r.windowedKeys = timeWindowStore(b, a.tw, a.store, r.keySerde, r.valueSerde, o.storeOpts)
+		r.windowedKeys = timeWindowStore(b, a.tw, a.store, r.keySerde, r.valueSerde, timeWindowStoreOptions(a.tw, o))
 		stored = r.windowedKeys != nil
 	case cogroupSession:
-		r.windowedKeys = sessionStore(b, a.sw, a.valid, a.store, r.keySerde, r.valueSerde, o.storeOpts)
+		r.windowedKeys = sessionStore(b, a.sw, a.valid, a.store, r.keySerde, r.valueSerde, storeOptions(o))
 		stored = r.windowedKeys != nil
 	}
 

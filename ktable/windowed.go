@@ -29,11 +29,21 @@ import (
 // The result is a table keyed by window.Windowed[K], whose key serde is
 // window.TimeWindowedSerde of the grouping's key serde and the window size,
 // so that ToStream().To(topic) writes keys in Kafka Streams' format. By
-// default every record forwards an update of each window it changes, whose
-// timestamp is the largest timestamp in the window, and whose Old is the
-// window's previous aggregate (HasOld false for a new window, where Kafka
-// Streams, when it sends old values, sends the initializer's value); with
+// default updates of each window are forwarded, whose timestamp is the
+// largest timestamp in the window, and whose Old is the window's previous
+// aggregate (HasOld false for a new window, where Kafka Streams, when it
+// sends old values, sends the initializer's value); with
 // [EmitOnWindowClose] each window is forwarded once, when it closes.
+//
+// The window store of tumbling and hopping windows caches, as the DSL's
+// other stores (state.CachedWindowStore): updates of a window between two
+// commits are forwarded once, when the record cache flushes (at the
+// commit, or when it is full), with the window's aggregate at the previous
+// flush as Old and no headers. With the cache off (strata.Config
+// .DisableCache, WithStoreOptions(state.Caching(false)), or the test
+// driver's default), every record forwards an update of each window it
+// changes, with its headers. Sliding windows' stores do not cache unless
+// WithStoreOptions(state.Caching(true)) says so (see docs/deviations.md).
 //
 // Stream time is the task's (topology.Context.StreamTime): the largest
 // timestamp of the records the task has processed. Kafka Streams tracks it
@@ -188,7 +198,7 @@ func aggregateWindows[K, V, VA any](ws *TimeWindowedStream[K, V], op string, sta
 	vs := dsl.SerdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
 	in := g.input(storeName)
 	procName := b.NewName("KSTREAM-AGGREGATE-")
-	ks := timeWindowStore(b, ws.timeWindowing, storeName, g.keySerde, vs, o.storeOpts)
+	ks := timeWindowStore(b, ws.timeWindowing, storeName, g.keySerde, vs, timeWindowStoreOptions(ws.timeWindowing, o))
 	tw := ws.timeWindowing
 	topology.AddProcessor(b, procName, func() topology.Processor[K, V, window.Windowed[K], Change[VA]] {
 		return newTimeWindowAgg(tw, storeName, start, add, emitOnClose)
@@ -226,6 +236,8 @@ type windowAggProc[K, V, VA any] struct {
 	emitOnClose bool
 	rows        state.WindowStore[K, state.Timestamped[VA]]
 	closed      closedWindows[K, VA]
+	// out forwards updates, unless emitOnClose.
+	out windowForwarder[K, VA]
 }
 
 func (p *windowAggProc[K, V, VA]) Init(ctx topology.Context[window.Windowed[K], Change[VA]]) error {
@@ -238,6 +250,7 @@ func (p *windowAggProc[K, V, VA]) Init(ctx topology.Context[window.Windowed[K], 
 	if p.emitOnClose {
 		return p.closed.progress.load(ctx, p.store)
 	}
+	p.out.init(ctx, s)
 	return nil
 }
 
@@ -287,7 +300,7 @@ func (p *windowAggProc[K, V, VA]) Process(r topology.Record[K, V]) error {
 		if err := p.rows.Put(r.Key, state.Timestamped[VA]{Value: agg, Timestamp: at}, w.Start); err != nil {
 			return err
 		}
-		if p.emitOnClose {
+		if p.emitOnClose || p.out.onFlush {
 			continue
 		}
 		out := topology.WithKeyValue(r, window.Windowed[K]{Key: r.Key, Window: w},

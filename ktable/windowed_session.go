@@ -27,7 +27,15 @@ import (
 // t+gap. As in Kafka Streams, a merge forwards a tombstone for each session
 // it replaces (a Change with HasNew false and the session's aggregate as
 // Old), then the merged session; every update's timestamp is its session's
-// end, and updates carry no headers. A session has closed once it ends
+// end, and updates carry no headers.
+//
+// The session store caches, as the DSL's other stores
+// (state.CachedSessionStore), unless the cache is off: updates are then
+// forwarded when the record cache flushes (at the commit, or when it is
+// full), once per session, with the session's aggregate at the previous
+// flush as Old; a session created and merged away between two flushes
+// forwards nothing, neither its update nor its tombstone, as with Kafka
+// Streams' caching session store. A session has closed once it ends
 // before streamTime - grace - gap; a record whose session would end before
 // then is late: dropped, counted and logged. Stream time is the task's, as
 // for [TimeWindowedStream].
@@ -131,7 +139,7 @@ func aggregateSessions[K, V, VA any](ss *SessionWindowedStream[K, V], op string,
 	vs := dsl.SerdeOr(b, op, "aggregate", o.valueSerde, aggSerde)
 	in := g.input(storeName)
 	procName := b.NewName("KSTREAM-AGGREGATE-")
-	ks := sessionStore(b, ss.windows, ss.valid, storeName, g.keySerde, vs, o.storeOpts)
+	ks := sessionStore(b, ss.windows, ss.valid, storeName, g.keySerde, vs, storeOptions(o))
 	w := ss.windows
 	topology.AddProcessor(b, procName, func() topology.Processor[K, V, window.Windowed[K], Change[VA]] {
 		return newSessionAgg(w, storeName, init, start, add, merge, emitOnClose)
@@ -186,6 +194,8 @@ type sessionAggProc[K, V, VA any] struct {
 	progress emitProgress
 	// merged holds the sessions a record merges, reused between records.
 	merged []state.KeyValue[window.Windowed[K], VA]
+	// out forwards updates, unless emitOnClose.
+	out sessionForwarder[K, VA]
 }
 
 func (p *sessionAggProc[K, V, VA]) Init(ctx topology.Context[window.Windowed[K], Change[VA]]) error {
@@ -198,6 +208,7 @@ func (p *sessionAggProc[K, V, VA]) Init(ctx topology.Context[window.Windowed[K],
 	if p.emitOnClose {
 		return p.progress.load(ctx, p.store)
 	}
+	p.out.init(ctx, s)
 	return nil
 }
 
@@ -256,7 +267,7 @@ func (p *sessionAggProc[K, V, VA]) Process(r topology.Record[K, V]) error {
 		if err := p.sessions.Remove(s.Key); err != nil {
 			return err
 		}
-		if p.emitOnClose {
+		if p.emitOnClose || p.out.onFlush {
 			continue
 		}
 		tomb := topology.Record[window.Windowed[K], Change[VA]]{Key: s.Key, Value: Change[VA]{Old: s.Value, HasOld: true}, Timestamp: s.Key.Window.End}
@@ -283,7 +294,7 @@ func (p *sessionAggProc[K, V, VA]) Process(r topology.Record[K, V]) error {
 	if err := p.sessions.Put(key, agg); err != nil {
 		return err
 	}
-	if p.emitOnClose {
+	if p.emitOnClose || p.out.onFlush {
 		return nil
 	}
 	return p.ctx.Forward(topology.Record[window.Windowed[K], Change[VA]]{

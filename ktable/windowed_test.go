@@ -80,15 +80,26 @@ func emitStrategies(t *testing.T, f func(t *testing.T, emitFinal bool, opts ...k
 	t.Run("OnWindowClose", func(t *testing.T) { f(t, true, ktable.EmitOnWindowClose()) })
 }
 
+// cacheModes runs f without a record cache and with one, as Kafka's
+// windowed aggregation tests run with caching disabled and enabled. The
+// driver commits, and so flushes the cache, after every record, as Kafka's
+// TopologyTestDriver does: the outputs of the cases below are the same
+// either way, as they are in Kafka.
+func cacheModes(t *testing.T, f func(t *testing.T, cfg testutil.Config)) {
+	t.Run("uncached", func(t *testing.T) { f(t, testutil.Config{}) })
+	t.Run("cached", func(t *testing.T) { f(t, testutil.Config{CacheMaxBytes: 10 << 20}) })
+}
+
 // timeWindowAgg builds topic → groupByKey → windowedBy(w) → aggregate(STRING_INIT,
-// TOSTRING_ADDER) → "output", and returns the driver and output topic.
-func timeWindowAgg(t *testing.T, w window.TimeWindows, initial func() string, opts ...ktable.Option) (*testutil.Driver, *testutil.OutputTopic[window.Windowed[string], string]) {
+// TOSTRING_ADDER) → "output", and returns the driver, run with cfg, and
+// output topic.
+func timeWindowAgg(t *testing.T, cfg testutil.Config, w window.TimeWindows, initial func() string, opts ...ktable.Option) (*testutil.Driver, *testutil.OutputTopic[window.Windowed[string], string]) {
 	t.Helper()
 	b := topology.NewBuilder()
 	s := kstream.From(b, "topic", serde.String(), serde.String())
 	tbl := ktable.AggregateWindows(ktable.WindowedBy(ktable.GroupByKey(s), w), initial, stringAdder, opts...)
 	tbl.ToStream().To("output")
-	d := testutil.NewDriver(t, buildTop(t, b), testutil.Config{})
+	d := testutil.NewDriver(t, buildTop(t, b), cfg)
 	return d, testutil.NewOutputTopic(d, "output", window.TimeWindowedSerde(serde.String(), w.Size), serde.String())
 }
 
@@ -97,68 +108,70 @@ func timeWindowAgg(t *testing.T, w window.TimeWindows, initial func() string, op
 // in, in order of start; late-arriving records within grace update old
 // windows, whose timestamp stays the largest in the window.
 func TestWindowAggBasic(t *testing.T) {
-	emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
-		d, out := timeWindowAgg(t, window.Hopping(10*wms, 5*wms, 100*wms), stringInit, append(opts, ktable.Named("topic1-Canonized"))...)
-		pipeW(d, "topic",
-			wrec{"A", "1", 0}, wrec{"B", "2", 1}, wrec{"C", "3", 2}, wrec{"D", "4", 3}, wrec{"A", "1", 4},
-			wrec{"A", "1", 5}, wrec{"B", "2", 6}, wrec{"D", "4", 7}, wrec{"B", "2", 8}, wrec{"C", "3", 9},
-			wrec{"A", "1", 10}, wrec{"B", "2", 11}, wrec{"D", "4", 12}, wrec{"B", "2", 13}, wrec{"C", "3", 14},
-			wrec{"B", "1", 3}, wrec{"B", "2", 2}, wrec{"B", "3", 9})
-		if emitFinal {
-			// Nothing closes: grace is 100ms.
-			checkWindowed(t, showWindowed(out.ReadAll()), nil)
-		} else {
-			checkWindowed(t, showWindowed(out.ReadAll()), []string{
-				"[A@0/10] 0+1 @0",
-				"[B@0/10] 0+2 @1",
-				"[C@0/10] 0+3 @2",
-				"[D@0/10] 0+4 @3",
-				"[A@0/10] 0+1+1 @4",
-				"[A@0/10] 0+1+1+1 @5",
-				"[A@5/15] 0+1 @5",
-				"[B@0/10] 0+2+2 @6",
-				"[B@5/15] 0+2 @6",
-				"[D@0/10] 0+4+4 @7",
-				"[D@5/15] 0+4 @7",
-				"[B@0/10] 0+2+2+2 @8",
-				"[B@5/15] 0+2+2 @8",
-				"[C@0/10] 0+3+3 @9",
-				"[C@5/15] 0+3 @9",
-				"[A@5/15] 0+1+1 @10",
-				"[A@10/20] 0+1 @10",
-				"[B@5/15] 0+2+2+2 @11",
-				"[B@10/20] 0+2 @11",
-				"[D@5/15] 0+4+4 @12",
-				"[D@10/20] 0+4 @12",
-				"[B@5/15] 0+2+2+2+2 @13",
-				"[B@10/20] 0+2+2 @13",
-				"[C@5/15] 0+3+3 @14",
-				"[C@10/20] 0+3 @14",
-				"[B@0/10] 0+2+2+2+1 @8",
-				"[B@0/10] 0+2+2+2+1+2 @8",
-				"[B@0/10] 0+2+2+2+1+2+3 @9",
-				"[B@5/15] 0+2+2+2+2+3 @13",
+	cacheModes(t, func(t *testing.T, cfg testutil.Config) {
+		emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
+			d, out := timeWindowAgg(t, cfg, window.Hopping(10*wms, 5*wms, 100*wms), stringInit, append(opts, ktable.Named("topic1-Canonized"))...)
+			pipeW(d, "topic",
+				wrec{"A", "1", 0}, wrec{"B", "2", 1}, wrec{"C", "3", 2}, wrec{"D", "4", 3}, wrec{"A", "1", 4},
+				wrec{"A", "1", 5}, wrec{"B", "2", 6}, wrec{"D", "4", 7}, wrec{"B", "2", 8}, wrec{"C", "3", 9},
+				wrec{"A", "1", 10}, wrec{"B", "2", 11}, wrec{"D", "4", 12}, wrec{"B", "2", 13}, wrec{"C", "3", 14},
+				wrec{"B", "1", 3}, wrec{"B", "2", 2}, wrec{"B", "3", 9})
+			if emitFinal {
+				// Nothing closes: grace is 100ms.
+				checkWindowed(t, showWindowed(out.ReadAll()), nil)
+			} else {
+				checkWindowed(t, showWindowed(out.ReadAll()), []string{
+					"[A@0/10] 0+1 @0",
+					"[B@0/10] 0+2 @1",
+					"[C@0/10] 0+3 @2",
+					"[D@0/10] 0+4 @3",
+					"[A@0/10] 0+1+1 @4",
+					"[A@0/10] 0+1+1+1 @5",
+					"[A@5/15] 0+1 @5",
+					"[B@0/10] 0+2+2 @6",
+					"[B@5/15] 0+2 @6",
+					"[D@0/10] 0+4+4 @7",
+					"[D@5/15] 0+4 @7",
+					"[B@0/10] 0+2+2+2 @8",
+					"[B@5/15] 0+2+2 @8",
+					"[C@0/10] 0+3+3 @9",
+					"[C@5/15] 0+3 @9",
+					"[A@5/15] 0+1+1 @10",
+					"[A@10/20] 0+1 @10",
+					"[B@5/15] 0+2+2+2 @11",
+					"[B@10/20] 0+2 @11",
+					"[D@5/15] 0+4+4 @12",
+					"[D@10/20] 0+4 @12",
+					"[B@5/15] 0+2+2+2+2 @13",
+					"[B@10/20] 0+2+2 @13",
+					"[C@5/15] 0+3+3 @14",
+					"[C@10/20] 0+3 @14",
+					"[B@0/10] 0+2+2+2+1 @8",
+					"[B@0/10] 0+2+2+2+1+2 @8",
+					"[B@0/10] 0+2+2+2+1+2+3 @9",
+					"[B@5/15] 0+2+2+2+2+3 @13",
+				})
+			}
+			// Whatever the strategy, the store holds every window, with
+			// the timestamp of its latest record.
+			store := testutil.WindowStore[string, state.Timestamped[string]](d, "topic1-Canonized")
+			if v, ok := store.Fetch("B", msAt(0)); !ok || v.Value != "0+2+2+2+1+2+3" || v.Timestamp.UnixMilli() != 9 {
+				t.Fatalf("store: B@5 = %+v, %v", v, ok)
+			}
+			var windows []string
+			for _, kv := range store.All() {
+				windows = append(windows, fmt.Sprintf("%s@%d/%d=%s", kv.Key.Key, kv.Key.Window.Start.UnixMilli(), kv.Key.Window.End.UnixMilli(), kv.Value.Value))
+			}
+			checkWindowed(t, windows, []string{
+				"A@0/10=0+1+1+1", "A@5/15=0+1+1", "A@10/20=0+1",
+				"B@0/10=0+2+2+2+1+2+3", "B@5/15=0+2+2+2+2+3", "B@10/20=0+2+2",
+				"C@0/10=0+3+3", "C@5/15=0+3+3", "C@10/20=0+3",
+				"D@0/10=0+4+4", "D@5/15=0+4+4", "D@10/20=0+4",
 			})
-		}
-		// Whatever the strategy, the store holds every window, with
-		// the timestamp of its latest record.
-		store := testutil.WindowStore[string, state.Timestamped[string]](d, "topic1-Canonized")
-		if v, ok := store.Fetch("B", msAt(0)); !ok || v.Value != "0+2+2+2+1+2+3" || v.Timestamp.UnixMilli() != 9 {
-			t.Fatalf("store: B@5 = %+v, %v", v, ok)
-		}
-		var windows []string
-		for _, kv := range store.All() {
-			windows = append(windows, fmt.Sprintf("%s@%d/%d=%s", kv.Key.Key, kv.Key.Window.Start.UnixMilli(), kv.Key.Window.End.UnixMilli(), kv.Value.Value))
-		}
-		checkWindowed(t, windows, []string{
-			"A@0/10=0+1+1+1", "A@5/15=0+1+1", "A@10/20=0+1",
-			"B@0/10=0+2+2+2+1+2+3", "B@5/15=0+2+2+2+2+3", "B@10/20=0+2+2",
-			"C@0/10=0+3+3", "C@5/15=0+3+3", "C@10/20=0+3",
-			"D@0/10=0+4+4", "D@5/15=0+4+4", "D@10/20=0+4",
+			if n := d.DroppedRecords(); n != 0 {
+				t.Fatalf("DroppedRecords = %d, want 0", n)
+			}
 		})
-		if n := d.DroppedRecords(); n != 0 {
-			t.Fatalf("DroppedRecords = %d, want 0", n)
-		}
 	})
 }
 
@@ -167,28 +180,30 @@ func TestWindowAggBasic(t *testing.T) {
 // the window [0,10) has closed (10 <= 100-90): records 0 to 6 are dropped
 // for it, seven drops, while 5 and 6 still update [5,15).
 func TestWindowAggSkipsExpiredWindow(t *testing.T) {
-	emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
-		d, out := timeWindowAgg(t, window.Hopping(10*wms, 5*wms, 90*wms), func() string { return "" }, opts...)
-		pipeW(d, "topic",
-			wrec{"k", "100", 100}, wrec{"k", "0", 0}, wrec{"k", "1", 1}, wrec{"k", "2", 2}, wrec{"k", "3", 3},
-			wrec{"k", "4", 4}, wrec{"k", "5", 5}, wrec{"k", "6", 6}, wrec{"k", "105", 105}, wrec{"k", "106", 106})
-		if n := d.DroppedRecords(); n != 7 {
-			t.Fatalf("DroppedRecords = %d, want 7", n)
-		}
-		if emitFinal {
-			// The window close time reaches 15 at record 105.
-			checkWindowed(t, showWindowed(out.ReadAll()), []string{"[k@5/15] +5+6 @6"})
-			return
-		}
-		checkWindowed(t, showWindowed(out.ReadAll()), []string{
-			"[k@95/105] +100 @100",
-			"[k@100/110] +100 @100",
-			"[k@5/15] +5 @5",
-			"[k@5/15] +5+6 @6",
-			"[k@100/110] +100+105 @105",
-			"[k@105/115] +105 @105",
-			"[k@100/110] +100+105+106 @106",
-			"[k@105/115] +105+106 @106",
+	cacheModes(t, func(t *testing.T, cfg testutil.Config) {
+		emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
+			d, out := timeWindowAgg(t, cfg, window.Hopping(10*wms, 5*wms, 90*wms), func() string { return "" }, opts...)
+			pipeW(d, "topic",
+				wrec{"k", "100", 100}, wrec{"k", "0", 0}, wrec{"k", "1", 1}, wrec{"k", "2", 2}, wrec{"k", "3", 3},
+				wrec{"k", "4", 4}, wrec{"k", "5", 5}, wrec{"k", "6", 6}, wrec{"k", "105", 105}, wrec{"k", "106", 106})
+			if n := d.DroppedRecords(); n != 7 {
+				t.Fatalf("DroppedRecords = %d, want 7", n)
+			}
+			if emitFinal {
+				// The window close time reaches 15 at record 105.
+				checkWindowed(t, showWindowed(out.ReadAll()), []string{"[k@5/15] +5+6 @6"})
+				return
+			}
+			checkWindowed(t, showWindowed(out.ReadAll()), []string{
+				"[k@95/105] +100 @100",
+				"[k@100/110] +100 @100",
+				"[k@5/15] +5 @5",
+				"[k@5/15] +5+6 @6",
+				"[k@100/110] +100+105 @105",
+				"[k@105/115] +105 @105",
+				"[k@100/110] +100+105+106 @106",
+				"[k@105/115] +105+106 @106",
+			})
 		})
 	})
 }
@@ -197,19 +212,21 @@ func TestWindowAggSkipsExpiredWindow(t *testing.T) {
 // tumbling windows of 10ms with a grace of 90ms; at stream time 200 the
 // windows up to [100,110) have closed.
 func TestWindowAggSkipsExpiredWindowByGrace(t *testing.T) {
-	emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
-		d, out := timeWindowAgg(t, window.Tumbling(10*wms, 90*wms), func() string { return "" }, opts...)
-		pipeW(d, "topic",
-			wrec{"k", "100", 200}, wrec{"k", "0", 100}, wrec{"k", "1", 101}, wrec{"k", "2", 102},
-			wrec{"k", "3", 103}, wrec{"k", "4", 104}, wrec{"k", "5", 105}, wrec{"k", "6", 6})
-		if n := d.DroppedRecords(); n != 7 {
-			t.Fatalf("DroppedRecords = %d, want 7", n)
-		}
-		var want []string
-		if !emitFinal {
-			want = []string{"[k@200/210] +100 @200"}
-		}
-		checkWindowed(t, showWindowed(out.ReadAll()), want)
+	cacheModes(t, func(t *testing.T, cfg testutil.Config) {
+		emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
+			d, out := timeWindowAgg(t, cfg, window.Tumbling(10*wms, 90*wms), func() string { return "" }, opts...)
+			pipeW(d, "topic",
+				wrec{"k", "100", 200}, wrec{"k", "0", 100}, wrec{"k", "1", 101}, wrec{"k", "2", 102},
+				wrec{"k", "3", 103}, wrec{"k", "4", 104}, wrec{"k", "5", 105}, wrec{"k", "6", 6})
+			if n := d.DroppedRecords(); n != 7 {
+				t.Fatalf("DroppedRecords = %d, want 7", n)
+			}
+			var want []string
+			if !emitFinal {
+				want = []string{"[k@200/210] +100 @200"}
+			}
+			checkWindowed(t, showWindowed(out.ReadAll()), want)
+		})
 	})
 }
 
@@ -219,27 +236,29 @@ func TestWindowAggSkipsExpiredWindowByGrace(t *testing.T) {
 // window start, then key; records that do not move the close time past a
 // window emit nothing.
 func TestWindowAggEmitOnWindowClose(t *testing.T) {
-	t.Run("shouldEmitWithInterval0", func(t *testing.T) {
-		d, out := timeWindowAgg(t, window.Hopping(10*wms, 5*wms, 5*wms), stringInit, ktable.EmitOnWindowClose())
-		pipeW(d, "topic", wrec{"A", "1", 0}, wrec{"A", "1", 5}, wrec{"B", "2", 10}, wrec{"C", "3", 15})
-		checkWindowed(t, showWindowed(out.ReadAll()), []string{"[A@0/10] 0+1+1 @5"})
-		pipeW(d, "topic", wrec{"D", "4", 20})
-		checkWindowed(t, showWindowed(out.ReadAll()), []string{"[A@5/15] 0+1 @5", "[B@5/15] 0+2 @10"})
-	})
-	t.Run("shouldNotEmitFinalIfNotProgressEnough", func(t *testing.T) {
-		d, out := timeWindowAgg(t, window.Hopping(10*wms, 5*wms, 5*wms), stringInit, ktable.EmitOnWindowClose())
-		pipeW(d, "topic", wrec{"A", "1", 0}, wrec{"B", "2", 5}, wrec{"C", "3", 15})
-		checkWindowed(t, showWindowed(out.ReadAll()), []string{"[A@0/10] 0+1 @0", "[B@0/10] 0+2 @5"})
-		pipeW(d, "topic", wrec{"D", "4", 15}) // stream time does not move
-		checkWindowed(t, showWindowed(out.ReadAll()), nil)
-		pipeW(d, "topic", wrec{"E", "5", 19}) // not far enough to close [5,15)
-		checkWindowed(t, showWindowed(out.ReadAll()), nil)
-		// The windows are in the store all the same.
-		if v, ok := testutil.WindowStore[string, state.Timestamped[string]](d, "KSTREAM-AGGREGATE-STATE-STORE-0000000001").Fetch("B", msAt(5)); !ok || v.Value != "0+2" {
-			t.Fatalf("store: B@5 = %+v, %v", v, ok)
-		}
-		pipeW(d, "topic", wrec{"F", "6", 20})
-		checkWindowed(t, showWindowed(out.ReadAll()), []string{"[B@5/15] 0+2 @5"})
+	cacheModes(t, func(t *testing.T, cfg testutil.Config) {
+		t.Run("shouldEmitWithInterval0", func(t *testing.T) {
+			d, out := timeWindowAgg(t, cfg, window.Hopping(10*wms, 5*wms, 5*wms), stringInit, ktable.EmitOnWindowClose())
+			pipeW(d, "topic", wrec{"A", "1", 0}, wrec{"A", "1", 5}, wrec{"B", "2", 10}, wrec{"C", "3", 15})
+			checkWindowed(t, showWindowed(out.ReadAll()), []string{"[A@0/10] 0+1+1 @5"})
+			pipeW(d, "topic", wrec{"D", "4", 20})
+			checkWindowed(t, showWindowed(out.ReadAll()), []string{"[A@5/15] 0+1 @5", "[B@5/15] 0+2 @10"})
+		})
+		t.Run("shouldNotEmitFinalIfNotProgressEnough", func(t *testing.T) {
+			d, out := timeWindowAgg(t, cfg, window.Hopping(10*wms, 5*wms, 5*wms), stringInit, ktable.EmitOnWindowClose())
+			pipeW(d, "topic", wrec{"A", "1", 0}, wrec{"B", "2", 5}, wrec{"C", "3", 15})
+			checkWindowed(t, showWindowed(out.ReadAll()), []string{"[A@0/10] 0+1 @0", "[B@0/10] 0+2 @5"})
+			pipeW(d, "topic", wrec{"D", "4", 15}) // stream time does not move
+			checkWindowed(t, showWindowed(out.ReadAll()), nil)
+			pipeW(d, "topic", wrec{"E", "5", 19}) // not far enough to close [5,15)
+			checkWindowed(t, showWindowed(out.ReadAll()), nil)
+			// The windows are in the store all the same.
+			if v, ok := testutil.WindowStore[string, state.Timestamped[string]](d, "KSTREAM-AGGREGATE-STATE-STORE-0000000001").Fetch("B", msAt(5)); !ok || v.Value != "0+2" {
+				t.Fatalf("store: B@5 = %+v, %v", v, ok)
+			}
+			pipeW(d, "topic", wrec{"F", "6", 20})
+			checkWindowed(t, showWindowed(out.ReadAll()), []string{"[B@5/15] 0+2 @5"})
+		})
 	})
 }
 
@@ -751,10 +770,16 @@ func TestSlidingGraceBoundary(t *testing.T) {
 // the store "session-store", → "output".
 func sessionCountAgg(t *testing.T, w window.SessionWindows, opts ...ktable.Option) (*testutil.Driver, *testutil.OutputTopic[window.Windowed[string], int64]) {
 	t.Helper()
+	return sessionCountAggWith(t, testutil.Config{}, w, opts...)
+}
+
+// sessionCountAggWith is sessionCountAgg with a driver run with cfg.
+func sessionCountAggWith(t *testing.T, cfg testutil.Config, w window.SessionWindows, opts ...ktable.Option) (*testutil.Driver, *testutil.OutputTopic[window.Windowed[string], int64]) {
+	t.Helper()
 	b := topology.NewBuilder()
 	s := kstream.From(b, "topic", serde.String(), serde.String())
 	ktable.SessionWindowedBy(ktable.GroupByKey(s), w).Count(append(opts, ktable.Named("session-store"))...).ToStream().To("output")
-	d := testutil.NewDriver(t, buildTop(t, b), testutil.Config{})
+	d := testutil.NewDriver(t, buildTop(t, b), cfg)
 	return d, testutil.NewOutputTopic(d, "output", window.SessionWindowedSerde(serde.String()), serde.Int64())
 }
 
@@ -773,54 +798,60 @@ func sessionRows[V any](d *testutil.Driver, store string) []string {
 // tombstone for the replaced session, then the merged session, each at its
 // session's end, and the store holds the merged session only.
 func TestSessionMergeForwardsTombstoneThenMerged(t *testing.T) {
-	d, out := sessionCountAgg(t, window.Session(sessionGapMS*wms, 0))
-	pipeW(d, "topic", wrec{"a", "1", 0}, wrec{"a", "1", 5})
-	checkWindowed(t, showWindowed(out.ReadAll()), []string{
-		"[a@0/0] 1 @0",
-		"[a@0/0] null @0",
-		"[a@0/5] 2 @5",
+	cacheModes(t, func(t *testing.T, cfg testutil.Config) {
+		d, out := sessionCountAggWith(t, cfg, window.Session(sessionGapMS*wms, 0))
+		pipeW(d, "topic", wrec{"a", "1", 0}, wrec{"a", "1", 5})
+		checkWindowed(t, showWindowed(out.ReadAll()), []string{
+			"[a@0/0] 1 @0",
+			"[a@0/0] null @0",
+			"[a@0/5] 2 @5",
+		})
+		checkWindowed(t, sessionRows[int64](d, "session-store"), []string{"a@0/5=2"})
 	})
-	checkWindowed(t, sessionRows[int64](d, "session-store"), []string{"a@0/5=2"})
 }
 
 // Mirrors KStreamSessionWindowAggregateProcessorTest.shouldHandleMultipleSessionsAndMerging
-// (its uncached store: Strata's session stores do not cache, so every
-// update is forwarded) and, with EmitOnWindowClose, its emit-final result.
+// with a commit after every record (so every update is forwarded, with a
+// cache or without) and, with EmitOnWindowClose, its emit-final result.
+// TestCachedSessionsOneFlush runs it with one commit at the end, as
+// Kafka's test flushes its cached store once.
 func TestSessionMultipleSessionsAndMerging(t *testing.T) {
-	emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
-		d, out := sessionCountAgg(t, window.Session(sessionGapMS*wms, 0), opts...)
-		pipeW(d, "topic",
-			wrec{"a", "1", 0}, wrec{"b", "1", 0}, wrec{"c", "1", 0}, wrec{"d", "1", 0}, wrec{"d", "2", sessionGapMS / 2},
-			wrec{"a", "2", sessionGapMS + 1}, wrec{"b", "2", sessionGapMS + 1}, wrec{"a", "3", sessionGapMS + 1 + sessionGapMS/2}, wrec{"c", "3", sessionGapMS + 1 + sessionGapMS/2})
-		s := func(k string, start, end int64, v string) string {
-			return fmt.Sprintf("[%s@%d/%d] %s @%d", k, start, end, v, end)
-		}
-		const g, h = sessionGapMS, sessionGapMS / 2
-		if emitFinal {
-			checkWindowed(t, showWindowed(out.ReadAll()), []string{
-				s("a", 0, 0, "1"), s("b", 0, 0, "1"), s("c", 0, 0, "1"), s("d", 0, h, "2"),
+	cacheModes(t, func(t *testing.T, cfg testutil.Config) {
+		emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
+			d, out := sessionCountAggWith(t, cfg, window.Session(sessionGapMS*wms, 0), opts...)
+			pipeW(d, "topic",
+				wrec{"a", "1", 0}, wrec{"b", "1", 0}, wrec{"c", "1", 0}, wrec{"d", "1", 0}, wrec{"d", "2", sessionGapMS / 2},
+				wrec{"a", "2", sessionGapMS + 1}, wrec{"b", "2", sessionGapMS + 1}, wrec{"a", "3", sessionGapMS + 1 + sessionGapMS/2}, wrec{"c", "3", sessionGapMS + 1 + sessionGapMS/2})
+			s := func(k string, start, end int64, v string) string {
+				return fmt.Sprintf("[%s@%d/%d] %s @%d", k, start, end, v, end)
+			}
+			const g, h = sessionGapMS, sessionGapMS / 2
+			if emitFinal {
+				checkWindowed(t, showWindowed(out.ReadAll()), []string{
+					s("a", 0, 0, "1"), s("b", 0, 0, "1"), s("c", 0, 0, "1"), s("d", 0, h, "2"),
+				})
+			} else {
+				checkWindowed(t, showWindowed(out.ReadAll()), []string{
+					s("a", 0, 0, "1"),
+					s("b", 0, 0, "1"),
+					s("c", 0, 0, "1"),
+					s("d", 0, 0, "1"),
+					s("d", 0, 0, "null"),
+					s("d", 0, h, "2"),
+					s("a", g+1, g+1, "1"),
+					s("b", g+1, g+1, "1"),
+					s("a", g+1, g+1, "null"),
+					s("a", g+1, g+1+h, "2"),
+					s("c", g+1+h, g+1+h, "1"),
+				})
+			}
+			// The store keeps sessions for gap + grace + 1ms: those that
+			// end by 150000 have expired.
+			checkWindowed(t, sessionRows[int64](d, "session-store"), []string{
+				fmt.Sprintf("a@%d/%d=2", g+1, g+1+h),
+				fmt.Sprintf("b@%d/%d=1", g+1, g+1),
+				fmt.Sprintf("c@%d/%d=1", g+1+h, g+1+h),
 			})
-		} else {
-			checkWindowed(t, showWindowed(out.ReadAll()), []string{
-				s("a", 0, 0, "1"),
-				s("b", 0, 0, "1"),
-				s("c", 0, 0, "1"),
-				s("d", 0, 0, "1"),
-				s("d", 0, 0, "null"),
-				s("d", 0, h, "2"),
-				s("a", g+1, g+1, "1"),
-				s("b", g+1, g+1, "1"),
-				s("a", g+1, g+1, "null"),
-				s("a", g+1, g+1+h, "2"),
-				s("c", g+1+h, g+1+h, "1"),
-			})
-		}
-		// The store keeps sessions for gap + grace + 1ms: those that
-		// end by 150000 have expired.
-		checkWindowed(t, sessionRows[int64](d, "session-store"), []string{
-			fmt.Sprintf("a@%d/%d=2", g+1, g+1+h),
-			fmt.Sprintf("b@%d/%d=1", g+1, g+1),
-			fmt.Sprintf("c@%d/%d=1", g+1+h, g+1+h),
 		})
 	})
 }
@@ -829,17 +860,19 @@ func TestSessionMultipleSessionsAndMerging(t *testing.T) {
 // (uncached) and shouldUpdateSessionIfTheSameTime: a record at the time of
 // a single-record session replaces its aggregate, with no tombstone.
 func TestSessionsApartByGap(t *testing.T) {
-	emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
-		d, out := sessionCountAgg(t, window.Session(sessionGapMS*wms, 0), opts...)
-		const now1, now2 = sessionGapMS + 1, 2 * (sessionGapMS + 1)
-		pipeW(d, "topic", wrec{"mel", "first", 0}, wrec{"mel", "second", now1}, wrec{"mel", "second", now1},
-			wrec{"mel", "third", now2}, wrec{"mel", "third", now2}, wrec{"mel", "third", now2})
-		s := func(t, v int64) string { return fmt.Sprintf("[mel@%d/%d] %d @%d", t, t, v, t) }
-		if emitFinal {
-			checkWindowed(t, showWindowed(out.ReadAll()), []string{s(0, 1), s(now1, 2)})
-		} else {
-			checkWindowed(t, showWindowed(out.ReadAll()), []string{s(0, 1), s(now1, 1), s(now1, 2), s(now2, 1), s(now2, 2), s(now2, 3)})
-		}
+	cacheModes(t, func(t *testing.T, cfg testutil.Config) {
+		emitStrategies(t, func(t *testing.T, emitFinal bool, opts ...ktable.Option) {
+			d, out := sessionCountAggWith(t, cfg, window.Session(sessionGapMS*wms, 0), opts...)
+			const now1, now2 = sessionGapMS + 1, 2 * (sessionGapMS + 1)
+			pipeW(d, "topic", wrec{"mel", "first", 0}, wrec{"mel", "second", now1}, wrec{"mel", "second", now1},
+				wrec{"mel", "third", now2}, wrec{"mel", "third", now2}, wrec{"mel", "third", now2})
+			s := func(t, v int64) string { return fmt.Sprintf("[mel@%d/%d] %d @%d", t, t, v, t) }
+			if emitFinal {
+				checkWindowed(t, showWindowed(out.ReadAll()), []string{s(0, 1), s(now1, 2)})
+			} else {
+				checkWindowed(t, showWindowed(out.ReadAll()), []string{s(0, 1), s(now1, 1), s(now1, 2), s(now2, 1), s(now2, 2), s(now2, 3)})
+			}
+		})
 	})
 }
 
@@ -848,31 +881,33 @@ func TestSessionsApartByGap(t *testing.T) {
 // late when its session would end before streamTime - grace - gap; a
 // session ending exactly there is still accepted (and kept in the store).
 func TestSessionLateRecords(t *testing.T) {
-	t.Run("zero grace", func(t *testing.T) {
-		d, out := sessionCountAgg(t, window.Session(10*wms, 0))
-		pipeW(d, "topic", wrec{"dummy", "dummy", 0}, wrec{"OnTime1", "1", 0}, wrec{"dummy", "dummy", 11}, wrec{"Late1", "1", 0})
-		checkWindowed(t, showWindowed(out.ReadAll()), []string{"[dummy@0/0] 1 @0", "[OnTime1@0/0] 1 @0", "[dummy@11/11] 1 @11"})
-		if n := d.DroppedRecords(); n != 1 {
-			t.Fatalf("DroppedRecords = %d, want 1", n)
-		}
-	})
-	t.Run("nonzero grace", func(t *testing.T) {
-		d, out := sessionCountAgg(t, window.Session(10*wms, wms))
-		pipeW(d, "topic", wrec{"dummy", "dummy", 0}, wrec{"OnTime1", "1", 0}, wrec{"dummy", "dummy", 11},
-			wrec{"OnTime2", "1", 0})
-		// OnTime2's session ends exactly at the close time, 11-1-10,
-		// and the store keeps it.
-		if got := testutil.SessionStore[string, int64](d, "session-store").Fetch("OnTime2"); len(got) != 1 || got[0].Value != 1 {
-			t.Fatalf("store: OnTime2 sessions %v", got)
-		}
-		pipeW(d, "topic", wrec{"dummy", "dummy", 12}, wrec{"Late1", "1", 0})
-		checkWindowed(t, showWindowed(out.ReadAll()), []string{
-			"[dummy@0/0] 1 @0", "[OnTime1@0/0] 1 @0", "[dummy@11/11] 1 @11",
-			"[OnTime2@0/0] 1 @0", "[dummy@11/11] null @11", "[dummy@11/12] 2 @12",
+	cacheModes(t, func(t *testing.T, cfg testutil.Config) {
+		t.Run("zero grace", func(t *testing.T) {
+			d, out := sessionCountAggWith(t, cfg, window.Session(10*wms, 0))
+			pipeW(d, "topic", wrec{"dummy", "dummy", 0}, wrec{"OnTime1", "1", 0}, wrec{"dummy", "dummy", 11}, wrec{"Late1", "1", 0})
+			checkWindowed(t, showWindowed(out.ReadAll()), []string{"[dummy@0/0] 1 @0", "[OnTime1@0/0] 1 @0", "[dummy@11/11] 1 @11"})
+			if n := d.DroppedRecords(); n != 1 {
+				t.Fatalf("DroppedRecords = %d, want 1", n)
+			}
 		})
-		if n := d.DroppedRecords(); n != 1 {
-			t.Fatalf("DroppedRecords = %d, want 1", n)
-		}
+		t.Run("nonzero grace", func(t *testing.T) {
+			d, out := sessionCountAggWith(t, cfg, window.Session(10*wms, wms))
+			pipeW(d, "topic", wrec{"dummy", "dummy", 0}, wrec{"OnTime1", "1", 0}, wrec{"dummy", "dummy", 11},
+				wrec{"OnTime2", "1", 0})
+			// OnTime2's session ends exactly at the close time, 11-1-10,
+			// and the store keeps it.
+			if got := testutil.SessionStore[string, int64](d, "session-store").Fetch("OnTime2"); len(got) != 1 || got[0].Value != 1 {
+				t.Fatalf("store: OnTime2 sessions %v", got)
+			}
+			pipeW(d, "topic", wrec{"dummy", "dummy", 12}, wrec{"Late1", "1", 0})
+			checkWindowed(t, showWindowed(out.ReadAll()), []string{
+				"[dummy@0/0] 1 @0", "[OnTime1@0/0] 1 @0", "[dummy@11/11] 1 @11",
+				"[OnTime2@0/0] 1 @0", "[dummy@11/11] null @11", "[dummy@11/12] 2 @12",
+			})
+			if n := d.DroppedRecords(); n != 1 {
+				t.Fatalf("DroppedRecords = %d, want 1", n)
+			}
+		})
 	})
 }
 

@@ -143,22 +143,9 @@ func (s *kvStore[K, V]) writeFlushed(entries []engine.CacheEntry) error {
 	// skip reports entries with nothing to do: deletes of keys the store
 	// does not hold (known only when old values are read).
 	skip := func(i int) bool { return l != nil && entries[i].Value == nil && olds[i] == nil }
-	if l != nil {
-		for _, e := range entries {
-			var old []byte
-			if (s.sendOld || e.Value == nil) && e.OldKnown {
-				old = e.Old
-			} else if s.sendOld || e.Value == nil {
-				v, ok, err := s.db.Get(e.Key)
-				if err != nil {
-					return fmt.Errorf("read old value: %w", err)
-				}
-				if ok {
-					old = v
-				}
-			}
-			olds = append(olds, old)
-		}
+	var err error
+	if olds, err = flushOlds(entries, olds, l != nil, s.sendOld, s.db.Get); err != nil {
+		return err
 	}
 	b := s.db.NewBatch()
 	for i, e := range entries {
@@ -178,23 +165,12 @@ func (s *kvStore[K, V]) writeFlushed(entries []engine.CacheEntry) error {
 	if err := b.Commit(); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
-	if s.spec.logged {
-		for i, e := range entries {
-			if skip(i) {
-				continue
-			}
-			// The changelog record outlives the cache's bytes: copy
-			// them into the task's output buffer.
-			kb := append(s.task.OutputBuffer(), e.Key...)
-			s.task.KeepOutput(kb)
-			var vb []byte
-			if e.Value != nil {
-				vb = append(s.task.OutputBuffer(), e.Value...)
-				s.task.KeepOutput(vb)
-			}
-			if err := s.spec.sendChangelogAt(s.task, s.changelog, kb, vb, e.Timestamp); err != nil {
-				return err
-			}
+	for i, e := range entries {
+		if skip(i) {
+			continue
+		}
+		if err := s.spec.logFlushed(s.task, s.changelog, e); err != nil {
+			return err
 		}
 	}
 	if l == nil {
@@ -209,23 +185,11 @@ func (s *kvStore[K, V]) writeFlushed(entries []engine.CacheEntry) error {
 		if c.Key, err = s.keySerde.Deserialize(s.changelog, e.Key); err != nil {
 			return fmt.Errorf("deserialize key: %w", err)
 		}
-		if e.Value != nil {
-			if c.NewValue, err = s.valueSerde.Deserialize(s.changelog, e.Value); err != nil {
-				return fmt.Errorf("deserialize value: %w", err)
-			}
-			c.HasNew = true
+		if err := c.decodeValues(s.valueSerde, s.changelog, e.Value, olds[i], s.sendOld); err != nil {
+			return err
 		}
-		if s.sendOld && olds[i] != nil {
-			if c.OldValue, err = s.valueSerde.Deserialize(s.changelog, olds[i]); err != nil {
-				return fmt.Errorf("deserialize old value: %w", err)
-			}
-			c.HasOld = true
-		}
-		prev := s.task.ForwardingAt(e.Timestamp)
-		err = l(c)
-		s.task.DoneForwarding(prev)
-		if err != nil {
-			return fmt.Errorf("flush listener: %w", err)
+		if err := callFlushListener(s.task, l, c, e.Timestamp); err != nil {
+			return err
 		}
 	}
 	return nil

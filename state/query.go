@@ -54,31 +54,39 @@ func (s *kvStore[K, V]) QueryPage(lo, hi []byte, p iq.Page, fn func(enc []byte, 
 			}
 			return true
 		})
-		slices.SortFunc(dirty, func(a, b cachedWrite) int {
-			if p.Reverse {
-				return bytes.Compare(b.key, a.key)
-			}
-			return bytes.Compare(a.key, b.key)
-		})
+		sortCached(dirty, p.Reverse)
 	}
 	it := s.db.Iter(lo, hi, p.Reverse)
 	var end iq.PageEnd
-	emit := func(k, v []byte) error {
+	var err error
+	end.Done, err = mergeCached(it.Next, it.Key, it.Value, dirty, p.Reverse, p.Limit, func(k, v []byte) error {
 		key, value, err := s.decode(k, v)
 		if err != nil {
 			return s.fail("query: decode entry", err)
 		}
 		end.Last = append(end.Last[:0], k...)
 		return fn(k, key, value)
+	})
+	if cerr := it.Close(); err == nil && cerr != nil {
+		err = s.fail("query", cerr)
 	}
-	has, i, n := it.Next(), 0, 0
+	return end, err
+}
+
+// mergeCached emits, in scan order, up to limit entries of a scan (next,
+// key and value, as a kv.Iterator's) merged with dirty, the cached writes
+// in the scan's range sorted in scan order: a cached write replaces the
+// store's entry of its key, and a cached delete (a nil value) hides it. It
+// reports whether the scan and the writes are exhausted.
+func mergeCached(next func() bool, key, value func() []byte, dirty []cachedWrite, reverse bool, limit int, emit func(k, v []byte) error) (bool, error) {
+	has, i, n := next(), 0, 0
 	var err error
-	for err == nil && n < p.Limit {
+	for err == nil && n < limit {
 		c := 0 // < 0: the store's entry is next; > 0: the cache's; 0: both
 		switch {
 		case has && i < len(dirty):
-			c = bytes.Compare(it.Key(), dirty[i].key)
-			if p.Reverse {
+			c = bytes.Compare(key(), dirty[i].key)
+			if reverse {
 				c = -c
 			}
 		case has:
@@ -86,31 +94,45 @@ func (s *kvStore[K, V]) QueryPage(lo, hi []byte, p iq.Page, fn func(enc []byte, 
 		case i < len(dirty):
 			c = 1
 		default:
-			end.Done = true
-		}
-		if end.Done {
-			break
+			return true, nil
 		}
 		if c < 0 {
-			err = emit(it.Key(), it.Value())
-			has = it.Next()
+			err = emit(key(), value())
+			has = next()
 			n++
 			continue
 		}
 		w := dirty[i]
 		i++
 		if c == 0 {
-			has = it.Next()
+			has = next()
 		}
 		if w.value != nil { // a tombstone hides the key
 			err = emit(w.key, w.value)
 			n++
 		}
 	}
-	if cerr := it.Close(); err == nil && cerr != nil {
-		err = s.fail("query", cerr)
+	return false, err
+}
+
+// sortCached sorts cached writes in scan order.
+func sortCached(dirty []cachedWrite, reverse bool) {
+	slices.SortFunc(dirty, func(a, b cachedWrite) int {
+		if reverse {
+			return bytes.Compare(b.key, a.key)
+		}
+		return bytes.Compare(a.key, b.key)
+	})
+}
+
+// afterPosition reports whether suffix comes after a page's position in
+// scan order (every suffix does on the first page).
+func afterPosition(suffix []byte, p iq.Page) bool {
+	if p.After == nil {
+		return true
 	}
-	return end, err
+	c := bytes.Compare(suffix, p.After)
+	return c > 0 && !p.Reverse || c < 0 && p.Reverse
 }
 
 // resumeBounds narrows the bounds [lo, hi) of a scan to what follows after
@@ -133,22 +155,20 @@ func resumeBounds(prefix, lo, hi, after []byte, reverse bool) ([]byte, []byte) {
 }
 
 // page reads up to p.Limit entries of the segments [segLo, segHi] scanned
-// as scan does, resuming after p.After, and calls each with every entry's
-// key without its segment prefix and its value. Positions are those keys.
+// as scan does, resuming after p.After, merged with dirty (the store's
+// cached writes in the page's range, in scan order, keyed as the entries
+// without their segment prefix), and calls each with every entry's key
+// without its segment prefix and its value. Positions are those keys.
 func (s *segmented) page(segLo, segHi int64, loSuffix, hiSuffix []byte, keep func(suffix []byte) (bool, error),
-	p iq.Page, each func(suffix, value []byte) error) (iq.PageEnd, error) {
+	p iq.Page, dirty []cachedWrite, each func(suffix, value []byte) error) (iq.PageEnd, error) {
 	var m mergeIter
 	s.scanAfter(&m, segLo, segHi, p.Reverse, loSuffix, hiSuffix, p.After, keep)
 	var end iq.PageEnd
 	var err error
-	for n := 0; err == nil && n < p.Limit; n++ {
-		if !m.next() {
-			end.Done = true
-			break
-		}
-		end.Last = append(end.Last[:0], m.suffix()...)
-		err = each(m.suffix(), m.value())
-	}
+	end.Done, err = mergeCached(m.next, m.suffix, m.value, dirty, p.Reverse, p.Limit, func(suffix, value []byte) error {
+		end.Last = append(end.Last[:0], suffix...)
+		return each(suffix, value)
+	})
 	if cerr := m.close(); err == nil && cerr != nil {
 		err = s.fail("query", cerr)
 	}
@@ -163,7 +183,7 @@ func (s *windowStore[K, V]) QueryKeySerde() serde.Serde[K] { return s.keySerde }
 
 // QueryFetch implements iq.Window.
 func (s *windowStore[K, V]) QueryFetch(key K, start int64) (V, bool, error) {
-	return s.Fetch(key, timeOf(start))
+	return s.doFetch(key, timeOf(start), true)
 }
 
 // QueryWindows implements iq.Window.
@@ -181,7 +201,21 @@ func (s *windowStore[K, V]) QueryWindows(key []byte, from, to int64, p iq.Page, 
 	} else {
 		keep = inTimes(lo, hi)
 	}
-	return s.page(s.segment(lo), s.segment(hi), loSuffix, hiSuffix, keep, p, func(suffix, value []byte) error {
+	var dirty []cachedWrite
+	if s.cache != nil && s.cache.Dirty() > 0 {
+		s.cache.EachDirty(func(ck, v []byte) bool {
+			kb, ts := splitWindowKey(ck)
+			if (key == nil || bytes.Equal(kb, key)) && ts >= lo && ts <= hi {
+				suffix := append(appendTime(appendEscaped(nil, kb), ts), zeroSeq...)
+				if afterPosition(suffix, p) {
+					dirty = append(dirty, cachedWrite{suffix, v})
+				}
+			}
+			return true
+		})
+		sortCached(dirty, p.Reverse)
+	}
+	return s.page(s.segment(lo), s.segment(hi), loSuffix, hiSuffix, keep, p, dirty, func(suffix, value []byte) error {
 		w, v, err := s.decodeWindowed(suffix, value)
 		if err != nil {
 			return s.fail("query: decode entry", err)
@@ -215,7 +249,27 @@ func (s *sessionStore[K, V]) QuerySessions(key []byte, earliestEnd, latestStart 
 		}
 		return readTime(suffix[n:]) >= lo && readTime(suffix[n+8:]) <= latestStart, nil
 	}
-	return s.page(s.segment(lo), s.segment(hi), loSuffix, hiSuffix, keep, p, func(suffix, value []byte) error {
+	var dirty []cachedWrite
+	var err error
+	if s.cache != nil && s.cache.Dirty() > 0 {
+		s.cache.EachDirty(func(ck, v []byte) bool {
+			kb, end, start := splitSessionKey(ck)
+			if key != nil && !bytes.Equal(kb, key) {
+				return true
+			}
+			suffix := appendTime(appendTime(appendEscaped(nil, kb), end), start)
+			var ok bool
+			if ok, err = keep(suffix); err == nil && ok && afterPosition(suffix, p) {
+				dirty = append(dirty, cachedWrite{suffix, v})
+			}
+			return err == nil
+		})
+		if err != nil {
+			return iq.PageEnd{}, s.fail("query", err)
+		}
+		sortCached(dirty, p.Reverse)
+	}
+	return s.page(s.segment(lo), s.segment(hi), loSuffix, hiSuffix, keep, p, dirty, func(suffix, value []byte) error {
 		w, v, err := s.decode(suffix, value)
 		if err != nil {
 			return s.fail("query: decode entry", err)

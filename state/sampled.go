@@ -49,7 +49,7 @@ func (s *windowStore[K, V]) Put(key K, value V, windowStart time.Time) error {
 
 func (s *windowStore[K, V]) Fetch(key K, windowStart time.Time) (V, bool, error) {
 	start, timed := s.sampler.Start(engine.StoreGet)
-	v, ok, err := s.doFetch(key, windowStart)
+	v, ok, err := s.doFetch(key, windowStart, false)
 	if timed {
 		s.sampler.Done(engine.StoreGet, start)
 	}

@@ -106,6 +106,7 @@ type sessionStore[K, V any] struct {
 	segmented
 	keySerde   serde.Serde[K]
 	valueSerde serde.Serde[V]
+	sessionCache[K, V]
 }
 
 // sessionLogSuffixLen is what follows the serialized key in a changelog key:
@@ -114,11 +115,25 @@ const sessionLogSuffixLen = 16
 
 func (s *sessionStore[K, V]) Name() string { return s.spec.name }
 
-func (s *sessionStore[K, V]) Init(t *engine.Task) error { return s.open(t) }
+func (s *sessionStore[K, V]) Init(t *engine.Task) error {
+	if err := s.open(t); err != nil {
+		return err
+	}
+	s.initCache(t)
+	return nil
+}
 
-func (s *sessionStore[K, V]) Flush() error { return s.flush() }
+func (s *sessionStore[K, V]) Flush() error {
+	if err := s.flushCache(&s.segmented, "flush"); err != nil {
+		return err
+	}
+	return s.flush()
+}
 
-func (s *sessionStore[K, V]) Close() error { return s.close() }
+func (s *sessionStore[K, V]) Close() error {
+	s.closeSessionCache()
+	return s.close()
+}
 
 func (s *sessionStore[K, V]) doPut(session window.Windowed[K], agg V) error {
 	start, end := session.Window.Start.UnixMilli(), session.Window.End.UnixMilli()
@@ -128,6 +143,9 @@ func (s *sessionStore[K, V]) doPut(session window.Windowed[K], agg V) error {
 	if s.expired(end) {
 		s.dropLate(end)
 		return nil
+	}
+	if s.cache != nil {
+		return s.cachedPut(session.Key, start, end, agg)
 	}
 	vb, err := encodeValue(&s.segmented, s.valueSerde, agg)
 	if err != nil {
@@ -141,6 +159,9 @@ func (s *sessionStore[K, V]) doRemove(session window.Windowed[K]) error {
 	if s.expired(end) {
 		s.dropLate(end)
 		return nil
+	}
+	if s.cache != nil {
+		return s.cachedWrite(session.Key, start, end, nil, "remove")
 	}
 	return s.write(session.Key, start, end, nil, "remove")
 }
@@ -170,6 +191,9 @@ func (s *sessionStore[K, V]) doFetchSession(key K, start, end time.Time) (V, boo
 	st, en := start.UnixMilli(), end.UnixMilli()
 	if _, _, ok := s.timeRange(en, en); !ok {
 		return zero, false, nil
+	}
+	if s.cache != nil {
+		return s.cachedFetchSession(key, st, en)
 	}
 	kb, err := encodeKey(&s.segmented, s.keySerde, key, false)
 	if err != nil {
@@ -224,22 +248,36 @@ func (s *sessionStore[K, V]) find(keyFrom, keyTo K, earliestEnd, latestStart int
 	if err != nil {
 		return nil, err
 	}
+	// One key's cached writes are merged; a key range flushes them.
+	merge := s.mergesCache(escFrom, escTo)
+	if !bytes.Equal(escFrom, escTo) {
+		if err := s.flushForIter(); err != nil {
+			return nil, err
+		}
+	}
 	it := newSegmentIter(s.decode)
 	lo, hi, ok := s.timeRange(earliestEnd, math.MaxInt64)
 	if !ok || bytes.Compare(escFrom, escTo) > 0 {
 		return it, nil
 	}
-	s.scan(&it.m, s.segment(lo), s.segment(hi), reverse, appendTime(escFrom, lo), escTo, func(suffix []byte) (bool, error) {
+	keep := func(suffix []byte) (bool, error) {
 		n, err := escapedLen(suffix)
 		if err != nil || len(suffix) != n+16 {
 			return false, fmt.Errorf("malformed session key")
 		}
 		return readTime(suffix[n:]) >= lo && readTime(suffix[n+8:]) <= latestStart, nil
-	})
+	}
+	if merge {
+		return s.findMerged(escFrom, lo, hi, latestStart, reverse, keep)
+	}
+	s.scan(&it.m, s.segment(lo), s.segment(hi), reverse, appendTime(escFrom, lo), escTo, keep)
 	return it, nil
 }
 
 func (s *sessionStore[K, V]) All() (Iterator[window.Windowed[K], V], error) {
+	if err := s.flushForIter(); err != nil {
+		return nil, err
+	}
 	it := newSegmentIter(s.decode)
 	if lo, hi, ok := s.timeRange(math.MinInt64, math.MaxInt64); ok {
 		s.scan(&it.m, s.segment(lo), s.segment(hi), false, nil, nil, inTimes(lo, hi))

@@ -31,12 +31,14 @@ func Logging(enabled bool) Option { return func(s *spec) { s.logged = enabled } 
 // writes go to memory and reach the store and its changelog when the task
 // commits, or when the cache, full, evicts them, so that many updates of a
 // key between two commits cost one store write and one changelog record.
-// Reads see cached writes. See [CachedKeyValueStore] for the details and the
-// flush listener through which aggregations forward their results.
+// Reads see cached writes. See [CachedKeyValueStore], [CachedWindowStore]
+// and [CachedSessionStore] for the details and the flush listener through
+// which aggregations forward their results.
 //
-// Only key-value stores cache for now; window and session stores ignore the
-// option. With no cache configured (a budget of zero), a store with caching
-// on writes through, as without it.
+// Versioned stores, and window stores that retain duplicates (those of
+// stream-stream joins), ignore the option, as in Kafka Streams. With no
+// cache configured (a budget of zero), a store with caching on writes
+// through, as without it.
 func Caching(enabled bool) Option { return func(s *spec) { s.caching = enabled } }
 
 // ChangelogConfig sets a topic config of the store's changelog, used when

@@ -131,6 +131,7 @@ type windowStore[K, V any] struct {
 	// decodeTimeFn is s.decodeTime, made once: a method value made for
 	// each fetch is an allocation per record of a stream-stream join.
 	decodeTimeFn func(suffix, value []byte) (time.Time, V, error)
+	segmentedCache[K, V]
 }
 
 // windowSeqLen is the length of the sequence number ending window keys.
@@ -151,18 +152,30 @@ func (s *windowStore[K, V]) Init(t *engine.Task) error {
 	if err := s.loadSeq(); err != nil {
 		return s.fail("init", err)
 	}
+	s.initCache(t)
 	return nil
 }
 
-func (s *windowStore[K, V]) Flush() error { return s.flush() }
+func (s *windowStore[K, V]) Flush() error {
+	if err := s.flushCache(&s.segmented, "flush"); err != nil {
+		return err
+	}
+	return s.flush()
+}
 
-func (s *windowStore[K, V]) Close() error { return s.close() }
+func (s *windowStore[K, V]) Close() error {
+	s.closeCache()
+	return s.close()
+}
 
 func (s *windowStore[K, V]) doPut(key K, value V, windowStart time.Time) error {
 	ts := windowStart.UnixMilli()
 	if s.expired(ts) {
 		s.dropLate(ts)
 		return nil
+	}
+	if s.cache != nil {
+		return s.cachedPut(key, value, ts)
 	}
 	vb, err := encodeValue(&s.segmented, s.valueSerde, value)
 	if err != nil {
@@ -196,11 +209,14 @@ func (s *windowStore[K, V]) doPut(key K, value V, windowStart time.Time) error {
 	return s.log(ck, vb)
 }
 
-func (s *windowStore[K, V]) doFetch(key K, windowStart time.Time) (V, bool, error) {
+func (s *windowStore[K, V]) doFetch(key K, windowStart time.Time, query bool) (V, bool, error) {
 	var zero V
 	ts := windowStart.UnixMilli()
 	if _, _, ok := s.timeRange(ts, ts); !ok {
 		return zero, false, nil
+	}
+	if s.cache != nil {
+		return s.cachedFetch(key, ts, query)
 	}
 	kb, err := encodeKey(&s.segmented, s.keySerde, key, false)
 	if err != nil {
@@ -248,6 +264,9 @@ func (s *windowStore[K, V]) BackwardFetchRange(key K, from, to time.Time) (Itera
 }
 
 func (s *windowStore[K, V]) fetchRange(key K, from, to int64, reverse bool) (Iterator[time.Time, V], error) {
+	if err := s.flushForIter(); err != nil {
+		return nil, err
+	}
 	if s.decodeTimeFn == nil {
 		s.decodeTimeFn = s.decodeTime
 	}
@@ -325,6 +344,9 @@ func (s *windowStore[K, V]) BackwardFetchKeyRange(keyFrom, keyTo K, from, to tim
 }
 
 func (s *windowStore[K, V]) fetchKeyRange(keyFrom, keyTo K, from, to int64, reverse bool) (Iterator[window.Windowed[K], V], error) {
+	if err := s.flushForIter(); err != nil {
+		return nil, err
+	}
 	escFrom, escTo, err := escapeKeyRange(&s.segmented, s.keySerde, keyFrom, keyTo)
 	if err != nil {
 		return nil, err
@@ -352,27 +374,30 @@ func escapeKeyRange[K any](s *segmented, ser serde.Serde[K], keyFrom, keyTo K) (
 }
 
 func (s *windowStore[K, V]) FetchAll(from, to time.Time) (Iterator[window.Windowed[K], V], error) {
-	return s.fetchAll(from.UnixMilli(), to.UnixMilli(), false), nil
+	return s.fetchAll(from.UnixMilli(), to.UnixMilli(), false)
 }
 
 func (s *windowStore[K, V]) BackwardFetchAll(from, to time.Time) (Iterator[window.Windowed[K], V], error) {
-	return s.fetchAll(from.UnixMilli(), to.UnixMilli(), true), nil
+	return s.fetchAll(from.UnixMilli(), to.UnixMilli(), true)
 }
 
 func (s *windowStore[K, V]) All() (Iterator[window.Windowed[K], V], error) {
-	return s.fetchAll(math.MinInt64, math.MaxInt64, false), nil
+	return s.fetchAll(math.MinInt64, math.MaxInt64, false)
 }
 
 func (s *windowStore[K, V]) BackwardAll() (Iterator[window.Windowed[K], V], error) {
-	return s.fetchAll(math.MinInt64, math.MaxInt64, true), nil
+	return s.fetchAll(math.MinInt64, math.MaxInt64, true)
 }
 
-func (s *windowStore[K, V]) fetchAll(from, to int64, reverse bool) Iterator[window.Windowed[K], V] {
+func (s *windowStore[K, V]) fetchAll(from, to int64, reverse bool) (Iterator[window.Windowed[K], V], error) {
+	if err := s.flushForIter(); err != nil {
+		return nil, err
+	}
 	it := newSegmentIter(s.decodeWindowed)
 	if lo, hi, ok := s.timeRange(from, to); ok {
 		s.scan(&it.m, s.segment(lo), s.segment(hi), reverse, nil, nil, inTimes(lo, hi))
 	}
-	return it
+	return it, nil
 }
 
 // Restore applies changelog records keyed in Kafka's WindowKeySchema format.
