@@ -86,7 +86,10 @@ type TaskContext interface {
 	// calls Done. Records still pending when the task closes (its
 	// partitions revoked, the app stopping or failing) are processed
 	// again by whoever takes the task over. Outside the processing of a
-	// record Hold returns nil.
+	// record Hold returns nil. Several processors may hold one record
+	// (two handlers of one stream): each calls Done once, and the record
+	// is done when the last has; calling Hold again in one processor
+	// returns the same Pending, still to be done once.
 	Hold() *Pending
 	// Post runs fn on the task's goroutine soon, as if it were part of
 	// processing: it may forward records, use stores and call
