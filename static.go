@@ -103,13 +103,20 @@ func (r *runner) isStopped() bool {
 // group as Run returns: under Config.LeaveGroupOnStop, and during a
 // rebalance, which would otherwise wait for the member's session to time
 // out: while a worker of this instance waits for an assignment, or while
-// the coordinator says the group is rebalancing. A failed lookup of the
+// the coordinator says the group is rebalancing; and when the application
+// stops (StopApplication), whose asking instance waits for the others to
+// leave (awaitOthersLeft). A failed lookup of the
 // group's state counts as stable: the member stays, as it would anyway.
 func (r *runner) leaveOnStop() bool {
 	if !r.isStatic() {
 		return false // the client leaves as it closes
 	}
 	if r.cfg.LeaveGroupOnStop || r.inst.joining.Load() > 0 {
+		return true
+	}
+	if r.inst.stop.stopped() != nil {
+		// The application stops (StopApplication): the instance that
+		// asked waits for this member to leave (awaitOthersLeft).
 		return true
 	}
 	ctx, cancel := context.WithTimeout(r.produceCtx, leaveTimeout)

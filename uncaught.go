@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 // UncaughtErrorAction is what an App does about an error that stops one of
@@ -34,10 +36,11 @@ const (
 	// tells the others through the consumer group (a field of its
 	// member metadata, which the group's leader sends on in every
 	// member's assignment, as Kafka Streams' SHUTDOWN_APPLICATION uses
-	// the assignment's error code), then stops as with StopInstance. The
-	// other instances stop cleanly, and their Run returns an error
-	// wrapping ErrApplicationStopped that says which instance asked and
-	// why.
+	// the assignment's error code), then stops as with StopInstance,
+	// once the members of the other instances have left the group (at
+	// most 30s after it asked, or when Run's context ends). The other
+	// instances stop cleanly, and their Run returns an error wrapping
+	// ErrApplicationStopped that says which instance asked and why.
 	StopApplication
 )
 
@@ -69,8 +72,9 @@ const (
 	replaceLimit  = 3
 	replaceWindow = time.Minute
 	// stopApplicationTimeout bounds how long a worker asking the
-	// application to stop waits for the group to pass the word on
-	// before it stops anyway.
+	// application to stop waits for the group to pass the word on, and
+	// for the other instances to leave the group, before it stops
+	// anyway.
 	stopApplicationTimeout = 30 * time.Second
 )
 
@@ -82,8 +86,11 @@ type appStop struct {
 	requested string
 	// cancel stops every worker of the instance; set by runWorkers.
 	cancel context.CancelFunc
-	err    error
-	told   chan struct{} // closed once the group said the application stops
+	// run is Run's context, which cancel does not end; set by
+	// runWorkers.
+	run  context.Context
+	err  error
+	told chan struct{} // closed once the group said the application stops
 }
 
 // request records that this instance asks the application to stop.
@@ -117,6 +124,16 @@ func (s *appStop) tell(reason string) {
 	if s.cancel != nil {
 		s.cancel()
 	}
+}
+
+// runContext returns Run's context, or ctx if runWorkers did not set it.
+func (s *appStop) runContext(ctx context.Context) context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.run == nil {
+		return ctx
+	}
+	return s.run
 }
 
 // stopped returns the error the group told the instance to stop with, or
@@ -166,7 +183,8 @@ func (r *runner) uncaught(ctx context.Context, err error) error {
 // stopApplication asks every instance of the application to stop because
 // of err: the worker drops its uncommitted work, sends the request in its
 // member metadata and makes the group rebalance, then waits, at most
-// stopApplicationTimeout, until the group's answer reaches this instance.
+// stopApplicationTimeout in all, until the group's answer reaches this
+// instance and the other instances have left the group (awaitOthersLeft).
 // It returns err, with which the worker stops.
 func (r *runner) stopApplication(ctx context.Context, err error) error {
 	reason := fmt.Sprintf("instance %q: %v", r.cfg.InstanceID, err)
@@ -182,10 +200,20 @@ func (r *runner) stopApplication(ctx context.Context, err error) error {
 	}
 	r.cl.AllowRebalance()
 	r.cl.ForceRebalance()
+	// The word cancels ctx (tell): the wait after it is bounded by
+	// Run's context instead.
+	run := r.inst.stop.runContext(ctx)
+	wait, cancel := context.WithTimeout(run, stopApplicationTimeout)
+	defer cancel()
 	select {
 	case <-r.inst.stop.told:
 	case <-ctx.Done():
-	case <-time.After(stopApplicationTimeout):
+	case <-wait.Done():
+	}
+	switch {
+	case r.inst.stop.stopped() != nil:
+		r.awaitOthersLeft(wait)
+	case ctx.Err() == nil:
 		r.log.Warn("the group did not pass the request to stop the application on in time; stopping this instance", "waited", stopApplicationTimeout)
 	}
 	// Rebalances run freely now: nothing may take mu and end the
@@ -194,6 +222,69 @@ func (r *runner) stopApplication(ctx context.Context, err error) error {
 	r.release()
 	r.log.Error("stopped on error", "err", err)
 	return &stoppedError{err}
+}
+
+// awaitOthersLeft keeps the worker's member in the group, still asking the
+// application to stop, until no member of another instance is left in it,
+// or ctx ends. The group told this member, but perhaps not yet the others:
+// a member that has not fetched its assignment (SyncGroup) when a member
+// leaves is sent into a new rebalance instead, whose assignment would give
+// it the failing task if no member asked to stop any more. While this
+// member stays, every assignment the group makes carries the stop. The
+// members told stop and leave (leaveOnStop); a member that does not leave
+// holds this one until its session times out or ctx ends.
+func (r *runner) awaitOthersLeft(ctx context.Context) {
+	logged := false
+	for {
+		others, err := r.otherInstancesInGroup(ctx)
+		switch {
+		case err == nil && others == 0:
+			return
+		case err != nil && ctx.Err() == nil:
+			r.log.Warn("look up the group's members", "err", err)
+		case err == nil && !logged:
+			logged = true
+			r.log.Info("staying in the group until the other instances have left it", "members", others)
+		}
+		if !sleepCtx(ctx, minBackoff) {
+			r.log.Warn("other instances are still in the group; stopping anyway", "err", context.Cause(ctx))
+			return
+		}
+	}
+}
+
+// otherInstancesInGroup counts the group's members that belong to other
+// instances than this one (by the process in their user data; a member
+// whose user data is unreadable counts as another instance's).
+func (r *runner) otherInstancesInGroup(ctx context.Context) (int, error) {
+	described, err := r.adm.DescribeGroups(ctx, r.cfg.ApplicationID)
+	if err == nil {
+		err = described.Error()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("describe group %q: %w", r.cfg.ApplicationID, err)
+	}
+	others := 0
+	for _, m := range described[r.cfg.ApplicationID].Members {
+		if memberProcess(m) != r.cfg.InstanceID {
+			others++
+		}
+	}
+	return others, nil
+}
+
+// memberProcess returns the process (instance) a described group member
+// sent in its user data, or "" if it sent none that can be read.
+func memberProcess(m kadm.DescribedGroupMember) string {
+	meta, ok := m.Join.AsConsumer()
+	if !ok {
+		return ""
+	}
+	data, err := parseTaskUserData(meta.UserData)
+	if err != nil {
+		return ""
+	}
+	return data.process
 }
 
 // stoppedError is an error a worker stopped with after it did all a stop

@@ -146,6 +146,9 @@ func transactionalID(cfg *Config, index int) string {
 // the application stops, every worker stops cleanly and the request's error
 // is returned.
 func runWorkers(ctx context.Context, in *instance, workers []*runner) error {
+	in.stop.mu.Lock()
+	in.stop.run = ctx
+	in.stop.mu.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	in.stop.mu.Lock()
