@@ -19,7 +19,7 @@ import (
 // record: a pause drops what the client fetched ahead of the poll, and a
 // resumed partition is fetched only once the client's fetch in flight
 // returns, which a fetch of partitions at their end holds for up to the
-// fetch's maximum wait (kgo.FetchMaxWait, 5s by default).
+// fetch's maximum wait (fetchMaxWait: Kafka's 500ms, not franz-go's 5s).
 
 // busyTask is a busy task and the partitions paused for it.
 type busyTask struct {

@@ -219,6 +219,11 @@ type Config struct {
 	// whole batch of Kafka's and franz-go's default largest (1000012
 	// bytes), or FetchMaxBytes if that is less. ClientOptions may
 	// override it.
+	//
+	// A fetch that finds less than a record waits at most 500ms on the
+	// broker (Kafka's fetch.max.wait.ms; franz-go's default is 5s), which
+	// bounds how late a partition resumed after a pause is fetched again;
+	// ClientOptions may override it with kgo.FetchMaxWait.
 	FetchMaxPartitionBytes int32
 
 	// MaxInFlight bounds the records that concurrent and batch outcome

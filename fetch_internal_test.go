@@ -37,6 +37,9 @@ func TestClientOptionsFetchBounds(t *testing.T) {
 			if got := cl.OptValue(kgo.FetchMaxPartitionBytes); got != c.wantP {
 				t.Errorf("FetchMaxPartitionBytes = %v, want %d", got, c.wantP)
 			}
+			if got := cl.OptValue(kgo.FetchMaxWait); got != fetchMaxWait {
+				t.Errorf("FetchMaxWait = %v, want Kafka's %v", got, fetchMaxWait)
+			}
 		})
 	}
 }
