@@ -30,11 +30,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -49,16 +46,7 @@ const ApplicationID = "importjobs-example"
 // Partitions is the partition count of the topics the example creates.
 const Partitions = 4
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "importjobs:", err)
-		}
-		os.Exit(2)
-	}
-}
+func main() { kafkaflags.Main("importjobs", run) }
 
 // options are the program's flags.
 type options struct {
@@ -115,14 +103,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer conn.Close()
-	if o.stateDir == "" {
-		dir, err := os.MkdirTemp("", "importjobs-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		o.stateDir = dir
+	remove, err := kafkaflags.TempDir(&o.stateDir, "importjobs")
+	if err != nil {
+		return err
 	}
+	defer remove()
 	app, err := newApp(conn, o, logger)
 	if err != nil {
 		return err

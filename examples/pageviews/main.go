@@ -47,17 +47,13 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -73,16 +69,7 @@ const ApplicationID = "pageviews-example"
 // DefaultStart is when the sample starts with the embedded broker.
 var DefaultStart = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "pageviews:", err)
-		}
-		os.Exit(2)
-	}
-}
+func main() { kafkaflags.Main("pageviews", run) }
 
 // run is the whole program, given its arguments and where to write.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -132,13 +119,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer conn.Close()
-	if conn.Embedded && *stateDir == "" {
-		dir, err := os.MkdirTemp("", "pageviews-")
+	if conn.Embedded {
+		remove, err := kafkaflags.TempDir(stateDir, "pageviews")
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		*stateDir = dir
+		defer remove()
 	}
 	cl, err := conn.Client()
 	if err != nil {

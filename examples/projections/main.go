@@ -74,10 +74,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -91,16 +88,7 @@ import (
 // Partitions is the partition count of the events topic.
 const Partitions = 3
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "projections:", err)
-		}
-		os.Exit(2)
-	}
-}
+func main() { kafkaflags.Main("projections", run) }
 
 // options are the program's flags.
 type options struct {
@@ -159,14 +147,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer conn.Close()
-	if o.stateDir == "" {
-		dir, err := os.MkdirTemp("", "projections-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		o.stateDir = dir
+	remove, err := kafkaflags.TempDir(&o.stateDir, "projections")
+	if err != nil {
+		return err
 	}
+	defer remove()
 	sample := NewSample(o.bookings)
 	history, live := sample.Split()
 	cl, err := conn.Client()

@@ -40,16 +40,12 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"os"
-	"os/signal"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -63,16 +59,7 @@ import (
 // Partitions is the partition count of the bookings topic.
 const Partitions = 3
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "reversals:", err)
-		}
-		os.Exit(2)
-	}
-}
+func main() { kafkaflags.Main("reversals", run) }
 
 // run is the whole program, given its arguments and where to write.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {

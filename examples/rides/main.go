@@ -21,15 +21,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"sort"
-	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -52,16 +48,7 @@ var topics = []kafkaflags.Topic{
 	{Name: ReceiptsTopic, Partitions: 2, Output: true},
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "rides:", err)
-		}
-		os.Exit(2)
-	}
-}
+func main() { kafkaflags.Main("rides", run) }
 
 // run is the whole program, given its arguments and where to write.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -91,14 +78,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer conn.Close()
-	if *stateDir == "" {
-		dir, err := os.MkdirTemp("", "rides-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		*stateDir = dir
+	remove, err := kafkaflags.TempDir(stateDir, "rides")
+	if err != nil {
+		return err
 	}
+	defer remove()
 	cl, err := conn.Client()
 	if err != nil {
 		return err

@@ -19,16 +19,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
-	"os"
-	"os/signal"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -44,16 +40,7 @@ const ApplicationID = "router-example"
 // Partitions is the partition count of the topics the example creates.
 const Partitions = 3
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "router:", err)
-		}
-		os.Exit(2)
-	}
-}
+func main() { kafkaflags.Main("router", run) }
 
 // run is the whole program, given its arguments and where to write.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {

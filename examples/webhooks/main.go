@@ -53,10 +53,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/signal"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -71,16 +68,7 @@ import (
 // Partitions is the partition count of the events topic.
 const Partitions = 4
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "webhooks:", err)
-		}
-		os.Exit(2)
-	}
-}
+func main() { kafkaflags.Main("webhooks", run) }
 
 // options are the program's flags.
 type options struct {
@@ -143,14 +131,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer conn.Close()
-	if o.stateDir == "" {
-		dir, err := os.MkdirTemp("", "webhooks-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		o.stateDir = dir
+	remove, err := kafkaflags.TempDir(&o.stateDir, "webhooks")
+	if err != nil {
+		return err
 	}
+	defer remove()
 
 	// The subscribers.
 	endpoints := map[string]*Endpoint{

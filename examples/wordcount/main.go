@@ -32,16 +32,12 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -59,16 +55,7 @@ const ApplicationID = "wordcount-example"
 // Partitions is the partition count of the topics the example creates.
 const Partitions = 4
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "wordcount:", err)
-		}
-		os.Exit(2)
-	}
-}
+func main() { kafkaflags.Main("wordcount", run) }
 
 // run is the whole program, given its arguments and where to write.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -119,15 +106,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer conn.Close()
-	if conn.Embedded && *stateDir == "" {
+	if conn.Embedded {
 		// The broker forgets everything when the program exits, so
 		// the state must not outlive it either.
-		dir, err := os.MkdirTemp("", "wordcount-")
+		remove, err := kafkaflags.TempDir(stateDir, "wordcount")
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		*stateDir = dir
+		defer remove()
 	}
 	topo, err := Topology()
 	if err != nil {

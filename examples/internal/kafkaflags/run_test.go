@@ -3,6 +3,9 @@ package kafkaflags
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -34,5 +37,32 @@ func TestRunUntil(t *testing.T) {
 	})
 	if !errors.Is(err, errRun) || err.Error() != "run: broker gone" {
 		t.Fatalf("RunUntil with a failing app = %v, want run: broker gone", err)
+	}
+}
+
+// TestTempDir: an empty directory setting gets a new directory, removed by
+// the function returned; a given one is kept, and not removed.
+func TestTempDir(t *testing.T) {
+	var dir string
+	remove, err := TempDir(&dir, "ex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); err != nil || !strings.Contains(filepath.Base(dir), "ex-") {
+		t.Fatalf("TempDir made %q (%v), want a new ex-* directory", dir, err)
+	}
+	remove()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("%s still there after remove: %v", dir, err)
+	}
+	given := t.TempDir()
+	kept := given
+	remove, err = TempDir(&kept, "ex")
+	if err != nil || kept != given {
+		t.Fatalf("TempDir changed a given directory to %q (%v)", kept, err)
+	}
+	remove()
+	if _, err := os.Stat(given); err != nil {
+		t.Fatalf("remove removed the given directory: %v", err)
 	}
 }
