@@ -32,11 +32,13 @@ type Pending struct {
 	done   bool
 	// cur is the record as Current described it when held (Complete).
 	cur Current
-	// holders are the nodes that held the record, each of which
-	// completes it once: it is done when the last one has. failed is set
-	// when one of them failed it.
-	holders []string
-	failed  bool
+	// holder is the node that held the record first, others those that
+	// held it too (rare: two handlers of one stream); each completes it
+	// once, and it is done when the last one has. failed is set when one
+	// of them failed it.
+	holder string
+	others []string
+	failed bool
 }
 
 // pendingList is an input's pending records in offset order, completed
@@ -59,8 +61,8 @@ func (t *Task) Hold() *Pending {
 		return t.holding
 	}
 	if p := t.holding; p != nil {
-		if !slices.Contains(p.holders, t.node) {
-			p.holders = append(p.holders, t.node)
+		if t.node != p.holder && !slices.Contains(p.others, t.node) {
+			p.others = append(p.others, t.node)
 		}
 		return p
 	}
@@ -68,7 +70,7 @@ func (t *Task) Hold() *Pending {
 	if in == nil {
 		return nil
 	}
-	p := &Pending{t: t, in: in, offset: t.current.Offset, cur: t.current, holders: []string{t.node}}
+	p := &Pending{t: t, in: in, offset: t.current.Offset, cur: t.current, holder: t.node}
 	t.holding = p
 	in.pending.recs = append(in.pending.recs, p)
 	t.pendingCount++
@@ -90,8 +92,8 @@ func (p *Pending) release(processed bool) {
 		return
 	}
 	p.failed = p.failed || !processed
-	if len(p.holders) > 1 {
-		p.holders = p.holders[1:]
+	if n := len(p.others); n > 0 {
+		p.others = p.others[:n-1]
 		return
 	}
 	p.finish(!p.failed)
