@@ -1,6 +1,7 @@
 package strata
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -149,12 +150,17 @@ func TestMetricsAllocateNothingPerRecord(t *testing.T) {
 	perRecord := func(mode pipelineMode) float64 {
 		p := newPipeline(t, mode)
 		p.run(t, 4*batch)
-		return testing.AllocsPerRun(20, func() { p.run(t, batch) }) / batch
+		// The least of several measurements: sync.Pool's records are
+		// dropped at every GC, and under the race detector at random,
+		// which only ever adds allocations.
+		least := math.Inf(1)
+		for range 5 {
+			least = min(least, testing.AllocsPerRun(20, func() { p.run(t, batch) })/batch)
+		}
+		return least
 	}
-	// sync.Pool's records are dropped at every GC, in either mode, so the
-	// counts wander by a few allocations per run: allow less than one
-	// allocation per 100 records, below what an allocation on the
-	// sampled path alone (one record in 64) would add.
+	// Allow less than one allocation per 100 records, below what an
+	// allocation on the sampled path alone (one record in 64) would add.
 	off, on := perRecord(pipelineModes[0]), perRecord(pipelineModes[1])
 	if on > off+0.01 {
 		t.Fatalf("with metrics the pipeline allocates %.3f times per record, without %.3f", on, off)
